@@ -1,0 +1,48 @@
+"""Problems found in user input, phrased for a planner: where, what, and what to do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input. ``severity`` is ``"error"`` (unusable) or ``"warning"``."""
+
+    severity: str
+    message: str
+    file: str | None = None
+    layer: str | None = None
+    field: str | None = None
+    rows: tuple[int, ...] = ()
+    fix: str | None = None  # machine-readable hint for a front end, e.g. "zawgyi"
+
+    def __str__(self) -> str:
+        where = Path(self.file).name if self.file else ""
+        if self.layer and self.layer != Path(self.file or "").stem:
+            where += f" (layer {self.layer})"
+        if self.field:
+            where += f", field '{self.field}'"
+        if self.rows:
+            shown = ", ".join(str(r) for r in self.rows[:8])
+            more = f" and {len(self.rows) - 8} more" if len(self.rows) > 8 else ""
+            where += f", row{'s' if len(self.rows) > 1 else ''} {shown}{more}"
+        prefix = f"{where}: " if where else ""
+        return f"{self.severity}: {prefix}{self.message}"
+
+
+class InputError(Exception):
+    """Input that cannot be used; carries the problems that explain why."""
+
+    def __init__(self, problems: list[Problem] | Problem | str):
+        if isinstance(problems, str):
+            problems = [Problem("error", problems)]
+        elif isinstance(problems, Problem):
+            problems = [problems]
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def errors_of(problems) -> list[Problem]:
+    return [p for p in problems if p.severity == "error"]

@@ -1,0 +1,115 @@
+"""The loaded project: every layer read, validated and mapped; problems collected, not raised.
+
+Data flows one way: files -> :class:`ProjectData` -> analysis -> views, exports, prints.
+A layer that cannot be loaded is reported and left out; the project itself is never lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from .errors import InputError, Problem, errors_of
+from .feedback import report
+from .layers import Layer, convert_zawgyi, inspect_raster, load_layer
+from .project import LayerRef, Project
+from .roles import ROLES
+
+
+@dataclass
+class ProjectData:
+    project: Project
+    layers: dict[str, Layer] = field(default_factory=dict)  # vector layers by LayerRef.name
+    rasters: dict[str, LayerRef] = field(default_factory=dict)  # raster layers by name (read lazily)
+    problems: list[Problem] = field(default_factory=list)
+
+    def role(self, role: str, visible_only: bool = False) -> gpd.GeoDataFrame | None:
+        """All loaded layers of ``role`` as one frame in EPSG:4326 (canonical fields + source layer)."""
+        frames = []
+        for ref in self.project.layers_of(role):
+            if visible_only and not ref.visible:
+                continue
+            layer = self.layers.get(ref.name)
+            if layer is None:
+                continue
+            frame = layer.data.to_crs(4326) if layer.data.crs and not layer.data.crs.equals("EPSG:4326") \
+                else layer.data.set_crs(4326, allow_override=True)
+            frames.append(frame.assign(source_layer=ref.name))
+        if not frames:
+            return None
+        if len(frames) == 1:
+            return frames[0]
+        return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=4326)
+
+    def raster(self, role: str) -> LayerRef | None:
+        refs = [self.rasters[r.name] for r in self.project.layers_of(role) if r.name in self.rasters]
+        enabled = [r for r in refs if r.options.get("enabled", True)]
+        return enabled[0] if enabled else None
+
+    def bounds(self):
+        """Extent of the study area in EPSG:4326: the townships, else every loaded layer."""
+        frame = self.role("townships")
+        if frame is None:
+            frames = [l.data.to_crs(4326) for l in self.layers.values() if l.data.crs is not None]
+            if not frames:
+                return None
+            frame = pd.concat(frames)
+        return tuple(frame.total_bounds)
+
+
+def load_layer_ref(ref: LayerRef) -> Layer:
+    layer = load_layer(ref.path, ref.role, layer=ref.layer, mapping=ref.mapping or None, name=ref.name)
+    if ref.convert_zawgyi:
+        layer.data, _ = convert_zawgyi(layer.data)
+        layer.problems = [p for p in layer.problems if p.fix != "zawgyi"]
+    return layer
+
+
+def load_project_data(project: Project, feedback=None) -> ProjectData:
+    """Load every layer of ``project``. Failures become problems; nothing raises for bad data."""
+    data = ProjectData(project)
+    n = max(len(project.layers), 1)
+    for i, ref in enumerate(project.layers):
+        report(feedback, i / n, f"Loading {ref.name}")
+        if ref.role not in ROLES:
+            data.problems.append(Problem("error", f"unknown role '{ref.role}'", file=ref.path, layer=ref.layer))
+            continue
+        if ROLES[ref.role].raster:
+            info, problems = inspect_raster(ref.path)
+            data.problems += problems
+            if info is not None and not errors_of(problems):
+                data.rasters[ref.name] = ref
+            continue
+        try:
+            layer = load_layer_ref(ref)
+        except InputError as err:
+            data.problems += err.problems
+            continue
+        data.layers[ref.name] = layer
+        data.problems += layer.problems
+    report(feedback, 1.0, "Layers loaded")
+    return data
+
+
+def describe(data: ProjectData) -> list[dict]:
+    """One summary row per layer: name, role, count, CRS, extent (EPSG:4326)."""
+    rows = []
+    for ref in data.project.layers:
+        row = {"name": ref.name, "role": ref.role, "file": Path(ref.path).name, "layer": ref.layer}
+        if ref.name in data.layers:
+            gdf = data.layers[ref.name].data
+            row.update(count=len(gdf), crs=gdf.crs.to_string() if gdf.crs else None,
+                       extent=tuple(round(float(v), 4) for v in gdf.to_crs(4326).total_bounds))
+        elif ref.name in data.rasters:
+            info, _ = inspect_raster(ref.path)
+            from rasterio.warp import transform_bounds
+
+            row.update(count=f"{info.shape[1]}x{info.shape[0]} cells", crs=info.crs,
+                       extent=tuple(round(float(v), 4) for v in transform_bounds(info.crs, "EPSG:4326", *info.bounds)))
+        else:
+            row.update(count=None, crs=None, extent=None, status="not loaded")
+        rows.append(row)
+    return rows

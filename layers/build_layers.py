@@ -1,0 +1,239 @@
+"""Build the bundled Sagaing dataset in ``layers/`` from ``../shared/data`` (see SOURCES.md there).
+
+Run from the repository root:  python layers/build_layers.py [--shared ../shared/data]
+The outputs are committed, so the app and its tests never need ``../shared``.
+Every derivation is documented in ``layers/README.md``; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+HERE = Path(__file__).resolve().parent
+WORK_CRS = 32646  # UTM 46N, metres
+
+# Conflict-zone method (documented in layers/README.md).
+ZONE_YEARS = (2021, 2022, 2023)
+ZONE_CELL_M = 10_000          # events are counted per 10 km x 10 km cell of UTM 46N
+ZONE_MAX_WHERE_PREC = 2       # only events located to within 25 km (UCDP where_prec 1-2)
+ZONE_CLASSES = [              # (min events in a cell in one year, kind, speed_factor, delay_minutes)
+    (10, "no_go", 0.0, 0.0),
+    (4, "restricted", 0.5, 30.0),
+    (2, "risk", 0.8, 10.0),
+]
+STUDY_BUFFER_M = 10_000       # events up to 10 km outside the region count (fighting near the border)
+
+LEVELS = {"General": ("General hospital", True), "Township": ("Township hospital", True),
+          "Station": ("Station hospital", False)}
+ROAD_CLASSES = {"Main": "main", "Secondary": "secondary"}
+SAGAING_LANDCOVER = {0: "water", 1: "forest", 2: "cropland", 3: "shrub", 4: "grass", 5: "bare", 6: "built-up"}
+
+
+def build(shared: Path, out: Path) -> dict:
+    core = shared / "sagaing" / "sagaing_core.gpkg"
+    gpkg = out / "sagaing.gpkg"
+    tmp = out / ".sagaing.tmp.gpkg"
+    tmp.unlink(missing_ok=True)
+    counts = {}
+
+    def write(gdf, layer):
+        gdf = gdf.reset_index(drop=True)
+        gdf.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio")
+        counts[layer] = len(gdf)
+
+    region = gpd.read_file(core, layer="region_sagaing")[["ST", "ST_PCODE", "geometry"]]
+    write(region.rename(columns={"ST": "name_en", "ST_PCODE": "pcode"}), "region")
+
+    ts = gpd.read_file(core, layer="townships")
+    townships = gpd.GeoDataFrame({
+        "pcode": ts.TS_PCODE, "name_en": ts.TS, "name_my": ts.TS_MMR, "district": ts.DT,
+        "population": ts.cen2014_pop_t.astype("int64"), "pop_urban": ts.cen2014_pop_u.astype("int64"),
+        "pop_rural": ts.cen2014_pop_r.round().astype("int64"), "area_km2": ts.area_km2,
+    }, geometry=ts.geometry, crs=ts.crs).sort_values("pcode")
+    write(townships, "townships")
+
+    v = gpd.read_file(core, layer="villages")
+    villages = gpd.GeoDataFrame({
+        "pcode": v.village_pcode.astype(str), "name_en": v.village_eng, "name_my": v.village_mmr,
+        "township_pcode": v.township_pcode, "tract_pcode": v.village_tract_pcode,
+        "tract_en": v.village_tract_eng, "pop_est_2014": v.pop_est_equal_share_2014.astype("int64"),
+    }, geometry=v.geometry, crs=v.crs).sort_values("pcode")
+    write(villages, "villages")
+
+    h = gpd.read_file(core, layer="hospitals_public_mohs2020")
+    h = h.sort_values(["TS_PCODE", "lvlHsp_eng", "nmHsp_eng"]).reset_index(drop=True)
+    seq = h.groupby("TS_PCODE").cumcount() + 1
+    facilities = gpd.GeoDataFrame({
+        "fac_id": [f"{p}-H{n:02d}" for p, n in zip(h.TS_PCODE, seq)],
+        "name": h.nmHsp_eng.str.strip(),
+        "level": h.lvlHsp_eng.map(lambda x: LEVELS[x][0]),
+        "provides_primary": True,
+        "provides_secondary": h.lvlHsp_eng.map(lambda x: LEVELS[x][1]),
+        "status": "unknown",
+        "status_date": dt.date(2020, 1, 1).isoformat(),
+        "operator": "MoHS (public)",
+        "beds": pd.to_numeric(h.bedClass, errors="coerce"),
+        "township_pcode": h.TS_PCODE,
+        "source": "MIMU, MoHS public hospitals list 2020",
+    }, geometry=h.geometry, crs=h.crs)
+    write(facilities, "facilities")
+
+    zones, events = conflict_zones(shared / "sagaing" / "ucdp_ged231_myanmar.gpkg", region)
+    write(zones, "conflict_zones")
+    write(events, "conflict_events")
+
+    r = gpd.read_file(core, layer="roads_main_secondary")
+    roads = gpd.GeoDataFrame({"road_class": r.Road_Type.map(ROAD_CLASSES), "route": r.Route},
+                             geometry=r.geometry, crs=r.crs)
+    write(roads, "roads")
+
+    rc = gpd.read_file(core, layer="river_centrelines")
+    write(gpd.GeoDataFrame({"name": rc.Name}, geometry=rc.geometry, crs=rc.crs), "rivers")
+    rp = gpd.read_file(core, layer="river_polygons")
+    rs = gpd.read_file(core, layer="reservoirs")
+    water = pd.concat([
+        gpd.GeoDataFrame({"name": rp.nm.replace("", None), "kind": "river"}, geometry=rp.geometry, crs=rp.crs),
+        gpd.GeoDataFrame({"name": rs.Name, "kind": rs.Type.str.lower()}, geometry=rs.geometry, crs=rs.crs),
+    ], ignore_index=True)
+    water["geometry"] = shapely.make_valid(water.geometry.values)  # 4 reservoir polygons are invalid
+    water = water.explode(index_parts=False)
+    water = water[water.geom_type == "Polygon"].dissolve(by=["name", "kind"], dropna=False, as_index=False)
+    write(water, "water")
+
+    b = gpd.read_file(core, layer="bridges")
+    crossings = gpd.GeoDataFrame({
+        "name": b.nmEng.replace("", None), "kind": "bridge", "delay_minutes": 0.0,
+        "length_m": (b.length_ft * 0.3048).round(1), "township": b.nmTsEng,
+    }, geometry=b.geometry, crs=b.crs)
+    write(crossings, "crossings")
+
+    towns = gpd.read_file(core, layer="towns")
+    write(gpd.GeoDataFrame({"name_en": towns.Town, "name_my": towns.Town_MMR4, "township": towns.Township,
+                            "level": towns.Level}, geometry=towns.geometry, crs=towns.crs), "towns")
+
+    states = gpd.read_file(core, layer="states_regions_national")
+    states["geometry"] = states.geometry.simplify(0.01)
+    write(states.rename(columns={"st": "name_en", "st_pcode": "pcode"})[["name_en", "pcode", "geometry"]],
+          "myanmar_states")
+
+    tmp.replace(gpkg)
+
+    lc_src = shared / "sagaing" / "landcover_sample"
+    shutil.copyfile(lc_src / "sentinel2_landcover_7class.tif", out / "landcover_sentinel2_sample.tif")
+    shutil.copyfile(lc_src / "legend.csv", out / "landcover_sentinel2_sample_legend.csv")
+    write_project(out)
+    return counts
+
+
+def conflict_zones(ucdp_path: Path, region: gpd.GeoDataFrame):
+    """Zones from UCDP GED events: per year, 10 km cells with >= 2 well-located events."""
+    ev = gpd.read_file(ucdp_path)
+    ev = ev[ev.year.isin(ZONE_YEARS)].to_crs(WORK_CRS)
+    area = region.to_crs(WORK_CRS).buffer(STUDY_BUFFER_M).iloc[0]
+    ev = ev[ev.within(area)].copy()
+    events = gpd.GeoDataFrame({
+        "event_id": ev.id.astype("int64"), "year": ev.year.astype(int), "date": ev.date_start.astype(str).str[:10],
+        "violence": ev.type_of_violence.map({1: "state-based", 2: "non-state", 3: "one-sided"}),
+        "side_a": ev.side_a, "side_b": ev.side_b, "deaths": ev.best.astype(int),
+        "where_prec": ev.where_prec.astype(int),
+        "precise": ev.where_prec <= ZONE_MAX_WHERE_PREC,
+    }, geometry=ev.geometry, crs=WORK_CRS).to_crs(4326)
+    located = ev[ev.where_prec <= ZONE_MAX_WHERE_PREC]
+    cx = np.floor(located.geometry.x / ZONE_CELL_M).astype(int)
+    cy = np.floor(located.geometry.y / ZONE_CELL_M).astype(int)
+    cells = (located.assign(cx=cx, cy=cy).groupby(["year", "cx", "cy"])
+             .agg(events=("id", "size"), deaths=("best", "sum")).reset_index())
+    rows = []
+    last_year = max(ZONE_YEARS)
+    for year in ZONE_YEARS:
+        for min_events, kind, factor, delay in ZONE_CLASSES:
+            upper = next((m for m, *_ in ZONE_CLASSES if m > min_events), None)
+            sel = cells[(cells.year == year) & (cells.events >= min_events)]
+            if upper is not None:
+                sel = sel[sel.events < upper]
+            if sel.empty:
+                continue
+            boxes = shapely.box(sel.cx * ZONE_CELL_M, sel.cy * ZONE_CELL_M,
+                                (sel.cx + 1) * ZONE_CELL_M, (sel.cy + 1) * ZONE_CELL_M)
+            cell_gdf = gpd.GeoDataFrame(sel[["events", "deaths"]], geometry=boxes, crs=WORK_CRS)
+            merged = shapely.get_parts(shapely.union_all(boxes))
+            for poly in merged:
+                inside = cell_gdf[cell_gdf.representative_point().within(poly)]
+                rows.append({
+                    "kind": kind, "speed_factor": factor, "delay_minutes": delay,
+                    "valid_from": f"{year}-01-01",
+                    # the latest year's zones stay in force until newer data replaces them
+                    "valid_to": None if year == last_year else f"{year}-12-31",
+                    "year": year, "events": int(inside.events.sum()), "deaths": int(inside.deaths.sum()),
+                    "source": "derived from UCDP GED v23.1 (Davies et al. 2023; Sundberg & Melander 2013)",
+                    "geometry": poly,
+                })
+    zones = gpd.GeoDataFrame(rows, geometry="geometry", crs=WORK_CRS)
+    zones = zones.sort_values(["year", "kind", "events"], ascending=[True, True, False]).reset_index(drop=True)
+    code = {"no_go": "NG", "restricted": "RS", "risk": "RK"}
+    zones.insert(0, "zone_id", [f"UCDP-{y}-{code[k]}-{i:03d}" for i, (y, k) in
+                                enumerate(zip(zones.year, zones.kind), start=1)])
+    return zones.to_crs(4326), events
+
+
+def write_project(out: Path) -> None:
+    sys.path.insert(0, str(HERE.parent))
+    from coverage_app.core.params import AnalysisParams
+    from coverage_app.core.project import LayerRef, Project, save_project
+
+    g = str(out / "sagaing.gpkg")
+    common = dict(path=g)
+    layers = [
+        LayerRef("Conflict events (UCDP 2021-23)", role="reference", layer="conflict_events", visible=False, **common),
+        LayerRef("Villages", role="villages", layer="villages", mapping={
+            "pcode": "pcode", "name_en": "name_en", "name_my": "name_my", "township_pcode": "township_pcode",
+            "population": "pop_est_2014"}, **common),
+        LayerRef("Health facilities", role="facilities", layer="facilities", mapping={
+            k: k for k in ("fac_id", "name", "level", "provides_primary", "provides_secondary", "status",
+                           "status_date", "operator")}, **common),
+        LayerRef("Bridges", role="crossings", layer="crossings",
+                 mapping={"kind": "kind", "delay_minutes": "delay_minutes"}, visible=False, **common),
+        LayerRef("Roads", role="roads", layer="roads", mapping={"road_class": "road_class"}, **common),
+        LayerRef("Rivers", role="rivers", layer="rivers", **common),
+        LayerRef("Water bodies", role="rivers", layer="water", **common),
+        LayerRef("Conflict zones", role="conflict_zones", layer="conflict_zones", mapping={
+            k: k for k in ("zone_id", "kind", "speed_factor", "delay_minutes", "valid_from", "valid_to",
+                           "source")}, **common),
+        LayerRef("Towns", role="reference", layer="towns", visible=False, **common),
+        LayerRef("Townships", role="townships", layer="townships", mapping={
+            "pcode": "pcode", "name_en": "name_en", "name_my": "name_my", "population": "population"}, **common),
+        LayerRef("Land cover sample (Sentinel-2, 10 m)", path=str(out / "landcover_sentinel2_sample.tif"),
+                 role="landcover", visible=False,
+                 options={"classes": {str(k): v for k, v in SAGAING_LANDCOVER.items()}, "enabled": False}),
+    ]
+    project = Project(
+        name="Sagaing Region (bundled)", layers=layers, params=AnalysisParams(),
+        credits=["Source: MIMU (townships, villages, hospitals, roads, rivers, bridges)",
+                 "2014 Myanmar Population and Housing Census (via MIMU)",
+                 "UCDP GED v23.1 (Davies et al. 2023; Sundberg & Melander 2013), CC BY 4.0",
+                 "Land cover sample: Copernicus Sentinel-2 (2026), classification by geonet-myanmar"])
+    save_project(project, out / "sagaing.covproj")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--shared", type=Path, default=HERE.parent.parent / "shared" / "data")
+    ap.add_argument("--out", type=Path, default=HERE)
+    args = ap.parse_args(argv)
+    counts = build(args.shared, args.out)
+    print(json.dumps(counts, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
