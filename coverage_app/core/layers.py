@@ -298,7 +298,7 @@ def _check_values(gdf, spec, mapping, where) -> list[Problem]:
             text = col.astype(str).str.strip().str.lower()
             gdf[f.name] = text.isin(["1", "true", "yes", "y", "t"]).where(~blank, None)
         else:
-            gdf[f.name] = col.where(~blank, None).map(lambda v: None if v is None else str(v).strip())
+            gdf[f.name] = [None if b else str(v).strip() for v, b in zip(col.tolist(), blank.tolist())]
         if f.required and blank.any():
             problems.append(Problem("error", f"'{f.name}' is empty", field=source, rows=rows_of(blank), **where))
         if f.unique:
@@ -340,10 +340,12 @@ def convert_zawgyi(gdf: gpd.GeoDataFrame, fields=None) -> tuple[gpd.GeoDataFrame
     """Return a copy with Zawgyi text in ``fields`` (default: all text fields) converted to Unicode."""
     out = gdf.copy()
     changed = 0
-    for name in fields or [c for c in out.columns if out[c].dtype == object and c != out.geometry.name]:
+    text_columns = [c for c in out.columns if c != out.geometry.name
+                    and (out[c].dtype == object or pd.api.types.is_string_dtype(out[c]))]
+    for name in fields or text_columns:
         values = out[name].tolist()
         new = [zawgyi.to_unicode(v) if isinstance(v, str) else v for v in values]
-        changed += sum(a != b for a, b in zip(values, new))
+        changed += sum(isinstance(a, str) and a != b for a, b in zip(values, new))
         out[name] = new
     return out, changed
 
