@@ -1,0 +1,68 @@
+"""What one analysis run produces (DESIGN.md section 3). Views, exports and prints read these.
+
+All vector tables are GeoDataFrames in EPSG:4326 unless a name says otherwise; rasters are
+numpy arrays on :attr:`AnalysisResult.grid` (working CRS, metres). Times are minutes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from .errors import Problem
+from .grid import Grid
+from .params import AnalysisParams
+
+TIERS = ("primary", "secondary")
+GAP_CLASSES = ("none", "primary", "secondary", "both")
+
+
+@dataclass
+class TierResult:
+    """Travel time to the nearest counting facility of one tier."""
+
+    tier: str
+    minutes: np.ndarray          # float32 (rows, cols); NaN = unreachable / outside the study area
+    allocation: np.ndarray       # int32 (rows, cols); index into ``facility_ids``; -1 = none
+    facility_ids: list[str]      # fac_id of each allocation index
+    engine_state: object = None  # the engine's result, for incremental what-if edits
+
+
+@dataclass
+class AnalysisResult:
+    params: AnalysisParams
+    grid: Grid
+    tiers: dict[str, TierResult]
+    villages: gpd.GeoDataFrame   # canonical fields + prim_min, prim_fac, sec_min, sec_fac, gap, on_grid
+    townships: gpd.GeoDataFrame  # pcode, name_en, name_my, pop (villages), census_pop, pop_prim, pct_prim,
+                                 # pop_sec, pct_sec, vil_noprim, vil_nosec, n_villages
+    catchments: gpd.GeoDataFrame  # tier, fac_id, fac_name, level, band_min, area_km2, pop
+    facilities: gpd.GeoDataFrame  # canonical fields + counts_primary, counts_secondary, on_grid, ref_min
+    curve: pd.DataFrame           # minutes (0..240), primary_share, secondary_share (0..1)
+    problems: list[Problem] = field(default_factory=list)
+    assumed_unknown: int = 0      # facilities of unknown status counted as functioning
+    capacity: pd.DataFrame | None = None  # per township: unserved population (capacity-aware run)
+    timings_s: dict = field(default_factory=dict)
+
+    def headline(self) -> dict:
+        """Key figures for the region: population and villages without primary/secondary care."""
+        v = self.villages
+        pop = float(v["population"].fillna(0).sum())
+        no_prim = v["gap"].isin(["primary", "both"])
+        no_sec = v["gap"].isin(["secondary", "both"])
+        return {
+            "population": pop,
+            "villages": int(len(v)),
+            "pop_no_primary": float(v.loc[no_prim, "population"].fillna(0).sum()),
+            "pop_no_secondary": float(v.loc[no_sec, "population"].fillna(0).sum()),
+            "villages_no_primary": int(no_prim.sum()),
+            "villages_no_secondary": int(no_sec.sum()),
+            "share_primary": (1 - float(v.loc[no_prim, "population"].fillna(0).sum()) / pop) if pop else float("nan"),
+            "share_secondary": (1 - float(v.loc[no_sec, "population"].fillna(0).sum()) / pop) if pop else float("nan"),
+            "facilities_counted_primary": int(self.facilities["counts_primary"].sum()),
+            "facilities_counted_secondary": int(self.facilities["counts_secondary"].sum()),
+            "assumed_unknown": self.assumed_unknown,
+        }
