@@ -128,13 +128,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _extra_commands():
     """Commands contributed by analysis modules as they land (each a ``register(subparsers)``)."""
-    registers = []
-    try:
-        from coverage_app import cli_analysis
+    import importlib
 
-        registers.append(cli_analysis.register)
-    except ImportError:
-        pass
+    registers = []
+    for name in ("cli_analysis", "cli_brief"):
+        try:
+            module = importlib.import_module(f"coverage_app.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"coverage_app.{name}":
+                raise
+            continue
+        registers.append(module.register)
     return registers
 
 
