@@ -27,8 +27,8 @@ ZONE_YEARS = (2021, 2022, 2023)
 ZONE_CELL_M = 10_000          # events are counted per 10 km x 10 km cell of UTM 46N
 ZONE_MAX_WHERE_PREC = 2       # only events located to within 25 km (UCDP where_prec 1-2)
 ZONE_CLASSES = [              # (min events in a cell in one year, kind, speed_factor, delay_minutes)
-    (10, "no_go", 0.0, 0.0),
-    (4, "restricted", 0.5, 30.0),
+    (15, "no_go", 0.0, 0.0),
+    (5, "restricted", 0.5, 30.0),
     (2, "risk", 0.8, 10.0),
 ]
 STUDY_BUFFER_M = 10_000       # events up to 10 km outside the region count (fighting near the border)

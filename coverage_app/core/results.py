@@ -46,6 +46,8 @@ class AnalysisResult:
     assumed_unknown: int = 0      # facilities of unknown status counted as functioning
     capacity: pd.DataFrame | None = None  # per township: unserved population (capacity-aware run)
     timings_s: dict = field(default_factory=dict)
+    friction: object = None       # the Friction used (for incremental edits and exports)
+    scenario: dict | None = None  # the scenario this result reflects (None = baseline)
 
     def headline(self) -> dict:
         """Key figures for the region: population and villages without primary/secondary care."""

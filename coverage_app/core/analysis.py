@@ -1,0 +1,481 @@
+"""One coverage analysis run (DESIGN.md section 3): friction -> travel times -> coverage tables.
+
+``run_analysis`` is the pure entry point used by the app, the CLI and the briefing maps:
+all inputs are arguments, progress and cancellation go through ``feedback``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from rasterio import features
+
+from . import engine
+from .crs import working_crs_for
+from .errors import InputError, Problem
+from .feedback import report, sub
+from .friction import Friction, build_friction, zones_valid_on
+from .grid import Grid
+from .model import ProjectData
+from .params import AnalysisParams
+from .results import TIERS, AnalysisResult, TierResult
+from .roles import COUNTING_STATUSES, FACILITY_LEVELS_SECONDARY
+
+GRID_MARGIN_M = 5_000.0
+CURVE_MAX_MINUTES = 240
+SNAP_RADIUS_M = 1_000.0  # a facility on water moves to the nearest passable cell this close (metres)
+
+
+# ----------------------------------------------------------------------------- facilities
+
+def _secondary_from_level(level) -> bool:
+    text = str(level or "").lower()
+    return any(key in text for key in FACILITY_LEVELS_SECONDARY) or text in ("general", "township")
+
+
+def facility_table(facilities: gpd.GeoDataFrame, params: AnalysisParams, scenario: dict | None = None,
+                   ) -> tuple[gpd.GeoDataFrame, list[Problem], int]:
+    """Facilities with their status on the as-of date and whether they count for each tier.
+
+    Scenario edits dated after the as-of date are not applied. Returns (table, problems,
+    number of facilities of unknown status counted as functioning).
+    """
+    from .scenarios import apply_facility_edits
+
+    as_of = scenario_as_of(params, scenario)
+    fac = facilities.copy()
+    problems: list[Problem] = []
+    if "provides_secondary" not in fac or fac["provides_secondary"].isna().all():
+        fac["provides_secondary"] = fac["level"].map(_secondary_from_level)
+    else:
+        fac["provides_secondary"] = fac["provides_secondary"].fillna(fac["level"].map(_secondary_from_level))
+    if "provides_primary" not in fac or fac["provides_primary"].isna().all():
+        fac["provides_primary"] = True
+    fac["provides_primary"] = fac["provides_primary"].fillna(True).astype(bool)
+    fac["provides_secondary"] = fac["provides_secondary"].astype(bool)
+    if "status" not in fac:
+        fac["status"] = "unknown"
+    fac["status"] = fac["status"].fillna("unknown")
+    if "status_date" in fac:
+        dates = pd.to_datetime(fac["status_date"], errors="coerce")
+        if dates.notna().any() and (dates.dropna() > pd.Timestamp(as_of)).all():
+            raise InputError(Problem(
+                "error", f"the as-of date {as_of.isoformat()} is before every facility status date (earliest "
+                f"{dates.min().date().isoformat()}): no facility's status is known then; choose a later date",
+                layer="facilities", field="status_date"))
+    fac["is_new"] = False
+    fac = apply_facility_edits(fac, scenario, as_of)
+    unknown = fac["status"] == "unknown"
+    counting = fac["status"].isin(COUNTING_STATUSES) | (unknown & params.unknown_counts)
+    fac["counts_primary"] = counting & fac["provides_primary"]
+    fac["counts_secondary"] = counting & fac["provides_secondary"]
+    assumed = int((unknown & params.unknown_counts).sum())
+    return fac, problems, assumed
+
+
+def scenario_as_of(params: AnalysisParams, scenario: dict | None) -> dt.date:
+    if scenario and scenario.get("as_of"):
+        return dt.date.fromisoformat(str(scenario["as_of"]))
+    return params.as_of_date
+
+
+# ----------------------------------------------------------------------------- grid
+
+def analysis_grid(data: ProjectData, params: AnalysisParams) -> Grid:
+    bounds = data.bounds()
+    if bounds is None:
+        raise InputError("the project has no layer to define the study area: add townships or villages")
+    crs = working_crs_for(bounds, 4326)
+    townships = data.role("townships")
+    frame = townships if townships is not None else data.role("villages")
+    b = frame.to_crs(crs).total_bounds
+    return Grid.covering(b, crs, params.cell_size_m, margin_m=GRID_MARGIN_M)
+
+
+def build_project_friction(data: ProjectData, params: AnalysisParams, grid: Grid, scenario=None,
+                           feedback=None) -> Friction:
+    from .scenarios import apply_zone_edits
+
+    def w(role):
+        frame = data.role(role)
+        return None if frame is None else frame.to_crs(grid.crs)
+
+    zones = apply_zone_edits(data.role("conflict_zones"), scenario)
+    lc = data.raster("landcover")
+    dem = data.raster("dem")
+    return build_friction(
+        grid, params.replace(as_of=scenario_as_of(params, scenario)), townships=w("townships"), roads=w("roads"),
+        rivers=w("rivers"), crossings=w("crossings"),
+        zones=None if zones is None else zones.to_crs(grid.crs),
+        landcover_path=lc.path if lc else None,
+        landcover_classes=(lc.options.get("classes") if lc else None),
+        landcover_speeds_kmh=data.project.landcover_speeds_kmh, dem_path=dem.path if dem else None,
+        feedback=feedback)
+
+
+# ----------------------------------------------------------------------------- sources
+
+def locate_sources(fac_w: gpd.GeoDataFrame, friction: Friction) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
+    """Grid cell of each facility; facilities on a barrier move to the nearest passable cell within
+    SNAP_RADIUS_CELLS. Returns rows, cols, ok mask and problems (facilities outside or unusable)."""
+    grid = friction.grid
+    rows, cols, inside = grid.cell_of(fac_w.geometry.x.to_numpy(), fac_w.geometry.y.to_numpy())
+    ok = inside.copy()
+    problems = []
+    cost = friction.cost_s_per_m
+    for i in np.flatnonzero(inside):
+        r, c = rows[i], cols[i]
+        if np.isfinite(cost[r, c]):
+            continue
+        cause = friction.cause_at(r, c)
+        best = None
+        max_rad = max(1, int(np.ceil(SNAP_RADIUS_M / grid.cell_size_m)))
+        for rad in range(1, max_rad + 1) if cause == "water" else ():
+            r0, r1 = max(r - rad, 0), min(r + rad + 1, grid.shape[0])
+            c0, c1 = max(c - rad, 0), min(c + rad + 1, grid.shape[1])
+            win = cost[r0:r1, c0:c1]
+            rr, cc = np.nonzero(np.isfinite(win))
+            if len(rr):
+                d = (rr + r0 - r) ** 2 + (cc + c0 - c) ** 2
+                k = int(np.argmin(d))
+                best = (rr[k] + r0, cc[k] + c0)
+                break
+        name = f"{fac_w['fac_id'].iloc[i]} ({fac_w['name'].iloc[i]})"
+        if best is None:
+            ok[i] = False
+            problems.append(Problem("warning", f"facility {name} lies in {cause} and cannot be reached on the "
+                                    "analysis date; it is left out", layer="facilities", rows=(i + 1,)))
+        else:
+            rows[i], cols[i] = best
+            problems.append(Problem("warning", f"facility {name} lies on water at {grid.cell_size_m:g} m "
+                                    "resolution; it was moved to the nearest passable cell", layer="facilities",
+                                    rows=(i + 1,)))
+    for i in np.flatnonzero(~inside):
+        problems.append(Problem("warning", f"facility {fac_w['fac_id'].iloc[i]} ({fac_w['name'].iloc[i]}) lies "
+                                "outside the analysis grid and is left out", layer="facilities", rows=(i + 1,)))
+    return rows, cols, ok, problems
+
+
+def run_tier(tier: str, fac_w: gpd.GeoDataFrame, rows, cols, ok, friction: Friction, params: AnalysisParams,
+             feedback=None) -> TierResult:
+    counts = fac_w[f"counts_{tier}"].to_numpy(bool) & ok
+    ids = list(fac_w["fac_id"].astype(str))
+    idx = np.flatnonzero(counts)
+    if len(idx) == 0:
+        shape = friction.grid.shape
+        return TierResult(tier, np.full(shape, np.nan, "float32"), np.full(shape, -1, "int32"), ids, None)
+    res = engine.travel_time(friction.cost_s_per_m, friction.grid.cell_size_m, rows[idx], cols[idx],
+                             idx.astype("int32"), neighbours=params.neighbours, max_minutes=params.max_minutes,
+                             feedback=feedback, **friction.engine_options())
+    return TierResult(tier, res.minutes, res.allocation, ids, res)
+
+
+# ----------------------------------------------------------------------------- villages
+
+def sample_minutes(minutes: np.ndarray, rows, cols, inside) -> np.ndarray:
+    """Minutes at each point's cell; a point on a barrier cell (a village on a river bank) takes the
+    best of its 8 neighbours. NaN off the grid or where unreachable."""
+    out = np.full(len(rows), np.nan, dtype="float64")
+    r = rows[inside]
+    c = cols[inside]
+    vals = minutes[r, c].astype("float64")
+    missing = np.isnan(vals)
+    if missing.any():
+        H, W = minutes.shape
+        best = np.full(missing.sum(), np.nan)
+        mr, mc = r[missing], c[missing]
+        for dr in (-1, 0, 1):
+            for dc in (-1, 0, 1):
+                rr = np.clip(mr + dr, 0, H - 1)
+                cc = np.clip(mc + dc, 0, W - 1)
+                best = np.fmin(best, minutes[rr, cc])
+        vals[missing] = best
+    out[inside] = vals
+    return out
+
+
+def sample_allocation(alloc: np.ndarray, minutes: np.ndarray, rows, cols, inside) -> np.ndarray:
+    out = np.full(len(rows), -1, dtype="int64")
+    r, c = rows[inside], cols[inside]
+    vals = alloc[r, c].astype("int64")
+    missing = vals < 0
+    if missing.any():
+        H, W = alloc.shape
+        mr, mc = r[missing], c[missing]
+        best_t = np.full(missing.sum(), np.inf)
+        best_a = np.full(missing.sum(), -1)
+        for dr in (-1, 0, 1):
+            for dc in (-1, 0, 1):
+                rr = np.clip(mr + dr, 0, H - 1)
+                cc = np.clip(mc + dc, 0, W - 1)
+                t = np.where(np.isnan(minutes[rr, cc]), np.inf, minutes[rr, cc])
+                better = t < best_t
+                best_t[better] = t[better]
+                best_a[better] = alloc[rr, cc][better]
+        vals[missing] = best_a
+    out[inside] = vals
+    return out
+
+
+def gap_class(prim_min, sec_min, params: AnalysisParams) -> np.ndarray:
+    no_p = ~(prim_min <= params.primary_minutes)  # NaN (unreachable) counts as no access
+    no_s = ~(sec_min <= params.secondary_minutes)
+    return np.select([no_p & no_s, no_p, no_s], ["both", "primary", "secondary"], "none").astype(object)
+
+
+def village_access(villages: gpd.GeoDataFrame, grid: Grid, tiers: dict[str, TierResult], params) -> gpd.GeoDataFrame:
+    v = villages.copy()
+    vw = v.geometry.to_crs(grid.crs)
+    rows, cols, inside = grid.cell_of(vw.x.to_numpy(), vw.y.to_numpy())
+    v["on_grid"] = inside
+    for tier, short in (("primary", "prim"), ("secondary", "sec")):
+        t = tiers[tier]
+        mins = sample_minutes(t.minutes, rows, cols, inside)
+        alloc = sample_allocation(t.allocation, t.minutes, rows, cols, inside)
+        ids = np.array(t.facility_ids + [None], dtype=object)
+        v[f"{short}_min"] = np.round(mins, 1)
+        v[f"{short}_fac"] = ids[np.where(alloc >= 0, alloc, len(t.facility_ids))]
+    v["reachable"] = v["on_grid"] & (v["prim_min"].notna() | v["sec_min"].notna())
+    v["gap"] = gap_class(v["prim_min"].to_numpy(), v["sec_min"].to_numpy(), params)
+    if "population" not in v:
+        v["population"] = np.nan
+    return v
+
+
+def assign_townships(villages: gpd.GeoDataFrame, townships: gpd.GeoDataFrame | None) -> pd.Series:
+    """Township pcode of each village: its own field where present, else the township it lies in."""
+    have = villages["township_pcode"] if "township_pcode" in villages else pd.Series(None, index=villages.index)
+    if townships is None:
+        return have
+    missing = have.isna() | ~have.isin(set(townships["pcode"]))
+    if missing.any():
+        joined = gpd.sjoin(villages.loc[missing, ["geometry"]], townships[["pcode", "geometry"]],
+                           how="left", predicate="within")
+        joined = joined[~joined.index.duplicated()]
+        have = have.copy()
+        have.loc[missing] = joined["pcode"].reindex(have.index[missing]).to_numpy()
+    return have
+
+
+def township_summary(villages: gpd.GeoDataFrame, townships: gpd.GeoDataFrame | None, params) -> gpd.GeoDataFrame:
+    v = villages.assign(pop=villages["population"].fillna(0.0))
+    v["ok_p"] = v["prim_min"] <= params.primary_minutes
+    v["ok_s"] = v["sec_min"] <= params.secondary_minutes
+    g = v.groupby("township_pcode", dropna=False)
+    table = pd.DataFrame({
+        "n_villages": g.size(),
+        "pop": g["pop"].sum(),
+        "pop_prim": g.apply(lambda d: d.loc[d.ok_p, "pop"].sum(), include_groups=False),
+        "pop_sec": g.apply(lambda d: d.loc[d.ok_s, "pop"].sum(), include_groups=False),
+        "vil_noprim": g["ok_p"].apply(lambda s: int((~s).sum())),
+        "vil_nosec": g["ok_s"].apply(lambda s: int((~s).sum())),
+    })
+    table["pct_prim"] = np.where(table["pop"] > 0, 100 * table["pop_prim"] / table["pop"].where(table["pop"] > 0), np.nan)
+    table["pct_sec"] = np.where(table["pop"] > 0, 100 * table["pop_sec"] / table["pop"].where(table["pop"] > 0), np.nan)
+    table.index.name = "pcode"
+    table = table.reset_index()
+    if townships is not None:
+        base = townships[["pcode", "name_en"] + [c for c in ("name_my", "population") if c in townships] +
+                         ["geometry"]].rename(columns={"population": "census_pop"})
+        out = base.merge(table, on="pcode", how="left")
+        for col in ("n_villages", "pop", "pop_prim", "pop_sec", "vil_noprim", "vil_nosec"):
+            out[col] = out[col].fillna(0)
+        out = gpd.GeoDataFrame(out, geometry="geometry", crs=townships.crs)
+    else:
+        out = gpd.GeoDataFrame(table.assign(name_en=table["pcode"]), geometry=None)
+    for col in ("pop", "pop_prim", "pop_sec"):
+        out[col] = out[col].round().astype("int64")
+    for col in ("n_villages", "vil_noprim", "vil_nosec"):
+        out[col] = out[col].astype("int64")
+    out["pct_prim"] = out["pct_prim"].round(1)
+    out["pct_sec"] = out["pct_sec"].round(1)
+    cols = ["pcode", "name_en", "name_my", "census_pop", "n_villages", "pop", "pop_prim", "pct_prim", "pop_sec",
+            "pct_sec", "vil_noprim", "vil_nosec", "geometry"]
+    return out[[c for c in cols if c in out]]
+
+
+def coverage_curve(villages: gpd.GeoDataFrame, max_minutes: int = CURVE_MAX_MINUTES) -> pd.DataFrame:
+    t = np.arange(0, max_minutes + 1)
+    pop = villages["population"].fillna(0.0).to_numpy()
+    total = pop.sum()
+    out = {"minutes": t}
+    for tier, short in (("primary", "prim"), ("secondary", "sec")):
+        m = villages[f"{short}_min"].to_numpy(dtype="float64")
+        m = np.where(np.isnan(m), np.inf, m)
+        order = np.argsort(m)
+        cum = np.concatenate([[0.0], np.cumsum(pop[order])])
+        k = np.searchsorted(m[order], t, side="right")
+        out[f"{tier}_share"] = cum[k] / total if total > 0 else np.nan
+    return pd.DataFrame(out)
+
+
+# ----------------------------------------------------------------------------- catchments
+
+def catchment_polygons(tier: TierResult, grid: Grid, bands, facilities: gpd.GeoDataFrame,
+                       villages: gpd.GeoDataFrame, window=None) -> gpd.GeoDataFrame:
+    """Each facility's allocated cells cut into time bands, as polygons (EPSG:4326) with area and
+    population. ``window`` ((r0, r1), (c0, c1)) limits the work to part of the grid."""
+    bands = np.asarray(sorted(bands), dtype="float64")
+    (r0, r1), (c0, c1) = window or ((0, grid.shape[0]), (0, grid.shape[1]))
+    minutes = tier.minutes[r0:r1, c0:c1]
+    alloc = tier.allocation[r0:r1, c0:c1]
+    band_idx = np.searchsorted(bands, np.nan_to_num(minutes, nan=np.inf), side="left")  # minutes<=bands[i]
+    valid = (alloc >= 0) & (band_idx < len(bands))
+    label = np.where(valid, alloc.astype("int64") * len(bands) + band_idx + 1, 0).astype("int32")
+    transform = grid.transform * grid.transform.translation(c0, r0)
+    geoms, labels = [], []
+    for geom, value in features.shapes(label, mask=valid, transform=transform, connectivity=4):
+        geoms.append(shapely.geometry.shape(geom))
+        labels.append(int(value))
+    if not geoms:
+        return _empty_catchments()
+    gdf = gpd.GeoDataFrame({"label": labels}, geometry=geoms, crs=grid.crs).dissolve("label").reset_index()
+    gdf["fac_index"] = (gdf["label"] - 1) // len(bands)
+    gdf["band_min"] = bands[(gdf["label"] - 1) % len(bands)]
+    gdf["fac_id"] = np.array(tier.facility_ids, dtype=object)[gdf["fac_index"]]
+    gdf["area_km2"] = (gdf.geometry.area / 1e6).round(2)
+    info = facilities.set_index("fac_id")
+    gdf["fac_name"] = gdf["fac_id"].map(info["name"])
+    gdf["level"] = gdf["fac_id"].map(info["level"])
+    short = "prim" if tier.tier == "primary" else "sec"
+    vb = np.searchsorted(bands, villages[f"{short}_min"].fillna(np.inf).to_numpy(), side="left")
+    pops = (villages.assign(_band=vb, _pop=villages["population"].fillna(0.0))
+            .loc[lambda d: d._band < len(bands)].groupby([f"{short}_fac", "_band"])["_pop"].sum())
+    keys = list(zip(gdf["fac_id"], np.searchsorted(bands, gdf["band_min"].to_numpy())))
+    gdf["pop"] = [int(round(pops.get(k, 0.0))) for k in keys]
+    gdf["tier"] = tier.tier
+    gdf = gdf[["tier", "fac_id", "fac_name", "level", "band_min", "area_km2", "pop", "geometry"]]
+    return gdf.to_crs(4326)
+
+
+def _empty_catchments():
+    return gpd.GeoDataFrame({c: [] for c in ("tier", "fac_id", "fac_name", "level", "band_min", "area_km2", "pop")},
+                            geometry=[], crs=4326)
+
+
+# ----------------------------------------------------------------------------- referral, capacity
+
+def referral_minutes(fac_w: gpd.GeoDataFrame, rows, cols, ok, secondary: TierResult) -> np.ndarray:
+    """Minutes from each facility's cell to the nearest counting secondary facility (NaN if none)."""
+    out = np.full(len(fac_w), np.nan)
+    out[ok] = secondary.minutes[rows[ok], cols[ok]]
+    return np.round(out, 1)
+
+
+def capacity_coverage(villages: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, tier: str = "primary"):
+    """AccessMod-style geographic coverage: a facility with a capacity (people) takes the population of
+    the villages allocated to it in order of travel time until full. Returns (villages with
+    ``served_pop``/``unserved_pop``, per-township table of unserved population) or (None, None)."""
+    if "capacity" not in facilities or facilities["capacity"].notna().sum() == 0:
+        return None, None
+    short = "prim" if tier == "primary" else "sec"
+    cap = facilities.set_index("fac_id")["capacity"].dropna().astype(float)
+    v = villages.copy()
+    pop = v["population"].fillna(0.0)
+    served = pop.where(v[f"{short}_fac"].notna(), 0.0).copy()
+    limited = v[f"{short}_fac"].isin(cap.index)
+    for fac_id, group in v[limited].sort_values(f"{short}_min").groupby(f"{short}_fac"):
+        left = cap[fac_id]
+        for idx in group.index:
+            take = min(pop[idx], max(left, 0.0))
+            served[idx] = take
+            left -= take
+    v["served_pop"] = served.round()
+    v["unserved_pop"] = (pop - served).round()
+    table = v.groupby("township_pcode")[["served_pop", "unserved_pop"]].sum().reset_index()
+    return v, table
+
+
+# ----------------------------------------------------------------------------- the run
+
+def run_analysis(data: ProjectData, params: AnalysisParams | None = None, scenario: dict | None = None,
+                 feedback=None) -> AnalysisResult:
+    """Run the whole analysis on a loaded project; see :class:`~coverage_app.core.results.AnalysisResult`."""
+    params = params or data.project.params
+    timings = {}
+    t0 = time.perf_counter()
+    problems: list[Problem] = []
+    facilities = data.role("facilities")
+    villages = data.role("villages")
+    if facilities is None or len(facilities) == 0:
+        raise InputError("the project has no health facilities layer: add one (role 'facilities')")
+    if villages is None or len(villages) == 0:
+        raise InputError("the project has no villages layer: add one (role 'villages')")
+    fac, fac_problems, assumed = facility_table(facilities, params, scenario)
+    problems += fac_problems
+    grid = analysis_grid(data, params)
+    report(feedback, 0.02, f"Grid {grid.shape[1]} x {grid.shape[0]} cells of {grid.cell_size_m:g} m")
+    friction = build_project_friction(data, params, grid, scenario, feedback=sub(feedback, 0.02, 0.2))
+    problems += friction.problems or []
+    timings["friction"] = time.perf_counter() - t0
+
+    fac_w = fac.to_crs(grid.crs)
+    rows, cols, ok, loc_problems = locate_sources(fac_w, friction)
+    problems += loc_problems
+    tiers = {}
+    for i, tier in enumerate(TIERS):
+        t = time.perf_counter()
+        n = int((fac_w[f"counts_{tier}"].to_numpy(bool) & ok).sum())
+        if n == 0:
+            problems.append(Problem("warning", f"no {tier} care facility counts on {scenario_as_of(params, scenario)} "
+                                    f"(functioning or partial): every village is without {tier} care",
+                                    layer="facilities"))
+        tiers[tier] = run_tier(tier, fac_w, rows, cols, ok, friction, params,
+                               feedback=sub(feedback, 0.2 + 0.3 * i, 0.5 + 0.3 * i))
+        timings[f"search_{tier}"] = time.perf_counter() - t
+    t = time.perf_counter()
+    report(feedback, 0.8, "Villages and townships")
+    result = assemble(data, params, grid, tiers, fac, fac_w, rows, cols, ok, friction, problems, assumed, scenario)
+    timings["tables"] = time.perf_counter() - t
+    t = time.perf_counter()
+    report(feedback, 0.9, "Catchments")
+    result.catchments = all_catchments(result, data)
+    timings["catchments"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - t0
+    result.timings_s = timings
+    report(feedback, 1.0, "Done")
+    return result
+
+
+def assemble(data, params, grid, tiers, fac, fac_w, rows, cols, ok, friction, problems, assumed, scenario):
+    """Village, township, facility and curve tables from the travel-time grids (cheap)."""
+    villages = data.role("villages")
+    townships = data.role("townships")
+    v = village_access(villages, grid, tiers, params)
+    v["township_pcode"] = assign_townships(v, townships)
+    off = ~v["on_grid"]
+    if off.any():
+        problems.append(Problem("warning", "villages outside the analysis grid are kept and flagged "
+                                "(on_grid = false, no travel time)", layer="villages",
+                                rows=tuple(int(i) + 1 for i in np.flatnonzero(off))))
+    unreachable = v["on_grid"] & ~v["reachable"]
+    if unreachable.any():
+        problems.append(Problem("warning", f"{int(unreachable.sum())} villages cannot reach any counting facility "
+                                "(cut off by water or no-go zones); they count as without access",
+                                layer="villages"))
+    facs = fac.copy()
+    facs["on_grid"] = ok
+    facs["ref_min"] = referral_minutes(fac_w, rows, cols, ok, tiers["secondary"])
+    facs["_row"], facs["_col"] = rows, cols
+    cap_villages, cap_table = capacity_coverage(v, facs)
+    if cap_villages is not None:
+        v = cap_villages
+    result = AnalysisResult(params=params, grid=grid, tiers=tiers, villages=v,
+                            townships=township_summary(v, townships, params), catchments=_empty_catchments(),
+                            facilities=facs, curve=coverage_curve(v), problems=problems, assumed_unknown=assumed,
+                            capacity=cap_table, friction=friction, scenario=scenario)
+    return result
+
+
+def all_catchments(result: AnalysisResult, data: ProjectData) -> gpd.GeoDataFrame:
+    parts = [catchment_polygons(result.tiers[t], result.grid, result.params.band_minutes, result.facilities,
+                                result.villages) for t in TIERS]
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return _empty_catchments()
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=4326)

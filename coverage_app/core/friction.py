@@ -1,0 +1,293 @@
+"""Friction surfaces on the working grid: seconds to cross one metre, per travel mode.
+
+Built from the project's layers (DESIGN.md section 3): off-road walking speed (one speed, or
+by land-cover class), roads burnt by class at the mode's speed, rivers and water bodies as
+barriers except at crossings (bridges; ferries with a boarding delay), and conflict zones
+valid on the analysis date (speed x ``speed_factor``, 0 = impassable, plus an entry delay).
+An optional DEM gives elevations for Tobler's direction-aware walking speed (the engine
+applies it move by move). A user-supplied friction raster (minutes per metre, the Malaria
+Atlas Project convention) or speed raster (km/h) can replace the built surface.
+
+Cells outside the study area (the townships, plus a margin) are barriers: results there are
+nodata.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio
+import shapely
+from rasterio import features
+from rasterio.enums import Resampling
+from rasterio.warp import reproject
+
+from .errors import InputError, Problem
+from .feedback import report
+from .grid import Grid
+from .params import AnalysisParams
+
+KMH_TO_MS = 1 / 3.6
+STUDY_MARGIN_M = 2_000.0   # the study area is the townships plus this margin (metres)
+MIN_CROSSING_RADIUS_CELLS = 1.5
+BARRIER_CAUSES = {0: "passable", 1: "water", 2: "a no-go zone", 3: "outside the study area",
+                  4: "impassable land cover"}
+
+
+@dataclass
+class Friction:
+    """A friction surface and what the engine needs besides it. Arrays share ``grid``'s shape."""
+
+    grid: Grid
+    cost_s_per_m: np.ndarray            # float32; inf = barrier (water, no-go, outside)
+    study_mask: np.ndarray              # bool; True inside the study area
+    road_mask: np.ndarray | None = None     # bool; True where a road is burnt
+    elevation_m: np.ndarray | None = None   # float32 (DEM resampled), for Tobler
+    tobler_mask: np.ndarray | None = None   # bool; cells where people walk (Tobler applies)
+    zone_label: np.ndarray | None = None    # int32; 0 = no zone, else a zone/ferry number
+    entry_delay_s: np.ndarray | None = None  # float32 seconds added when entering a labelled cell
+    zones_used: int = 0
+    problems: list = None
+    barrier_cause: np.ndarray | None = None  # uint8: see BARRIER_CAUSES
+
+    def cause_at(self, row: int, col: int) -> str:
+        if self.barrier_cause is None:
+            return "impassable"
+        return BARRIER_CAUSES.get(int(self.barrier_cause[row, col]), "impassable")
+
+    def engine_options(self) -> dict:
+        return {"elevation_m": self.elevation_m, "tobler_mask": self.tobler_mask,
+                "zone_label": self.zone_label, "entry_delay_s": self.entry_delay_s}
+
+
+def surface_speed_kmh(params: AnalysisParams, surface: str) -> float:
+    """Speed on ``surface`` for the run's mode, km/h; ``None`` in the table means walking."""
+    table = params.speeds_kmh[params.mode]
+    speed = table.get(surface)
+    if speed is None:
+        speed = params.speeds_kmh["walking"][surface]
+    return float(speed)
+
+
+def _shapes(gdf: gpd.GeoDataFrame, values):
+    return ((g, v) for g, v in zip(gdf.geometry.values, values) if g is not None and not g.is_empty)
+
+
+def rasterize(gdf, values, grid: Grid, fill=0, dtype="float32", all_touched=False) -> np.ndarray:
+    """Burn geometries (working CRS) into a grid-shaped array; later features overwrite earlier ones."""
+    if gdf is None or len(gdf) == 0:
+        return np.full(grid.shape, fill, dtype=dtype)
+    return features.rasterize(_shapes(gdf, values), out_shape=grid.shape, transform=grid.transform,
+                              fill=fill, dtype=dtype, all_touched=all_touched)
+
+
+def zones_valid_on(zones: gpd.GeoDataFrame | None, as_of: dt.date) -> gpd.GeoDataFrame | None:
+    """Conflict zones in force on ``as_of`` (empty valid_from / valid_to = open-ended)."""
+    if zones is None or len(zones) == 0:
+        return zones
+    start = pd.to_datetime(zones.get("valid_from"), errors="coerce") if "valid_from" in zones else None
+    end = pd.to_datetime(zones.get("valid_to"), errors="coerce") if "valid_to" in zones else None
+    day = pd.Timestamp(as_of)
+    keep = np.ones(len(zones), bool)
+    if start is not None:
+        keep &= (start.isna() | (start <= day)).to_numpy()
+    if end is not None:
+        keep &= (end.isna() | (end >= day)).to_numpy()
+    return zones[keep]
+
+
+def study_area_mask(townships_w: gpd.GeoDataFrame | None, grid: Grid) -> np.ndarray:
+    if townships_w is None or len(townships_w) == 0:
+        return np.ones(grid.shape, bool)
+    area = shapely.union_all(townships_w.geometry.values).buffer(STUDY_MARGIN_M)
+    return features.geometry_mask([area], out_shape=grid.shape, transform=grid.transform, invert=True,
+                                  all_touched=True)
+
+
+def read_onto_grid(path, grid: Grid, resampling=Resampling.bilinear, dtype="float32", band: int = 1,
+                   nodata_out=np.nan) -> np.ndarray:
+    """Resample band ``band`` of a raster onto ``grid`` (any CRS; GDAL warps in chunks, so a raster
+    larger than memory is fine: only the grid-sized result is held)."""
+    out = np.full(grid.shape, nodata_out, dtype=dtype)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with rasterio.open(path) as src:
+                reproject(source=rasterio.band(src, band), destination=out, dst_transform=grid.transform,
+                          dst_crs=grid.crs, dst_nodata=nodata_out, resampling=resampling,
+                          src_nodata=src.nodata)
+    except Exception as exc:
+        raise InputError(Problem("error", f"cannot be read onto the analysis grid ({str(exc)[:160]})",
+                                 file=str(path))) from None
+    return out
+
+
+def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=None, rivers=None,
+                   crossings=None, zones=None, landcover_path=None, landcover_classes=None,
+                   landcover_speeds_kmh=None, dem_path=None, feedback=None) -> Friction:
+    """Build the friction surface for ``params.mode`` on ``grid``.
+
+    Vector inputs are GeoDataFrames already in ``grid.crs`` (metres) with canonical fields;
+    any may be None. ``landcover_classes`` maps a class code to a class name and
+    ``landcover_speeds_kmh`` a class name to a walking speed (0 = impassable).
+    """
+    problems: list[Problem] = []
+    walk_off = surface_speed_kmh(params.replace(mode="walking"), "off_road")
+    off_road = surface_speed_kmh(params, "off_road")
+    report(feedback, 0.0, "Friction: off-road speed")
+    speed = np.full(grid.shape, off_road, dtype="float32")  # km/h
+
+    if landcover_path is not None:
+        codes = read_onto_grid(landcover_path, grid, Resampling.mode, dtype="float32")
+        classes = {int(k): v for k, v in (landcover_classes or {}).items()}
+        speeds = landcover_speeds_kmh or {}
+        known = np.zeros(grid.shape, bool)
+        for code, name in classes.items():
+            if name not in speeds:
+                problems.append(Problem("warning", f"land-cover class {code} ({name}) has no speed; the default "
+                                        "off-road speed is used", file=str(landcover_path)))
+                continue
+            cell = codes == code
+            # motorised modes walk off road: land cover sets the walking speed, scaled like the mode's off-road
+            speed[cell] = float(speeds[name]) * (off_road / walk_off)
+            known |= cell
+        problems += [] if known.any() else [Problem("warning", "no land-cover class matched the table; the "
+                                                    "default off-road speed is used", file=str(landcover_path))]
+
+    report(feedback, 0.2, "Friction: roads")
+    road_mask = np.zeros(grid.shape, bool)
+    if roads is not None and len(roads):
+        klass = roads["road_class"].astype(str).str.lower().str.strip()
+        unknown = sorted(set(klass) - set(params.speeds_kmh["walking"]))
+        if unknown:
+            problems.append(Problem("warning", f"road classes {', '.join(unknown)} are not in the speed table; "
+                                    "they are treated as tracks", layer="roads", field="road_class"))
+            klass = klass.where(~klass.isin(unknown), "track")
+        road_speed = klass.map(lambda c: surface_speed_kmh(params, c)).to_numpy(dtype="float32")
+        order = np.argsort(road_speed, kind="stable")  # faster roads burnt last win
+        burnt = rasterize(roads.iloc[order], road_speed[order], grid, fill=0.0)
+        road_mask = burnt > 0
+        speed = np.maximum(speed, burnt)
+
+    report(feedback, 0.4, "Friction: rivers and crossings")
+    barrier = np.zeros(grid.shape, bool)
+    if rivers is not None and len(rivers):
+        polys = rivers[rivers.geom_type.isin(["Polygon", "MultiPolygon"])]
+        lines = rivers[~rivers.geom_type.isin(["Polygon", "MultiPolygon"])]
+        if len(polys):
+            barrier |= rasterize(polys, np.ones(len(polys)), grid, dtype="uint8") > 0
+            # outlines too, so a river narrower than a cell still cuts the surface
+            outline = gpd.GeoDataFrame(geometry=polys.boundary.values, crs=polys.crs)
+            barrier |= rasterize(outline, np.ones(len(outline)), grid, dtype="uint8", all_touched=True) > 0
+        if len(lines):
+            barrier |= rasterize(lines, np.ones(len(lines)), grid, dtype="uint8", all_touched=True) > 0
+    if landcover_path is not None:
+        barrier |= speed <= 0
+
+    zone_label = None
+    entry_delay = None
+    if crossings is not None and len(crossings):
+        kind = crossings["kind"].fillna("bridge").astype(str).str.lower() if "kind" in crossings else \
+            pd.Series("bridge", index=crossings.index)
+        length = pd.to_numeric(crossings.get("length_m", pd.Series(0.0, index=crossings.index)),
+                               errors="coerce").fillna(0.0)
+        radius = np.maximum(length.to_numpy() / 2.0, MIN_CROSSING_RADIUS_CELLS * grid.cell_size_m) \
+            + grid.cell_size_m
+        disks = gpd.GeoDataFrame(geometry=crossings.geometry.buffer(radius).values, crs=crossings.crs)
+        lifted = rasterize(disks, np.ones(len(disks)), grid, dtype="uint8", all_touched=True) > 0
+        lifted &= barrier
+        barrier &= ~lifted
+        # across the water people move at road speed on a road, else at walking speed
+        speed[lifted & ~road_mask] = np.float32(surface_speed_kmh(params.replace(mode="walking"), "path"))
+        delay_min = pd.to_numeric(crossings.get("delay_minutes"), errors="coerce").fillna(0.0) \
+            if "delay_minutes" in crossings else pd.Series(0.0, index=crossings.index)
+        ferry = ((kind == "ferry") | (delay_min > 0)).to_numpy()
+        if ferry.any():
+            zone_label = np.zeros(grid.shape, "int32")
+            entry_delay = np.zeros(grid.shape, "float32")
+            labels = np.arange(1, ferry.sum() + 1)
+            zone_label[:] = rasterize(disks[ferry], labels, grid, dtype="int32", all_touched=True)
+            lut = np.concatenate([[0.0], delay_min.to_numpy()[ferry] * 60.0]).astype("float32")
+            entry_delay[:] = lut[zone_label]
+
+    report(feedback, 0.6, "Friction: conflict zones")
+    zones_used = 0
+    if zones is not None and len(zones):
+        valid = zones_valid_on(zones, params.as_of_date)
+        zones_used = len(valid)
+        if zones_used:
+            factor = pd.to_numeric(valid["speed_factor"], errors="coerce").fillna(1.0).to_numpy("float32")
+            order = np.argsort(-factor, kind="stable")  # the most restrictive zone wins where they overlap
+            zfactor = rasterize(valid.iloc[order], factor[order], grid, fill=1.0)
+            speed *= zfactor
+            delays = pd.to_numeric(valid.get("delay_minutes"), errors="coerce").fillna(0.0).to_numpy() \
+                if "delay_minutes" in valid else np.zeros(len(valid))
+            if (delays > 0).any():
+                if zone_label is None:
+                    zone_label = np.zeros(grid.shape, "int32")
+                    entry_delay = np.zeros(grid.shape, "float32")
+                base = int(zone_label.max())
+                with_delay = np.flatnonzero(delays > 0)
+                labels = base + 1 + np.arange(len(with_delay))
+                zl = rasterize(valid.iloc[with_delay], labels, grid, dtype="int32")
+                inside = zl > 0
+                zone_label[inside] = zl[inside]
+                lut = np.concatenate([np.zeros(base + 1), delays[with_delay] * 60.0]).astype("float32")
+                entry_delay[inside] = lut[zl[inside]]
+
+    report(feedback, 0.8, "Friction: study area")
+    study = study_area_mask(townships, grid)
+    passable = study & ~barrier & (speed > 0)
+    cause = np.zeros(grid.shape, "uint8")
+    cause[speed <= 0] = 2 if landcover_path is None else 4
+    if zones_used:
+        cause[zfactor <= 0] = 2
+    cause[barrier] = 1
+    cause[~study] = 3
+    cost = np.full(grid.shape, np.inf, dtype="float32")
+    cost[passable] = (1.0 / (speed[passable] * KMH_TO_MS)).astype("float32")
+
+    elevation = tobler = None
+    if dem_path is not None:
+        elevation = read_onto_grid(dem_path, grid, Resampling.bilinear)
+        tobler = np.ones(grid.shape, bool) if params.mode == "walking" else ~road_mask
+    report(feedback, 1.0, "Friction ready")
+    return Friction(grid, cost, study, road_mask, elevation, tobler, zone_label, entry_delay, zones_used,
+                    problems, cause)
+
+
+def friction_from_raster(path, *, kind: str, grid: Grid | None = None) -> Friction:
+    """A user-supplied surface: ``kind="friction"`` in minutes per metre (Malaria Atlas Project
+    convention) or ``kind="speed"`` in km/h. Read on its own grid (``grid=None``, the raster must be
+    in a metric CRS or is warped to its UTM zone) or resampled onto ``grid``."""
+    from .crs import working_crs_for
+
+    if grid is None:
+        with rasterio.open(path) as src:
+            if src.crs is None:
+                raise InputError(Problem("error", "the raster has no CRS", file=str(path)))
+            if src.crs.is_projected and abs(abs(src.transform.e) - src.transform.a) < 1e-6 * src.transform.a:
+                grid = Grid(src.crs, src.transform, (src.height, src.width))
+            else:
+                crs = working_crs_for(src.bounds, src.crs)
+                from rasterio.warp import transform_bounds
+
+                b = transform_bounds(src.crs, crs, *src.bounds)
+                res = min(src.res) * (111_320 if src.crs.is_geographic else 1.0)
+                grid = Grid.covering(b, crs, res)
+    values = read_onto_grid(path, grid, Resampling.bilinear)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if kind == "friction":
+            cost = values * 60.0  # minutes/m -> seconds/m
+        elif kind == "speed":
+            cost = 1.0 / (values * KMH_TO_MS)
+        else:
+            raise ValueError(kind)
+    cost = np.where(np.isfinite(cost) & (cost > 0), cost, np.inf).astype("float32")
+    study = np.isfinite(values)
+    return Friction(grid, cost, study, problems=[])
