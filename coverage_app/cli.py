@@ -26,17 +26,21 @@ class TerminalFeedback:
 
     def __init__(self, quiet: bool = False):
         self.quiet = quiet
-        self._last = -1
+        self.tty = sys.stderr.isatty()
+        self._last = (-1, "")
 
     def progress(self, fraction: float, message: str = "") -> None:
         if self.quiet:
             return
         pct = int(fraction * 100)
-        if pct != self._last:
-            self._last = pct
-            end = "\n" if pct >= 100 else ""
-            sys.stderr.write(f"\r[{pct:3d}%] {message[:60]:<60}{end}")
-            sys.stderr.flush()
+        if self.tty:
+            if pct != self._last[0]:
+                end = "\n" if pct >= 100 else ""
+                sys.stderr.write(f"\r[{pct:3d}%] {message[:60]:<60}{end}")
+                sys.stderr.flush()
+        elif message != self._last[1]:  # a log file gets one line per step
+            sys.stderr.write(f"[{pct:3d}%] {message}\n")
+        self._last = (pct, message)
 
     def cancelled(self) -> bool:
         return False

@@ -87,7 +87,7 @@ def scenario_as_of(params: AnalysisParams, scenario: dict | None) -> dt.date:
 # ----------------------------------------------------------------------------- grid
 
 def analysis_grid(data: ProjectData, params: AnalysisParams) -> Grid:
-    bounds = data.bounds()
+    bounds = data.bounds_of_study_area()
     if bounds is None:
         raise InputError("the project has no layer to define the study area: add townships or villages")
     crs = working_crs_for(bounds, 4326)
@@ -397,23 +397,40 @@ def run_analysis(data: ProjectData, params: AnalysisParams | None = None, scenar
                  feedback=None) -> AnalysisResult:
     """Run the whole analysis on a loaded project; see :class:`~coverage_app.core.results.AnalysisResult`."""
     params = params or data.project.params
-    timings = {}
     t0 = time.perf_counter()
-    problems: list[Problem] = []
-    facilities = data.role("facilities")
-    villages = data.role("villages")
-    if facilities is None or len(facilities) == 0:
-        raise InputError("the project has no health facilities layer: add one (role 'facilities')")
-    if villages is None or len(villages) == 0:
-        raise InputError("the project has no villages layer: add one (role 'villages')")
-    fac, fac_problems, assumed = facility_table(facilities, params, scenario)
-    problems += fac_problems
+    _require_facilities(data)
     grid = analysis_grid(data, params)
     report(feedback, 0.02, f"Grid {grid.shape[1]} x {grid.shape[0]} cells of {grid.cell_size_m:g} m")
     friction = build_project_friction(data, params, grid, scenario, feedback=sub(feedback, 0.02, 0.2))
-    problems += friction.problems or []
-    timings["friction"] = time.perf_counter() - t0
+    return _run_on(data, params, scenario, friction, feedback, t0)
 
+
+def run_on_friction_raster(data: ProjectData, params: AnalysisParams, path, kind: str, scenario=None,
+                           feedback=None) -> AnalysisResult:
+    """Travel times over a user-supplied surface: ``kind="friction"`` (minutes per metre) or ``"speed"``
+    (km/h). With townships or villages in the project the raster is resampled onto the usual grid;
+    with facilities alone it is used on its own grid."""
+    from .friction import friction_from_raster
+
+    t0 = time.perf_counter()
+    _require_facilities(data)
+    grid = analysis_grid(data, params) if data.bounds_of_study_area() is not None else None
+    friction = friction_from_raster(path, kind=kind, grid=grid)
+    return _run_on(data, params, scenario, friction, feedback, t0)
+
+
+def _require_facilities(data: ProjectData) -> None:
+    facilities = data.role("facilities")
+    if facilities is None or len(facilities) == 0:
+        raise InputError("the project has no health facilities layer: add one (role 'facilities')")
+
+
+def _run_on(data, params, scenario, friction: Friction, feedback, t0) -> AnalysisResult:
+    timings = {"friction": time.perf_counter() - t0}
+    grid = friction.grid
+    problems: list[Problem] = list(friction.problems or [])
+    fac, fac_problems, assumed = facility_table(data.role("facilities"), params, scenario)
+    problems += fac_problems
     fac_w = fac.to_crs(grid.crs)
     rows, cols, ok, loc_problems = locate_sources(fac_w, friction)
     problems += loc_problems
@@ -442,9 +459,17 @@ def run_analysis(data: ProjectData, params: AnalysisParams | None = None, scenar
     return result
 
 
+def _no_villages() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"pcode": pd.Series([], dtype=str), "name_en": pd.Series([], dtype=str),
+                             "township_pcode": pd.Series([], dtype=object),
+                             "population": pd.Series([], dtype=float)}, geometry=[], crs=4326)
+
+
 def assemble(data, params, grid, tiers, fac, fac_w, rows, cols, ok, friction, problems, assumed, scenario):
     """Village, township, facility and curve tables from the travel-time grids (cheap)."""
     villages = data.role("villages")
+    if villages is None:
+        villages = _no_villages()
     townships = data.role("townships")
     v = village_access(villages, grid, tiers, params)
     v["township_pcode"] = assign_townships(v, townships)

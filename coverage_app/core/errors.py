@@ -21,7 +21,7 @@ class Problem:
     def __str__(self) -> str:
         where = Path(self.file).name if self.file else ""
         if self.layer and self.layer != Path(self.file or "").stem:
-            where += f" (layer {self.layer})"
+            where += f" (layer {self.layer})" if where else f"layer {self.layer}"
         if self.field:
             where += f", field '{self.field}'"
         if self.rows:

@@ -49,6 +49,14 @@ class ProjectData:
         enabled = [r for r in refs if r.options.get("enabled", True)]
         return enabled[0] if enabled else None
 
+    def bounds_of_study_area(self):
+        """Extent (EPSG:4326) of the townships, else the villages; None if neither is loaded."""
+        for role in ("townships", "villages"):
+            frame = self.role(role)
+            if frame is not None and len(frame):
+                return tuple(float(v) for v in frame.total_bounds)
+        return None
+
     def bounds(self):
         """Extent of the study area in EPSG:4326: the townships, else every loaded layer."""
         frame = self.role("townships")

@@ -1,0 +1,181 @@
+"""Command line: ``analyse`` (travel times and coverage exports) and ``sites`` (siting)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+
+from coverage_app.core.errors import InputError, errors_of
+from coverage_app.core.params import FIELDS, MODES
+from coverage_app.core.project import LayerRef, Project, bundled_project_path, load_project
+
+ROLE_FLAGS = ("facilities", "villages", "townships", "roads", "rivers", "crossings", "conflict_zones", "dem",
+              "landcover")
+
+
+def add_analysis_flags(p: argparse.ArgumentParser) -> None:
+    """The analysis parameter flags (shared with ``brief``); defaults come from the project."""
+    p.add_argument("--mode", choices=MODES, help="travel mode")
+    p.add_argument("--cell-size", type=float, metavar="M", help=f"{FIELDS['cell_size_m'].metadata['label']}, metres")
+    p.add_argument("--as-of", metavar="YYYY-MM-DD", help="analysis date (facility status, conflict zones)")
+    p.add_argument("--primary-minutes", type=float, metavar="MIN")
+    p.add_argument("--secondary-minutes", type=float, metavar="MIN")
+    p.add_argument("--neighbours", type=int, choices=(8, 16))
+    p.add_argument("--scenario", metavar="NAME", help="a scenario saved in the project")
+
+
+def params_from_args(project: Project, args):
+    changes = {}
+    for flag, name in (("mode", "mode"), ("cell_size", "cell_size_m"), ("primary_minutes", "primary_minutes"),
+                       ("secondary_minutes", "secondary_minutes"), ("neighbours", "neighbours")):
+        value = getattr(args, flag, None)
+        if value is not None:
+            changes[name] = value
+    if getattr(args, "as_of", None):
+        try:
+            changes["as_of"] = dt.date.fromisoformat(args.as_of)
+        except ValueError:
+            raise InputError(f"--as-of must be a date like 2024-05-31, not {args.as_of!r}") from None
+    try:
+        return project.params.replace(**changes)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+
+
+def scenario_from_args(project: Project, args):
+    name = getattr(args, "scenario", None)
+    if not name:
+        return None
+    scenario = project.scenario(name)
+    if scenario is None:
+        known = ", ".join(s.get("name", "?") for s in project.scenarios) or "none"
+        raise InputError(f"no scenario named {name!r} in the project (scenarios: {known})")
+    return scenario
+
+
+def project_from_args(args) -> Project:
+    """The project named on the command line, the bundled one, or one built from --ROLE PATH flags."""
+    given = {role: getattr(args, role, None) for role in ROLE_FLAGS if getattr(args, role, None)}
+    if args.project:
+        project = load_project(args.project)
+    elif given:
+        project = Project(name="command line")
+    else:
+        project = load_project(bundled_project_path())
+    for role, path in given.items():
+        project.layers = [ref for ref in project.layers if ref.role != role]
+        project.layers.append(LayerRef(Path(path).stem, str(Path(path).resolve()), role))
+    return project
+
+
+def cmd_analyse(args) -> int:
+    from coverage_app.cli import TerminalFeedback
+    from coverage_app.core.analysis import run_analysis, run_on_friction_raster
+    from coverage_app.core.export import export_coverage
+    from coverage_app.core.model import load_project_data
+
+    feedback = TerminalFeedback(args.quiet)
+    project = project_from_args(args)
+    params = params_from_args(project, args)
+    scenario = scenario_from_args(project, args)
+    data = load_project_data(project)
+    fatal = errors_of(data.problems)
+    for problem in data.problems:
+        if problem.severity == "error" or not args.quiet:
+            print(problem)
+    if fatal:
+        return 2
+    formats = ("gpkg", "shp") if args.format == "both" else (args.format,)
+    raster = args.friction_raster or args.speed_raster
+    if raster:
+        kind = "friction" if args.friction_raster else "speed"
+        result = run_on_friction_raster(data, params, raster, kind, scenario=scenario, feedback=feedback)
+    else:
+        result = run_analysis(data, params, scenario, feedback=feedback)
+    for problem in result.problems:
+        if not args.quiet:
+            print(problem)
+    written = export_coverage(result, args.out, formats, safe_share=args.safe_share, project=project,
+                              inputs=[raster] if raster else None, feedback=feedback)
+    if not args.quiet:
+        h = result.headline()
+        print(f"{params.mode}, {params.cell_size_m:g} m cells, as of {result.params.as_of_date}: "
+              f"{h['share_primary']:.1%} of people within {params.primary_minutes:g} min of primary care, "
+              f"{h['share_secondary']:.1%} within {params.secondary_minutes:g} min of secondary care "
+              f"({h['assumed_unknown']} facilities of unknown status counted as functioning)")
+        print(f"analysis {result.timings_s.get('total', 0):.2f} s; wrote {len(written)} files to {args.out}")
+    return 0
+
+
+def cmd_sites(args) -> int:
+    from coverage_app.cli import TerminalFeedback
+    from coverage_app.core.analysis import run_analysis
+    from coverage_app.core.atomic import atomic_path
+    from coverage_app.core.model import load_project_data
+    from coverage_app.core.siting import suggest_sites
+
+    feedback = TerminalFeedback(args.quiet)
+    project = project_from_args(args)
+    params = params_from_args(project, args)
+    data = load_project_data(project)
+    if errors_of(data.problems):
+        for problem in errors_of(data.problems):
+            print(problem)
+        return 2
+    out = Path(args.out)
+    if out.suffix.lower() not in (".gpkg", ".csv", ".shp", ".geojson"):
+        raise InputError(f"--out must end in .gpkg, .csv, .shp or .geojson, not {out.name!r}")
+    if not out.parent.is_dir():
+        raise InputError(f"the folder {out.parent} does not exist")
+    result = run_analysis(data, params, scenario_from_args(project, args), feedback=feedback)
+    picks = suggest_sites(result, args.count, args.candidates, args.spacing, feedback=feedback)
+    if out.suffix.lower() == ".csv":
+        with atomic_path(out) as tmp:
+            picks.drop(columns="geometry").to_csv(tmp, index=False)
+    elif out.suffix.lower() == ".shp":
+        from coverage_app.core.atomic import atomic_dir
+
+        with atomic_dir(out.with_suffix("")) as folder:
+            picks.to_file(folder / out.name, encoding="UTF-8", engine="pyogrio")
+        # a shapefile is several files: keep them together in a folder named after it
+        out = out.with_suffix("") / out.name
+    else:
+        with atomic_path(out) as tmp:
+            picks.to_file(tmp, engine="pyogrio")
+    if not args.quiet:
+        for row in picks.itertuples():
+            print(f"{row.rank}. {row.site} ({row.lon:.4f}, {row.lat:.4f}): +{row.gain_pop:,} people "
+                  f"({row.gain_vil} villages), {row.cum_pop:,} in all")
+        print(f"wrote {out}")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("analyse", aliases=["analyze"],
+                       help="compute travel times and coverage; write GeoPackage/Shapefile, CSV, GeoTIFF")
+    p.add_argument("project", nargs="?", metavar="PROJECT", help="project file (default: the bundled Sagaing one)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--format", choices=("gpkg", "shp", "both"), default="both")
+    p.add_argument("--safe-share", action="store_true",
+                   help="drop facility names, generalise facility locations, omit rasters and catchments")
+    p.add_argument("--quiet", action="store_true", help="no progress or summary")
+    for role in ROLE_FLAGS:
+        p.add_argument(f"--{role.replace('_', '-')}", dest=role, metavar="PATH", help=f"a {role} layer")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--friction-raster", metavar="PATH", help="friction in minutes per metre (MAP convention)")
+    group.add_argument("--speed-raster", metavar="PATH", help="speed in km/h")
+    add_analysis_flags(p)
+    p.set_defaults(func=cmd_analyse)
+
+    p = sub.add_parser("sites", help="suggest new primary-care sites (greedy maximal covering)")
+    p.add_argument("project", nargs="?", metavar="PROJECT")
+    p.add_argument("--count", type=int, default=5, metavar="K")
+    p.add_argument("--out", required=True, metavar="FILE", help=".gpkg, .csv, .shp or .geojson")
+    p.add_argument("--candidates", choices=("villages", "grid"), default="villages")
+    p.add_argument("--spacing", type=float, default=5000.0, metavar="M", help="grid candidate spacing, metres")
+    p.add_argument("--quiet", action="store_true")
+    for role in ROLE_FLAGS:
+        p.add_argument(f"--{role.replace('_', '-')}", dest=role, metavar="PATH", help=argparse.SUPPRESS)
+    add_analysis_flags(p)
+    p.set_defaults(func=cmd_sites)

@@ -1,0 +1,117 @@
+"""Siting: suggest k new primary-care sites that add the most newly covered population.
+
+Greedy maximal covering (Church & ReVelle): each candidate's coverage set is the villages
+that could reach it within the primary threshold and are not covered today; pick the
+candidate with the largest uncovered population, mark those villages covered, repeat.
+Coverage sets come from a bounded search around each candidate on the run's friction
+surface, in a window no larger than the fastest possible travel within the threshold, so
+each costs a few thousand cells rather than the whole grid.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import geopandas as gpd
+import pandas as pd
+
+from . import engine
+from .analysis import sample_minutes
+from .errors import InputError
+from .feedback import report
+from .results import AnalysisResult
+
+TOBLER_MAX_SPEEDUP = 1.2  # Tobler's walking speed on a gentle descent vs the flat (1.19)
+
+
+def _window_radius_cells(result: AnalysisResult) -> int:
+    speeds = [v for table in result.params.speeds_kmh.values() for v in table.values() if v]
+    table = result.params.speeds_kmh[result.params.mode]
+    fastest = max([v for v in table.values() if v] + [max(speeds) if table.get("off_road") is None else 0])
+    metres = fastest / 3.6 * result.params.primary_minutes * 60 * TOBLER_MAX_SPEEDUP
+    return int(np.ceil(metres / result.grid.cell_size_m)) + 2
+
+
+def candidate_cells(result: AnalysisResult, source: str = "villages", spacing_m: float = 5000.0):
+    """Candidate sites as (rows, cols, labels, lon, lat): uncovered villages, or a regular grid of cells."""
+    grid = result.grid
+    cost = result.friction.cost_s_per_m
+    if source == "villages":
+        v = result.villages
+        uncovered = v[v["gap"].isin(["primary", "both"]) & v["on_grid"]]
+        w = uncovered.geometry.to_crs(grid.crs)
+        rows, cols, inside = grid.cell_of(w.x.to_numpy(), w.y.to_numpy())
+        ok = inside.copy()
+        ok[inside] = np.isfinite(cost[rows[inside], cols[inside]])
+        labels = (uncovered["pcode"].astype(str) + " " + uncovered["name_en"].astype(str)).to_numpy()[ok]
+        ll = uncovered.geometry.to_crs(4326)[ok]
+        return rows[ok], cols[ok], labels, ll.x.to_numpy(), ll.y.to_numpy()
+    if source == "grid":
+        step = max(1, int(round(spacing_m / grid.cell_size_m)))
+        rr, cc = np.mgrid[step // 2:grid.shape[0]:step, step // 2:grid.shape[1]:step]
+        rr, cc = rr.ravel(), cc.ravel()
+        ok = np.isfinite(cost[rr, cc])
+        rr, cc = rr[ok], cc[ok]
+        x, y = grid.centre_of(rr, cc)
+        ll = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=grid.crs).to_crs(4326)
+        labels = np.array([f"cell {r},{c}" for r, c in zip(rr, cc)], dtype=object)
+        return rr, cc, labels, ll.x.to_numpy(), ll.y.to_numpy()
+    raise InputError(f"unknown candidate source {source!r}: use villages or grid")
+
+
+def suggest_sites(result: AnalysisResult, count: int = 5, candidates: str = "villages", spacing_m: float = 5000.0,
+                  feedback=None) -> gpd.GeoDataFrame:
+    """Greedy picks: rank, label, lon/lat, gain (people newly within the primary threshold), villages
+    gained, cumulative gain. EPSG:4326 points."""
+    if count < 1:
+        raise InputError("the number of sites must be at least 1")
+    if result.friction is None:
+        raise InputError("siting needs the friction surface of an analysis run")
+    params = result.params
+    grid = result.grid
+    f = result.friction
+    v = result.villages
+    uncovered = (v["gap"].isin(["primary", "both"]) & v["on_grid"]).to_numpy()
+    pop = v["population"].fillna(0.0).to_numpy()
+    vw = v.geometry.to_crs(grid.crs)
+    vrows, vcols, vinside = grid.cell_of(vw.x.to_numpy(), vw.y.to_numpy())
+    target = np.flatnonzero(uncovered & vinside)
+    rows, cols, labels, lon, lat = candidate_cells(result, candidates, spacing_m)
+    if len(rows) == 0 or len(target) == 0:
+        return gpd.GeoDataFrame({"rank": [], "site": [], "gain_pop": [], "gain_vil": [], "cum_pop": []},
+                                geometry=[], crs=4326)
+    radius = _window_radius_cells(result)
+    H, W = grid.shape
+    covers: list[np.ndarray] = []
+    opts = f.engine_options()
+    for k, (r, c) in enumerate(zip(rows, cols)):
+        if k % 200 == 0:
+            report(feedback, 0.9 * k / len(rows), f"Candidate sites {k}/{len(rows)}")
+        r0, r1 = max(r - radius, 0), min(r + radius + 1, H)
+        c0, c1 = max(c - radius, 0), min(c + radius + 1, W)
+        near = target[(vrows[target] >= r0) & (vrows[target] < r1) & (vcols[target] >= c0) & (vcols[target] < c1)]
+        if len(near) == 0:
+            covers.append(near)
+            continue
+        win = {k2: (None if a is None else a[r0:r1, c0:c1]) for k2, a in opts.items()}
+        tt = engine.travel_time(f.cost_s_per_m[r0:r1, c0:c1], grid.cell_size_m, np.array([r - r0]),
+                                np.array([c - c0]), np.array([0], "int32"), neighbours=params.neighbours,
+                                max_minutes=params.primary_minutes, **win)
+        inside = np.ones(len(near), bool)
+        m = sample_minutes(tt.minutes, vrows[near] - r0, vcols[near] - c0, inside)
+        covers.append(near[m <= params.primary_minutes])
+    gained = np.zeros(len(pop), bool)
+    picks = []
+    cum = 0.0
+    for rank in range(1, count + 1):
+        gains = np.array([pop[s[~gained[s]]].sum() if len(s) else 0.0 for s in covers])
+        best = int(np.argmax(gains))
+        if gains[best] <= 0:
+            break
+        newly = covers[best][~gained[covers[best]]]
+        gained[newly] = True
+        cum += gains[best]
+        picks.append({"rank": rank, "site": labels[best], "lon": lon[best], "lat": lat[best],
+                      "gain_pop": int(round(gains[best])), "gain_vil": int(len(newly)), "cum_pop": int(round(cum))})
+    report(feedback, 1.0, "Sites chosen")
+    frame = pd.DataFrame(picks)
+    return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs=4326)
