@@ -327,7 +327,8 @@ def catchment_polygons(tier: TierResult, grid: Grid, bands, facilities: gpd.GeoD
     band_idx = np.searchsorted(bands, np.nan_to_num(minutes, nan=np.inf), side="left")  # minutes<=bands[i]
     valid = (alloc >= 0) & (band_idx < len(bands))
     label = np.where(valid, alloc.astype("int64") * len(bands) + band_idx + 1, 0).astype("int32")
-    transform = grid.transform * grid.transform.translation(c0, r0)
+    g = grid.transform
+    transform = type(g)(g.a, 0.0, g.c + c0 * g.a, 0.0, g.e, g.f + r0 * g.e)
     geoms, labels = [], []
     for geom, value in features.shapes(label, mask=valid, transform=transform, connectivity=4):
         geoms.append(shapely.geometry.shape(geom))
