@@ -95,7 +95,7 @@ def cmd_convert_zawgyi(args) -> int:
     if out.resolve() == Path(args.path).resolve():
         raise InputError("write the converted layer to a new file (--out), so the original is kept")
     with atomic_path(out) as tmp:
-        fixed.to_file(tmp, layer=args.layer or out.stem, engine="pyogrio")
+        fixed.to_file(tmp, layer=args.layer or out.stem.replace(".", "_"), engine="pyogrio")
     print(f"converted {changed} value(s) from Zawgyi to Unicode; written to {out}")
     return 0
 

@@ -142,7 +142,7 @@ def cmd_sites(args) -> int:
         out = out.with_suffix("") / out.name
     else:
         with atomic_path(out) as tmp:
-            picks.to_file(tmp, engine="pyogrio")
+            picks.to_file(tmp, layer="sites", engine="pyogrio")
     if not args.quiet:
         for row in picks.itertuples():
             print(f"{row.rank}. {row.site} ({row.lon:.4f}, {row.lat:.4f}): +{row.gain_pop:,} people "

@@ -267,14 +267,19 @@ def township_summary(villages: gpd.GeoDataFrame, townships: gpd.GeoDataFrame | N
     v["ok_p"] = v["prim_min"] <= params.primary_minutes
     v["ok_s"] = v["sec_min"] <= params.secondary_minutes
     g = v.groupby("township_pcode", dropna=False)
-    table = pd.DataFrame({
-        "n_villages": g.size(),
-        "pop": g["pop"].sum(),
-        "pop_prim": g.apply(lambda d: d.loc[d.ok_p, "pop"].sum(), include_groups=False),
-        "pop_sec": g.apply(lambda d: d.loc[d.ok_s, "pop"].sum(), include_groups=False),
-        "vil_noprim": g["ok_p"].apply(lambda s: int((~s).sum())),
-        "vil_nosec": g["ok_s"].apply(lambda s: int((~s).sum())),
-    })
+    if len(v) == 0:
+        table = pd.DataFrame({c: pd.Series([], dtype="float64") for c in
+                              ("n_villages", "pop", "pop_prim", "pop_sec", "vil_noprim", "vil_nosec")},
+                             index=pd.Index([], name="township_pcode", dtype=object))
+    else:
+        table = pd.DataFrame({
+            "n_villages": g.size(),
+            "pop": g["pop"].sum(),
+            "pop_prim": g.apply(lambda d: d.loc[d.ok_p, "pop"].sum(), include_groups=False),
+            "pop_sec": g.apply(lambda d: d.loc[d.ok_s, "pop"].sum(), include_groups=False),
+            "vil_noprim": g["ok_p"].apply(lambda s: int((~s).sum())),
+            "vil_nosec": g["ok_s"].apply(lambda s: int((~s).sum())),
+        })
     table["pct_prim"] = np.where(table["pop"] > 0, 100 * table["pop_prim"] / table["pop"].where(table["pop"] > 0), np.nan)
     table["pct_sec"] = np.where(table["pop"] > 0, 100 * table["pop_sec"] / table["pop"].where(table["pop"] > 0), np.nan)
     table.index.name = "pcode"

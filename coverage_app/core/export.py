@@ -180,6 +180,16 @@ def write_travel_time_rasters(result: AnalysisResult, folder: Path) -> list[Path
     return written
 
 
+def _write(table, path, **kwargs) -> None:
+    """Write a layer; a table without geometry (e.g. townships when none were loaded) as attributes only."""
+    import pyogrio
+
+    if isinstance(table, gpd.GeoDataFrame) and table.geometry.name in table:
+        table.to_file(path, engine="pyogrio", **kwargs)
+    else:
+        pyogrio.write_dataframe(pd.DataFrame(table).drop(columns="geometry", errors="ignore"), path, **kwargs)
+
+
 def check_output_folder(out_dir) -> Path:
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -215,15 +225,14 @@ def export_coverage(result: AnalysisResult, out_dir, formats=("gpkg", "shp"), *,
             if "gpkg" in formats:
                 for name, table in tables.items():
                     report(feedback, done / steps, f"coverage.gpkg: {name}")
-                    table.to_file(staging / "coverage.gpkg", layer=name, driver="GPKG", engine="pyogrio")
+                    _write(table, staging / "coverage.gpkg", layer=name, driver="GPKG")
                     done += 1
             if "shp" in formats:
                 for name, table in tables.items():
                     report(feedback, done / steps, f"{name}.shp")
                     too_long = [c for c in table.columns if len(c) > 10]
                     assert not too_long, too_long
-                    table.to_file(staging / f"{name}.shp", driver="ESRI Shapefile", encoding="UTF-8",
-                                  engine="pyogrio")
+                    _write(table, staging / f"{name}.shp", driver="ESRI Shapefile", encoding="UTF-8")
                     done += 1
         if csv:
             report(feedback, done / steps, "CSV tables")

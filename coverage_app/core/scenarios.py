@@ -132,7 +132,7 @@ def compare(a, b) -> Comparison:
     keep = ["pcode", "name_en", "township_pcode", "population", "prim_min", "sec_min", "gap", "geometry"]
     va = a.villages[[c for c in keep if c in a.villages]].set_index("pcode")
     vb = b.villages[[c for c in keep if c in b.villages]].set_index("pcode")
-    joined = va.join(vb[["prim_min", "sec_min", "gap"]], rsuffix="_b", how="inner")
+    joined = va.join(vb[["prim_min", "sec_min", "gap"]].add_suffix("_b"), how="inner")
     pa = ~joined["gap"].isin(["primary", "both"])
     pb = ~joined["gap_b"].isin(["primary", "both"])
     sa = ~joined["gap"].isin(["secondary", "both"])

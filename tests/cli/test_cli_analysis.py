@@ -1,0 +1,115 @@
+"""coverage-app analyse and sites on the bundled project and on layers given by role."""
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import rasterio
+from rasterio.transform import from_origin
+
+from coverage_app.cli import main
+from tests.synthetic import X0, Y0, facility, frame, village
+
+FAST = ["--cell-size", "2000", "--quiet"]
+
+
+def test_analyse_bundled_project_writes_everything(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["analyse", "--out", str(out), "--mode", "motorbike", "--cell-size", "1500"]) == 0
+    text = capsys.readouterr().out
+    assert "of people within 60 min of primary care" in text
+    for name in ("coverage.gpkg", "villages.shp", "catchments.shp", "townships.shp", "facilities.shp",
+                 "townships.csv", "villages.csv", "coverage_curve.csv", "travel_time_primary.tif",
+                 "travel_time_secondary.tif", "allocation_primary.tif", "allocation_secondary.tif", "run.json"):
+        assert (out / name).exists(), name
+    assert json.loads((out / "run.json").read_text())["parameters"]["mode"] == "motorbike"
+
+
+def test_analyse_gpkg_only(tmp_path):
+    out = tmp_path / "out"
+    assert main(["analyse", "--out", str(out), "--format", "gpkg", *FAST]) == 0
+    assert (out / "coverage.gpkg").exists() and not list(out.glob("*.shp"))
+
+
+def test_analyse_bad_threshold_exits_2(tmp_path, capsys):
+    assert main(["analyse", "--out", str(tmp_path / "o"), "--primary-minutes", "0", *FAST]) == 2
+    assert "Primary care threshold must be a positive number" in capsys.readouterr().err
+
+
+def test_analyse_out_is_a_file_exits_2(tmp_path, capsys):
+    target = tmp_path / "taken"
+    target.write_text("x")
+    assert main(["analyse", "--out", str(target), *FAST]) == 2
+    assert "is a file" in capsys.readouterr().err
+
+
+def test_analyse_bad_date(tmp_path, capsys):
+    assert main(["analyse", "--out", str(tmp_path / "o"), "--as-of", "31/12/2024", *FAST]) == 2
+    assert "--as-of must be a date" in capsys.readouterr().err
+
+
+def test_analyse_as_of_before_every_status(tmp_path, capsys):
+    assert main(["analyse", "--out", str(tmp_path / "o"), "--as-of", "2019-06-01", *FAST]) == 2
+    assert "before every facility status date" in capsys.readouterr().err
+
+
+def test_analyse_unknown_scenario(tmp_path, capsys):
+    assert main(["analyse", "--out", str(tmp_path / "o"), "--scenario", "nope", *FAST]) == 2
+    assert "no scenario named 'nope'" in capsys.readouterr().err
+
+
+def test_analyse_layers_by_role(tmp_path):
+    fac = tmp_path / "fac.gpkg"
+    vil = tmp_path / "vil.geojson"
+    frame([facility("H", 0, 0, secondary=True)]).to_file(fac)
+    frame([village("A", 3000, 0), village("B", 100, 0)]).to_file(vil)
+    out = tmp_path / "out"
+    assert main(["analyse", "--facilities", str(fac), "--villages", str(vil), "--out", str(out),
+                 "--cell-size", "100", "--quiet"]) == 0
+    v = gpd.read_file(out / "coverage.gpkg", layer="villages").set_index("pcode")
+    assert abs(v.loc["A", "prim_min"] - 60) < 2  # 3 km off road at 3 km/h
+
+
+def test_analyse_on_a_speed_raster_grid_with_only_facilities(tmp_path):
+    speed = tmp_path / "speed.tif"
+    with rasterio.open(speed, "w", driver="GTiff", width=101, height=101, count=1, dtype="float32",
+                       crs="EPSG:32646", transform=from_origin(X0 - 5050, Y0 + 5050, 100, 100)) as dst:
+        dst.write(np.full((1, 101, 101), 6.0, "float32"))  # 6 km/h = 100 m/min
+    fac = tmp_path / "fac.gpkg"
+    frame([facility("H", 0, 0, secondary=True)]).to_file(fac)
+    out = tmp_path / "out"
+    assert main(["analyse", "--facilities", str(fac), "--speed-raster", str(speed), "--out", str(out),
+                 "--quiet"]) == 0
+    with rasterio.open(out / "travel_time_primary.tif") as src:
+        assert src.shape == (101, 101) and src.res == (100.0, 100.0)
+        t = src.read(1)
+    assert t[50, 50] == 0 and abs(t[50, 100] - 50) < 0.5  # 5 km east at 100 m/min
+    assert abs(t[0, 50] - 50) < 0.5
+
+
+def test_analyse_on_a_friction_raster_minutes_per_metre(tmp_path):
+    friction = tmp_path / "friction.tif"
+    with rasterio.open(friction, "w", driver="GTiff", width=51, height=51, count=1, dtype="float32",
+                       crs="EPSG:32646", transform=from_origin(X0 - 2550, Y0 + 2550, 100, 100)) as dst:
+        dst.write(np.full((1, 51, 51), 0.02, "float32"))  # 0.02 min per metre
+    fac = tmp_path / "fac.gpkg"
+    frame([facility("H", 0, 0)]).to_file(fac)
+    assert main(["analyse", "--facilities", str(fac), "--friction-raster", str(friction), "--out",
+                 str(tmp_path / "o"), "--quiet"]) == 0
+    with rasterio.open(tmp_path / "o" / "travel_time_primary.tif") as src:
+        assert abs(src.read(1)[25, 50] - 2500 * 0.02) < 0.5
+
+
+def test_sites_command(tmp_path, capsys):
+    out = tmp_path / "sites.gpkg"
+    assert main(["sites", "--count", "3", "--out", str(out), "--cell-size", "2000"]) == 0
+    picks = gpd.read_file(out)
+    assert list(picks["rank"]) == [1, 2, 3]
+    assert picks.gain_pop.is_monotonic_decreasing and (picks.gain_pop > 0).all()
+    assert "1. " in capsys.readouterr().out
+
+
+def test_sites_bad_output(tmp_path, capsys):
+    assert main(["sites", "--out", str(tmp_path / "sites.txt"), *FAST]) == 2
+    assert "--out must end in" in capsys.readouterr().err

@@ -1,0 +1,164 @@
+"""Coverage exports: real files read back, Burmese round trip, atomic writes, safe sharing, no network."""
+
+import json
+import socket
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import pytest
+import rasterio
+
+from coverage_app.core import export as export_mod
+from coverage_app.core.analysis import run_analysis
+from coverage_app.core.errors import InputError
+from coverage_app.core.export import SHAPEFILE_FIELDS, export_coverage
+from coverage_app.core.model import load_project_data
+from coverage_app.core.project import load_project
+
+LAYERS = ("villages", "catchments", "townships", "facilities")
+
+
+@pytest.fixture(scope="module")
+def run(bundled_project_path):
+    project = load_project(bundled_project_path)
+    data = load_project_data(project)
+    return project, run_analysis(data, project.params.replace(cell_size_m=1000.0, mode="car"))
+
+
+@pytest.fixture(scope="module")
+def exported(run, tmp_path_factory):
+    project, result = run
+    out = tmp_path_factory.mktemp("export")
+    export_coverage(result, out, ("gpkg", "shp"), project=project)
+    return out, result
+
+
+def test_geopackage_has_all_layers_with_fields(exported):
+    out, result = exported
+    names = [n for n, _ in pyogrio.list_layers(out / "coverage.gpkg")]
+    assert sorted(names) == sorted(LAYERS)
+    v = gpd.read_file(out / "coverage.gpkg", layer="villages")
+    assert len(v) == 5832
+    for name in LAYERS:
+        frame = gpd.read_file(out / "coverage.gpkg", layer=name)
+        assert set(SHAPEFILE_FIELDS[name]) <= set(frame.columns), name
+        assert frame.crs.to_epsg() == 4326
+
+
+def test_shapefiles_have_prj_cpg_short_fields_and_burmese(exported):
+    out, result = exported
+    for name in LAYERS:
+        assert (out / f"{name}.prj").exists()
+        assert (out / f"{name}.cpg").read_text().strip().upper() == "UTF-8"
+        info = pyogrio.read_info(out / f"{name}.shp")
+        fields = list(info["fields"])
+        assert all(len(f) <= 10 for f in fields)
+        assert set(SHAPEFILE_FIELDS[name]) <= set(fields), (name, fields)
+    v = gpd.read_file(out / "villages.shp")
+    original = result.villages.set_index("pcode")["name_my"]
+    back = v.set_index("pcode")["name_my"]
+    sample = original.dropna().index[:200]
+    assert (back.loc[sample] == original.loc[sample]).all()
+    t = gpd.read_file(out / "townships.shp")
+    assert "စစ်ကိုင်း" in set(t.name_my)
+
+
+def test_csv_and_curve(exported):
+    import pandas as pd
+
+    out, result = exported
+    t = pd.read_csv(out / "townships.csv")
+    assert len(t) == 37 and {"pop_prim", "pct_prim", "vil_noprim"} <= set(t.columns)
+    v = pd.read_csv(out / "villages.csv")
+    assert {"lon", "lat", "gap"} <= set(v.columns)
+    c = pd.read_csv(out / "coverage_curve.csv")
+    assert len(c) == 241 and c.primary_share.is_monotonic_increasing
+
+
+def test_travel_time_rasters(exported):
+    out, result = exported
+    with rasterio.open(out / "travel_time_primary.tif") as src:
+        assert src.dtypes[0] == "float32" and src.nodata == -9999.0
+        assert src.crs.to_epsg() == 32646 and src.res == (1000.0, 1000.0)
+        band = src.read(1, masked=True)
+        assert band.mask.any() and (band.compressed() >= 0).all()
+        assert np.allclose(band.filled(np.nan), result.tiers["primary"].minutes, equal_nan=True)
+    with rasterio.open(out / "allocation_secondary.tif") as src:
+        assert src.dtypes[0] == "int32" and src.nodata == -1
+
+
+def test_run_record(exported, bundled_gpkg):
+    out, result = exported
+    record = json.loads((out / "run.json").read_text())
+    assert record["parameters"]["mode"] == "car" and record["parameters"]["cell_size_m"] == 1000.0
+    gpkg = [i for i in record["inputs"] if i["path"].endswith("sagaing.gpkg")][0]
+    import hashlib
+
+    assert gpkg["sha256"] == hashlib.sha256(bundled_gpkg.read_bytes()).hexdigest()
+    assert record["software"]["coverage_app"] and record["created"]
+    assert record["headline"]["villages"] == 5832
+
+
+def test_output_folder_is_a_file(run, tmp_path):
+    project, result = run
+    target = tmp_path / "results"
+    target.write_text("not a folder")
+    with pytest.raises(InputError, match="is a file"):
+        export_coverage(result, target)
+
+
+def test_output_folder_not_writable(run, tmp_path):
+    project, result = run
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(InputError, match="cannot write to the output folder"):
+        export_coverage(result, blocker / "sub")  # a folder cannot be made under a file
+
+
+def test_disk_full_during_export_keeps_previous_export(run, tmp_path, monkeypatch):
+    project, result = run
+    out = tmp_path / "out"
+    export_coverage(result, out, ("gpkg", "shp"), project=project)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(export_mod, "write_travel_time_rasters", disk_full)
+    with pytest.raises(InputError, match="No space left on device.*previous files in the folder are unchanged"):
+        export_coverage(result, out, ("gpkg", "shp"), project=project)
+    after = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert after == before  # nothing half-written, nothing clobbered, no staging folder left
+
+
+def test_safe_share_export(run, tmp_path):
+    project, result = run
+    out = tmp_path / "safe"
+    export_coverage(result, out, ("gpkg",), safe_share=True)
+    names = [n for n, _ in pyogrio.list_layers(out / "coverage.gpkg")]
+    assert "catchments" not in names
+    fac = gpd.read_file(out / "coverage.gpkg", layer="facilities")
+    assert "name" not in fac.columns
+    original = result.facilities.to_crs(4326)
+    moved = fac.to_crs(32646).geometry.distance(original.to_crs(32646).geometry.reset_index(drop=True))
+    assert (moved > 0).all()
+    assert not list(out.glob("*.tif"))
+    assert json.loads((out / "run.json").read_text())["safe_share"] is True
+
+
+def test_whole_analysis_and_export_make_no_network_connection(bundled_project_path, tmp_path, monkeypatch):
+    attempts = []
+
+    def refuse(self, address, *args):
+        attempts.append(address)
+        raise OSError("network disabled in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: refuse(None, a))
+    project = load_project(bundled_project_path)
+    data = load_project_data(project)
+    result = run_analysis(data, project.params.replace(cell_size_m=2000.0))
+    export_coverage(result, tmp_path / "out", ("gpkg", "shp"), project=project)
+    assert attempts == []

@@ -1,0 +1,116 @@
+"""Scenarios on the real bundled Sagaing data: closures, new clinics, comparison, incremental edits."""
+
+import numpy as np
+import pytest
+
+from coverage_app.core.analysis import run_analysis
+from coverage_app.core.errors import InputError
+from coverage_app.core.model import load_project_data
+from coverage_app.core.project import load_project
+from coverage_app.core.scenarios import compare, update_result
+from tests.synthetic import facility, load, make_project, village
+
+COARSE_M = 1000.0
+
+
+@pytest.fixture(scope="module")
+def sagaing(bundled_project_path):
+    project = load_project(bundled_project_path)
+    data = load_project_data(project)
+    params = project.params.replace(cell_size_m=COARSE_M, mode="motorbike")
+    return project, data, params, run_analysis(data, params)
+
+
+def secondary_ids(result, n):
+    f = result.facilities
+    return list(f.loc[f.counts_secondary & f.on_grid, "fac_id"].iloc[:n])
+
+
+def test_closing_three_secondary_hospitals_shows_villages_losing_access(sagaing):
+    project, data, params, base = sagaing
+    closed = secondary_ids(base, 3)
+    scenario = {"name": "three hospitals closed", "as_of": None,
+                "edits": [{"type": "set_status", "fac_id": f, "status": "closed", "date": "2025-01-01"}
+                          for f in closed]}
+    after = run_analysis(data, params, scenario)
+    diff = compare(base, after)
+    losing = diff.villages[diff.villages.change == "loses_secondary"]
+    assert len(losing) > 0
+    assert (losing.gap_a.isin(["none", "primary"])).all()
+    assert diff.summary()["pop_lose_sec"] == pytest.approx(losing.population.sum())
+    assert diff.summary()["pop_gain_sec"] == 0
+    by_ts = diff.townships.set_index("pcode")
+    assert by_ts["pop_lose_sec"].sum() == pytest.approx(losing.population.sum())
+    assert after.headline()["facilities_counted_secondary"] == base.headline()["facilities_counted_secondary"] - 3
+
+
+def test_edit_dated_after_the_analysis_date_is_not_applied(sagaing):
+    project, data, params, base = sagaing
+    scenario = {"name": "future", "as_of": "2025-06-01",
+                "edits": [{"type": "set_status", "fac_id": f, "status": "destroyed", "date": "2026-01-01"}
+                          for f in secondary_ids(base, 3)]}
+    later = run_analysis(data, params, scenario)
+    assert later.headline()["facilities_counted_secondary"] == base.headline()["facilities_counted_secondary"]
+
+
+def test_unknown_facility_in_scenario(sagaing):
+    project, data, params, base = sagaing
+    with pytest.raises(InputError, match="no facility with id 'NOPE'"):
+        run_analysis(data, params, {"name": "x", "edits": [{"type": "set_status", "fac_id": "NOPE",
+                                                             "status": "closed"}]})
+
+
+def test_bad_status_in_scenario(sagaing):
+    project, data, params, base = sagaing
+    with pytest.raises(InputError, match="status must be one of"):
+        run_analysis(data, params, {"name": "x", "edits": [{"type": "set_status", "fac_id": "X", "status": "gone"}]})
+
+
+def assert_same(incremental, full):
+    for tier in ("primary", "secondary"):
+        a, b = incremental.tiers[tier], full.tiers[tier]
+        np.testing.assert_array_equal(np.isnan(a.minutes), np.isnan(b.minutes))
+        np.testing.assert_allclose(a.minutes, b.minutes, rtol=1e-6, equal_nan=True)
+    cols = ["pcode", "prim_min", "sec_min", "gap"]
+    assert incremental.villages[cols].equals(full.villages[cols])
+    assert incremental.townships.drop(columns="geometry").equals(full.townships.drop(columns="geometry"))
+    key = ["tier", "fac_id", "band_min"]
+    ci = incremental.catchments.sort_values(key).reset_index(drop=True)
+    cf = full.catchments.sort_values(key).reset_index(drop=True)
+    assert ci[key + ["pop"]].equals(cf[key + ["pop"]])
+    np.testing.assert_allclose(ci.area_km2, cf.area_km2, rtol=1e-6)
+
+
+def test_incremental_close_equals_full_run(sagaing):
+    project, data, params, base = sagaing
+    fac = secondary_ids(base, 1)[0]
+    edit = {"type": "set_status", "fac_id": fac, "status": "destroyed", "date": "2025-01-01"}
+    scenario = {"name": "s", "as_of": None, "edits": [edit]}
+    assert_same(update_result(base, data, scenario, edit), run_analysis(data, params, scenario))
+
+
+def test_incremental_add_then_reopen_equals_full_run(sagaing):
+    project, data, params, base = sagaing
+    add = {"type": "add_facility", "fac_id": "MOBILE-1", "name": "Mobile clinic 1", "level": "Mobile clinic",
+           "provides_primary": True, "provides_secondary": False, "lon": 95.3, "lat": 22.5, "date": "2025-01-01"}
+    s1 = {"name": "s", "as_of": None, "edits": [add]}
+    step1 = update_result(base, data, s1, add)
+    assert_same(step1, run_analysis(data, params, s1))
+    assert "MOBILE-1" in set(step1.villages.prim_fac)
+    close = {"type": "set_status", "fac_id": "MOBILE-1", "status": "closed", "date": "2025-02-01"}
+    s2 = {"name": "s", "as_of": None, "edits": [add, close]}
+    step2 = update_result(step1, data, s2, close)
+    assert_same(step2, run_analysis(data, params, s2))
+
+
+def test_new_facility_gains_access_in_comparison(tmp_path):
+    project = make_project(tmp_path, facilities=[facility("H", 0, 0, secondary=True)],
+                           villages=[village("NEAR", 1000, 0), village("FAR", 12_000, 0, 250)])
+    data = load(project)
+    base = run_analysis(data, project.params)
+    add = {"type": "add_facility", "fac_id": "NEW", "name": "New clinic", "lon": float(data.role("villages")
+           .geometry.iloc[1].x), "lat": float(data.role("villages").geometry.iloc[1].y)}
+    after = run_analysis(data, project.params, {"name": "s", "edits": [add]})
+    diff = compare(base, after)
+    assert list(diff.villages.pcode) == ["FAR"] and diff.villages.change.iloc[0] == "gains_primary"
+    assert diff.summary()["pop_gain_prim"] == 250
