@@ -175,6 +175,36 @@ def run_tier(tier: str, fac_w: gpd.GeoDataFrame, rows, cols, ok, friction: Frict
     return TierResult(tier, res.minutes, res.allocation, ids, res)
 
 
+def run_tiers(fac_w, rows, cols, ok, friction: Friction, params, feedback=None, timings=None) -> dict:
+    """Both tiers' searches, side by side on two threads (the engine's inner loop releases the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    timings = {} if timings is None else timings
+    progress = dict.fromkeys(TIERS, 0.0)
+
+    class TierFeedback:
+        def __init__(self, tier):
+            self.tier = tier
+
+        def progress(self, fraction, message=""):
+            progress[self.tier] = fraction
+            if feedback is not None:
+                feedback.progress(sum(progress.values()) / len(TIERS), "Travel time (primary and secondary)")
+
+        def cancelled(self):
+            return feedback is not None and feedback.cancelled()
+
+    def one(tier):
+        t = time.perf_counter()
+        out = run_tier(tier, fac_w, rows, cols, ok, friction, params, feedback=TierFeedback(tier))
+        timings[f"search_{tier}"] = time.perf_counter() - t
+        return out
+
+    with ThreadPoolExecutor(max_workers=len(TIERS), thread_name_prefix="tier") as pool:
+        futures = {tier: pool.submit(one, tier) for tier in TIERS}
+        return {tier: futures[tier].result() for tier in TIERS}
+
+
 # ----------------------------------------------------------------------------- villages
 
 def sample_minutes(minutes: np.ndarray, rows, cols, inside) -> np.ndarray:
@@ -327,11 +357,19 @@ def catchment_polygons(tier: TierResult, grid: Grid, bands, facilities: gpd.GeoD
     population. ``window`` ((r0, r1), (c0, c1)) limits the work to part of the grid."""
     bands = np.asarray(sorted(bands), dtype="float64")
     (r0, r1), (c0, c1) = window or ((0, grid.shape[0]), (0, grid.shape[1]))
+    within = (tier.minutes[r0:r1, c0:c1] <= bands[-1]) & (tier.allocation[r0:r1, c0:c1] >= 0)  # NaN -> False
+    rows_any = np.flatnonzero(within.any(axis=1))
+    cols_any = np.flatnonzero(within.any(axis=0))
+    if len(rows_any) == 0:
+        return _empty_catchments()
+    # shrink the window to the cells inside the last band: polygonising is linear in the window's size
+    r0, r1, c0, c1 = r0 + rows_any[0], r0 + rows_any[-1] + 1, c0 + cols_any[0], c0 + cols_any[-1] + 1
+    valid = within[rows_any[0]:rows_any[-1] + 1, cols_any[0]:cols_any[-1] + 1]
     minutes = tier.minutes[r0:r1, c0:c1]
-    alloc = tier.allocation[r0:r1, c0:c1]
-    band_idx = np.searchsorted(bands, np.nan_to_num(minutes, nan=np.inf), side="left")  # minutes<=bands[i]
-    valid = (alloc >= 0) & (band_idx < len(bands))
-    label = np.where(valid, alloc.astype("int64") * len(bands) + band_idx + 1, 0).astype("int32")
+    band_idx = np.zeros(minutes.shape, "int32")
+    for upper in bands[:-1]:
+        band_idx += minutes > upper  # band i holds bands[i-1] < minutes <= bands[i]
+    label = np.where(valid, tier.allocation[r0:r1, c0:c1] * np.int32(len(bands)) + band_idx + 1, 0).astype("int32")
     g = grid.transform
     transform = type(g)(g.a, 0.0, g.c + c0 * g.a, 0.0, g.e, g.f + r0 * g.e)
     geoms, labels = [], []
@@ -340,7 +378,14 @@ def catchment_polygons(tier: TierResult, grid: Grid, bands, facilities: gpd.GeoD
         labels.append(int(value))
     if not geoms:
         return _empty_catchments()
-    gdf = gpd.GeoDataFrame({"label": labels}, geometry=geoms, crs=grid.crs).dissolve("label").reset_index()
+    # parts of one label are disjoint cells of a raster: a multipolygon of them is valid, no union needed
+    labels = np.asarray(labels)
+    uniq, codes = np.unique(labels, return_inverse=True)
+    order = np.argsort(codes, kind="stable")
+    merged = shapely.multipolygons(np.asarray(geoms, dtype=object)[order], indices=codes[order])
+    single = shapely.get_num_geometries(merged) == 1
+    merged[single] = shapely.get_geometry(merged[single], 0)
+    gdf = gpd.GeoDataFrame({"label": uniq}, geometry=merged, crs=grid.crs)
     gdf["fac_index"] = (gdf["label"] - 1) // len(bands)
     gdf["band_min"] = bands[(gdf["label"] - 1) % len(bands)]
     gdf["fac_id"] = np.array(tier.facility_ids, dtype=object)[gdf["fac_index"]]
@@ -440,17 +485,12 @@ def _run_on(data, params, scenario, friction: Friction, feedback, t0) -> Analysi
     fac_w = fac.to_crs(grid.crs)
     rows, cols, ok, loc_problems = locate_sources(fac_w, friction)
     problems += loc_problems
-    tiers = {}
-    for i, tier in enumerate(TIERS):
-        t = time.perf_counter()
-        n = int((fac_w[f"counts_{tier}"].to_numpy(bool) & ok).sum())
-        if n == 0:
+    for tier in TIERS:
+        if int((fac_w[f"counts_{tier}"].to_numpy(bool) & ok).sum()) == 0:
             problems.append(Problem("warning", f"no {tier} care facility counts on {scenario_as_of(params, scenario)} "
                                     f"(functioning or partial): every village is without {tier} care",
                                     layer="facilities"))
-        tiers[tier] = run_tier(tier, fac_w, rows, cols, ok, friction, params,
-                               feedback=sub(feedback, 0.2 + 0.3 * i, 0.5 + 0.3 * i))
-        timings[f"search_{tier}"] = time.perf_counter() - t
+    tiers = run_tiers(fac_w, rows, cols, ok, friction, params, sub(feedback, 0.2, 0.8), timings)
     t = time.perf_counter()
     report(feedback, 0.8, "Villages and townships")
     result = assemble(data, params, grid, tiers, fac, fac_w, rows, cols, ok, friction, problems, assumed, scenario)
