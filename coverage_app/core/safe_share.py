@@ -1,0 +1,104 @@
+"""Safe sharing: facility locations generalised before a map or export leaves the team.
+
+Facility locations are sensitive (DESIGN.md sections 5 and 7). A safe-share output drops
+facility names and identifiers and replaces each facility point by a count: per township
+(one point at the township's representative point) or per cell of a coarse grid (the cell
+centre). Prints and exports call the same function, so both generalise the same way.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from .crs import working_crs_for
+from .errors import InputError
+
+METHODS = ("township", "grid")
+COUNTING_STATUSES = ("functioning", "partial")
+
+
+def _flag(frame: pd.DataFrame, column: str, default: bool) -> pd.Series:
+    if column not in frame:
+        return pd.Series(default, index=frame.index)
+    values = frame[column]
+    if values.dtype == bool:
+        return values
+    return values.map(lambda v: str(v).strip().lower() in ("1", "true", "yes", "y", "t")
+                      if v is not None and v == v else default).astype(bool)
+
+
+def _counts(frame: pd.DataFrame, key: str) -> pd.DataFrame:
+    """Counts per ``key``: facilities, hospitals (secondary), primary only, counting ones."""
+    secondary = _flag(frame, "provides_secondary", False)
+    work = pd.DataFrame({key: frame[key].values, "n_facilities": 1, "n_secondary": secondary.astype(int).values,
+                         "n_primary_only": (~secondary).astype(int).values})
+    if "status" in frame:
+        work["n_open"] = frame["status"].astype("string").str.lower().isin(COUNTING_STATUSES).astype(int).values
+    if "counts_primary" in frame:
+        work["n_counting"] = _flag(frame, "counts_primary", False).astype(int).values
+    return work.groupby(key, sort=True).sum().reset_index()
+
+
+def generalise_facilities(facilities_gdf: gpd.GeoDataFrame, townships_gdf: gpd.GeoDataFrame | None = None,
+                          method: str = "township", grid_km: float = 20.0) -> gpd.GeoDataFrame:
+    """Facility points replaced by counts, without names or identifiers.
+
+    ``method="township"``: one row per township holding facilities, at the township's
+    representative point (``township_pcode``, ``name_en``, ``name_my`` of the township and the
+    counts). The township is the facility's ``township_pcode`` when the township layer knows
+    it, else the township containing the point. ``method="grid"``: one row per ``grid_km``
+    cell of a metric grid (UTM of the data) holding facilities, at the cell centre
+    (``cell_id`` and the counts).
+
+    Counts: ``n_facilities``, ``n_secondary`` (hospitals providing secondary care),
+    ``n_primary_only``, and, when the input has them, ``n_open`` (status functioning or
+    partial) and ``n_counting`` (counted by the analysis for primary care). The result is in
+    the CRS of ``facilities_gdf``.
+    """
+    if method not in METHODS:
+        raise InputError(f"unknown generalisation method '{method}'; use 'township' or 'grid'")
+    crs = facilities_gdf.crs
+    facilities = facilities_gdf[~facilities_gdf.geometry.is_empty & facilities_gdf.geometry.notna()]
+    if method == "grid":
+        if not grid_km or grid_km <= 0:
+            raise InputError("the safe-share grid size must be a positive number of kilometres")
+        if facilities.empty:
+            return gpd.GeoDataFrame({"cell_id": [], "n_facilities": []}, geometry=[], crs=crs)
+        metric = working_crs_for(facilities.total_bounds, crs)
+        pts = facilities.to_crs(metric).geometry
+        size = float(grid_km) * 1000.0
+        ix = np.floor(pts.x.values / size).astype("int64")
+        iy = np.floor(pts.y.values / size).astype("int64")
+        work = facilities.drop(columns=facilities.geometry.name).assign(
+            cell_id=[f"{x}_{y}" for x, y in zip(ix, iy)])
+        out = _counts(work, "cell_id")
+        xy = out["cell_id"].str.split("_", expand=True).astype("int64")
+        centres = gpd.points_from_xy((xy[0] + 0.5) * size, (xy[1] + 0.5) * size, crs=metric)
+        return gpd.GeoDataFrame(out, geometry=centres, crs=metric).to_crs(crs)
+
+    if townships_gdf is None or townships_gdf.empty:
+        raise InputError("generalising facilities to townships needs a township layer; use the grid method")
+    towns = townships_gdf.to_crs(crs) if crs is not None and townships_gdf.crs is not None \
+        and not townships_gdf.crs.equals(crs) else townships_gdf
+    known = set(towns["pcode"].astype(str))
+    work = facilities.drop(columns=facilities.geometry.name).copy()
+    pcode = work["township_pcode"].astype("string") if "township_pcode" in work else pd.Series(
+        pd.NA, index=work.index, dtype="string")
+    missing = ~pcode.isin(known).fillna(False).astype(bool)
+    if missing.any():
+        joined = gpd.sjoin(facilities.loc[missing, [facilities.geometry.name]], towns[["pcode", "geometry"]],
+                           how="left", predicate="within")
+        joined = joined[~joined.index.duplicated()]
+        pcode.loc[missing] = joined["pcode"].astype("string")
+    work["township_pcode"] = pcode
+    work = work[work["township_pcode"].notna()]
+    out = _counts(work, "township_pcode")
+    towns = towns.drop_duplicates("pcode").set_index(towns["pcode"].astype(str))
+    rows = towns.loc[out["township_pcode"].astype(str)]
+    for col in ("name_en", "name_my"):
+        if col in rows:
+            out[col] = rows[col].values
+    geometry = gpd.GeoSeries(rows.geometry.values, crs=towns.crs).representative_point()
+    return gpd.GeoDataFrame(out, geometry=geometry.values, crs=towns.crs)
