@@ -195,6 +195,7 @@ def _rings(catchments: gpd.GeoDataFrame, tier: str, crs, bands) -> list:
         geoms = sub.geometry[sub["band_min"].astype(float) <= hi + 1e-9].values
         union = shapely.union_all(shapely.make_valid(geoms))
         ring = union if inner is None else shapely.difference(union, inner)
+        ring = shapely.make_valid(shapely.set_precision(ring, 0.01))
         if not ring.is_empty:
             rings.append((lo, hi, ring))
         inner, lo = union, hi
@@ -388,12 +389,22 @@ def prepare_layers(data, result=None, *, safe_share: bool = False, safe_method: 
 # Drawing helpers
 # --------------------------------------------------------------------------------------
 
+def _flatten(geom) -> list:
+    """The simple parts (Polygon, LineString, Point) of any geometry, collections included."""
+    if hasattr(geom, "geoms"):
+        out = []
+        for part in geom.geoms:
+            out += _flatten(part)
+        return out
+    return [geom]
+
+
 def _polygon_paths(geoms) -> list:
     paths = []
     for geom in geoms:
         if geom is None or geom.is_empty:
             continue
-        parts = getattr(geom, "geoms", [geom])
+        parts = _flatten(geom)
         verts, codes = [], []
         for poly in parts:
             if poly.geom_type != "Polygon" or poly.is_empty:
@@ -416,8 +427,8 @@ def _line_parts(geoms) -> list:
     for geom in geoms:
         if geom is None or geom.is_empty:
             continue
-        for part in getattr(geom, "geoms", [geom]):
-            if part.geom_type == "LineString" and not part.is_empty:
+        for part in _flatten(geom):
+            if part.geom_type in ("LineString", "LinearRing") and not part.is_empty:
                 out.append(np.asarray(part.coords)[:, :2])
             elif part.geom_type in ("Polygon",):
                 out.append(np.asarray(part.exterior.coords)[:, :2])
@@ -428,7 +439,11 @@ def _clip(geoms, bbox, tolerance=0.0):
     arr = np.asarray(list(geoms), dtype=object)
     if arr.size == 0:
         return arr
-    arr = shapely.clip_by_rect(arr, *bbox)
+    try:
+        arr = shapely.clip_by_rect(arr, *bbox)
+    except shapely.errors.GEOSException:  # a degenerate ring (e.g. from a raster-derived union)
+        fixed = shapely.make_valid(shapely.set_precision(arr, 0.01))
+        arr = shapely.intersection(fixed, shapely.box(*bbox))
     if tolerance > 0:
         arr = shapely.simplify(arr, tolerance, preserve_topology=True)
     return arr[~shapely.is_empty(arr)]
@@ -626,19 +641,25 @@ class _Page:
 # The page
 # --------------------------------------------------------------------------------------
 
+def find_township(townships: gpd.GeoDataFrame, township):
+    """The township row for a pcode (or English/Burmese name); :class:`InputError` if unknown."""
+    key = str(township).strip()
+    pcodes = townships["pcode"].astype(str)
+    hit = townships[pcodes.str.upper() == key.upper()]
+    if hit.empty:
+        hit = townships[(townships["name_en"].astype("string").str.lower() == key.lower()).fillna(False)
+                        | (townships["name_my"].astype("string") == key).fillna(False)]
+    if hit.empty:
+        sample = ", ".join(sorted(pcodes)[:2])
+        raise InputError(f"unknown township '{key}': give a township pcode (e.g. {sample}; "
+                         "'coverage-app info' shows the layers) or an English township name")
+    return hit.iloc[0]
+
+
 def _resolve_township(layers: BriefingLayers, township):
     if township is None:
         return None
-    key = str(township).strip()
-    towns = layers.townships
-    hit = towns[towns["pcode"].str.upper() == key.upper()]
-    if hit.empty:
-        hit = towns[(towns["name_en"].str.lower() == key.lower()) | (towns["name_my"] == key)]
-    if hit.empty:
-        sample = ", ".join(towns["pcode"].head(3))
-        raise InputError(f"unknown township '{key}': use a pcode of the townships layer (e.g. {sample}; "
-                         "'coverage-app info' lists the layers) or an English township name")
-    return hit.iloc[0]
+    return find_township(layers.townships, township)
 
 
 def _default_titles(layers, town, language):
@@ -667,8 +688,8 @@ def _parameter_lines(layers, printed_on, scale_text):
     lines = [f"Printed {printed_on.isoformat()}",
              f"Situation as of {layers.as_of.isoformat()}"]
     if layers.has_result:
-        lines.append(f"{p.mode.capitalize()} · primary ≤ {p.primary_minutes:g} min · "
-                     f"secondary ≤ {p.secondary_minutes:g} min")
+        lines.append(f"{p.mode.capitalize()} · thresholds: primary {p.primary_minutes:g} min, "
+                     f"secondary {p.secondary_minutes:g} min")
         lines.append(f"{p.cell_size_m:g} m grid · {p.neighbours}-neighbour · bands "
                      + "/".join(f"{b:g}" for b in p.band_minutes) + " min")
     else:
@@ -793,7 +814,7 @@ def _draw_legend(page: _Page, x, y, w, h, rows, columns=1):
         for r, (kind, style, label) in enumerate(col_rows):
             cy = h - (r + 0.5) * line
             if kind in ("header", "note"):
-                size, weight, st = (6.6, "bold", "normal") if kind == "header" else (5.6, "normal", "italic")
+                size, weight, st = (6.6, "bold", "normal") if kind == "header" else (5.6, "normal", "normal")
                 while size > 5.0 and page.text_mm(label, size, weight, st)[0] > col_w - 1.5:
                     size -= 0.2
                 ax.text(cx, cy - (0.2 if kind == "header" else 0), label, fontproperties=page.font(size, weight, st),
@@ -1034,8 +1055,8 @@ def _table_spec(layers, town, language):
         figs["label"] = [_name(r, language, name_sep) for r in figs.to_dict("records")]
         if layers.has_result:
             figs = figs.sort_values(["pop_noprim", "pop_nosec"], ascending=False)
-            prim = f"No primary ≤ {p.primary_minutes:g} min"
-            sec = f"No secondary ≤ {p.secondary_minutes:g} min"
+            prim = f"Over {p.primary_minutes:g} min to primary"
+            sec = f"Over {p.secondary_minutes:g} min to secondary"
             cols = [_col("Township", "label", "left", str), _col("Population", "pop"),
                     _col("people", "pop_noprim", group=prim), _col("%", "pct_noprim", fmt=_fmt_pct, group=prim),
                     _col("villages", "vil_noprim", group=prim),
@@ -1158,10 +1179,10 @@ def _draw_table(page, x, y, w, h, title, cols, rows, total, note_total=None, siz
             put(j, ytop - row_h * 0.65, total_cells[j], bprop)
         ytop -= row_h * 1.3
     if note_total and len(shown) < len(rows):
-        ax.text(0, ytop - row_h * 0.6, note_total, fontproperties=page.font(5.4, style="italic"), color=MUTED,
+        ax.text(0, ytop - row_h * 0.6, note_total, fontproperties=page.font(5.4), color=MUTED,
                 va="center")
     if not rows:
-        ax.text(0, ytop - row_h * 0.6, "None", fontproperties=page.font(size, style="italic"), color=MUTED,
+        ax.text(0, ytop - row_h * 0.6, "None", fontproperties=page.font(size), color=MUTED,
                 va="center")
     return len(shown)
 
@@ -1380,9 +1401,16 @@ def _draw_map(page, layers, box, focus_geom, extent, town, language, placer_obst
                 name = str(f["name"].iloc[i]) if "name" in f else ""
                 if not name or name == "nan":
                     continue
-                placer.place(page, fx[i], fy[i], name, 5.6, "bold", colour="#0b3d1a",
+                own = str(f["township_pcode"].iloc[i]) == town["pcode"] if "township_pcode" in f else True
+                placer.place(page, fx[i], fy[i], name, 5.6, "bold", colour="#0b3d1a" if own else "#7a8a7e",
                              offsets=[(7 * k, 0, "left"), (-7 * k, 0, "right"), (0, 8 * k), (0, -8 * k)],
                              halo=1.8)
+        if v is not None and len(v):
+            # village labels keep clear of the emphasised (uncovered) villages
+            vx, vy = v.geometry.x.values, v.geometry.y.values
+            keep = v["klass"].isin(["both", "primary", "unreachable"]).values & \
+                (vx >= view[0]) & (vx <= view[2]) & (vy >= view[1]) & (vy <= view[3])
+            placer.block(vx[keep], vy[keep], radius_pt=1.6 * k)
         if v is not None and layers.has_result:
             sel = v[(v["township_pcode"].astype(str) == town["pcode"]) & v["klass"].isin(["both", "primary"])]
             sel = sel.sort_values("population", ascending=False).head(60)
