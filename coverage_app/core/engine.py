@@ -11,16 +11,16 @@ move between adjacent cells ``a`` and ``b`` costs ``length_m * (c[a] + c[b]) / 2
 seconds, with ``length_m = cell_size_m * {1, sqrt(2), sqrt(5)}`` for straight,
 diagonal and knight's moves ((+-1, +-2) and (+-2, +-1)). Knight's moves (the
 16-neighbour stencil) use the same formula and are refused if either of the two
-cells the segment passes between is a barrier, so a wall one cell thick that is
-closed for 8-neighbour moves stays closed. Diagonal moves are never refused for
-corner cutting (as in scikit-image).
+cells the segment passes between is a barrier, so a wall that is closed to
+8-neighbour moves stays closed. Diagonal moves are never refused for corner cutting
+(as in scikit-image), so a wall must be 4-connected to stop them.
 
 * Barriers: cells whose cost is +inf or NaN are never entered.
 * Slope (optional, Tobler's hiking function): if both cells of a move are in
   ``tobler_mask``, its cost is multiplied by ``exp(-0.175) / exp(-3.5 * |s + 0.05|)``
   where ``s = (z_to - z_from) / length_m`` in the direction of travel. Walking at
-  5 % downhill is fastest (multiplier 0.839); on the flat the multiplier is 1.
-  A NaN slope (NaN elevation) counts as flat.
+  5 % downhill is fastest (multiplier 0.839); on the flat the multiplier is 1. A cell
+  with NaN elevation counts as outside the mask (multiplier 1, as on the flat).
 * Zone entry (optional): a move from ``a`` into ``b`` with ``zone_label[b] != 0``
   and ``zone_label[a] != zone_label[b]`` adds ``entry_delay_s[b]`` seconds
   (checkpoints, conflict zones, boarding a ferry).
@@ -29,41 +29,62 @@ corner cutting (as in scikit-image).
 Unreached and barrier cells get ``minutes = NaN`` and ``allocation = -1``.
 
 Algorithm: Dijkstra with a bucket queue (Dial's algorithm on real-valued keys). The
-bucket width is the smallest possible move cost, so no cell in a bucket can improve
-another cell of the same bucket and cells of one bucket may be settled in any order:
-the result is exact. A circular window of buckets covers the usual move costs;
+bucket width is the smallest possible move cost, so no cell of a bucket can improve
+another cell of the same bucket and the cells of one bucket may be settled in any
+order: the result is exact. A circular window of buckets covers the usual move costs;
 entries beyond it (large zone delays, steep Tobler moves) wait in a small binary heap.
-A popped entry is expanded only if its time is still the cell's time (lazy deletion),
-and a cell improved after its expansion is simply expanded again, so the search is
-label-correcting: correctness never depends on the bucket width, only speed does.
-Times are accumulated in float64 seconds; a cell's time is the minimum over paths of
+Each bucket is a stack of 64-entry blocks, so pushes and pops touch memory
+sequentially. A popped entry is expanded only if its time is still the cell's time
+(lazy deletion), and a cell improved after its expansion is simply expanded again:
+the search is label-correcting, so correctness never depends on the bucket width,
+only speed does.
+
+Times are accumulated in float64 seconds. A cell's time is the minimum over paths of
 the left-to-right float sum of the move costs, whatever the order of the search, so
 incremental updates reproduce a full recomputation bit for bit.
 
+Memory layout: the search works on a private copy of the grid padded with two rows
+and columns of barrier cells (so neighbours never need bounds checks), with one
+16-byte record per cell holding the time (float64), the cost (float32) and the
+elevation used by Tobler (float32, NaN outside the mask), so that visiting a
+neighbour touches one cache line instead of several. Zone labels and delays, when
+given, live in a second padded 8-byte record array. About 24-32 bytes a cell in all,
+plus the float32 minutes and int32 allocation outputs. The private copies are kept in
+the result for the incremental functions.
+
 All functions are pure (no global state). The inner loop is compiled with numba
-(``cache=True, nogil=True``); call :func:`warm_up` once, e.g. in a background thread at
-start-up, so the first real run does not pay for compilation or cache loading.
+(``cache=True, nogil=True``, so a worker thread does not hold the GIL); call
+:func:`warm_up` once, e.g. in a background thread at start-up, so the first real run
+does not pay for compilation or cache loading.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from coverage_app.core.feedback import check, report
 
 __all__ = ["TravelTimeResult", "travel_time", "remove_source", "add_source", "warm_up"]
 
-_INF = np.inf
 _SQRT2 = math.sqrt(2.0)
 _SQRT5 = math.sqrt(5.0)
 _TOBLER_MIN = math.exp(-0.175)  # smallest Tobler multiplier (5 % downhill)
+_PAD = 2  # barrier border, wide enough for knight's moves
+_BLOCK = 64  # entries per queue block
 _MAX_BUCKETS = 1 << 18
 _MIN_BUCKETS = 64
 _KEY_CLAMP = 4.0e18  # bucket keys are int64; absurdly large times share the last key
+
+_CELL = np.dtype([("d", np.float64), ("c", np.float32), ("a", np.int32)])
+_AUX = np.dtype([("z", np.float32), ("label", np.int32), ("delay", np.float32)])
+_LOOKAHEAD = 4  # queue entries between a cell's prefetch and its expansion
 
 # 8-neighbour stencil first, then the 8 knight's moves.
 _STENCIL = (
@@ -78,9 +99,19 @@ _FREE, _BUMP, _LIVE, _CUR, _WIN, _HSIZE, _EXPANDED = range(7)
 # --------------------------------------------------------------------------- results
 
 
-@dataclass
+@dataclass(eq=False)
+class _Grid:
+    """Private padded copies of the rasters (see the module docstring)."""
+
+    cells: np.ndarray  # _CELL (rows + 4, cols + 4): time s, cost s/m, allocation
+    aux: np.ndarray | None  # _AUX (rows + 4, cols + 4): elevation m (NaN outside the
+    # Tobler mask), zone label, entry delay s; None if neither option is used
+
+
+@dataclass(eq=False)
 class TravelTimeResult:
-    """Output of :func:`travel_time` and state for :func:`remove_source` / :func:`add_source`.
+    """Output of :func:`travel_time`, and the state :func:`remove_source` and
+    :func:`add_source` need.
 
     Attributes
     ----------
@@ -88,22 +119,21 @@ class TravelTimeResult:
         Minutes to the nearest facility; NaN where unreached or a barrier.
     allocation : int32 (rows, cols)
         ``source_id`` of that facility; -1 where unreached or a barrier.
-    seconds : float64 (rows, cols)
-        The same times in seconds, at full precision (+inf where unreached). The
-        incremental functions need it to reproduce a full recomputation exactly.
     source_rows, source_cols, source_ids : int64 (n,)
-        The sources the result was computed for (after incremental edits, the current
-        ones; removed sources are dropped, added ones appended).
+        The sources the result is for (after incremental edits the current ones:
+        removed sources dropped, added ones appended).
     cell_size_m, neighbours, max_minutes, uses_slope, uses_zones :
-        Options of the computation; incremental edits must use the same ones.
+        Options of the computation; incremental edits must be given the same ones.
     bucket_width_s, n_buckets, n_passable :
-        Queue parameters (seconds, count) and the number of passable cells; reused by
-        incremental edits (they affect speed only, never the result).
+        Queue parameters (seconds, count) and number of passable cells; reused by
+        incremental edits (they only affect speed, never the result).
+    grid :
+        Internal: padded copies of the rasters and the float64 times (see
+        :attr:`seconds`).
     """
 
     minutes: np.ndarray
     allocation: np.ndarray
-    seconds: np.ndarray
     source_rows: np.ndarray
     source_cols: np.ndarray
     source_ids: np.ndarray
@@ -115,9 +145,57 @@ class TravelTimeResult:
     bucket_width_s: float
     n_buckets: int
     n_passable: int
+    grid: _Grid = field(repr=False)
+
+    @property
+    def seconds(self) -> np.ndarray:
+        """Float64 seconds (rows, cols), +inf where unreached: a read-only strided view
+        of the internal state, at the full precision incremental edits rely on."""
+        v = self.grid.cells["d"][_PAD:-_PAD, _PAD:-_PAD]
+        v = v.view()
+        v.flags.writeable = False
+        return v
 
 
 # --------------------------------------------------------------------------- numba kernels
+
+
+@intrinsic
+def _prefetch_intrinsic(typingctx, arr, idx):
+    """Hint the CPU to fetch ``arr[idx]`` into cache (LLVM ``llvm.prefetch``)."""
+    sig = types.void(arr, idx)
+
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]],
+                                       wraparound=False)
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0i8")
+        # read access, high temporal locality, data cache
+        builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0),
+                          ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@njit(cache=True, nogil=True)
+def _prefetch_probe(a):
+    _prefetch_intrinsic(a, 0)
+    return a[0]
+
+
+try:  # a speed hint only: fall back to nothing if this LLVM refuses it
+    _prefetch_probe(np.zeros(1, np.float64))
+    _prefetch = _prefetch_intrinsic
+except Exception:  # pragma: no cover
+
+    @njit(cache=True, nogil=True)
+    def _prefetch(arr, idx):
+        pass
 
 
 @njit(cache=True, nogil=True)
@@ -129,8 +207,8 @@ def _bucket(d, inv_w):
 
 
 @njit(cache=True, nogil=True)
-def _heap_push(h_d, h_cell, size, d, v):
-    """Push (d, v) on the binary min-heap of the first ``size`` entries; return new size."""
+def _heap_push(h_d, h_cell, h_a, size, d, v, a):
+    """Push (d, v, a) on the binary min-heap of the first ``size`` entries; return the new size."""
     i = size
     while i > 0:
         p = (i - 1) >> 1
@@ -138,18 +216,21 @@ def _heap_push(h_d, h_cell, size, d, v):
             break
         h_d[i] = h_d[p]
         h_cell[i] = h_cell[p]
+        h_a[i] = h_a[p]
         i = p
     h_d[i] = d
     h_cell[i] = v
+    h_a[i] = a
     return size + 1
 
 
 @njit(cache=True, nogil=True)
-def _heap_pop(h_d, h_cell, size):
-    """Remove the top of the heap (read it before calling); return the new size."""
+def _heap_pop(h_d, h_cell, h_a, size):
+    """Remove the top of the heap (read it first); return the new size."""
     size -= 1
     d = h_d[size]
     v = h_cell[size]
+    a = h_a[size]
     i = 0
     while True:
         c = 2 * i + 1
@@ -161,118 +242,188 @@ def _heap_pop(h_d, h_cell, size):
             break
         h_d[i] = h_d[c]
         h_cell[i] = h_cell[c]
+        h_a[i] = h_a[c]
         i = c
     if size > 0:
         h_d[i] = d
         h_cell[i] = v
+        h_a[i] = a
     return size
 
 
 @njit(cache=True, nogil=True)
-def _cost_stats(cost):
-    """(smallest finite cost, smallest positive finite cost, largest finite cost,
-    number of passable cells, index of a negative cost or -1)."""
+def _push(slot, v, d, a, heads, b_next, b_n, b_d, b_cell, b_a, free, bump, live):
+    """Append (d, v, a) to the block stack of bucket ``slot``; a caller must have
+    checked that a free block exists. Returns the updated (free, bump, live)."""
+    b = heads[slot]
+    if b < 0 or b_n[b] == _BLOCK:
+        if free >= 0:
+            nb = free
+            free = b_next[nb]
+        else:
+            nb = bump
+            bump += 1
+        live += 1
+        b_next[nb] = b
+        b_n[nb] = 0
+        heads[slot] = nb
+        b = nb
+    i = b_n[b]
+    b_d[b, i] = d
+    b_cell[b, i] = v
+    b_a[b, i] = a
+    b_n[b] = i + 1
+    return free, bump, live
+
+
+@njit(cache=True, nogil=True)
+def _fill_grid(cost, elev, tmask, use_tobler, zone, delay, use_zones, cells, aux, use_aux):
+    """Copy the rasters into the padded records (barrier border, times +inf,
+    allocation -1); return (smallest finite cost, smallest positive finite cost,
+    largest finite cost, passable cells, flat index of a negative cost or -1, flat
+    index of a zone cell with a bad delay or -1)."""
+    rows, cols = cost.shape
+    pr, pc = cells.shape
     cmin = np.inf
     cpos = np.inf
     cmax = 0.0
     n = 0
     neg = -1
-    for i in range(cost.size):
-        x = np.float64(cost[i])
-        if x < np.inf:
-            if x < 0.0:
-                if neg < 0:
-                    neg = i
-                continue
-            n += 1
-            if x < cmin:
-                cmin = x
-            if x > 0.0 and x < cpos:
-                cpos = x
-            if x > cmax:
-                cmax = x
-    return cmin, cpos, cmax, n, neg
+    bad_delay = -1
+    for pr_ in range(pr):
+        r = pr_ - _PAD
+        inside_r = 0 <= r < rows
+        for pc_ in range(pc):
+            c = pc_ - _PAD
+            rec = cells[pr_, pc_]
+            rec.d = np.inf
+            rec.a = -1
+            x = np.inf
+            if inside_r and 0 <= c < cols:
+                x = np.float64(cost[r, c])
+                if x < np.inf:
+                    if x < 0.0:
+                        if neg < 0:
+                            neg = r * cols + c
+                        x = np.inf
+                    else:
+                        n += 1
+                        if x < cmin:
+                            cmin = x
+                        if x > 0.0 and x < cpos:
+                            cpos = x
+                        if x > cmax:
+                            cmax = x
+                else:
+                    x = np.inf  # NaN barriers become inf
+                if use_aux:
+                    ax = aux[pr_, pc_]
+                    ax.z = elev[r, c] if (use_tobler and tmask[r, c]) else np.nan
+                    lab = zone[r, c] if use_zones else 0
+                    ax.label = lab
+                    ax.delay = 0.0
+                    if lab != 0:
+                        dl = delay[r, c]
+                        if not (dl >= 0.0 and dl < np.inf) and bad_delay < 0:
+                            bad_delay = r * cols + c
+                        ax.delay = dl
+            elif use_aux:
+                ax = aux[pr_, pc_]
+                ax.z = np.nan
+                ax.label = 0
+                ax.delay = 0.0
+            rec.c = x
+    return cmin, cpos, cmax, n, neg, bad_delay
 
 
 @njit(cache=True, nogil=True)
-def _check_delays(zone, delay):
-    """Index of the first zone cell with a negative or non-finite delay, or -1."""
-    for i in range(zone.size):
-        if zone[i] != 0:
-            x = delay[i]
-            if not (x >= 0.0 and x < np.inf):
-                return i
-    return -1
+def _finish(cells, minutes, allocation):
+    """Write the outputs from the padded records (full run)."""
+    rows, cols = minutes.shape
+    for r in range(rows):
+        for c in range(cols):
+            rec = cells[r + _PAD, c + _PAD]
+            d = rec.d
+            if d < np.inf:
+                minutes[r, c] = d / 60.0
+                allocation[r, c] = rec.a
+            else:
+                minutes[r, c] = np.nan
+                allocation[r, c] = -1
 
 
 @njit(cache=True, nogil=True)
-def _seed(cells, times, ids, assign, dist, alloc, minutes, inv_w, nb, heads, p_cell, p_next,
-          p_d, h_d, h_cell, st):
-    """Put start cells in the queue. Where ``assign[i]`` the cell is set to ``times[i]``
-    with allocation ``ids[i]`` unless it already has a time that is not larger (the
-    first source wins a tie); elsewhere it keeps its current time and allocation
-    (boundary seeds of :func:`remove_source`). The pool and heap must have room."""
-    n = cells.shape[0]
+def _seed(pcells, times, ids, assign, cells, inv_w, nb, heads, b_next, b_n, b_d, b_cell, b_a,
+          h_d, h_cell, h_a, st):
+    """Queue start cells (padded flat indices). Where ``assign[i]`` the cell's time is
+    set to ``times[i]`` unless it already has one that is not larger (the first source
+    wins a tie); elsewhere it keeps its time (boundary seeds of :func:`remove_source`).
+    Entries carry ``ids[i]``. The block pool and heap must have room for all seeds."""
+    n = pcells.shape[0]
     if n == 0:
         return
-    tmin = np.inf
-    for i in range(n):
-        if times[i] < tmin:
-            tmin = times[i]
+    flat = cells.reshape(-1)
     if st[_LIVE] == 0 and st[_HSIZE] == 0:
+        tmin = np.inf
+        for i in range(n):
+            if times[i] < tmin:
+                tmin = times[i]
         st[_CUR] = _bucket(tmin, inv_w)
+    free = st[_FREE]
+    bump = st[_BUMP]
+    live = st[_LIVE]
     mask = nb - 1
     for i in range(n):
-        v = cells[i]
+        v = pcells[i]
         d = times[i]
         if assign[i]:
-            if not (d < dist[v]):
+            if not (d < flat[v].d):
                 continue
-            dist[v] = d
-            alloc[v] = ids[i]
-            minutes[v] = d / 60.0
+            flat[v].d = d
         k = _bucket(d, inv_w)
         cur = st[_CUR]
         if k < cur:
             k = cur
         if k - cur < nb:
-            e = st[_FREE]
-            if e >= 0:
-                st[_FREE] = p_next[e]
-            else:
-                e = st[_BUMP]
-                st[_BUMP] = e + 1
-            st[_LIVE] += 1
-            slot = k & mask
-            p_cell[e] = v
-            p_d[e] = d
-            p_next[e] = heads[slot]
-            heads[slot] = e
+            free, bump, live = _push(k & mask, v, d, ids[i], heads, b_next, b_n, b_d, b_cell,
+                                     b_a, free, bump, live)
             st[_WIN] += 1
         else:
-            st[_HSIZE] = _heap_push(h_d, h_cell, st[_HSIZE], d, v)
+            st[_HSIZE] = _heap_push(h_d, h_cell, h_a, st[_HSIZE], d, v, ids[i])
+    st[_FREE] = free
+    st[_BUMP] = bump
+    st[_LIVE] = live
 
 
 @njit(cache=True, nogil=True)
-def _run(cost, elev, tmask, zone, delay, use_tobler, use_zones, rows, cols,
-         nk, dr, dc, doff, dlen, bo1, bo2,
-         dist, alloc, minutes, cutoff,
-         inv_w, nb, heads, p_cell, p_next, p_d, h_d, h_cell, st, max_expand):
+def _run(cells, aux, use_tobler, use_zones, nk, doff, dlen, bo1, bo2, cutoff,
+         out_minutes, out_alloc, write_out,
+         inv_w, nb, heads, b_next, b_n, b_d, b_cell, b_a, h_d, h_cell, h_a, st, max_expand):
     """Run the search until the queue is empty (return 0), ``max_expand`` cells were
-    expanded (1), the entry pool (2) or the overflow heap (3) needs to grow. All state
-    lives in the arrays, so calling again resumes where it stopped.
+    expanded (1), or the block pool (2) or overflow heap (3) must grow. All state is in
+    the arrays, so calling again resumes where it stopped.
 
-    Relaxing neighbour ``v`` of expanded cell ``u`` prices the move v -> u (travel
-    toward the facility)."""
-    free_head = st[_FREE]
+    Expanding cell ``u`` relaxes each neighbour ``v`` with the cost of the move
+    v -> u (travel toward the facility). The allocation of ``u`` is written when it
+    is expanded, and if ``write_out`` (incremental edits) also the unpadded outputs.
+    """
+    flat = cells.reshape(-1)
+    xflat = aux.reshape(-1)
+    pc = cells.shape[1]
+    ocols = out_minutes.shape[1]
+    om = out_minutes.reshape(-1)
+    oa = out_alloc.reshape(-1)
+    free = st[_FREE]
     bump = st[_BUMP]
     live = st[_LIVE]
     cur = st[_CUR]
     win = st[_WIN]
     hsize = st[_HSIZE]
-    cap = p_cell.shape[0]
+    cap = b_n.shape[0]
     hcap = h_d.shape[0]
     mask = nb - 1
+    rad = 2 if nk > 8 else 1  # stencil radius, for prefetching
+    limit = np.nextafter(cutoff, np.inf)  # nd <= cutoff  <=>  nd < limit
     expanded = 0
     status = 0
     while True:
@@ -291,26 +442,17 @@ def _run(cost, elev, tmask, zone, delay, use_tobler, use_zones, rows, cols,
             kh = _bucket(dh, inv_w)
             if kh - cur < nb:
                 vh = h_cell[0]
-                hsize = _heap_pop(h_d, h_cell, hsize)
+                ah = h_a[0]
+                hsize = _heap_pop(h_d, h_cell, h_a, hsize)
                 if kh < cur:
                     kh = cur
-                e = free_head
-                if e >= 0:
-                    free_head = p_next[e]
-                else:
-                    e = bump
-                    bump += 1
-                live += 1
-                slot = kh & mask
-                p_cell[e] = vh
-                p_d[e] = dh
-                p_next[e] = heads[slot]
-                heads[slot] = e
+                free, bump, live = _push(kh & mask, vh, dh, ah, heads, b_next, b_n, b_d,
+                                         b_cell, b_a, free, bump, live)
                 win += 1
                 continue
         slot = cur & mask
-        e = heads[slot]
-        if e < 0:  # current bucket done: advance, or jump to the overflow heap
+        b = heads[slot]
+        if b < 0:  # bucket done: advance, or jump to the overflow heap
             if win == 0:
                 if hsize == 0:
                     status = 0
@@ -319,68 +461,93 @@ def _run(cost, elev, tmask, zone, delay, use_tobler, use_zones, rows, cols,
             else:
                 cur += 1
             continue
-        heads[slot] = p_next[e]
-        p_next[e] = free_head
-        free_head = e
-        live -= 1
+        # Pop the last entry of the bucket's top block.
+        i = b_n[b] - 1
+        d = b_d[b, i]
+        u = np.int64(b_cell[b, i])
+        au = b_a[b, i]
+        if i >= _LOOKAHEAD:  # the cells popped soon: fetch their rows meanwhile
+            f = np.int64(b_cell[b, i - _LOOKAHEAD])
+            for rr in range(-rad, rad + 1):
+                _prefetch(flat, f + rr * pc - rad)
+                _prefetch(flat, f + rr * pc + rad)
+        if i == 0:  # block empty: back to the free list
+            heads[slot] = b_next[b]
+            b_next[b] = free
+            free = b
+            live -= 1
+        else:
+            b_n[b] = i
         win -= 1
-        u = p_cell[e]
-        d = p_d[e]
-        if d != dist[u]:  # stale entry: the cell was improved since
+        if d != flat[u].d:  # stale: the cell was improved since
             continue
         expanded += 1
-        r = u // cols
-        c = u - r * cols
-        cu = np.float64(cost[u])
-        au = alloc[u]
+        flat[u].a = au
+        if write_out:
+            r = u // pc
+            o = (r - _PAD) * ocols + (u - r * pc - _PAD)
+            om[o] = d / 60.0
+            oa[o] = au
+        cu = np.float64(flat[u].c)
+        zu = np.nan
+        lu = 0
+        delay_u = 0.0
+        if use_tobler:
+            zu = np.float64(xflat[u].z)
+        if use_zones:
+            lu = xflat[u].label
+            delay_u = np.float64(xflat[u].delay)
         for k in range(nk):
-            rr = r + dr[k]
-            cc = c + dc[k]
-            if rr < 0 or rr >= rows or cc < 0 or cc >= cols:
-                continue
             v = u + doff[k]
-            cv = np.float64(cost[v])
-            if not (cv < np.inf):  # barrier (inf or NaN)
+            dv = flat[v].d
+            if use_tobler and dv <= d:  # saves the exp(); moves cost >= 0
                 continue
-            if k >= 8:  # knight's move: both straddled cells must be passable
-                if not (cost[u + bo1[k]] < np.inf and cost[u + bo2[k]] < np.inf):
-                    continue
+            # Barriers and the padding cost inf, so nd = inf fails the test below:
+            # cheaper than a branch per neighbour (which mispredicts often).
             length = dlen[k]
-            w = length * ((cv + cu) * 0.5)
+            w = length * ((np.float64(flat[v].c) + cu) * 0.5)
             if use_tobler:
-                if tmask[u] and tmask[v]:
-                    s = (np.float64(elev[u]) - np.float64(elev[v])) / length
-                    if s == s:
-                        w = w * math.exp(3.5 * abs(s + 0.05) - 0.175)
+                s = (zu - np.float64(xflat[v].z)) / length
+                if s == s:  # both cells in the Tobler mask
+                    w = w * math.exp(3.5 * abs(s + 0.05) - 0.175)
             if use_zones:
-                zu = zone[u]
-                if zu != 0 and zone[v] != zu:
-                    w = w + delay[u]
+                if lu != 0 and xflat[v].label != lu:
+                    w = w + delay_u
             nd = d + w
-            if nd < dist[v] and nd <= cutoff:
-                dist[v] = nd
-                alloc[v] = au
-                minutes[v] = nd / 60.0
+            if nd < min(dv, limit):
+                if k >= 8:  # knight's move: both straddled cells must be passable
+                    if not (flat[u + bo1[k]].c < np.inf and flat[u + bo2[k]].c < np.inf):
+                        continue
+                flat[v].d = nd
                 kb = _bucket(nd, inv_w)
                 if kb < cur:
                     kb = cur
                 if kb - cur < nb:
-                    e = free_head
-                    if e >= 0:
-                        free_head = p_next[e]
-                    else:
-                        e = bump
-                        bump += 1
-                    live += 1
+                    # _push inlined by hand: in numba a call passing arrays costs
+                    # atomic reference counting
                     slot = kb & mask
-                    p_cell[e] = v
-                    p_d[e] = nd
-                    p_next[e] = heads[slot]
-                    heads[slot] = e
+                    b = heads[slot]
+                    if b < 0 or b_n[b] == _BLOCK:
+                        if free >= 0:
+                            nbk = free
+                            free = b_next[nbk]
+                        else:
+                            nbk = bump
+                            bump += 1
+                        live += 1
+                        b_next[nbk] = b
+                        b_n[nbk] = 0
+                        heads[slot] = nbk
+                        b = nbk
+                    i = b_n[b]
+                    b_d[b, i] = nd
+                    b_cell[b, i] = v
+                    b_a[b, i] = au
+                    b_n[b] = i + 1
                     win += 1
                 else:
-                    hsize = _heap_push(h_d, h_cell, hsize, nd, v)
-    st[_FREE] = free_head
+                    hsize = _heap_push(h_d, h_cell, h_a, hsize, nd, v, au)
+    st[_FREE] = free
     st[_BUMP] = bump
     st[_LIVE] = live
     st[_CUR] = cur
@@ -391,63 +558,73 @@ def _run(cost, elev, tmask, zone, delay, use_tobler, use_zones, rows, cols,
 
 
 @njit(cache=True, nogil=True)
-def _cells_of(alloc, source_id):
-    """Flat indices of the cells allocated to ``source_id``."""
+def _cells_of(allocation, source_id):
+    """Flat (unpadded) indices of the cells allocated to ``source_id``."""
+    a = allocation.reshape(-1)
     n = 0
-    for i in range(alloc.size):
-        if alloc[i] == source_id:
+    for i in range(a.size):
+        if a[i] == source_id:
             n += 1
     out = np.empty(n, np.int64)
     j = 0
-    for i in range(alloc.size):
-        if alloc[i] == source_id:
+    for i in range(a.size):
+        if a[i] == source_id:
             out[j] = i
             j += 1
     return out
 
 
 @njit(cache=True, nogil=True)
-def _reset_and_boundary(cells, dist, alloc, minutes, rows, cols, nk, dr, dc, doff):
-    """Reset ``cells`` to unreached and return the reached cells next to them
-    (in the stencil) that were not reset: they seed the repair search."""
-    for i in range(cells.shape[0]):
-        v = cells[i]
-        dist[v] = np.inf
-        alloc[v] = -1
-        minutes[v] = np.nan
-    out = np.empty(16, np.int64)
+def _reset(idx, cells, minutes, allocation, nk, doff):
+    """Reset the cells ``idx`` (unpadded flat) to unreached and return the padded flat
+    indices and allocations of the reached cells next to them (in the stencil) that
+    were not reset: the seeds of the repair search."""
+    flat = cells.reshape(-1)
+    om = minutes.reshape(-1)
+    oa = allocation.reshape(-1)
+    cols = minutes.shape[1]
+    pc = cells.shape[1]
+    for i in range(idx.shape[0]):
+        o = idx[i]
+        r = o // cols
+        rec = flat[(r + _PAD) * pc + (o - r * cols) + _PAD]
+        rec.d = np.inf
+        rec.a = -1
+        om[o] = np.nan
+        oa[o] = -1
+    seeds = np.empty(64, np.int64)
+    ids = np.empty(64, np.int64)
     n = 0
-    for i in range(cells.shape[0]):
-        u = cells[i]
-        r = u // cols
-        c = u - r * cols
+    for i in range(idx.shape[0]):
+        o = idx[i]
+        r = o // cols
+        u = (r + _PAD) * pc + (o - r * cols) + _PAD
         for k in range(nk):
-            rr = r + dr[k]
-            cc = c + dc[k]
-            if rr < 0 or rr >= rows or cc < 0 or cc >= cols:
-                continue
             v = u + doff[k]
-            if dist[v] < np.inf:
-                if n == out.shape[0]:
-                    grown = np.empty(2 * n, np.int64)
-                    grown[:n] = out
-                    out = grown
-                out[n] = v
+            if flat[v].d < np.inf:
+                if n == seeds.shape[0]:
+                    s2 = np.empty(2 * n, np.int64)
+                    s2[:n] = seeds
+                    seeds = s2
+                    i2 = np.empty(2 * n, np.int64)
+                    i2[:n] = ids
+                    ids = i2
+                seeds[n] = v
+                ids[n] = flat[v].a
                 n += 1
-    return out[:n]
+    return seeds[:n], ids[:n]
 
 
 # --------------------------------------------------------------------------- helpers
 
 
-def _stencil(neighbours, cols, cell_size_m):
+def _stencil(neighbours, pcols, cell_size_m):
+    """Padded flat offsets, lengths (m) and knight-blocking cells of the stencil."""
     if neighbours not in (8, 16):
         raise ValueError(f"neighbours must be 8 or 16, not {neighbours!r}")
     st = _STENCIL[:neighbours]
-    dr = np.array([o[0] for o in st], np.int64)
-    dc = np.array([o[1] for o in st], np.int64)
-    doff = dr * cols + dc
-    base = np.array([1.0, 1.0, 1.0, 1.0] + [_SQRT2] * 4 + [_SQRT5] * 8, np.float64)
+    doff = np.array([r * pcols + c for r, c in st], np.int64)
+    base = np.array([1.0] * 4 + [_SQRT2] * 4 + [_SQRT5] * 8, np.float64)
     dlen = base[:neighbours] * float(cell_size_m)
     bo1 = np.zeros(neighbours, np.int64)
     bo2 = np.zeros(neighbours, np.int64)
@@ -455,161 +632,158 @@ def _stencil(neighbours, cols, cell_size_m):
         r, c = st[k]
         if abs(c) == 2:  # passes between (0, c/2) and (r, c/2)
             bo1[k] = c // 2
-            bo2[k] = r * cols + c // 2
+            bo2[k] = r * pcols + c // 2
         else:  # passes between (r/2, 0) and (r/2, c)
-            bo1[k] = (r // 2) * cols
-            bo2[k] = (r // 2) * cols + c
-    return dr, dc, doff, dlen, bo1, bo2
+            bo1[k] = (r // 2) * pcols
+            bo2[k] = (r // 2) * pcols + c
+    return doff, dlen, bo1, bo2
 
 
-def _flat(a, dtype, shape, name):
+def _array(a, dtype, shape, name):
     a = np.asarray(a)
     if a.shape != shape:
         raise ValueError(f"{name} has shape {a.shape}, expected {shape}")
-    return np.ascontiguousarray(a, dtype=dtype).reshape(-1)
+    return np.ascontiguousarray(a, dtype=dtype)
 
 
-class _Inputs:
-    """Flat, typed views of the rasters (copies only where a dtype or layout differs)."""
-
-    def __init__(self, cost_s_per_m, cell_size_m, neighbours, elevation_m, tobler_mask,
-                 zone_label, entry_delay_s):
-        cost = np.asarray(cost_s_per_m)
-        if cost.ndim != 2:
-            raise ValueError(f"cost_s_per_m must be 2-D, not {cost.ndim}-D")
-        if not (float(cell_size_m) > 0 and math.isfinite(float(cell_size_m))):
-            raise ValueError(f"cell_size_m must be a positive number, not {cell_size_m!r}")
-        self.shape = cost.shape
-        self.rows, self.cols = cost.shape
-        self.cost = _flat(cost, np.float32, self.shape, "cost_s_per_m")
-        self.cell_size_m = float(cell_size_m)
-        self.neighbours = int(neighbours)
-        (self.dr, self.dc, self.doff, self.dlen,
-         self.bo1, self.bo2) = _stencil(self.neighbours, self.cols, self.cell_size_m)
-        if (elevation_m is None) != (tobler_mask is None):
-            raise ValueError("elevation_m and tobler_mask must be given together")
-        self.use_tobler = elevation_m is not None
-        if self.use_tobler:
-            self.elev = _flat(elevation_m, np.float32, self.shape, "elevation_m")
-            self.tmask = _flat(tobler_mask, np.bool_, self.shape, "tobler_mask")
-        else:
-            self.elev = np.zeros(1, np.float32)
-            self.tmask = np.zeros(1, np.bool_)
-        if (zone_label is None) != (entry_delay_s is None):
-            raise ValueError("zone_label and entry_delay_s must be given together")
-        self.use_zones = zone_label is not None
-        if self.use_zones:
-            self.zone = _flat(zone_label, np.int32, self.shape, "zone_label")
-            self.delay = _flat(entry_delay_s, np.float32, self.shape, "entry_delay_s")
-        else:
-            self.zone = np.zeros(1, np.int32)
-            self.delay = np.zeros(1, np.float32)
+def _options(cost_s_per_m, cell_size_m, neighbours, elevation_m, tobler_mask, zone_label,
+             entry_delay_s):
+    shape = np.shape(cost_s_per_m)
+    if len(shape) != 2:
+        raise ValueError(f"cost_s_per_m must be 2-D, not {len(shape)}-D")
+    try:
+        cell = float(cell_size_m)
+    except (TypeError, ValueError):
+        cell = float("nan")
+    if not (cell > 0 and math.isfinite(cell)):
+        raise ValueError(f"cell_size_m must be a positive number, not {cell_size_m!r}")
+    if neighbours not in (8, 16):
+        raise ValueError(f"neighbours must be 8 or 16, not {neighbours!r}")
+    if (elevation_m is None) != (tobler_mask is None):
+        raise ValueError("elevation_m and tobler_mask must be given together")
+    if (zone_label is None) != (entry_delay_s is None):
+        raise ValueError("zone_label and entry_delay_s must be given together")
+    return shape, cell, int(neighbours), elevation_m is not None, zone_label is not None
 
 
 class _Queue:
-    """Bucket queue arrays (circular window + overflow heap) and their state."""
+    """Bucket queue (circular window of block stacks + overflow heap) and its state."""
 
-    def __init__(self, bucket_width_s, n_buckets, pool=1 << 15, heap=1 << 10):
+    def __init__(self, bucket_width_s, n_buckets, blocks=256, heap=1024):
         self.inv_w = 1.0 / bucket_width_s
         self.nb = int(n_buckets)
         self.heads = np.full(self.nb, -1, np.int32)
-        self.p_cell = np.empty(pool, np.int64)
-        self.p_next = np.empty(pool, np.int32)
-        self.p_d = np.empty(pool, np.float64)
+        self.b_next = np.empty(blocks, np.int32)
+        self.b_n = np.zeros(blocks, np.int32)
+        self.b_d = np.empty((blocks, _BLOCK), np.float64)
+        self.b_cell = np.empty((blocks, _BLOCK), np.int32)
+        self.b_a = np.empty((blocks, _BLOCK), np.int32)
         self.h_d = np.empty(heap, np.float64)
         self.h_cell = np.empty(heap, np.int64)
+        self.h_a = np.empty(heap, np.int32)
         self.st = np.zeros(8, np.int64)
         self.st[_FREE] = -1
 
-    def reserve(self, n_pool, n_heap):
-        need = self.st[_LIVE] + n_pool
-        if need > self.p_cell.shape[0]:
-            size = max(2 * self.p_cell.shape[0], int(need))
+    @staticmethod
+    def _grow(arr, size):
+        new = np.empty((size,) + arr.shape[1:], arr.dtype)
+        new[: arr.shape[0]] = arr
+        return new
+
+    def reserve(self, n_blocks, n_heap):
+        need = int(self.st[_LIVE]) + n_blocks
+        if need > self.b_n.shape[0]:
+            size = max(2 * self.b_n.shape[0], need)
             if size >= 2**31:
                 raise MemoryError("travel-time queue too large")
-            for name in ("p_cell", "p_next", "p_d"):
-                old = getattr(self, name)
-                new = np.empty(size, old.dtype)
-                new[: old.shape[0]] = old
-                setattr(self, name, new)
-        need = self.st[_HSIZE] + n_heap
+            for name in ("b_next", "b_n", "b_d", "b_cell", "b_a"):
+                setattr(self, name, self._grow(getattr(self, name), size))
+        need = int(self.st[_HSIZE]) + n_heap
         if need > self.h_d.shape[0]:
-            size = max(2 * self.h_d.shape[0], int(need))
-            for name in ("h_d", "h_cell"):
-                old = getattr(self, name)
-                new = np.empty(size, old.dtype)
-                new[: old.shape[0]] = old
-                setattr(self, name, new)
+            size = max(2 * self.h_d.shape[0], need)
+            for name in ("h_d", "h_cell", "h_a"):
+                setattr(self, name, self._grow(getattr(self, name), size))
 
-    def seed(self, cells, times, ids, assign, dist, alloc, minutes):
-        cells = np.asarray(cells, np.int64)
-        self.reserve(cells.shape[0] + 17, cells.shape[0] + 17)
-        _seed(cells, np.asarray(times, np.float64), np.asarray(ids, np.int64),
-              np.asarray(assign, np.bool_), dist, alloc, minutes, self.inv_w, self.nb, self.heads, self.p_cell, self.p_next, self.p_d,
-              self.h_d, self.h_cell, self.st)
+    def seed(self, pcells, times, ids, assign, cells):
+        pcells = np.asarray(pcells, np.int64)
+        n = pcells.shape[0]
+        # worst case one block per seed (seeds spread over many buckets)
+        self.reserve(n + 17, n + 17)
+        _seed(pcells, np.asarray(times, np.float64), np.asarray(ids, np.int32),
+              np.asarray(assign, np.bool_), cells, self.inv_w, self.nb, self.heads,
+              self.b_next, self.b_n, self.b_d, self.b_cell, self.b_a, self.h_d, self.h_cell,
+              self.h_a, self.st)
 
 
-def _search(inp, q, dist, alloc, minutes, cutoff_s, feedback, total, message):
+_NO_AUX = np.zeros((1, 1), _AUX)
+
+
+def _search(grid, q, neighbours, cell_size_m, uses_slope, uses_zones, cutoff_s, minutes,
+            allocation, write_out, feedback, total, message):
     """Drive :func:`_run` in chunks of ~1/50 of ``total`` expansions, reporting progress
     and checking for cancellation between chunks."""
+    doff, dlen, bo1, bo2 = _stencil(neighbours, grid.cells.shape[1], cell_size_m)
+    aux = grid.aux if grid.aux is not None else _NO_AUX
     chunk = max(int(total) // 50, 20_000)
     while True:
-        status = _run(inp.cost, inp.elev, inp.tmask, inp.zone, inp.delay, inp.use_tobler,
-                      inp.use_zones, inp.rows, inp.cols, inp.neighbours, inp.dr, inp.dc,
-                      inp.doff, inp.dlen, inp.bo1, inp.bo2, dist, alloc, minutes, cutoff_s,
-                      q.inv_w, q.nb, q.heads, q.p_cell, q.p_next, q.p_d, q.h_d, q.h_cell,
-                      q.st, chunk)
+        status = _run(grid.cells, aux, uses_slope, uses_zones, neighbours, doff, dlen, bo1,
+                      bo2, cutoff_s, minutes, allocation, write_out, q.inv_w, q.nb, q.heads, q.b_next, q.b_n, q.b_d, q.b_cell,
+                      q.b_a, q.h_d, q.h_cell, q.h_a, q.st, chunk)
         if status == 0:
             break
         if status == 1:
             report(feedback, min(1.0, q.st[_EXPANDED] / max(total, 1)), message)
         else:
-            q.reserve(inp.neighbours + 1, inp.neighbours + 1)
+            q.reserve(neighbours + 1, neighbours + 1)
     report(feedback, 1.0, message)
 
 
 def _cutoff_s(max_minutes):
     if max_minutes is None:
-        return np.inf
+        return math.inf
     m = float(max_minutes)
     if not m >= 0:
         raise ValueError(f"max_minutes must be >= 0 or None, not {max_minutes!r}")
     return m * 60.0
 
 
-def _check_sources(cost_flat, shape, rows, cols, ids):
-    rows = np.atleast_1d(np.asarray(rows)).astype(np.int64)
-    cols = np.atleast_1d(np.asarray(cols)).astype(np.int64)
+def _check_sources(cells, rows, cols, ids):
+    """Validate sources against the padded grid; return int64 rows, cols, ids and the
+    padded flat indices. Raises ValueError naming every bad source."""
+    rows = np.atleast_1d(np.asarray(rows))
+    cols = np.atleast_1d(np.asarray(cols))
     ids = np.atleast_1d(np.asarray(ids))
     if not (rows.shape == cols.shape == ids.shape) or rows.ndim != 1:
         raise ValueError("source_rows, source_cols and source_ids must be 1-D and of equal length")
-    if ids.size and not np.issubdtype(ids.dtype, np.integer):
-        raise ValueError("source_ids must be integers")
-    ids = ids.astype(np.int64)
+    for name, a in (("source_rows", rows), ("source_cols", cols), ("source_ids", ids)):
+        if a.size and not np.issubdtype(a.dtype, np.integer):
+            raise ValueError(f"{name} must be integers")
+    rows, cols, ids = rows.astype(np.int64), cols.astype(np.int64), ids.astype(np.int64)
     if np.any((ids == -1) | (ids < np.iinfo(np.int32).min) | (ids > np.iinfo(np.int32).max)):
         raise ValueError("source_ids must fit in int32 and must not be -1 (-1 means unreached)")
-    nr, nc = shape
+    nr, nc = cells.shape[0] - 2 * _PAD, cells.shape[1] - 2 * _PAD
     outside = (rows < 0) | (rows >= nr) | (cols < 0) | (cols >= nc)
-    flat = np.where(outside, 0, rows * nc + cols)
-    barrier = ~outside & ~(cost_flat[flat] < np.inf)
+    pflat = np.where(outside, 0, (rows + _PAD) * cells.shape[1] + cols + _PAD)
+    barrier = ~outside & ~(cells["c"].reshape(-1)[pflat] < np.inf)
     bad = []
     for i in np.flatnonzero(outside | barrier):
         what = "outside the grid" if outside[i] else "on a barrier cell"
         bad.append(f"source index {i} (id {ids[i]}) at row {rows[i]}, col {cols[i]} is {what}")
     if bad:
         raise ValueError("; ".join(bad))
-    return rows, cols, ids, flat
+    return rows, cols, ids, pflat
 
 
-def _queue_params(inp, cmin, cpos, cmax):
-    """Bucket width (seconds) = smallest possible move cost; enough buckets to cover the
-    largest plain move cost (bigger ones go to the overflow heap)."""
+def _queue_params(cell_size_m, neighbours, uses_slope, cmin, cpos, cmax):
+    """Bucket width (s) = smallest possible move cost; enough buckets to cover the
+    largest plain move cost (larger ones wait in the overflow heap)."""
     c_low = cmin if cmin > 0 else cpos / 2.0
-    width = inp.cell_size_m * c_low * (_TOBLER_MIN if inp.use_tobler else 1.0)
+    width = cell_size_m * c_low * (_TOBLER_MIN if uses_slope else 1.0)
     if not (width > 0 and math.isfinite(width)):
         width = 1.0
     width = max(width, 1e-9)
-    span = inp.dlen[-1] * cmax / width + 2.0
+    longest = cell_size_m * (_SQRT5 if neighbours == 16 else _SQRT2)
+    span = longest * cmax / width + 2.0
     nb = _MIN_BUCKETS
     while nb < span and nb < _MAX_BUCKETS:
         nb *= 2
@@ -626,182 +800,195 @@ def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids,
 
     Parameters
     ----------
-    cost_s_per_m : 2-D array (float32 preferred; other dtypes are copied)
+    cost_s_per_m : 2-D array (float32; other dtypes are converted)
         Seconds to cross one metre of each cell; +inf or NaN = barrier. Must be >= 0.
     cell_size_m : float
         Side of a (square) cell in metres.
     source_rows, source_cols, source_ids : 1-D integer arrays
-        Source cells and the id reported in ``allocation`` (any int32 except -1).
-        Two sources on one cell: the first listed wins.
+        Source cells and the id reported in ``allocation`` (any int32 but -1).
+        Several sources on one cell: the first listed wins.
     neighbours : 8 or 16
-        Move stencil; 16 adds knight's moves (much closer to Euclidean distance).
+        Move stencil; 16 adds knight's moves (much closer to Euclidean distance:
+        worst-case overestimate ~2.8 % instead of ~8.2 %).
     max_minutes : float or None
         Cut-off; cells farther away stay unreached.
-    elevation_m, tobler_mask : 2-D float32 metres / bool, optional, together
-        Slope-dependent walking (Tobler) on moves with both cells in the mask.
-    zone_label, entry_delay_s : 2-D int32 / float32 seconds, optional, together
-        Entering a zone (label != 0) from outside it adds that cell's delay.
+    elevation_m, tobler_mask : 2-D (metres; bool), optional, given together
+        Tobler slope factor on moves with both cells in the mask.
+    zone_label, entry_delay_s : 2-D (int32; seconds), optional, given together
+        Entering a zone (label != 0) from a cell with another label adds the entered
+        cell's delay.
     feedback : :class:`coverage_app.core.feedback.Feedback` or None
-        Progress ~50 times per run; :class:`~coverage_app.core.feedback.Cancelled` is
-        raised if it asks to stop.
+        Told the progress ~50 times a run; raises
+        :class:`~coverage_app.core.feedback.Cancelled` if it asks to stop.
 
     Raises ValueError for sources outside the grid or on barriers (naming their
-    indices), negative costs, or inconsistent shapes/options.
+    indices and ids), negative costs, bad delays, or inconsistent shapes/options.
     """
-    inp = _Inputs(cost_s_per_m, cell_size_m, neighbours, elevation_m, tobler_mask,
-                  zone_label, entry_delay_s)
+    shape, cell, nk, uses_slope, uses_zones = _options(
+        cost_s_per_m, cell_size_m, neighbours, elevation_m, tobler_mask, zone_label,
+        entry_delay_s)
     cutoff_s = _cutoff_s(max_minutes)
+    rows, cols = shape
+    pshape = (rows + 2 * _PAD, cols + 2 * _PAD)
+    if pshape[0] * pshape[1] >= 2**31:
+        raise ValueError(f"grid of {rows} x {cols} cells is too large")
+    cost = _array(cost_s_per_m, np.float32, shape, "cost_s_per_m")
+    if uses_slope:
+        elev = _array(elevation_m, np.float32, shape, "elevation_m")
+        tmask = _array(tobler_mask, np.bool_, shape, "tobler_mask")
+    else:
+        elev, tmask = np.zeros((1, 1), np.float32), np.zeros((1, 1), np.bool_)
+    if uses_zones:
+        zone = _array(zone_label, np.int32, shape, "zone_label")
+        delay = _array(entry_delay_s, np.float32, shape, "entry_delay_s")
+    else:
+        zone, delay = np.zeros((1, 1), np.int32), np.zeros((1, 1), np.float32)
+    aux = np.empty(pshape, _AUX) if (uses_slope or uses_zones) else None
     check(feedback)
-    cmin, cpos, cmax, n_pass, neg = _cost_stats(inp.cost)
-    if neg >= 0:
-        r, c = divmod(int(neg), inp.cols)
-        raise ValueError(f"cost_s_per_m is negative at row {r}, col {c}")
-    if inp.use_zones:
-        bad = _check_delays(inp.zone, inp.delay)
-        if bad >= 0:
-            r, c = divmod(int(bad), inp.cols)
-            raise ValueError(f"entry_delay_s must be finite and >= 0 in zones (row {r}, col {c})")
-    rows, cols, ids, flat = _check_sources(inp.cost, inp.shape, source_rows, source_cols,
-                                           source_ids)
-    width, nb = _queue_params(inp, cmin, cpos, cmax)
 
-    n = inp.rows * inp.cols
-    dist = np.full(n, np.inf, np.float64)
-    alloc = np.full(n, -1, np.int32)
-    minutes = np.full(n, np.nan, np.float32)
+    cells = np.empty(pshape, _CELL)
+    cmin, cpos, cmax, n_pass, neg, bad_delay = _fill_grid(
+        cost, elev, tmask, uses_slope, zone, delay, uses_zones, cells,
+        aux if aux is not None else _NO_AUX, aux is not None)
+    if neg >= 0:
+        raise ValueError(f"cost_s_per_m is negative at row {neg // cols}, col {neg % cols}")
+    if bad_delay >= 0:
+        raise ValueError("entry_delay_s must be finite and >= 0 in zones "
+                         f"(row {bad_delay // cols}, col {bad_delay % cols})")
+    src_rows, src_cols, ids, pflat = _check_sources(cells, source_rows, source_cols,
+                                                    source_ids)
+    width, nb = _queue_params(cell, nk, uses_slope, cmin, cpos, cmax)
+    grid = _Grid(cells, aux)
+
+    minutes = np.empty(shape, np.float32)
+    allocation = np.empty(shape, np.int32)
     q = _Queue(width, nb)
-    q.seed(flat, np.zeros(flat.shape[0]), ids, np.ones(flat.shape[0], bool), dist, alloc,
-           minutes)
-    _search(inp, q, dist, alloc, minutes, cutoff_s, feedback, n_pass, "Travel time")
+    q.seed(pflat, np.zeros(pflat.shape[0]), ids, np.ones(pflat.shape[0], bool), cells)
+    _search(grid, q, nk, cell, uses_slope, uses_zones, cutoff_s, minutes, allocation, False,
+            feedback, n_pass, "Travel time")
+    _finish(cells, minutes, allocation)
     return TravelTimeResult(
-        minutes=minutes.reshape(inp.shape), allocation=alloc.reshape(inp.shape),
-        seconds=dist.reshape(inp.shape), source_rows=rows, source_cols=cols, source_ids=ids,
-        cell_size_m=inp.cell_size_m, neighbours=inp.neighbours,
+        minutes=minutes, allocation=allocation, source_rows=src_rows, source_cols=src_cols,
+        source_ids=ids, cell_size_m=cell, neighbours=nk,
         max_minutes=None if max_minutes is None else float(max_minutes),
-        uses_slope=inp.use_tobler, uses_zones=inp.use_zones, bucket_width_s=width,
-        n_buckets=nb, n_passable=int(n_pass))
+        uses_slope=uses_slope, uses_zones=uses_zones, bucket_width_s=width, n_buckets=nb,
+        n_passable=int(n_pass), grid=grid)
 
 
 def _prepare_edit(result, cost_s_per_m, cell_size_m, neighbours, max_minutes, elevation_m,
                   tobler_mask, zone_label, entry_delay_s, inplace):
-    inp = _Inputs(cost_s_per_m, cell_size_m, neighbours, elevation_m, tobler_mask,
-                  zone_label, entry_delay_s)
-    if inp.shape != result.seconds.shape:
-        raise ValueError(f"cost_s_per_m has shape {inp.shape}, the result {result.seconds.shape}")
+    shape, cell, nk, uses_slope, uses_zones = _options(
+        cost_s_per_m, cell_size_m, neighbours, elevation_m, tobler_mask, zone_label,
+        entry_delay_s)
+    if shape != result.minutes.shape:
+        raise ValueError(f"cost_s_per_m has shape {shape}, the result {result.minutes.shape}")
     mm = None if max_minutes is None else float(max_minutes)
     mismatched = [
         name for name, a, b in (
-            ("cell_size_m", inp.cell_size_m, result.cell_size_m),
-            ("neighbours", inp.neighbours, result.neighbours),
+            ("cell_size_m", cell, result.cell_size_m),
+            ("neighbours", nk, result.neighbours),
             ("max_minutes", mm, result.max_minutes),
-            ("elevation_m/tobler_mask", inp.use_tobler, result.uses_slope),
-            ("zone_label/entry_delay_s", inp.use_zones, result.uses_zones),
+            ("elevation_m/tobler_mask", uses_slope, result.uses_slope),
+            ("zone_label/entry_delay_s", uses_zones, result.uses_zones),
         ) if a != b
     ]
     if mismatched:
         raise ValueError("options differ from those of the result: " + ", ".join(mismatched))
     if inplace:
-        dist, alloc, minutes = result.seconds, result.allocation, result.minutes
-    else:
-        dist, alloc, minutes = (result.seconds.copy(), result.allocation.copy(),
-                                result.minutes.copy())
-    for a in (dist, alloc, minutes):
-        if not a.flags.c_contiguous:
-            raise ValueError("result arrays must be C-contiguous")
-    return inp, _cutoff_s(max_minutes), dist, alloc, minutes
-
-
-def _edited(result, inplace, dist, alloc, minutes, rows, cols, ids):
-    if inplace:
-        result.source_rows, result.source_cols, result.source_ids = rows, cols, ids
-        return result
-    return TravelTimeResult(
-        minutes=minutes, allocation=alloc, seconds=dist, source_rows=rows, source_cols=cols,
-        source_ids=ids, cell_size_m=result.cell_size_m, neighbours=result.neighbours,
-        max_minutes=result.max_minutes, uses_slope=result.uses_slope,
-        uses_zones=result.uses_zones, bucket_width_s=result.bucket_width_s,
-        n_buckets=result.n_buckets, n_passable=result.n_passable)
+        out = result
+    else:  # the aux records are never written and can be shared
+        out = TravelTimeResult(**{
+            **result.__dict__, "minutes": result.minutes.copy(),
+            "allocation": result.allocation.copy(),
+            "grid": _Grid(result.grid.cells.copy(), result.grid.aux)})
+    return out, _cutoff_s(max_minutes)
 
 
 def remove_source(result, source_id, cost_s_per_m, cell_size_m, *, neighbours=16,
                   max_minutes=None, elevation_m=None, tobler_mask=None, zone_label=None,
                   entry_delay_s=None, feedback=None, inplace=False) -> TravelTimeResult:
-    """Result of :func:`travel_time` without the source(s) with id ``source_id``.
+    """``result`` (from :func:`travel_time`) without the source(s) with id ``source_id``.
 
     Only the cells allocated to ``source_id`` are recomputed: they are reset, the
-    reached cells bordering them seed a search at their current times, and the search
-    only ever lowers times. Times equal a full recomputation exactly; allocations too,
-    except where two sources are exactly tied. The rasters and options must be those
-    of ``result`` (checked for the options, not for the rasters' contents).
+    reached cells bordering them seed a search at their current times, and that search
+    only ever lowers times. Times equal a full recomputation's exactly, allocations too
+    except where two sources are exactly tied.
 
-    With ``inplace=False`` (default) the result's arrays are copied first (three
-    whole-grid copies, ~16 bytes a cell); ``inplace=True`` updates and returns
-    ``result`` itself, touching only the affected cells plus one scan of the
-    allocation raster.
+    The rasters and options must be those ``result`` was computed with. Options are
+    checked; the rasters are only checked for shape, because the search uses the
+    copies ``travel_time`` stored in the result (so an edit is always consistent with
+    it). Raises ValueError if no source has the id.
+
+    ``inplace=False`` (default) copies the result's arrays first (~24 bytes a cell);
+    ``inplace=True`` updates and returns ``result`` itself, touching only the affected
+    cells plus one scan of ``allocation``: use it for interactive edits.
     """
-    inp, cutoff_s, dist, alloc, minutes = _prepare_edit(
-        result, cost_s_per_m, cell_size_m, neighbours, max_minutes, elevation_m,
-        tobler_mask, zone_label, entry_delay_s, inplace)
+    out, cutoff_s = _prepare_edit(result, cost_s_per_m, cell_size_m, neighbours, max_minutes,
+                                  elevation_m, tobler_mask, zone_label, entry_delay_s, inplace)
     check(feedback)
-    ids = result.source_ids
-    gone = ids == source_id
+    gone = out.source_ids == source_id
     if not gone.any():
         raise ValueError(f"no source with id {source_id}")
     keep = ~gone
-    rows, cols, ids = result.source_rows[keep], result.source_cols[keep], ids[keep]
-    d1, a1, m1 = dist.reshape(-1), alloc.reshape(-1), minutes.reshape(-1)
-    cells = _cells_of(a1, np.int32(source_id))
-    boundary = _reset_and_boundary(cells, d1, a1, m1, inp.rows, inp.cols, inp.neighbours,
-                                   inp.dr, inp.dc, inp.doff)
-    q = _Queue(result.bucket_width_s, result.n_buckets)
-    # Boundary cells keep their time and allocation; remaining sources that lay in the
-    # reset area (sharing a cell with the removed one) restart at 0.
-    flat = rows * inp.cols + cols
-    seed_cells = np.concatenate([boundary, flat])
-    seed_times = np.concatenate([d1[boundary], np.zeros(flat.shape[0])])
-    seed_ids = np.concatenate([a1[boundary].astype(np.int64), ids])
-    assign = np.concatenate([np.zeros(boundary.shape[0], bool), np.ones(flat.shape[0], bool)])
-    q.seed(seed_cells, seed_times, seed_ids, assign, d1, a1, m1)
-    _search(inp, q, d1, a1, m1, cutoff_s, feedback, cells.shape[0] + boundary.shape[0],
-            "Removing facility")
-    return _edited(result, inplace, dist, alloc, minutes, rows, cols, ids)
+    rows, cols, ids = out.source_rows[keep], out.source_cols[keep], out.source_ids[keep]
+    cells = out.grid.cells
+    doff, _, _, _ = _stencil(out.neighbours, cells.shape[1], out.cell_size_m)
+    idx = _cells_of(out.allocation, np.int32(source_id))
+    bseeds, bids = _reset(idx, cells, out.minutes, out.allocation, out.neighbours, doff)
+    # Boundary cells keep their times; remaining sources that lay in the reset area
+    # (on the removed source's cell) restart at 0.
+    pflat = (rows + _PAD) * cells.shape[1] + cols + _PAD
+    q = _Queue(out.bucket_width_s, out.n_buckets)
+    q.seed(np.concatenate([bseeds, pflat]),
+           np.concatenate([cells["d"].reshape(-1)[bseeds], np.zeros(pflat.shape[0])]),
+           np.concatenate([bids, ids]),
+           np.concatenate([np.zeros(bseeds.shape[0], bool), np.ones(pflat.shape[0], bool)]),
+           cells)
+    _search(out.grid, q, out.neighbours, out.cell_size_m, out.uses_slope, out.uses_zones,
+            cutoff_s, out.minutes, out.allocation, True, feedback,
+            idx.shape[0] + bseeds.shape[0], "Removing facility")
+    out.source_rows, out.source_cols, out.source_ids = rows, cols, ids
+    return out
 
 
 def add_source(result, row, col, source_id, cost_s_per_m, cell_size_m, *, neighbours=16,
                max_minutes=None, elevation_m=None, tobler_mask=None, zone_label=None,
                entry_delay_s=None, feedback=None, inplace=False) -> TravelTimeResult:
-    """Result of :func:`travel_time` with one more source at (``row``, ``col``).
+    """``result`` (from :func:`travel_time`) with one more source at (``row``, ``col``).
 
     The new source starts at 0 s and the search only visits cells it makes strictly
-    faster to reach, so the cost is proportional to the area it wins. Exact as for
-    :func:`remove_source` (on an exact tie the existing allocation is kept); same
-    ``inplace`` semantics. ``source_id`` may repeat an existing id (e.g. a second
-    entrance of one facility) but not be -1.
+    faster to reach, so the work is proportional to the area it wins. Exact as for
+    :func:`remove_source` (on an exact tie the existing allocation is kept), with the
+    same rules for rasters, options and ``inplace``. ``source_id`` may repeat an
+    existing id (e.g. a second entrance of one facility) but must not be -1; raises
+    ValueError if the cell is outside the grid or a barrier.
     """
-    inp, cutoff_s, dist, alloc, minutes = _prepare_edit(
-        result, cost_s_per_m, cell_size_m, neighbours, max_minutes, elevation_m,
-        tobler_mask, zone_label, entry_delay_s, inplace)
+    out, cutoff_s = _prepare_edit(result, cost_s_per_m, cell_size_m, neighbours, max_minutes,
+                                  elevation_m, tobler_mask, zone_label, entry_delay_s, inplace)
     check(feedback)
-    r, c, i, flat = _check_sources(inp.cost, inp.shape, [row], [col], [source_id])
-    rows = np.concatenate([result.source_rows, r])
-    cols = np.concatenate([result.source_cols, c])
-    ids = np.concatenate([result.source_ids, i])
-    d1, a1, m1 = dist.reshape(-1), alloc.reshape(-1), minutes.reshape(-1)
-    q = _Queue(result.bucket_width_s, result.n_buckets)
-    q.seed(flat, np.zeros(1), i, np.ones(1, bool), d1, a1, m1)
-    _search(inp, q, d1, a1, m1, cutoff_s, feedback, result.n_passable, "Adding facility")
-    return _edited(result, inplace, dist, alloc, minutes, rows, cols, ids)
+    cells = out.grid.cells
+    r, c, i, pflat = _check_sources(cells, [row], [col], [source_id])
+    q = _Queue(out.bucket_width_s, out.n_buckets)
+    q.seed(pflat, np.zeros(1), i, np.ones(1, bool), cells)
+    _search(out.grid, q, out.neighbours, out.cell_size_m, out.uses_slope, out.uses_zones,
+            cutoff_s, out.minutes, out.allocation, True, feedback, out.n_passable,
+            "Adding facility")
+    out.source_rows = np.concatenate([out.source_rows, r])
+    out.source_cols = np.concatenate([out.source_cols, c])
+    out.source_ids = np.concatenate([out.source_ids, i])
+    return out
 
 
 def warm_up() -> None:
-    """Compile (or load from numba's cache) every kernel on a tiny grid, ~ms when cached."""
+    """Compile (or load from numba's cache) every kernel on a tiny grid."""
     cost = np.ones((6, 7), np.float32)
     cost[2, 3] = np.inf
     zone = np.zeros((6, 7), np.int32)
     zone[0, :] = 1
-    delay = np.full((6, 7), 5.0, np.float32)
     opts = dict(neighbours=16, elevation_m=np.zeros((6, 7), np.float32),
-                tobler_mask=np.ones((6, 7), bool), zone_label=zone, entry_delay_s=delay)
-    res = travel_time(cost, 10.0, [0, 5], [0, 6], [1, 2], **opts)
-    res = remove_source(res, 1, cost, 10.0, **opts)
-    add_source(res, 0, 0, 1, cost, 10.0, **opts)
+                tobler_mask=np.ones((6, 7), bool), zone_label=zone,
+                entry_delay_s=np.full((6, 7), 5.0, np.float32))
+    for o in (opts, {}):
+        res = travel_time(cost, 10.0, [0, 5], [0, 6], [1, 2], **o)
+        res = remove_source(res, 1, cost, 10.0, **o)
+        add_source(res, 0, 0, 1, cost, 10.0, **o)
