@@ -491,6 +491,12 @@ def _scatter(ax, x, y, style, size_pt, zorder):
                       zorder=zorder + 0.01)
 
 
+def _halo_only(width=1.6, colour="white"):
+    from matplotlib.patheffects import Stroke
+
+    return [Stroke(linewidth=width, foreground=colour)]
+
+
 def _halo(width=1.6, colour="white"):
     return [withStroke(linewidth=width, foreground=colour)]
 
@@ -889,9 +895,11 @@ class _Placer:
             if self.free(box):
                 self.boxes.append(box)
                 tx, ty = self.ax.transData.inverted().transform((cx, disp[1] + dy))
-                self.ax.text(tx, ty, text, fontproperties=prop, color=colour, ha=ha, va="center",
-                             multialignment="center" if ha == "center" else ha,
-                             path_effects=_halo(halo), zorder=zorder, linespacing=1.05)
+                kw = dict(fontproperties=prop, ha=ha, va="center", multialignment="center" if ha == "center" else ha,
+                          linespacing=1.05)
+                # the halo is a stroked copy underneath; the label itself stays real (searchable) text
+                self.ax.text(tx, ty, text, color=colour, zorder=zorder, path_effects=_halo_only(halo), **kw)
+                self.ax.text(tx, ty, text, color=colour, zorder=zorder + 0.01, **kw)
                 return True
         return False
 
@@ -1200,7 +1208,7 @@ def _layout(page, extent, header_h, footer_h, wants_table):
     ew, eh = (x1 - x0) * 1.06, (y1 - y0) * 1.06
     body_x, body_y = MARGIN_MM, MARGIN_MM + footer_h
     body_w, body_h = page.w - 2 * MARGIN_MM, page.h - 2 * MARGIN_MM - header_h - footer_h
-    side_min = (68.0 if page.w < page.h else 80.0) * page.k
+    side_min = (76.0 if page.w < page.h else 84.0) * page.k
     bottom_min = 72.0 * page.k
     # option A: panel on the right
     mw_a, mh_a = body_w - side_min - GAP_MM, body_h
@@ -1531,7 +1539,7 @@ def _compose(layers, *, paper, landscape, township, language, title, subtitle, p
     note = ("Full table: the atlas, or 'brief --table-page'." if town is None else
             "Sorted by population; labelled on the map where space allows.")
     if side == "right" and pw < 115 * k:
-        inset_w = min(30.0 * k, pw * 0.4)
+        inset_w = min(26.0 * k, pw * 0.34)
         inset_h = inset_w * 1.85
         _draw_inset(page, px, py + ph - inset_h, inset_w, inset_h, layers, focus_4326)
         fig_lines = _figures_lines(layers, town, page, pw - inset_w - 3.0)
