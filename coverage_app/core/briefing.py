@@ -1664,12 +1664,13 @@ def render_rgba(fig: Figure, dpi: float = 100) -> np.ndarray:
     """The page as an RGBA uint8 array (rows, cols, 4): for previews and printing."""
     canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
     old = fig.dpi
-    try:
-        fig.set_dpi(dpi)
-        canvas.draw()
-        return np.asarray(canvas.buffer_rgba()).copy()
-    finally:
-        fig.set_dpi(old)
+    with _rc(register_matplotlib_fonts()):
+        try:
+            fig.set_dpi(dpi)
+            canvas.draw()
+            return np.asarray(canvas.buffer_rgba()).copy()
+        finally:
+            fig.set_dpi(old)
 
 
 def write_briefing(path, data, result=None, *, atlas: bool = False, paper: str = "a4", landscape: bool = False,

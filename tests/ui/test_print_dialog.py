@@ -1,0 +1,154 @@
+"""File > Print briefing map…: preview, Save PDF/PNG and Print, all off the GUI thread."""
+
+import datetime as dt
+import re
+import shutil
+import subprocess
+
+import pytest
+
+pytest.importorskip("PySide6.QtPrintSupport")
+
+from PySide6.QtCore import Qt  # noqa: E402
+
+from coverage_app.core.model import load_project_data  # noqa: E402
+from coverage_app.core.project import load_project  # noqa: E402
+from coverage_app.ui import dialogs  # noqa: E402
+from coverage_app.ui import settings as app_settings  # noqa: E402
+from coverage_app.ui.print_dialog import PrintDialog  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def project_data(bundled_project_path):
+    project = load_project(bundled_project_path)
+    return project, load_project_data(project)
+
+
+@pytest.fixture(scope="module")
+def result(project_data):
+    from coverage_app.core.analysis import run_analysis
+
+    _, data = project_data
+    return run_analysis(data, data.project.params.replace(cell_size_m=1000.0, as_of=dt.date(2024, 6, 1)))
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    app_settings.use_settings_file(tmp_path / "settings.ini")
+    monkeypatch.setattr(dialogs, "create_boxes", False)
+    dialogs.shown.clear()
+    yield
+    app_settings.use_settings_file(None)
+
+
+def make_dialog(qtbot, project_data, result):
+    project, data = project_data
+    dialog = PrintDialog(None, project, data, result)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.previews_rendered >= 1, timeout=30000)
+    return dialog
+
+
+def wait_job(qtbot, dialog, timeout=60000):
+    qtbot.waitUntil(lambda: dialog.job is None, timeout=timeout)
+
+
+def test_preview_renders_page_one_and_follows_the_options(qtbot, project_data, result):
+    dialog = make_dialog(qtbot, project_data, result)
+    assert dialog.preview_image is not None and not dialog.preview_image.isNull()
+    portrait = dialog.preview_image.size()
+    assert portrait.height() > portrait.width()
+    assert dialog.preview.pixmap() is not None and not dialog.preview.pixmap().isNull()
+    # landscape and a township: a new preview, wider than tall
+    dialog.orientation.setCurrentIndex(dialog.orientation.findData(True))
+    dialog.area.setCurrentIndex(dialog.area.findData("MMR005022"))
+    qtbot.waitUntil(lambda: dialog.previews_rendered >= 2 and not dialog.busy(), timeout=30000)
+    qtbot.waitUntil(lambda: dialog.preview_image.width() > dialog.preview_image.height(), timeout=30000)
+    assert "landscape" in dialog.status.text()
+    # the atlas cannot be a PNG
+    dialog.area.setCurrentIndex(dialog.area.findData("__atlas__"))
+    assert not dialog.save_png_button.isEnabled()
+    assert dialog.save_pdf_button.isEnabled()
+
+
+def test_save_pdf_and_png_in_the_background(qtbot, project_data, result, tmp_path, monkeypatch):
+    dialog = make_dialog(qtbot, project_data, result)
+    target = tmp_path / "out" / "brief"
+    target.parent.mkdir()
+    monkeypatch.setattr(dialogs, "get_save_file", lambda *a, **k: str(target))
+    dialog.title_edit.setText("Briefing for the cluster meeting")
+    dialog.safe_share.setChecked(True)
+    qtbot.mouseClick(dialog.save_pdf_button, Qt.LeftButton)
+    assert dialog.job is not None and not dialog.save_pdf_button.isEnabled()  # runs off the GUI thread
+    wait_job(qtbot, dialog)
+    pdf = target.with_suffix(".pdf")
+    assert dialog.last_saved == pdf and pdf.read_bytes()[:5] == b"%PDF-"
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+        assert "Briefing for the cluster meeting" in text and "Safe-share version" in text
+    qtbot.mouseClick(dialog.save_png_button, Qt.LeftButton)
+    wait_job(qtbot, dialog)
+    assert target.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+    assert app_settings.value("print/safe_share", False, type=bool) is True
+
+
+def test_save_error_is_shown_plainly(qtbot, project_data, result, tmp_path, monkeypatch):
+    dialog = make_dialog(qtbot, project_data, result)
+    monkeypatch.setattr(dialogs, "get_save_file", lambda *a, **k: str(tmp_path / "missing" / "x.pdf"))
+    dialog.save_pdf()
+    wait_job(qtbot, dialog)
+    assert dialogs.shown and dialogs.shown[-1].kind == "error"
+    assert "does not exist" in dialogs.shown[-1].text
+
+
+def test_print_paints_the_page_on_the_printer(qtbot, project_data, result, tmp_path, monkeypatch):
+    from PySide6.QtGui import QPageSize
+    from PySide6.QtPrintSupport import QPrinter
+
+    dialog = make_dialog(qtbot, project_data, result)
+    out = tmp_path / "printed.pdf"
+
+    def printer_to_file():
+        printer = QPrinter(QPrinter.ScreenResolution)
+        printer.setOutputFormat(QPrinter.PdfFormat)
+        printer.setOutputFileName(str(out))
+        printer.setPageSize(QPageSize(QPageSize.A4))
+        return printer
+
+    monkeypatch.setattr(dialog, "_choose_printer", printer_to_file)
+    dialog.area.setCurrentIndex(dialog.area.findData("MMR005001"))
+    qtbot.mouseClick(dialog.print_button, Qt.LeftButton)
+    wait_job(qtbot, dialog)
+    assert "Sent 1 page" in dialog.status.text()
+    assert out.exists() and out.stat().st_size > 10_000
+    if shutil.which("pdfinfo"):
+        info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True).stdout
+        assert re.search(r"^Pages:\s+1$", info, re.M)
+
+
+def test_cancel_a_print_job(qtbot, project_data, result, tmp_path, monkeypatch):
+    from PySide6.QtPrintSupport import QPrinter
+
+    dialog = make_dialog(qtbot, project_data, result)
+
+    def printer_to_file():
+        printer = QPrinter(QPrinter.ScreenResolution)
+        printer.setOutputFormat(QPrinter.PdfFormat)
+        printer.setOutputFileName(str(tmp_path / "cancelled.pdf"))
+        return printer
+
+    monkeypatch.setattr(dialog, "_choose_printer", printer_to_file)
+    dialog.area.setCurrentIndex(dialog.area.findData("__atlas__"))
+    dialog.print_pages()
+    qtbot.waitUntil(lambda: "Printing page 2" in dialog.status.text() or dialog.job is None, timeout=60000)
+    dialog.cancel_job()
+    wait_job(qtbot, dialog)
+    assert "cancelled" in dialog.status.text()
+    assert dialog.save_pdf_button.isEnabled()
+
+
+def test_without_a_result_the_inputs_are_mapped(qtbot, project_data):
+    dialog = make_dialog(qtbot, project_data, None)
+    assert dialog.findChild(type(dialog.status), "no_result_note").isVisibleTo(dialog)
+    assert not dialog.preview_image.isNull()
