@@ -1059,8 +1059,10 @@ def _table_spec(layers, town, language):
     p = layers.params
     if town is None:
         figs = layers.figures.copy()
-        name_sep = "\n" if language == "both" else " "
-        figs["label"] = [_name(r, language, name_sep) for r in figs.to_dict("records")]
+        records = figs.to_dict("records")
+        figs["label"] = [_name(r, language, " ") for r in records]
+        if language == "both":
+            figs["label2"] = [_name(r, language, "\n") for r in records]
         if layers.has_result:
             figs = figs.sort_values(["pop_noprim", "pop_nosec"], ascending=False)
             prim = f"Over {p.primary_minutes:g} min to primary"
@@ -1100,55 +1102,79 @@ def _table_spec(layers, town, language):
     return "Largest villages without primary care", cols, rows, None
 
 
-def _draw_table(page, x, y, w, h, title, cols, rows, total, note_total=None, size=6.0):
-    """Draw the table in the box (mm): as many rows as fit; returns the number of rows drawn."""
-    if not cols:
-        return 0
+def _table_fit(page, w, h, cols, rows, total, size, two_line):
+    """Row heights, rows that fit, cells and column widths of a table at font ``size``."""
     k = page.k
     pad = 1.2
+    key = "label2" if two_line else "label"
     row_h = size * k * 1.55 / 72 * 25.4
-    multiline = any("\n" in str(r.get("label", "")) for r in rows)
-    burmese = any(_has_my(r.get("label", "")) for r in rows[:60])
+    labels = [str(r.get(key, r.get("label", ""))) for r in rows]
+    multiline = any("\n" in t for t in labels)
+    burmese = any(_has_my(t) for t in labels[:60])
     data_row_h = row_h * (1.8 if multiline else 1.0) * (1.3 if burmese else 1.0)
     has_groups = any(c["group"] for c in cols)
     header_h = row_h * (2.0 if has_groups else 1.1)
     title_h = 7.0 * k * 1.7 / 72 * 25.4
 
-    def cell(c, r):
-        return str(r.get("label", "")) if c["key"] == "label" else c["fmt"](r.get(c["key"]))
+    def cell(c, r, label):
+        return label if c["key"] == "label" else c["fmt"](r.get(c["key"]))
 
-    avail = h - 7.0 * k * 1.7 / 72 * 25.4 - header_h - (row_h * 1.3 if total else 0) - row_h * 1.3
+    avail = h - title_h - header_h - (row_h * 1.3 if total else 0) - row_h * 1.3
     n_fit = max(0, int(avail // data_row_h))
-    cells = [[cell(c, r) for c in cols] for r in rows[:n_fit]]
-    total_cells = [cell(c, total) for c in cols] if total else None
+    cells = [[cell(c, r, labels[i]) for c in cols] for i, r in enumerate(rows[:n_fit])]
+    total_cells = [cell(c, total, str(total.get("label", ""))) for c in cols] if total else None
     hsize = size - 0.4
     widths = []
     for j, c in enumerate(cols):
         texts = [row[j] for row in cells] + ([total_cells[j]] if total_cells else [])
         wmax = max([page.text_mm(t, size)[0] for t in texts] + [page.text_mm(c["header"], hsize, "bold")[0]])
         widths.append(wmax + 2 * pad)
-    # groups must fit over their columns
     groups = []
     for j, c in enumerate(cols):
         if c["group"] and (not groups or groups[-1][0] != c["group"]):
             groups.append([c["group"], j, j])
         elif c["group"]:
             groups[-1][2] = j
-    for name, a, b in groups:
+    for name, a, b in groups:  # a group heading must fit over its columns
         need = page.text_mm(name, hsize, "bold")[0] + 2 * pad
         have = sum(widths[a:b + 1])
         if need > have:
             for j in range(a, b + 1):
                 widths[j] += (need - have) / (b - a + 1)
+    return dict(pad=pad, row_h=row_h, data_row_h=data_row_h, has_groups=has_groups, header_h=header_h,
+                title_h=title_h, n_fit=n_fit, cells=cells, total_cells=total_cells, hsize=hsize, widths=widths,
+                groups=groups, size=size)
+
+
+def _draw_table(page, x, y, w, h, title, cols, rows, total, note_total=None, size=6.0, fit_all=False):
+    """Draw the table in the box (mm): as many rows as fit; returns the number of rows drawn.
+
+    Labels stay on one line where the table fits the width (two lines, English over Burmese,
+    where it does not); the font shrinks (to 5 pt) before columns would overlap, and with
+    ``fit_all`` until every row fits.
+    """
+    if not cols:
+        return 0
+    two_line_possible = any("label2" in r for r in rows)
+    fit = None
+    trial = size
+    while True:
+        fit = _table_fit(page, w, h, cols, rows, total, trial, False)
+        if sum(fit["widths"]) > w and two_line_possible:
+            fit = _table_fit(page, w, h, cols, rows, total, trial, True)
+        too_wide = sum(fit["widths"]) > w
+        too_long = fit_all and fit["n_fit"] < len(rows)
+        if not (too_wide or too_long) or trial <= 5.0:
+            break
+        trial = round(trial - 0.25, 2)
+    pad, row_h, data_row_h, header_h, title_h = (fit[k] for k in ("pad", "row_h", "data_row_h", "header_h",
+                                                                   "title_h"))
+    has_groups, n_fit, cells, total_cells = fit["has_groups"], fit["n_fit"], fit["cells"], fit["total_cells"]
+    hsize, widths, groups, size = fit["hsize"], fit["widths"], fit["groups"], fit["size"]
     if sum(widths) > w:
-        need = sum(widths) - w
-        if widths[0] - need >= 14:
-            widths[0] -= need
-        else:
-            widths = [wd * w / sum(widths) for wd in widths]
+        widths = [wd * w / sum(widths) for wd in widths]
     else:
-        extra = w - sum(widths)
-        widths[0] += extra
+        widths[0] += w - sum(widths)
     shown = rows[:n_fit]
     ax = page.mm_axes(x, y, w, h)
     ytop = h
@@ -1536,7 +1562,8 @@ def _compose(layers, *, paper, landscape, township, language, title, subtitle, p
     line_h = 3.5 * k
     focus_4326 = None if town is None else gpd.GeoSeries([focus_geom], crs=layers.crs).to_crs(4326).iloc[0]
     table = _table_spec(layers, town, language)
-    note = ("Full table: the atlas, or 'brief --table-page'." if town is None else
+    note = (f"All {len(layers.townships)} townships: add the township table page."
+            if town is None else
             "Sorted by population; labelled on the map where space allows.")
     if side == "right" and pw < 115 * k:
         inset_w = min(26.0 * k, pw * 0.34)
@@ -1629,7 +1656,7 @@ def compose_table_page(layers: BriefingLayers, *, paper="a4", landscape=False, l
         footer_h = 14.0 * k
         table_top = top - strip_h - 12.0 * k
         _draw_table(page, MARGIN_MM, MARGIN_MM + footer_h, page.w - 2 * MARGIN_MM,
-                    table_top - MARGIN_MM - footer_h, title, cols, rows, total, size=7.0)
+                    table_top - MARGIN_MM - footer_h, title, cols, rows, total, size=7.0, fit_all=True)
         _draw_footer(page, layers, marking, footer_h)
         return page.fig
 

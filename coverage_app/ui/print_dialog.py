@@ -70,14 +70,16 @@ def save_briefing(path, data, result, options: dict, feedback=None):
                             landscape=options["landscape"], township=options["township"],
                             language=options["language"], safe_share=options["safe_share"],
                             title=options.get("title") or None, subtitle=options.get("subtitle") or None,
+                            table_page=bool(options.get("table_page")) and Path(path).suffix.lower() == ".pdf",
                             feedback=feedback)
 
 
 def page_plan(layers, options) -> list:
     """Townships (None = the region overview) of the pages to produce, in order."""
+    table = ["__table__"] if options.get("table_page") else []
     if options["atlas"]:
-        return [None] + _briefing().township_pcodes(layers)
-    return [options["township"]]
+        return [None] + table + _briefing().township_pcodes(layers)
+    return [options["township"]] + table
 
 
 def rgba_to_qimage(rgba: np.ndarray) -> QImage:
@@ -102,7 +104,11 @@ def print_briefing(printer, data, result, options: dict, feedback=None) -> int:
             report(feedback, 0.05 + 0.95 * i / len(plan), f"Printing page {i + 1} of {len(plan)}")
             if i:
                 printer.newPage()
-            fig = b.compose_page(data, result, layers=layers, **_page_kwargs(options, township))
+            if township == "__table__":
+                fig = b.compose_table_page(layers, paper=options["paper"], landscape=options["landscape"],
+                                           language=options["language"])
+            else:
+                fig = b.compose_page(data, result, layers=layers, **_page_kwargs(options, township))
             image = rgba_to_qimage(b.render_rgba(fig, dpi))
             fig.clear()
             area = painter.viewport()
@@ -152,6 +158,7 @@ class PrintDialog(QDialog):
         self._debounce.timeout.connect(self.refresh_preview)
         for combo in (self.paper, self.orientation, self.area, self.language):
             combo.currentIndexChanged.connect(self._options_changed)
+        self.table_page.toggled.connect(self._update_buttons)
         self.safe_share.toggled.connect(self._options_changed)
         self.title_edit.textChanged.connect(self._options_changed)
         self.subtitle_edit.textChanged.connect(self._options_changed)
@@ -200,6 +207,9 @@ class PrintDialog(QDialog):
         form.addRow("Area", self.area)
         form.addRow("Labels", self.language)
         form.addRow("", self.safe_share)
+        self.table_page = QCheckBox("Add a page with the whole township table (PDF)")
+        self.table_page.setObjectName("table_page")
+        form.addRow("", self.table_page)
         note = QLabel("" if self.result is not None else
                       "No analysis has been run: the map shows the input layers only. Run the analysis "
                       "for coverage figures.")
@@ -270,7 +280,8 @@ class PrintDialog(QDialog):
         return {"paper": self.paper.currentData(), "landscape": bool(self.orientation.currentData()),
                 "township": None if area in (REGION, ATLAS) else area, "atlas": area == ATLAS,
                 "language": self.language.currentData(), "safe_share": self.safe_share.isChecked(),
-                "title": self.title_edit.text().strip(), "subtitle": self.subtitle_edit.text().strip()}
+                "title": self.title_edit.text().strip(), "subtitle": self.subtitle_edit.text().strip(),
+                "table_page": self.table_page.isChecked() and area in (REGION, ATLAS)}
 
     def _restore(self) -> None:
         try:
@@ -302,6 +313,7 @@ class PrintDialog(QDialog):
         busy = self.job is not None
         for b in (self.save_pdf_button, self.print_button):
             b.setEnabled(not busy and self.data is not None)
+        self.table_page.setEnabled(not busy and self.options()["township"] is None)
         self.save_png_button.setEnabled(not busy and self.data is not None and not self.options()["atlas"])
         self.save_png_button.setToolTip("The atlas has many pages: save it as a PDF" if self.options()["atlas"]
                                         else "Save page 1 as a PNG image (200 dpi)")

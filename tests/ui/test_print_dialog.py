@@ -118,6 +118,8 @@ def test_print_paints_the_page_on_the_printer(qtbot, project_data, result, tmp_p
 
     monkeypatch.setattr(dialog, "_choose_printer", printer_to_file)
     dialog.area.setCurrentIndex(dialog.area.findData("MMR005001"))
+    dialog.table_page.setChecked(True)
+    assert not dialog.table_page.isEnabled()  # a township page has no township table page
     qtbot.mouseClick(dialog.print_button, Qt.LeftButton)
     wait_job(qtbot, dialog)
     assert "Sent 1 page" in dialog.status.text()
@@ -125,6 +127,12 @@ def test_print_paints_the_page_on_the_printer(qtbot, project_data, result, tmp_p
     if shutil.which("pdfinfo"):
         info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True).stdout
         assert re.search(r"^Pages:\s+1$", info, re.M)
+    # the region page with the whole township table: two pages
+    dialog.area.setCurrentIndex(dialog.area.findData("__region__"))
+    assert dialog.table_page.isEnabled()
+    dialog.print_pages()
+    wait_job(qtbot, dialog)
+    assert "Sent 2 pages" in dialog.status.text()
 
 
 def test_cancel_a_print_job(qtbot, project_data, result, tmp_path, monkeypatch):
