@@ -992,8 +992,9 @@ def _figures_lines(layers, town, page, width):
             nosec, pnosec, vnosec = row["pop_nosec"], row["pct_nosec"], row["vil_nosec"]
             fac = None
             if "n_fac" in row and not pd.isna(row["n_fac"]):
-                fac = f"Health facilities in the township: {int(row['n_fac'])} ({int(row.get('n_sec', 0))} hospitals " \
-                      "providing secondary care)"
+                n_sec = int(row.get("n_sec", 0) or 0)
+                fac = (f"Health facilities in the township: {int(row['n_fac'])} ({n_sec} "
+                       f"hospital{'' if n_sec == 1 else 's'} providing secondary care)")
         out.append((f"Population of the villages: {_fmt_int(pop)} in {_fmt_int(n_vil)} villages", 6.6,
                     "normal", INK))
         out.append((f"No primary care within {p.primary_minutes:g} min: {_fmt_int(noprim)} people "
