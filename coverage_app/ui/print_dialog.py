@@ -21,10 +21,16 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFormLayout, QHBox
 from coverage_app.core.errors import InputError
 from coverage_app.core.feedback import report, sub
 
-from . import dialogs
-from . import settings as app_settings
-
 log = logging.getLogger("coverage_app.ui")
+
+try:  # the app's message boxes and file choosers (tests replace them there)
+    from . import dialogs
+except ImportError:  # pragma: no cover - a build without the shared dialogs module
+    dialogs = None
+try:
+    from . import settings as app_settings
+except ImportError:  # pragma: no cover
+    app_settings = None
 
 PREVIEW_DPI = 60
 PRINT_DPI_MAX = 300
@@ -126,6 +132,155 @@ def print_briefing(printer, data, result, options: dict, feedback=None) -> int:
     return printed
 
 
+# -- fallbacks for a build without ui/tasks.py, ui/dialogs.py or ui/settings.py --------------------
+
+class _FallbackDialogs:
+    """Plain Qt message boxes and file choosers (the app normally uses ``ui.dialogs``)."""
+
+    @staticmethod
+    def get_save_file(parent, title, filter, directory=""):
+        from PySide6.QtWidgets import QFileDialog
+
+        return QFileDialog.getSaveFileName(parent, title, directory, filter)[0]
+
+    @staticmethod
+    def show_error(parent, title, text, details=""):
+        from PySide6.QtWidgets import QMessageBox
+
+        box = QMessageBox(QMessageBox.Critical, title, text, QMessageBox.Ok, parent)
+        box.setAttribute(Qt.WA_DeleteOnClose, True)
+        box.open()
+        return box
+
+    @staticmethod
+    def run_dialog(dialog) -> bool:
+        return bool(dialog.exec())
+
+
+def _dialogs():
+    return dialogs if dialogs is not None else _FallbackDialogs
+
+
+def _setting(key, default, type=None):
+    if app_settings is None:
+        return default
+    try:
+        return app_settings.value(key, default, type=type) if type is not None else app_settings.value(key, default)
+    except Exception:  # settings are a convenience; never block printing
+        log.debug("setting %s not read", key, exc_info=True)
+        return default
+
+
+def _set_setting(key, value) -> None:
+    if app_settings is None:
+        return
+    try:
+        app_settings.set_value(key, value)
+    except Exception:
+        log.debug("setting %s not saved", key, exc_info=True)
+
+
+def _task_runner(parent, owner):
+    """The window's TaskRunner, a new one from ``ui.tasks``, or a local QThread runner."""
+    runner = getattr(parent, "tasks", None)
+    if runner is not None:
+        return runner
+    try:
+        from .tasks import TaskRunner
+    except ImportError:  # pragma: no cover - exercised only in builds without ui/tasks.py
+        return _ThreadRunner(owner)
+    return TaskRunner(owner)
+
+
+class _ThreadFeedback:
+    def __init__(self, job):
+        import threading
+
+        self._job = job
+        self._cancel = threading.Event()
+
+    def progress(self, fraction, message=""):
+        self._job.worker.progress.emit(float(fraction), str(message or ""))
+
+    def cancelled(self):
+        return self._cancel.is_set()
+
+
+def _make_thread_classes():
+    from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+    class Worker(QObject):
+        progress = Signal(float, str)
+        done = Signal(object)
+        failed = Signal(object)
+        cancelled = Signal()
+
+        def __init__(self, fn, args, kwargs):
+            super().__init__()
+            self.fn, self.args, self.kwargs = fn, args, kwargs
+            self.feedback = None
+
+        @Slot()
+        def run(self):  # worker thread: never touches widgets
+            from coverage_app.core.feedback import Cancelled
+
+            try:
+                out = self.fn(*self.args, feedback=self.feedback, **self.kwargs)
+                if self.feedback.cancelled():
+                    raise Cancelled()
+            except Cancelled:
+                self.cancelled.emit()
+            except BaseException as exc:  # noqa: BLE001 - reported on the GUI thread
+                self.failed.emit(exc)
+            else:
+                self.done.emit(out)
+
+    class Job(QObject):
+        progressed = Signal(float, str)
+
+        def __init__(self, owner, fn, args, kwargs, on_done, on_error, on_cancelled):
+            super().__init__(owner)
+            self.state = "running"
+            self.thread = QThread(self)
+            self.worker = Worker(fn, args, kwargs)
+            self.feedback = _ThreadFeedback(self)
+            self.worker.feedback = self.feedback
+            self.worker.moveToThread(self.thread)
+            self.thread.started.connect(self.worker.run)
+            self.worker.progress.connect(self.progressed)
+            self.worker.done.connect(lambda out: self._end("done", on_done, out))
+            self.worker.failed.connect(lambda exc: self._end("failed", on_error, exc))
+            self.worker.cancelled.connect(lambda: self._end("cancelled", on_cancelled))
+            self.thread.start()
+
+        def _end(self, state, callback, *args):
+            self.state = state
+            self.thread.quit()
+            self.thread.wait()
+            if callback is not None:
+                callback(*args)
+
+        def cancel(self):
+            self.feedback._cancel.set()
+
+        def is_running(self):
+            return self.state == "running"
+
+    return Job
+
+
+class _ThreadRunner:
+    """A minimal stand-in for ``ui.tasks.TaskRunner``: one QThread per call, results by signals."""
+
+    def __init__(self, owner):
+        self.owner = owner
+        self._job_class = _make_thread_classes()
+
+    def start(self, fn, *args, label="", group=None, cancellable=True, on_done=None, on_error=None,
+              on_cancelled=None, **kwargs):
+        return self._job_class(self.owner, fn, args, kwargs, on_done, on_error, on_cancelled)
+
+
 # -- the dialog ----------------------------------------------------------------------------------
 
 class PrintDialog(QDialog):
@@ -136,12 +291,7 @@ class PrintDialog(QDialog):
         self.setObjectName("print_dialog")
         self.setWindowTitle("Print briefing map")
         self.project, self.data, self.result = project, data, result
-        runner = getattr(parent, "tasks", None)
-        if runner is None:
-            from .tasks import TaskRunner
-
-            runner = TaskRunner(self)
-        self.tasks = runner
+        self.tasks = _task_runner(parent, self)
         self.preview_task = None
         self.job = None                    # the running save/print task
         self.preview_image: QImage | None = None
@@ -284,26 +434,17 @@ class PrintDialog(QDialog):
                 "table_page": self.table_page.isChecked() and area in (REGION, ATLAS)}
 
     def _restore(self) -> None:
-        try:
-            for combo, key in ((self.paper, "paper"), (self.language, "language")):
-                index = combo.findData(app_settings.value(f"print/{key}", combo.currentData()))
-                if index >= 0:
-                    combo.setCurrentIndex(index)
-            landscape = app_settings.value("print/landscape", False, type=bool)
-            self.orientation.setCurrentIndex(1 if landscape else 0)
-            self.safe_share.setChecked(app_settings.value("print/safe_share", False, type=bool))
-        except Exception:  # settings are a convenience; never block printing
-            log.debug("print settings not restored", exc_info=True)
+        for combo, key in ((self.paper, "paper"), (self.language, "language")):
+            index = combo.findData(_setting(f"print/{key}", combo.currentData()))
+            if index >= 0:
+                combo.setCurrentIndex(index)
+        self.orientation.setCurrentIndex(1 if _setting("print/landscape", False, type=bool) else 0)
+        self.safe_share.setChecked(bool(_setting("print/safe_share", False, type=bool)))
 
     def _remember(self) -> None:
         o = self.options()
-        try:
-            app_settings.set_value("print/paper", o["paper"])
-            app_settings.set_value("print/language", o["language"])
-            app_settings.set_value("print/landscape", o["landscape"])
-            app_settings.set_value("print/safe_share", o["safe_share"])
-        except Exception:
-            log.debug("print settings not saved", exc_info=True)
+        for key in ("paper", "language", "landscape", "safe_share"):
+            _set_setting(f"print/{key}", o[key])
 
     def _options_changed(self, *_):
         self._update_buttons()
@@ -385,7 +526,7 @@ class PrintDialog(QDialog):
         name = "briefing_atlas" if o["atlas"] else (f"briefing_{o['township']}" if o["township"] else "briefing")
         if o["safe_share"]:
             name += "_safe"
-        folder = app_settings.value("print/folder", "") or ""
+        folder = _setting("print/folder", "") or ""
         return str(Path(folder) / f"{name}{suffix}") if folder else f"{name}{suffix}"
 
     def save_pdf(self) -> None:
@@ -395,7 +536,7 @@ class PrintDialog(QDialog):
         self._save(".png", "PNG image (*.png)")
 
     def _save(self, suffix: str, filter: str) -> None:
-        path = dialogs.get_save_file(self, "Save briefing map", filter, self._default_name(suffix))
+        path = _dialogs().get_save_file(self, "Save briefing map", filter, self._default_name(suffix))
         if not path:
             return
         path = Path(path)
@@ -403,10 +544,7 @@ class PrintDialog(QDialog):
             path = path.with_suffix(suffix)
         options = self.options()
         self._remember()
-        try:
-            app_settings.set_value("print/folder", str(path.parent))
-        except Exception:
-            pass
+        _set_setting("print/folder", str(path.parent))
         pages = "the atlas" if options["atlas"] else "the briefing map"
         self._start_job(save_briefing, (path, self.data, self.result, options), f"Saving {pages}",
                         lambda out: self._saved(out))
@@ -427,7 +565,7 @@ class PrintDialog(QDialog):
         printer.setFullPage(False)
         chooser = QPrintDialog(printer, self)
         chooser.setWindowTitle("Print briefing map")
-        if not dialogs.run_dialog(chooser):
+        if not _dialogs().run_dialog(chooser):
             return None
         return printer
 
@@ -457,9 +595,9 @@ class PrintDialog(QDialog):
             self._job_ended()
             self.last_error = str(exc)
             if isinstance(exc, InputError):
-                dialogs.show_error(self, "Briefing map", str(exc))
+                _dialogs().show_error(self, "Briefing map", str(exc))
             else:
-                dialogs.show_error(self, "Briefing map", f"{label} failed: {exc}")
+                _dialogs().show_error(self, "Briefing map", f"{label} failed: {exc}")
             self.status.setText(f"{label} failed")
 
         def cancelled():

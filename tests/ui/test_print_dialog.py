@@ -160,3 +160,15 @@ def test_without_a_result_the_inputs_are_mapped(qtbot, project_data):
     dialog = make_dialog(qtbot, project_data, None)
     assert dialog.findChild(type(dialog.status), "no_result_note").isVisibleTo(dialog)
     assert not dialog.preview_image.isNull()
+
+
+def test_local_thread_runner_when_the_app_has_no_task_runner(qtbot, project_data, result, tmp_path, monkeypatch):
+    from coverage_app.ui import print_dialog
+
+    monkeypatch.setattr(print_dialog, "_task_runner", lambda parent, owner: print_dialog._ThreadRunner(owner))
+    dialog = make_dialog(qtbot, project_data, result)
+    assert isinstance(dialog.tasks, print_dialog._ThreadRunner)
+    monkeypatch.setattr(dialogs, "get_save_file", lambda *a, **k: str(tmp_path / "local.pdf"))
+    dialog.save_pdf()
+    wait_job(qtbot, dialog)
+    assert (tmp_path / "local.pdf").read_bytes()[:5] == b"%PDF-"
