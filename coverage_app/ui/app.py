@@ -1,0 +1,128 @@
+"""Start the desktop app: QApplication, bundled fonts, crash guard, main window.
+
+``run_app(argv)`` accepts a ``.covproj`` path, ``--project PATH`` and ``--no-restore``
+(start on the bundled project instead of the last one).
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+import traceback
+from pathlib import Path
+
+from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtWidgets import QApplication
+
+from coverage_app.core.fonts import LATIN_FAMILY, MYANMAR_FAMILY, font_files
+
+from . import dialogs, settings
+
+log = logging.getLogger("coverage_app.ui")
+_registered: list[str] = []
+
+
+def register_fonts() -> list[str]:
+    """Register the bundled OFL fonts; make Noto Sans (with Noto Sans Myanmar) the UI font."""
+    if not _registered:
+        for path in font_files():
+            font_id = QFontDatabase.addApplicationFont(str(path))
+            if font_id >= 0:
+                _registered.extend(QFontDatabase.applicationFontFamilies(font_id))
+        app = QApplication.instance()
+        if app is not None and LATIN_FAMILY in _registered:
+            font = QFont(LATIN_FAMILY)
+            font.setFamilies([LATIN_FAMILY, MYANMAR_FAMILY])
+            font.setPointSizeF(max(9.0, app.font().pointSizeF()))
+            app.setFont(font)
+    return sorted(set(_registered))
+
+
+def ui_font(size: float | None = None) -> QFont:
+    font = QFont(LATIN_FAMILY)
+    font.setFamilies([LATIN_FAMILY, MYANMAR_FAMILY])
+    if size:
+        font.setPointSizeF(size)
+    return font
+
+
+def setup_logging() -> Path | None:
+    root = logging.getLogger("coverage_app")
+    if any(isinstance(h, logging.handlers.RotatingFileHandler) for h in root.handlers):
+        return None
+    try:
+        path = settings.app_data_dir() / "coverage-app.log"
+        handler = logging.handlers.RotatingFileHandler(path, maxBytes=1_000_000, backupCount=2, encoding="utf-8")
+    except OSError:
+        return None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    return path
+
+
+def install_excepthook(window_getter=lambda: None) -> None:
+    """Unexpected exceptions are logged and shown in a dialog; the app and the project stay."""
+
+    def hook(exc_type, exc, tb):
+        if issubclass(exc_type, KeyboardInterrupt):
+            sys.__excepthook__(exc_type, exc, tb)
+            return
+        text = "".join(traceback.format_exception(exc_type, exc, tb))
+        log.error("unexpected error:\n%s", text)
+        window = window_getter()
+        try:
+            if window is not None and hasattr(window, "on_unexpected_error"):
+                window.on_unexpected_error(exc, text)
+            else:
+                dialogs.show_error(None, "Unexpected error",
+                                   f"Something went wrong: {exc}\n\nYour project is kept; the details are in "
+                                   "the log file.", text)
+        except Exception:  # never raise from the hook
+            sys.__excepthook__(exc_type, exc, tb)
+
+    sys.excepthook = hook
+
+
+def parse_args(argv) -> dict:
+    args = {"project": None, "restore": True}
+    items = list(argv or [])
+    i = 0
+    while i < len(items):
+        item = items[i]
+        if item == "--no-restore":
+            args["restore"] = False
+        elif item == "--project" and i + 1 < len(items):
+            args["project"] = items[i + 1]
+            i += 1
+        elif item.startswith("--project="):
+            args["project"] = item.split("=", 1)[1]
+        elif not item.startswith("-"):
+            args["project"] = item
+        i += 1
+    return args
+
+
+def create_window(argv=None):
+    """Create (but do not show) the main window for ``argv``; the QApplication must exist."""
+    from .main_window import MainWindow
+
+    settings.init_names()
+    register_fonts()
+    args = parse_args(argv)
+    window = MainWindow()
+    window.start(args["project"], restore=args["restore"])
+    return window
+
+
+def run_app(argv=None) -> int:
+    settings.init_names()
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "coverage-app"])
+    setup_logging()
+    holder = {}
+    install_excepthook(lambda: holder.get("window"))
+    window = create_window(argv)
+    holder["window"] = window
+    window.show()
+    return app.exec()

@@ -1,0 +1,114 @@
+"""Autosave and crash recovery.
+
+While the app runs, a lock file (``session.lock``) sits in the data folder; a clean exit
+removes it. The project is saved to ``autosave.covproj`` (atomic, through
+:func:`coverage_app.core.project.save_project` on a copy, so the user's file and the
+project's own path are untouched) every few minutes and shortly after each change; a sidecar
+``autosave.json`` remembers which file it belongs to. If the next start finds the lock still
+there and an autosave newer than the last clean save, it offers to recover it.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import logging
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from coverage_app.core.project import ProjectError, load_project, save_project
+
+log = logging.getLogger("coverage_app.ui")
+
+
+class Autosave(QObject):
+    saved = Signal(str)
+
+    def __init__(self, folder: Path, interval_min: float = 2.0, debounce_s: float = 5.0, parent=None):
+        super().__init__(parent)
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.path = self.folder / "autosave.covproj"
+        self.meta_path = self.folder / "autosave.json"
+        self.lock_path = self.folder / "session.lock"
+        self.project_getter = lambda: None
+        self.dirty_getter = lambda: True
+        self.timer = QTimer(self)
+        self.timer.setInterval(int(interval_min * 60_000))
+        self.timer.timeout.connect(self.save_now)
+        self.debounce = QTimer(self)
+        self.debounce.setSingleShot(True)
+        self.debounce.setInterval(int(debounce_s * 1000))
+        self.debounce.timeout.connect(self.save_now)
+        self.last_error: str | None = None
+
+    # -- session lock -------------------------------------------------------------------
+    def crashed_before(self) -> bool:
+        """True if the previous session did not end cleanly and left an autosave."""
+        return self.lock_path.exists() and self.path.exists()
+
+    def begin_session(self) -> None:
+        try:
+            self.lock_path.write_text(json.dumps({"pid": os.getpid(), "started": dt.datetime.now().isoformat()}),
+                                      encoding="utf-8")
+        except OSError as exc:
+            log.warning("cannot write the session lock: %s", exc)
+        self.timer.start()
+
+    def end_session(self) -> None:
+        """Clean exit: stop timers, remove the lock and the autosave (the user has chosen)."""
+        self.timer.stop()
+        self.debounce.stop()
+        self.discard()
+        try:
+            self.lock_path.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+    # -- saving -------------------------------------------------------------------------
+    def changed(self) -> None:
+        """The project changed: save it soon (debounced)."""
+        self.debounce.start()
+
+    def save_now(self) -> Path | None:
+        project = self.project_getter()
+        if project is None or not self.dirty_getter():
+            return None
+        clone = copy.copy(project)
+        clone.layers = [copy.copy(ref) for ref in project.layers]
+        clone.scenarios = copy.deepcopy(project.scenarios)
+        try:
+            save_project(clone, self.path)
+            meta = {"original_path": str(project.path) if project.path else None,
+                    "saved": dt.datetime.now().isoformat(timespec="seconds"), "name": project.name}
+            self.meta_path.write_text(json.dumps(meta), encoding="utf-8")
+            self.last_error = None
+        except (ProjectError, OSError) as exc:
+            self.last_error = str(exc)
+            log.warning("autosave failed: %s", exc)
+            return None
+        self.saved.emit(str(self.path))
+        return self.path
+
+    def discard(self) -> None:
+        for path in (self.path, self.meta_path):
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:
+                pass
+
+    def meta(self) -> dict:
+        try:
+            return json.loads(self.meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def recover(self):
+        """The autosaved project, with its original path restored (raises ProjectError)."""
+        project = load_project(self.path)
+        original = self.meta().get("original_path")
+        project.path = Path(original) if original else None
+        return project

@@ -1,0 +1,745 @@
+"""Map layers of the canvas: what to draw, how (symbology), and what a click on it finds.
+
+Coordinates: every layer is held in *map coordinates* = metres of the project's working CRS
+(the UTM zone chosen by :func:`coverage_app.core.crs.working_crs_for`, EPSG:32646 for
+Sagaing). That is also the CRS of the analysis grid, so travel-time rasters are placed by
+the grid transform exactly, and scale (1:N) and the scale bar are plain arithmetic.
+Geometries are reprojected once when a layer is created; drawing only applies the view
+transform (a QTransform for paths, numpy arithmetic for points).
+
+A :class:`LayerStack` holds the layers in drawing order (index 0 = drawn last, on top,
+like the layer panel) and tells the canvas and the panel when something changed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import shapely
+from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPainterPath, QPen, QPixmap, QTransform
+
+from coverage_app.core import symbology as sym
+from coverage_app.core.symbology import Style
+
+from . import render
+
+POINT, LINE, POLYGON, RASTER = "point", "line", "polygon", "raster"
+MAX_LABELS = 300          # more features than this in view: no labels (level of detail)
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+           "#bcbd22", "#7f7f7f", "#393b79")
+RAMP = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
+CHANGE_STYLES = {  # comparison of two scenarios
+    "loses_primary": Style(fill="#d01c8b", stroke="#40004b", stroke_width=0.6, size=5.5,
+                           label="Loses primary care"),
+    "loses_secondary": Style(fill="#f768a1", stroke="#7a0177", stroke_width=0.5, size=4.5,
+                             label="Loses secondary care"),
+    "gains_primary": Style(fill="#1a9641", stroke="#00441b", stroke_width=0.5, size=4.5, label="Gains primary care"),
+    "gains_secondary": Style(fill="#a6d96a", stroke="#1a9641", stroke_width=0.5, size=4.0,
+                             label="Gains secondary care"),
+}
+LABEL_FIELDS = {"English name": ("name_en", "name"), "Burmese name": ("name_my",)}
+_keys = itertools.count(1)
+
+
+@dataclass
+class SymbolClass:
+    key: object
+    label: str
+    style: Style
+    rows: np.ndarray | None = None   # row positions in the layer frame; None = every row
+
+
+@dataclass
+class RenderContext:
+    painter: QPainter
+    pixels: np.ndarray           # (h, w) uint32 view of the premultiplied ARGB32 map image
+    world: QTransform            # map coordinates -> device pixels
+    x0: float                    # map x of the left edge
+    y1: float                    # map y of the top edge
+    k: float                     # device pixels per metre
+    width: int                   # device pixels
+    height: int
+    dpr: float
+    view: tuple[float, float, float, float]  # minx, miny, maxx, maxy (map coordinates)
+    labels: list                 # (priority, x_px, y_px, text, size_pt, colour, halo)
+
+
+# ---------------------------------------------------------------------------------------
+
+class MapLayer:
+    """Base of every drawable layer. ``style`` is the dict saved in the project (LayerRef.style)."""
+
+    geometry = POLYGON
+
+    def __init__(self, title: str, role: str, *, ref=None, visible: bool = True, style: dict | None = None,
+                 key: str | None = None, result: bool = False):
+        self.key = key or f"layer{next(_keys)}"
+        self.title = title
+        self.role = role
+        self.ref = ref
+        self.result = result
+        self._visible = bool(visible)
+        self.style = style if style is not None else (ref.style if ref is not None else {})
+        self.version = 0
+        self.problems = []
+
+    @property
+    def visible(self) -> bool:
+        return self._visible
+
+    @visible.setter
+    def visible(self, value: bool) -> None:
+        self._visible = bool(value)
+        if self.ref is not None:
+            self.ref.visible = bool(value)
+
+    @property
+    def opacity(self) -> float:
+        return float(self.style.get("opacity", 1.0))
+
+    def touch(self) -> None:
+        self.version += 1
+
+    def count(self) -> int:
+        return 0
+
+    def extent(self):
+        return None
+
+    def draw(self, ctx: RenderContext) -> None:
+        raise NotImplementedError
+
+    def legend(self) -> list[tuple[str, QPixmap]]:
+        return []
+
+    def identify(self, x: float, y: float, tolerance: float) -> list[int]:
+        return []
+
+    def attributes(self, row: int) -> list[tuple[str, object]]:
+        return []
+
+    def feature_geometry(self, row: int):
+        return None
+
+    def fields(self) -> list[str]:
+        return []
+
+
+class VectorLayer(MapLayer):
+    """Points, lines or polygons from a GeoDataFrame (any CRS), drawn in map coordinates."""
+
+    def __init__(self, title: str, role: str, frame, map_crs, **kwargs):
+        super().__init__(title, role, **kwargs)
+        self.map_crs = map_crs
+        self.set_frame(frame)
+
+    # -- data --------------------------------------------------------------------------
+    def set_frame(self, frame) -> None:
+        frame = frame.reset_index(drop=True)
+        self.frame = frame
+        geoms = frame.geometry
+        if geoms.crs is not None and self.map_crs is not None and not geoms.crs.equals(self.map_crs):
+            geoms = geoms.to_crs(self.map_crs)
+        self.geoms = np.asarray(geoms.values, dtype=object)
+        types = set(shapely.get_type_id(self.geoms[~shapely.is_missing(self.geoms)]).tolist())
+        if types and types <= {0, 4}:
+            self.geometry = POINT
+            self.geoms = np.array([g if shapely.get_type_id(g) == 0 else shapely.get_geometry(g, 0)
+                                   for g in self.geoms], dtype=object) if 4 in types else self.geoms
+            self.xs = shapely.get_x(self.geoms).astype(np.float64)
+            self.ys = shapely.get_y(self.geoms).astype(np.float64)
+        elif types and types <= {1, 2, 5}:
+            self.geometry = LINE
+        else:
+            self.geometry = POLYGON
+        valid = self.geoms[~shapely.is_missing(self.geoms)]
+        self._extent = tuple(shapely.total_bounds(valid)) if len(valid) else None
+        self._tree = None
+        self._anchors = None
+        self.touch()
+
+    def touch(self) -> None:
+        super().touch()
+        self._classes = None
+        self._paths: dict = {}
+
+    def count(self) -> int:
+        return len(self.frame)
+
+    def extent(self):
+        if self._extent is None or not all(map(math.isfinite, self._extent)):
+            return None
+        return self._extent
+
+    def fields(self) -> list[str]:
+        return [c for c in self.frame.columns if c != self.frame.geometry.name]
+
+    # -- symbology ---------------------------------------------------------------------
+    def classes(self) -> list[SymbolClass]:
+        if self._classes is None:
+            self._classes = symbolise(self)
+        return self._classes
+
+    def base_style(self) -> Style:
+        """Single-symbol style: the role's default with the user's overrides."""
+        default = sym.ROLE_STYLES.get(self.role, sym.ROLE_STYLES["reference"])
+        if self.geometry == POINT and self.role in ("facilities",):
+            default = sym.facility_style("functioning", False)
+        return apply_overrides(default, self.style)
+
+    def legend(self) -> list[tuple[str, QPixmap]]:
+        out = []
+        for c in self.classes():
+            if c.rows is not None and len(c.rows) == 0 and self.style.get("mode", "auto") == "auto":
+                continue
+            out.append((c.label or self.title, render.style_icon(c.style, self.geometry)))
+        return out
+
+    # -- drawing -----------------------------------------------------------------------
+    def draw(self, ctx: RenderContext) -> None:
+        if self.geometry == POINT:
+            self._draw_points(ctx)
+        else:
+            self._draw_paths(ctx)
+        self._collect_labels(ctx)
+
+    def _draw_points(self, ctx: RenderContext) -> None:
+        if not len(self.frame):
+            return
+        px = np.rint((self.xs - ctx.x0) * ctx.k).astype(np.int64)
+        py = np.rint((ctx.y1 - self.ys) * ctx.k).astype(np.int64)
+        ok = np.isfinite(self.xs) & np.isfinite(self.ys)
+        ok &= (px > -20) & (px < ctx.width + 20) & (py > -20) & (py < ctx.height + 20)
+        single = self.style.get("mode", "auto") == "single"  # then "size" is in the style itself
+        scale_size = 1.0 if single else float(self.style.get("size_scale", 1.0))
+        for cls in self.classes():
+            rows = cls.rows
+            sel = ok if rows is None else np.zeros_like(ok)
+            if rows is not None:
+                sel[rows] = True
+                sel &= ok
+            if not sel.any():
+                continue
+            style = cls.style
+            size = render.pt_to_px(style.size * scale_size, ctx.dpr)
+            stroke = render.pt_to_px(style.stroke_width, ctx.dpr) if style.stroke else 0.0
+            spr = render.sprite(style, size, stroke, self.opacity)
+            render.stamp(ctx.pixels, px[sel], py[sel], spr)
+
+    def _class_path(self, cls: SymbolClass, scale: float) -> QPainterPath:
+        """The class's geometries as one path, simplified to half a pixel at this zoom (cached)."""
+        lod = int(math.floor(math.log2(max(scale, 1e-3))))
+        key = (cls.key, lod if lod >= 3 else None)
+        path = self._paths.get(key)
+        if path is None:
+            geoms = self.geoms if cls.rows is None else self.geoms[cls.rows]
+            if key[1] is not None:
+                geoms = shapely.simplify(geoms, (2.0 ** lod) * 0.5, preserve_topology=False)
+            path = render.path_from_geometries(geoms, closed=self.geometry == POLYGON)
+            self._paths[key] = path
+        return path
+
+    def _draw_paths(self, ctx: RenderContext) -> None:
+        painter = ctx.painter
+        view = QRectF(ctx.view[0], ctx.view[1], ctx.view[2] - ctx.view[0], ctx.view[3] - ctx.view[1])
+        for cls in self.classes():
+            if cls.rows is not None and len(cls.rows) == 0:
+                continue
+            path = self._class_path(cls, 1.0 / ctx.k * ctx.dpr)
+            if path.isEmpty() or not path.controlPointRect().intersects(view):
+                continue
+            style = cls.style
+            painter.setTransform(ctx.world)
+            if self.geometry == POLYGON and style.fill:
+                painter.setBrush(QBrush(render.qcolor(style.fill, style.alpha * self.opacity)))
+            else:
+                painter.setBrush(Qt.NoBrush)
+            if style.stroke and style.stroke_width > 0:
+                width = render.pt_to_px(style.stroke_width, ctx.dpr)
+                # Qt's fast path draws cosmetic pens up to 1 px; wider antialiased strokes cost 20x
+                pen = QPen(render.qcolor(style.stroke, self.opacity), 1.0 if width < 1.4 else width)
+                pen.setCosmetic(True)
+                pen.setJoinStyle(Qt.RoundJoin)
+                pen.setCapStyle(Qt.RoundCap)
+                if style.dash:
+                    pen.setDashPattern([max(0.5, d) for d in style.dash])
+                painter.setPen(pen)
+            else:
+                painter.setPen(Qt.NoPen)
+            painter.drawPath(path)
+            if self.geometry == POLYGON and style.hatch in render.HATCHES:
+                painter.resetTransform()
+                painter.setPen(Qt.NoPen)
+                painter.setBrush(QBrush(render.qcolor(style.stroke or "#000000", 0.55 * self.opacity),
+                                        render.HATCHES[style.hatch]))
+                painter.drawPath(ctx.world.map(path))
+        painter.resetTransform()
+
+    # -- labels ------------------------------------------------------------------------
+    def label_field(self) -> str | None:
+        field = self.style.get("label_field")
+        if field and field in self.frame.columns:
+            return field
+        return None
+
+    def anchors(self):
+        if self._anchors is None:
+            if self.geometry == POINT:
+                self._anchors = (self.xs, self.ys)
+            else:
+                pts = shapely.point_on_surface(self.geoms) if self.geometry == POLYGON else \
+                    shapely.line_interpolate_point(self.geoms, 0.5, normalized=True)
+                self._anchors = (shapely.get_x(pts), shapely.get_y(pts))
+        return self._anchors
+
+    def _collect_labels(self, ctx: RenderContext) -> None:
+        field = self.label_field()
+        if field is None or not len(self.frame):
+            return
+        xs, ys = self.anchors()
+        minx, miny, maxx, maxy = ctx.view
+        inside = np.flatnonzero((xs >= minx) & (xs <= maxx) & (ys >= miny) & (ys <= maxy))
+        if len(inside) > int(self.style.get("label_max", MAX_LABELS)):
+            return
+        values = self.frame[field].to_numpy()
+        size = float(self.style.get("label_size", 8.0 if self.geometry == POLYGON else 7.0))
+        colour = self.style.get("label_colour", "#222222")
+        priority = {POLYGON: 2, LINE: 1, POINT: 0}[self.geometry]
+        offset = 0.0 if self.geometry == POLYGON else render.pt_to_px(4.0, ctx.dpr)
+        for i in inside.tolist():
+            text = values[i]
+            if text is None or (isinstance(text, float) and math.isnan(text)) or str(text).strip() == "":
+                continue
+            ctx.labels.append((priority, (xs[i] - ctx.x0) * ctx.k + offset, (ctx.y1 - ys[i]) * ctx.k,
+                               str(text), size, colour, self.geometry == POLYGON))
+
+    # -- identify ----------------------------------------------------------------------
+    def identify(self, x: float, y: float, tolerance: float) -> list[int]:
+        if not len(self.frame):
+            return []
+        if self.geometry == POINT:
+            d = np.hypot(self.xs - x, self.ys - y)
+            d[~np.isfinite(d)] = np.inf
+            order = np.argsort(d)
+            return [int(i) for i in order[:5] if d[i] <= tolerance]
+        if self._tree is None:
+            self._tree = shapely.STRtree(self.geoms)
+        point = shapely.Point(x, y)
+        if self.geometry == POLYGON:
+            hits = self._tree.query(point, predicate="intersects")
+            if len(hits) == 0:
+                hits = self._tree.query(point.buffer(tolerance), predicate="intersects")
+        else:
+            hits = self._tree.query(point.buffer(tolerance), predicate="intersects")
+        if len(hits) == 0:
+            return []
+        dist = shapely.distance(self.geoms[hits], point)
+        return [int(hits[i]) for i in np.argsort(dist)[:5]]
+
+    def attributes(self, row: int) -> list[tuple[str, object]]:
+        record = self.frame.iloc[row]
+        out = []
+        for name in self.fields():
+            value = record[name]
+            if isinstance(value, float) and value.is_integer() and abs(value) < 1e15 and \
+                    name in ("population", "pop", "census_pop"):
+                value = int(value)
+            out.append((name, value))
+        return out
+
+    def feature_geometry(self, row: int):
+        return self.geoms[row]
+
+
+class RasterLayer(MapLayer):
+    """A grid drawn as an image placed by its affine transform (map coordinates)."""
+
+    geometry = RASTER
+
+    def __init__(self, title: str, role: str, values: np.ndarray, transform, *, legend_items=None,
+                 colour: Callable[[np.ndarray, float], np.ndarray] | None = None, unit: str = "", **kwargs):
+        super().__init__(title, role, **kwargs)
+        self.unit = unit
+        self._legend_items = legend_items or []
+        self._colour = colour
+        self.set_values(values, transform)
+
+    def set_values(self, values: np.ndarray, transform) -> None:
+        self.values = values
+        self.transform = transform  # affine.Affine: (col, row) -> map coordinates
+        self._image = None
+        self._image_opacity = None
+        self.touch()
+
+    def count(self) -> int:
+        return int(np.isfinite(self.values).sum()) if self.values.dtype.kind == "f" else int(self.values.size)
+
+    def extent(self):
+        rows, cols = self.values.shape
+        t = self.transform
+        xs = [t.c, t.c + cols * t.a]
+        ys = [t.f, t.f + rows * t.e]
+        return min(xs), min(ys), max(xs), max(ys)
+
+    def image(self) -> QImage:
+        opacity = self.opacity
+        if self._image is None or self._image_opacity != opacity:
+            argb = self._colour(self.values, opacity)
+            self._image = render.image_from_argb(argb)
+            self._image_opacity = opacity
+        return self._image
+
+    def draw(self, ctx: RenderContext) -> None:
+        t = self.transform
+        placed = QTransform(t.a, t.d, t.b, t.e, t.c, t.f) * ctx.world
+        painter = ctx.painter
+        painter.setTransform(placed)
+        painter.setRenderHint(QPainter.SmoothPixmapTransform, False)
+        painter.drawImage(QPointF(0, 0), self.image())
+        painter.resetTransform()
+
+    def legend(self) -> list[tuple[str, QPixmap]]:
+        return [(label, render.style_icon(Style(fill=colour), RASTER)) for label, colour in self._legend_items]
+
+    def identify(self, x: float, y: float, tolerance: float) -> list[int]:
+        col, row = ~self.transform * (x, y)
+        row, col = int(math.floor(row)), int(math.floor(col))
+        if 0 <= row < self.values.shape[0] and 0 <= col < self.values.shape[1]:
+            return [row * self.values.shape[1] + col]
+        return []
+
+    def attributes(self, index: int) -> list[tuple[str, object]]:
+        row, col = divmod(index, self.values.shape[1])
+        value = self.values[row, col]
+        if self.values.dtype.kind == "f":
+            shown = "unreachable / outside" if not np.isfinite(value) else round(float(value), 1)
+        else:
+            shown = int(value)
+        x, y = self.transform * (col + 0.5, row + 0.5)
+        return [(f"value ({self.unit})" if self.unit else "value", shown), ("cell (row, col)", f"{row}, {col}"),
+                ("cell centre (map x, y)", f"{x:.0f}, {y:.0f}")]
+
+    def feature_geometry(self, index: int):
+        row, col = divmod(index, self.values.shape[1])
+        t = self.transform
+        x0, y0 = t * (col, row)
+        x1, y1 = t * (col + 1, row + 1)
+        return shapely.box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+
+
+# ---------------------------------------------------------------------------------------
+# Symbology (from coverage_app.core.symbology, so the screen matches the print)
+
+STYLE_KEYS = ("fill", "stroke", "stroke_width", "size", "marker", "alpha")
+
+
+def apply_overrides(style: Style, overrides: dict) -> Style:
+    changes = {k: overrides[k] for k in STYLE_KEYS if k in overrides}
+    if "no_fill" in overrides and overrides["no_fill"]:
+        changes["fill"] = None
+    if not changes:
+        return style
+    return Style(**{**style.__dict__, **changes})
+
+
+def _rows(mask) -> np.ndarray:
+    return np.flatnonzero(np.asarray(mask, dtype=bool))
+
+
+def symbolise(layer: VectorLayer) -> list[SymbolClass]:
+    """The classes a layer is drawn with, bottom first, from its style dict and role."""
+    mode = layer.style.get("mode", "auto")
+    frame = layer.frame
+    if mode == "single" or not len(frame):
+        return [SymbolClass("single", "", layer.base_style())]
+    if mode == "categorised" and layer.style.get("field") in frame.columns:
+        return categorised(layer, layer.style["field"])
+    if mode == "graduated" and layer.style.get("field") in frame.columns:
+        return graduated(layer, layer.style["field"])
+    return auto_classes(layer)
+
+
+def auto_classes(layer: VectorLayer) -> list[SymbolClass]:
+    frame, role = layer.frame, layer.role
+    if role == "facilities" and "status" in frame:
+        status = frame["status"].fillna("unknown").astype(str).str.lower()
+        status = status.where(status.isin(list(sym.FACILITY_STATUS_COLOURS)), "unknown")
+        secondary = frame["provides_secondary"].fillna(False).astype(bool) if "provides_secondary" in frame \
+            else pd.Series(False, index=frame.index)
+        new = frame["new"].fillna(False).astype(bool) if "new" in frame else pd.Series(False, index=frame.index)
+        out = []
+        for is_new in (False, True):
+            for is_sec in (False, True):
+                for st in ("functioning", "partial", "unknown", "closed", "destroyed"):
+                    mask = (status == st) & (secondary == is_sec) & (new == is_new)
+                    style = sym.facility_style(st, is_sec, new=is_new)
+                    style = Style(**{**style.__dict__, "label": ("New facility, " + st) if is_new else style.label})
+                    out.append(SymbolClass(("fac", st, is_sec, is_new), style.label, style, _rows(mask)))
+        return out
+    if role == "conflict_zones" and "kind" in frame:
+        kind = frame["kind"].astype(str).str.lower()
+        out = []
+        for k in ("risk", "restricted", "no_go"):
+            out.append(SymbolClass(k, sym.CONFLICT_ZONE_STYLES[k].label, sym.CONFLICT_ZONE_STYLES[k],
+                                   _rows(kind == k)))
+        other = ~kind.isin(list(sym.CONFLICT_ZONE_STYLES))
+        if other.any():
+            out.insert(0, SymbolClass("other", "Other zone", sym.CONFLICT_ZONE_STYLES["risk"], _rows(other)))
+        return out
+    if role == "villages" and "gap" in frame:
+        gap = frame["gap"].astype(object).where(frame["gap"].notna(), "unreachable").astype(str)
+        if "on_grid" in frame:
+            gap = gap.where(frame["on_grid"].fillna(False).astype(bool), "unreachable")
+        return [SymbolClass(g, sym.GAP_STYLES[g].label, sym.GAP_STYLES[g], _rows(gap == g))
+                for g in ("none", "secondary", "primary", "both", "unreachable")]
+    if role == "comparison" and "change" in frame:
+        change = frame["change"].astype(str)
+        return [SymbolClass(c, CHANGE_STYLES[c].label, CHANGE_STYLES[c], _rows(change == c))
+                for c in ("gains_secondary", "gains_primary", "loses_secondary", "loses_primary")]
+    if role == "roads" and "road_class" in frame:
+        rc = frame["road_class"].fillna("track").astype(str).str.lower()
+        out = []
+        for c in ("path", "track", "tertiary", "secondary", "main"):
+            style = Style(stroke=sym.ROAD_CLASS_COLOURS[c], stroke_width=sym.ROAD_CLASS_WIDTHS[c],
+                          label=f"{c.capitalize()} road" if c not in ("track", "path") else c.capitalize())
+            out.append(SymbolClass(c, style.label, apply_overrides(style, _line_overrides(layer.style)),
+                                   _rows(rc == c)))
+        other = ~rc.isin(list(sym.ROAD_CLASS_COLOURS))
+        if other.any():
+            out.insert(0, SymbolClass("other", "Other road", sym.ROLE_STYLES["roads"], _rows(other)))
+        return out
+    if role == "catchments" and "band_min" in frame:
+        bands = sorted(set(float(b) for b in frame["band_min"].dropna()), reverse=True)
+        out = []
+        previous = {b: p for b, p in zip(sorted(bands), [0.0] + sorted(bands)[:-1])}
+        for b in bands:
+            style = Style(fill=sym.band_colour(b), stroke="#ffffff", stroke_width=0.3, alpha=0.55,
+                          label=f"{previous[b]:g}–{b:g} min")
+            out.append(SymbolClass(b, style.label, style, _rows(frame["band_min"] == b)))
+        return out
+    return [SymbolClass("single", layer.title if role != "reference" else "", layer.base_style())]
+
+
+def _line_overrides(style: dict) -> dict:
+    return {k: style[k] for k in ("stroke_width",) if k in style}
+
+
+def categorised(layer: VectorLayer, field: str) -> list[SymbolClass]:
+    values = layer.frame[field].astype(object).where(layer.frame[field].notna(), "(empty)").astype(str)
+    counts = values.value_counts()
+    top = list(counts.index[: len(PALETTE)])
+    base = layer.base_style()
+    out = []
+    for value, colour in zip(sorted(top), PALETTE):
+        style = _recolour(base, colour, layer.geometry)
+        out.append(SymbolClass(("cat", value), value, style, _rows(values == value)))
+    rest = ~values.isin(top)
+    if rest.any():
+        out.insert(0, SymbolClass(("cat", None), "other", _recolour(base, "#bbbbbb", layer.geometry), _rows(rest)))
+    return out
+
+
+def graduated(layer: VectorLayer, field: str) -> list[SymbolClass]:
+    numbers = pd.to_numeric(layer.frame[field], errors="coerce")
+    base = layer.base_style()
+    if field.endswith("_min") or "minute" in field:
+        breaks = list(sym.TRAVEL_TIME_BREAKS) + [math.inf]
+        colours = list(sym.TRAVEL_TIME_COLOURS) + [sym.BEYOND_COLOUR]
+        labels = [label for label, _ in sym.travel_time_legend()]
+    else:
+        finite = numbers[np.isfinite(numbers)]
+        if not len(finite):
+            return [SymbolClass("single", "", base)]
+        qs = np.unique(np.quantile(finite, np.linspace(0, 1, len(RAMP) + 1)))
+        breaks = list(qs) if len(qs) > 1 else [float(qs[0]), float(qs[0]) + 1]
+        colours = list(RAMP[: len(breaks) - 1])
+        labels = [f"{_fmt(lo)}–{_fmt(hi)}" for lo, hi in zip(breaks[:-1], breaks[1:])]
+    out = []
+    for i, (colour, label) in enumerate(zip(colours, labels)):
+        lo, hi = breaks[i], breaks[i + 1]
+        mask = (numbers > lo) & (numbers <= hi) if i else (numbers >= lo) & (numbers <= hi)
+        out.append(SymbolClass(("grad", i), label, _recolour(base, colour, layer.geometry), _rows(mask)))
+    missing = ~np.isfinite(numbers)
+    if missing.any():
+        out.insert(0, SymbolClass(("grad", None), "no value", _recolour(base, "#bbbbbb", layer.geometry),
+                                  _rows(missing)))
+    return out
+
+
+def _fmt(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+
+
+def _recolour(style: Style, colour: str, geometry: str) -> Style:
+    if geometry == LINE:
+        return Style(**{**style.__dict__, "stroke": colour, "fill": None})
+    return Style(**{**style.__dict__, "fill": colour})
+
+
+# ---------------------------------------------------------------------------------------
+
+def travel_time_colours(values: np.ndarray, opacity: float) -> np.ndarray:
+    breaks, argb = render.colour_lut(sym.TRAVEL_TIME_BREAKS, sym.TRAVEL_TIME_COLOURS, sym.BEYOND_COLOUR)
+    return render.classify_to_argb(values, breaks, argb, opacity)
+
+
+def category_colours(mapping: dict[int, str]):
+    """A colour function for class-code rasters (land cover): {code: colour}."""
+    def colour(values: np.ndarray, opacity: float) -> np.ndarray:
+        out = np.zeros(values.shape, np.uint32)
+        for code, hex_colour in mapping.items():
+            q = QColor(hex_colour)
+            value = np.uint32((255 << 24) | (q.red() << 16) | (q.green() << 8) | q.blue())
+            out[values == code] = value
+        return render.premultiply(out, opacity) if opacity < 1 else out
+    return colour
+
+
+def grey_colours(values: np.ndarray, opacity: float) -> np.ndarray:
+    finite = np.isfinite(values)
+    if not finite.any():
+        return np.zeros(values.shape, np.uint32)
+    lo, hi = np.nanpercentile(values[finite], [2, 98])
+    g = np.clip((values - lo) / max(hi - lo, 1e-9) * 255, 0, 255)
+    g = np.where(finite, g, 0).astype(np.uint32)
+    out = (np.uint32(255) << 24) | (g << 16) | (g << 8) | g
+    out = np.where(finite, out, 0).astype(np.uint32)
+    return render.premultiply(out, opacity) if opacity < 1 else out
+
+
+LANDCOVER_COLOURS = {"water": "#4a90c2", "forest": "#1b7837", "cropland": "#f6e8a6", "shrub": "#a6bf6b",
+                     "grass": "#c7e9a0", "bare": "#d9c8b4", "built-up": "#c0392b", "wetland": "#7fc6bc"}
+
+
+# ---------------------------------------------------------------------------------------
+
+class LayerStack(QObject):
+    """Layers in drawing order: index 0 is on top (drawn last), as in the layer panel."""
+
+    structure_changed = Signal()      # added, removed or reordered
+    layer_changed = Signal(object)    # style, visibility or data of one layer
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.layers: list[MapLayer] = []
+        self.version = 0
+
+    def __iter__(self):
+        return iter(self.layers)
+
+    def __len__(self):
+        return len(self.layers)
+
+    def bump(self) -> None:
+        self.version += 1
+
+    def find(self, key: str) -> MapLayer | None:
+        return next((l for l in self.layers if l.key == key), None)
+
+    def by_title(self, title: str) -> MapLayer | None:
+        return next((l for l in self.layers if l.title == title), None)
+
+    def index(self, layer: MapLayer) -> int:
+        return self.layers.index(layer)
+
+    def insert(self, index: int, layer: MapLayer) -> None:
+        index = max(0, min(index, len(self.layers)))
+        self.layers.insert(index, layer)
+        self.bump()
+        self.structure_changed.emit()
+
+    def append(self, layer: MapLayer) -> None:
+        self.insert(len(self.layers), layer)
+
+    def remove(self, layer: MapLayer) -> None:
+        if layer in self.layers:
+            self.layers.remove(layer)
+            self.bump()
+            self.structure_changed.emit()
+
+    def move(self, layer: MapLayer, index: int) -> None:
+        if layer not in self.layers:
+            return
+        self.layers.remove(layer)
+        self.layers.insert(max(0, min(index, len(self.layers))), layer)
+        self.bump()
+        self.structure_changed.emit()
+
+    def reorder(self, keys: list[str]) -> None:
+        by_key = {l.key: l for l in self.layers}
+        ordered = [by_key[k] for k in keys if k in by_key]
+        ordered += [l for l in self.layers if l not in ordered]
+        if ordered != self.layers:
+            self.layers = ordered
+            self.bump()
+            self.structure_changed.emit()
+
+    def changed(self, layer: MapLayer) -> None:
+        layer.touch()
+        self.bump()
+        self.layer_changed.emit(layer)
+
+    def set_visible(self, layer: MapLayer, visible: bool) -> None:
+        if layer.visible != bool(visible):
+            layer.visible = visible
+            self.bump()
+            self.layer_changed.emit(layer)
+
+    def clear(self) -> None:
+        self.layers = []
+        self.bump()
+        self.structure_changed.emit()
+
+    def bottom_up(self, visible_only: bool = True) -> list[MapLayer]:
+        return [l for l in reversed(self.layers) if l.visible or not visible_only]
+
+    def extent(self, layers=None):
+        boxes = [l.extent() for l in (layers or self.layers)]
+        boxes = [b for b in boxes if b is not None]
+        if not boxes:
+            return None
+        arr = np.array(boxes)
+        return float(arr[:, 0].min()), float(arr[:, 1].min()), float(arr[:, 2].max()), float(arr[:, 3].max())
+
+
+def draw_labels(painter: QPainter, labels: list, width: int, height: int, dpr: float, font: QFont) -> None:
+    """Draw collected labels on top, higher priority first, skipping overlapping ones."""
+    if not labels:
+        return
+    taken: list[QRectF] = []
+    grid: dict = {}
+    cell = 64.0
+    labels = sorted(labels, key=lambda l: -l[0])
+    painter.resetTransform()
+    halo_pen = QPen(QColor(255, 255, 255, 210), 2.6 * dpr)
+    halo_pen.setJoinStyle(Qt.RoundJoin)
+    for priority, x, y, text, size, colour, centred in labels:
+        f = QFont(font)
+        f.setPointSizeF(size)
+        if centred:
+            f.setBold(True)
+        painter.setFont(f)
+        metrics = painter.fontMetrics()
+        w = metrics.horizontalAdvance(text)
+        h = metrics.height()
+        rx = x - w / 2 if centred else x
+        rect = QRectF(rx, y - h / 2, w, h)
+        if rect.right() < 0 or rect.left() > width or rect.bottom() < 0 or rect.top() > height:
+            continue
+        keys = [(i, j) for i in range(int(rect.left() // cell), int(rect.right() // cell) + 1)
+                for j in range(int(rect.top() // cell), int(rect.bottom() // cell) + 1)]
+        if any(r.intersects(rect) for key in keys for r in grid.get(key, ())):
+            continue
+        for key in keys:
+            grid.setdefault(key, []).append(rect)
+        taken.append(rect)
+        path = QPainterPath()
+        path.addText(QPointF(rect.left(), rect.top() + metrics.ascent()), f, text)
+        painter.strokePath(path, halo_pen)
+        painter.fillPath(path, QBrush(QColor(colour)))

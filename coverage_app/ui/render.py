@@ -1,0 +1,263 @@
+"""Qt drawing primitives of the map canvas: markers, sprites, paths, colour look-up.
+
+Point layers are drawn by *stamping* a pre-rendered marker sprite (drawn once with QPainter,
+antialiased, fill and stroke) into the map image with numpy: one vectorised write per sprite
+pixel for all points at once. That draws 55k villages in ~15 ms, where QPainter.drawPoints
+with round pens needs 100-300 ms. Lines and polygons are QPainterPaths built once per layer in
+map coordinates (metres of the working CRS) and drawn through the view transform with
+cosmetic pens. Sizes in :mod:`coverage_app.core.symbology` are points (1/72 inch); the canvas
+converts them with :func:`pt_to_px` so the screen matches the printed map.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import shapely
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
+
+from coverage_app.core.symbology import Style
+
+SCREEN_DPI = 96.0
+HATCHES = {"xx": Qt.DiagCrossPattern, "x": Qt.DiagCrossPattern, "//": Qt.BDiagPattern, "/": Qt.BDiagPattern,
+           "\\\\": Qt.FDiagPattern, "\\": Qt.FDiagPattern, "++": Qt.CrossPattern, "+": Qt.CrossPattern,
+           "--": Qt.HorPattern, "||": Qt.VerPattern}
+
+
+def pt_to_px(points: float, dpr: float = 1.0) -> float:
+    return float(points) * SCREEN_DPI / 72.0 * dpr
+
+
+def qcolor(colour: str | None, alpha: float = 1.0) -> QColor:
+    if not colour:
+        return QColor(0, 0, 0, 0)
+    c = QColor(colour)
+    c.setAlphaF(max(0.0, min(1.0, alpha * c.alphaF())))
+    return c
+
+
+def qpolygonf(xy: np.ndarray) -> QPolygonF:
+    """A QPolygonF filled from an (n, 2) float array without a Python loop."""
+    xy = np.ascontiguousarray(xy, dtype=np.float64).reshape(-1, 2)
+    poly = QPolygonF()
+    n = len(xy)
+    if n == 0:
+        return poly
+    try:
+        import shiboken6
+
+        poly.resize(n)
+        buffer = shiboken6.VoidPtr(poly.data(), n * 16, True)
+        np.frombuffer(buffer, np.float64).reshape(-1, 2)[:] = xy
+    except Exception:  # pragma: no cover - older bindings
+        poly = QPolygonF([QPointF(float(x), float(y)) for x, y in xy])
+    return poly
+
+
+def path_from_geometries(geoms, closed: bool) -> QPainterPath:
+    """One QPainterPath (odd-even fill) from shapely lines or polygons (map coordinates)."""
+    path = QPainterPath()
+    path.setFillRule(Qt.OddEvenFill)
+    geoms = np.asarray(geoms, dtype=object)
+    geoms = geoms[~shapely.is_missing(geoms)]
+    if len(geoms) == 0:
+        return path
+    parts = shapely.get_parts(geoms)
+    if closed:
+        polys = parts[shapely.get_type_id(parts) == 3]
+        lines = shapely.get_rings(polys) if len(polys) else np.array([], dtype=object)
+    else:
+        lines = parts[np.isin(shapely.get_type_id(parts), (1, 2))]
+    if len(lines) == 0:
+        return path
+    coords, index = shapely.get_coordinates(lines, return_index=True)
+    if len(coords) == 0:
+        return path
+    starts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
+    ends = np.r_[starts[1:], len(index)]
+    for s, e in zip(starts.tolist(), ends.tolist()):
+        if e - s < 2:
+            continue
+        path.addPolygon(qpolygonf(coords[s:e]))
+        if closed:
+            path.closeSubpath()
+    return path
+
+
+# -- markers -----------------------------------------------------------------------------
+
+def marker_path(marker: str, size: float) -> QPainterPath:
+    """A marker outline centred on (0, 0), ``size`` pixels across."""
+    r = size / 2.0
+    path = QPainterPath()
+    if marker == "s":
+        path.addRect(QRectF(-r, -r, size, size))
+    elif marker == "^":
+        path.addPolygon(QPolygonF([QPointF(0, -r * 1.15), QPointF(r * 1.1, r * 0.85), QPointF(-r * 1.1, r * 0.85)]))
+        path.closeSubpath()
+    elif marker == "D":
+        path.addPolygon(QPolygonF([QPointF(0, -r * 1.2), QPointF(r * 1.2, 0), QPointF(0, r * 1.2), QPointF(-r * 1.2, 0)]))
+        path.closeSubpath()
+    elif marker == "P":
+        t = size / 3.0
+        path.addRect(QRectF(-t / 2, -r, t, size))
+        path.addRect(QRectF(-r, -t / 2, size, t))
+        path = path.simplified()
+    elif marker == "x":
+        t = size / 4.0
+        for angle in (45, -45):
+            p = QPainterPath()
+            p.addRect(QRectF(-r, -t / 2, size, t))
+            from PySide6.QtGui import QTransform
+
+            path = path.united(QTransform().rotate(angle).map(p))
+    else:
+        path.addEllipse(QPointF(0, 0), r, r)
+    return path
+
+
+def draw_marker(painter: QPainter, style: Style, x: float, y: float, size_px: float, stroke_px: float,
+                opacity: float = 1.0) -> None:
+    path = marker_path(style.marker, size_px).translated(x, y)
+    painter.setBrush(QBrush(qcolor(style.fill, style.alpha * opacity)) if style.fill else Qt.NoBrush)
+    if style.stroke and stroke_px > 0:
+        pen = QPen(qcolor(style.stroke, opacity), stroke_px)
+        pen.setJoinStyle(Qt.MiterJoin)
+        painter.setPen(pen)
+    else:
+        painter.setPen(Qt.NoPen)
+    painter.drawPath(path)
+
+
+@lru_cache(maxsize=256)
+def _sprite_cached(style: Style, size_px: float, stroke_px: float, opacity: float):
+    extent = int(np.ceil(size_px * 1.3 + 2 * stroke_px)) + 2
+    if extent % 2 == 0:
+        extent += 1
+    image = QImage(extent, extent, QImage.Format_ARGB32_Premultiplied)
+    image.fill(0)
+    painter = QPainter(image)
+    painter.setRenderHint(QPainter.Antialiasing, True)
+    draw_marker(painter, style, extent / 2.0, extent / 2.0, size_px, stroke_px, opacity)
+    painter.end()
+    arr = np.frombuffer(image.constBits(), np.uint32).reshape(extent, extent).copy()
+    ys, xs = np.nonzero(arr >> 24)
+    half = extent // 2
+    values = arr[ys, xs]
+    alphas = (values >> 24).astype(np.uint32)
+    return image, (ys - half).astype(np.int64), (xs - half).astype(np.int64), values, alphas
+
+
+def sprite(style: Style, size_px: float, stroke_px: float, opacity: float = 1.0):
+    """(QImage, dy, dx, premultiplied ARGB values, alphas) of a marker, cached."""
+    return _sprite_cached(style, round(float(size_px), 2), round(float(stroke_px), 2), round(float(opacity), 3))
+
+
+_MASK = np.uint32(0x00FF00FF)
+_EIGHT = np.uint32(8)
+
+
+def stamp(pixels: np.ndarray, px: np.ndarray, py: np.ndarray, spr) -> None:
+    """Composite sprite ``spr`` (from :func:`sprite`) at integer pixel positions (source-over).
+
+    ``pixels`` is the (h, w) uint32 view of a premultiplied ARGB32 image. Points sharing a pixel
+    are drawn once.
+    """
+    _, dys, dxs, values, alphas = spr
+    if len(values) == 0 or len(px) == 0:
+        return
+    h, w = pixels.shape
+    reach = int(max(np.abs(dys).max(), np.abs(dxs).max()))
+    inside = (px >= reach) & (px < w - reach) & (py >= reach) & (py < h - reach)
+    flat = pixels.reshape(-1)
+    base = np.unique(py[inside] * w + px[inside])
+    edge = ~inside & (px > -reach - 1) & (px < w + reach + 1) & (py > -reach - 1) & (py < h + reach + 1)
+    ex, ey = px[edge], py[edge]
+    for dy, dx, value, alpha in zip(dys.tolist(), dxs.tolist(), values.tolist(), alphas.tolist()):
+        idx = base + (dy * w + dx)
+        if len(ex):  # points near the border: clip per sprite pixel
+            x, y = ex + dx, ey + dy
+            ok = (x >= 0) & (x < w) & (y >= 0) & (y < h)
+            if ok.any():
+                idx = np.concatenate([idx, np.unique(y[ok] * w + x[ok])])
+        if alpha >= 255:
+            flat[idx] = value
+        else:
+            inv = np.uint32(255 - alpha)
+            d = flat[idx]
+            rb = ((d & _MASK) * inv >> _EIGHT) & _MASK
+            ag = (((d >> _EIGHT) & _MASK) * inv >> _EIGHT) & _MASK
+            flat[idx] = np.uint32(value) + (rb | (ag << _EIGHT))
+
+
+# -- icons -------------------------------------------------------------------------------
+
+def style_icon(style: Style, geometry: str, size: int = 16) -> QPixmap:
+    """A legend swatch for a point ("point"), line ("line") or polygon ("polygon") style."""
+    image = QImage(size, size, QImage.Format_ARGB32_Premultiplied)
+    image.fill(0)
+    painter = QPainter(image)
+    painter.setRenderHint(QPainter.Antialiasing, True)
+    if geometry == "point":
+        draw_marker(painter, style, size / 2, size / 2, min(size - 4, max(5.0, pt_to_px(style.size) * 1.3)),
+                    max(0.8, pt_to_px(style.stroke_width)))
+    elif geometry == "line":
+        pen = QPen(qcolor(style.stroke or style.fill or "#333333", style.alpha), max(1.2, pt_to_px(style.stroke_width)))
+        if style.dash:
+            pen.setDashPattern([max(0.5, d) for d in style.dash])
+        painter.setPen(pen)
+        painter.drawLine(QPointF(2, size - 4), QPointF(size - 2, 4))
+    elif geometry == "raster":
+        painter.fillRect(QRectF(1, 1, size - 2, size - 2), qcolor(style.fill, 1.0))
+    else:
+        painter.setBrush(QBrush(qcolor(style.fill, style.alpha)) if style.fill else Qt.NoBrush)
+        painter.setPen(QPen(qcolor(style.stroke, 1.0), max(1.0, pt_to_px(style.stroke_width))) if style.stroke
+                       else Qt.NoPen)
+        painter.drawRect(QRectF(2, 2, size - 4, size - 4))
+        if style.hatch in HATCHES:
+            painter.setBrush(QBrush(qcolor(style.stroke or "#000000", 0.8), HATCHES[style.hatch]))
+            painter.setPen(Qt.NoPen)
+            painter.drawRect(QRectF(2, 2, size - 4, size - 4))
+    painter.end()
+    return QPixmap.fromImage(image)
+
+
+def colour_lut(breaks, colours, beyond: str | None, n: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """(breaks array, premultiplied ARGB uint32 per class incl. 'beyond') for np.digitize."""
+    values = []
+    for c in list(colours) + [beyond or colours[-1]]:
+        q = QColor(c)
+        values.append((255 << 24) | (q.red() << 16) | (q.green() << 8) | q.blue())
+    return np.asarray(breaks, dtype=np.float64), np.asarray(values, dtype=np.uint32)
+
+
+def classify_to_argb(values: np.ndarray, breaks: np.ndarray, argb: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    """Map a float grid to premultiplied ARGB pixels by class breaks; NaN -> transparent.
+
+    Class i covers (breaks[i], breaks[i+1]]; values above the last break get ``argb[-1]``.
+    """
+    idx = np.searchsorted(breaks[1:], values, side="left")
+    idx = np.clip(idx, 0, len(argb) - 1)
+    out = argb[idx]
+    if alpha < 1.0:
+        out = premultiply(out, alpha)
+    out = np.where(np.isnan(values), np.uint32(0), out)
+    return out.astype(np.uint32)
+
+
+def premultiply(argb: np.ndarray, alpha: float) -> np.ndarray:
+    a = np.uint32(int(round(alpha * 255)))
+    rb = ((argb & _MASK) * a >> _EIGHT) & _MASK
+    ag = (((argb >> _EIGHT) & _MASK) * a >> _EIGHT) & _MASK
+    return (rb | (ag << _EIGHT)).astype(np.uint32)
+
+
+def image_from_argb(argb: np.ndarray) -> QImage:
+    """A QImage owning a copy of an (h, w) premultiplied ARGB32 array."""
+    argb = np.ascontiguousarray(argb, dtype=np.uint32)
+    h, w = argb.shape
+    image = QImage(w, h, QImage.Format_ARGB32_Premultiplied)
+    np.frombuffer(image.bits(), np.uint32).reshape(h, w)[:] = argb
+    return image

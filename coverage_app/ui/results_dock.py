@@ -1,0 +1,388 @@
+"""The results dock: headline figures, township table, uncovered villages, coverage curve,
+scenario comparison. Selecting a township or a village asks the map to zoom to it."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QLineEdit, QPlainTextEdit, QTableView,
+                               QTabWidget, QVBoxLayout, QWidget)
+
+from coverage_app.core import symbology as sym
+
+TOWNSHIP_COLUMNS = [("name_en", "Township"), ("name_my", "မြို့နယ်"), ("pop", "Population (villages)"),
+                    ("pct_prim", "% within primary"), ("pct_sec", "% within secondary"),
+                    ("vil_noprim", "Villages without primary"), ("vil_nosec", "Villages without secondary"),
+                    ("pop_prim", "Pop. within primary"), ("pop_sec", "Pop. within secondary"),
+                    ("n_villages", "Villages"), ("census_pop", "Census 2014"), ("pcode", "Pcode")]
+VILLAGE_COLUMNS = [("name_en", "Village"), ("name_my", "ရွာ"), ("pcode", "Pcode"), ("township", "Township"),
+                   ("population", "Population"), ("prim_min", "Min. to primary"), ("sec_min", "Min. to secondary"),
+                   ("gap", "Gap")]
+COMPARE_COLUMNS = [("name_en", "Township"), ("pop_lose_prim", "Pop. losing primary"),
+                   ("pop_lose_sec", "Pop. losing secondary"), ("pop_gain_prim", "Pop. gaining primary"),
+                   ("pop_gain_sec", "Pop. gaining secondary"), ("vil_loses_primary", "Villages losing primary"),
+                   ("vil_loses_secondary", "Villages losing secondary"), ("pcode", "Pcode")]
+GAP_LABELS = {g: s.label for g, s in sym.GAP_STYLES.items()}
+
+
+def _fmt(value, column: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if column.startswith("pct"):
+        return f"{float(value):.1f}"
+    if column.endswith("_min"):
+        return f"{float(value):.0f}"
+    if isinstance(value, (int, np.integer)) or (isinstance(value, (float, np.floating)) and float(value).is_integer()):
+        return f"{int(value):,}"
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):,.1f}"
+    if column == "gap":
+        return GAP_LABELS.get(str(value), str(value))
+    return str(value)
+
+
+class FrameModel(QAbstractTableModel):
+    """A read-only table over a DataFrame; sorting uses the raw values (Qt.UserRole)."""
+
+    def __init__(self, columns: list[tuple[str, str]], parent=None):
+        super().__init__(parent)
+        self.columns = columns
+        self.frame = pd.DataFrame()
+        self._values: list[np.ndarray] = []
+
+    def set_frame(self, frame: pd.DataFrame | None) -> None:
+        self.beginResetModel()
+        frame = pd.DataFrame() if frame is None else frame
+        self.frame = frame.reset_index(drop=True)
+        self._values = [self.frame[c].to_numpy() if c in self.frame else np.full(len(self.frame), None)
+                        for c, _ in self.columns]
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.frame)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.columns)
+
+    def data(self, index, role=Qt.DisplayRole):
+        if not index.isValid():
+            return None
+        value = self._values[index.column()][index.row()]
+        column = self.columns[index.column()][0]
+        if role == Qt.DisplayRole:
+            return _fmt(value, column)
+        if role == Qt.UserRole:
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                return -math.inf if column not in ("name_en", "name_my", "pcode", "township", "gap") else ""
+            return value.item() if hasattr(value, "item") else value
+        if role == Qt.TextAlignmentRole:
+            return int(Qt.AlignRight | Qt.AlignVCenter) if isinstance(value, (int, float, np.number)) \
+                else int(Qt.AlignLeft | Qt.AlignVCenter)
+        if role == Qt.ForegroundRole and column == "gap" and value in sym.GAP_STYLES:
+            return QColor(sym.GAP_STYLES[value].stroke or sym.GAP_STYLES[value].fill)
+        return None
+
+    def headerData(self, section, orientation, role=Qt.DisplayRole):
+        if role == Qt.DisplayRole and orientation == Qt.Horizontal:
+            return self.columns[section][1]
+        return None
+
+    def row_value(self, row: int, column: str):
+        return self.frame.iloc[row][column] if column in self.frame else None
+
+
+class SearchProxy(QSortFilterProxyModel):
+    """Sort by raw value; filter rows whose name or pcode contains the search text."""
+
+    def __init__(self, search_columns=(0, 1, 2), parent=None):
+        super().__init__(parent)
+        self.setSortRole(Qt.UserRole)
+        self.search_columns = search_columns
+        self.text = ""
+
+    def set_text(self, text: str) -> None:
+        self.text = text.strip().lower()
+        self.invalidateFilter()
+
+    def filterAcceptsRow(self, row, parent) -> bool:
+        if not self.text:
+            return True
+        model = self.sourceModel()
+        for column in self.search_columns:
+            value = model.data(model.index(row, column), Qt.DisplayRole)
+            if value and self.text in str(value).lower():
+                return True
+        return False
+
+    def lessThan(self, left, right) -> bool:
+        a, b = left.data(Qt.UserRole), right.data(Qt.UserRole)
+        try:
+            return a < b
+        except TypeError:
+            return str(a) < str(b)
+
+
+def _table(model, proxy) -> QTableView:
+    view = QTableView()
+    proxy.setSourceModel(model)
+    view.setModel(proxy)
+    view.setSortingEnabled(True)
+    view.setSelectionBehavior(QAbstractItemView.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SingleSelection)
+    view.setAlternatingRowColors(True)
+    view.verticalHeader().setVisible(False)
+    view.verticalHeader().setDefaultSectionSize(22)
+    view.horizontalHeader().setSectionResizeMode(QHeaderView.Interactive)
+    view.horizontalHeader().setStretchLastSection(True)
+    return view
+
+
+class CurveChart(QWidget):
+    """Share of population within t minutes (matplotlib Figure, no pyplot).
+
+    matplotlib is imported on the first curve, not at start-up (it costs ~0.4 s)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.figure = None
+        self.canvas = None
+        self.placeholder = QLabel("Run an analysis to see the coverage curve.")
+        self.placeholder.setAlignment(Qt.AlignCenter)
+        self.placeholder.setStyleSheet("color:#666666")
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.addWidget(self.placeholder)
+
+    def _ensure_canvas(self) -> None:
+        if self.canvas is not None:
+            return
+        from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+        from matplotlib.figure import Figure
+
+        from coverage_app.core.fonts import register_matplotlib_fonts
+
+        self.families = register_matplotlib_fonts()
+        self.figure = Figure(figsize=(5, 3), dpi=90, layout="constrained")
+        self.canvas = FigureCanvasQTAgg(self.figure)
+        self.placeholder.hide()
+        self._layout.addWidget(self.canvas)
+
+    def plot(self, curve: pd.DataFrame | None, params=None) -> None:
+        if curve is None and self.canvas is None:
+            return
+        self._ensure_canvas()
+        import matplotlib
+
+        with matplotlib.rc_context({"font.family": self.families, "font.size": 9}):
+            self.figure.clear()
+            ax = self.figure.add_subplot(1, 1, 1)
+            if curve is None or not len(curve):
+                ax.text(0.5, 0.5, "Run an analysis to see the coverage curve", ha="center", va="center",
+                        transform=ax.transAxes, color="#666666")
+                ax.set_axis_off()
+            else:
+                ax.plot(curve["minutes"], 100 * curve["primary_share"], color=sym.TRAVEL_TIME_COLOURS[0], lw=2,
+                        label="Primary care")
+                ax.plot(curve["minutes"], 100 * curve["secondary_share"], color="#8e0152", lw=2,
+                        label="Secondary care")
+                if params is not None:
+                    ax.axvline(params.primary_minutes, color=sym.TRAVEL_TIME_COLOURS[0], ls=":", lw=1)
+                    ax.axvline(params.secondary_minutes, color="#8e0152", ls=":", lw=1)
+                ax.set_xlabel("Travel time (minutes)")
+                ax.set_ylabel("Population within reach (%)")
+                ax.set_xlim(0, float(curve["minutes"].max()))
+                ax.set_ylim(0, 100)
+                ax.grid(alpha=0.3)
+                ax.legend(loc="lower right", frameon=False)
+            self.canvas.draw_idle()
+
+
+class ResultsDock(QWidget):
+    township_selected = Signal(str)
+    village_selected = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("results_tabs")
+        # summary
+        self.summary = QLabel("No analysis yet: set the parameters and press Run analysis.")
+        self.summary.setObjectName("headline")
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.RichText)
+        self.summary.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        self.problems = QPlainTextEdit()
+        self.problems.setReadOnly(True)
+        self.problems.setMaximumHeight(110)
+        self.problems.setPlaceholderText("Notes and warnings from the analysis appear here.")
+        page = QWidget()
+        pl = QVBoxLayout(page)
+        pl.addWidget(self.summary, 1)
+        pl.addWidget(self.problems)
+        self.tabs.addTab(page, "Summary")
+        # townships
+        self.township_model = FrameModel(TOWNSHIP_COLUMNS, self)
+        self.township_proxy = SearchProxy((0, 1, 11), self)
+        self.township_view = _table(self.township_model, self.township_proxy)
+        self.township_view.setObjectName("township_table")
+        self.township_view.selectionModel().selectionChanged.connect(self._township_changed)
+        self.tabs.addTab(self.township_view, "Townships")
+        # uncovered villages
+        self.village_model = FrameModel(VILLAGE_COLUMNS, self)
+        self.village_proxy = SearchProxy((0, 1, 2), self)
+        self.village_view = _table(self.village_model, self.village_proxy)
+        self.village_view.setObjectName("village_table")
+        self.village_view.selectionModel().selectionChanged.connect(self._village_changed)
+        self.search = QLineEdit()
+        self.search.setObjectName("village_search")
+        self.search.setPlaceholderText("Search villages by name (English or Burmese) or pcode")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self.village_proxy.set_text)
+        self.village_count = QLabel("")
+        page = QWidget()
+        vl = QVBoxLayout(page)
+        vl.setContentsMargins(2, 2, 2, 2)
+        vl.addWidget(self.search)
+        vl.addWidget(self.village_view)
+        vl.addWidget(self.village_count)
+        self.tabs.addTab(page, "Uncovered villages")
+        # curve
+        self.curve = CurveChart()
+        self.tabs.addTab(self.curve, "Coverage curve")
+        # comparison
+        self.compare_label = QLabel("Compare two scenarios in the Scenarios panel.")
+        self.compare_label.setWordWrap(True)
+        self.compare_label.setTextFormat(Qt.RichText)
+        self.compare_model = FrameModel(COMPARE_COLUMNS, self)
+        self.compare_proxy = SearchProxy((0, 7), self)
+        self.compare_view = _table(self.compare_model, self.compare_proxy)
+        self.compare_view.setObjectName("compare_table")
+        self.compare_view.selectionModel().selectionChanged.connect(self._compare_changed)
+        page = QWidget()
+        cl = QVBoxLayout(page)
+        cl.setContentsMargins(2, 2, 2, 2)
+        cl.addWidget(self.compare_label)
+        cl.addWidget(self.compare_view)
+        self.tabs.addTab(page, "Comparison")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.tabs)
+
+    # -- content ------------------------------------------------------------------------
+    def show_result(self, result, stale: bool = False, scenario_name: str | None = None) -> None:
+        if result is None:
+            self.summary.setText("No analysis yet: set the parameters and press Run analysis.")
+            self.township_model.set_frame(None)
+            self.village_model.set_frame(None)
+            self.curve.plot(None)
+            self.problems.setPlainText("")
+            return
+        self.summary.setText(headline_html(result, stale, scenario_name))
+        towns = pd.DataFrame(result.townships.drop(columns="geometry", errors="ignore"))
+        self.township_model.set_frame(towns)
+        self.township_view.sortByColumn(3, Qt.AscendingOrder)
+        villages = pd.DataFrame(result.villages.drop(columns="geometry", errors="ignore"))
+        uncovered = villages[villages["gap"].astype(str) != "none"].copy() if "gap" in villages else villages
+        if "township_pcode" in uncovered and "pcode" in towns and "name_en" in towns:
+            uncovered["township"] = uncovered["township_pcode"].map(towns.set_index("pcode")["name_en"])
+        self.village_model.set_frame(uncovered)
+        self.village_view.sortByColumn(4, Qt.DescendingOrder)
+        self.village_count.setText(f"{len(uncovered):,} of {len(villages):,} villages lack primary or secondary "
+                                   "care within the thresholds")
+        self.curve.plot(result.curve, result.params)
+        notes = [str(p) for p in (result.problems or [])]
+        timings = getattr(result, "timings_s", None) or {}
+        if timings:
+            notes.append("Timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in timings.items()
+                                                  if isinstance(v, (int, float))))
+        self.problems.setPlainText("\n".join(notes))
+
+    def show_comparison(self, comparison, name_a: str, name_b: str) -> None:
+        if comparison is None:
+            self.compare_model.set_frame(None)
+            self.compare_label.setText("Compare two scenarios in the Scenarios panel.")
+            return
+        s = comparison.summary()
+        self.compare_label.setText(
+            f"<b>{name_b}</b> compared with <b>{name_a}</b>: "
+            f"<span style='color:#d01c8b'><b>{s['pop_lose_prim']:,.0f}</b> people lose primary care</span>, "
+            f"{s['pop_lose_sec']:,.0f} lose secondary care; {s['pop_gain_prim']:,.0f} gain primary, "
+            f"{s['pop_gain_sec']:,.0f} gain secondary. {s['villages_changed']:,} village changes "
+            "(highlighted on the map).")
+        self.compare_model.set_frame(pd.DataFrame(comparison.townships))
+        self.compare_view.sortByColumn(1, Qt.DescendingOrder)
+        self.tabs.setCurrentIndex(4)
+
+    # -- selection ----------------------------------------------------------------------
+    def _selected(self, view, model, proxy, column: str) -> str | None:
+        rows = view.selectionModel().selectedRows()
+        if not rows:
+            return None
+        row = proxy.mapToSource(rows[0]).row()
+        value = model.row_value(row, column)
+        return None if value is None else str(value)
+
+    def _township_changed(self, *_):
+        pcode = self._selected(self.township_view, self.township_model, self.township_proxy, "pcode")
+        if pcode:
+            self.township_selected.emit(pcode)
+
+    def _village_changed(self, *_):
+        pcode = self._selected(self.village_view, self.village_model, self.village_proxy, "pcode")
+        if pcode:
+            self.village_selected.emit(pcode)
+
+    def _compare_changed(self, *_):
+        pcode = self._selected(self.compare_view, self.compare_model, self.compare_proxy, "pcode")
+        if pcode:
+            self.township_selected.emit(pcode)
+
+    def select_township_row(self, proxy_row: int) -> None:
+        self.township_view.selectRow(proxy_row)
+
+    def select_village_row(self, proxy_row: int) -> None:
+        self.village_view.selectRow(proxy_row)
+
+
+def headline_html(result, stale: bool = False, scenario_name: str | None = None) -> str:
+    h = result.headline()
+    p = result.params
+    pop = h["population"] or 0
+
+    def share(x):
+        return f"{100 * x / pop:.1f}%" if pop else "–"
+
+    as_of = getattr(result, "scenario", None) or {}
+    date = as_of.get("as_of") if isinstance(as_of, dict) else None
+    lines = [
+        f"<h3 style='margin:0'>Access to care — {scenario_name or 'baseline'}</h3>",
+        f"<p style='color:#555'>{p.mode}, cells of {p.cell_size_m:g} m, as of "
+        f"{date or (p.as_of.isoformat() if p.as_of else 'today')}; thresholds: primary {p.primary_minutes:g} min, "
+        f"secondary {p.secondary_minutes:g} min</p>",
+        "<table cellspacing='0' cellpadding='3'>",
+        f"<tr><td>People without primary care within {p.primary_minutes:g} min</td>"
+        f"<td align='right'><b style='color:#b35806'>{h['pop_no_primary']:,.0f}</b></td>"
+        f"<td align='right'>{share(h['pop_no_primary'])}</td></tr>",
+        f"<tr><td>Villages without primary care</td><td align='right'><b>{h['villages_no_primary']:,}</b></td>"
+        f"<td align='right'>of {h['villages']:,}</td></tr>",
+        f"<tr><td>People without secondary care within {p.secondary_minutes:g} min</td>"
+        f"<td align='right'><b style='color:#8e0152'>{h['pop_no_secondary']:,.0f}</b></td>"
+        f"<td align='right'>{share(h['pop_no_secondary'])}</td></tr>",
+        f"<tr><td>Villages without secondary care</td><td align='right'><b>{h['villages_no_secondary']:,}</b></td>"
+        f"<td align='right'>of {h['villages']:,}</td></tr>",
+        f"<tr><td>Population of the villages</td><td align='right'>{pop:,.0f}</td><td></td></tr>",
+        f"<tr><td>Facilities counted (primary / secondary)</td><td align='right'>"
+        f"{h['facilities_counted_primary']} / {h['facilities_counted_secondary']}</td><td></td></tr>",
+        "</table>",
+    ]
+    if h.get("assumed_unknown"):
+        lines.append(f"<p style='color:#7b5800'>{h['assumed_unknown']} facilities of <b>unknown status</b> were "
+                     "assumed to be functioning (untick “Count facilities of unknown status” to leave them out).</p>")
+    if stale:
+        lines.append("<p style='color:#b2182b'><b>These results are out of date</b>: the parameters or layers "
+                     "changed since the run. Press Run analysis.</p>")
+    return "\n".join(lines)

@@ -1,0 +1,243 @@
+"""Scenarios: the list (baseline + named scenarios), their as-of date, the edit tools'
+dialogs (facility status, new facility), the undo commands, and comparison."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtGui import QUndoCommand
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFormLayout,
+                               QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
+                               QPushButton, QToolButton, QUndoView, QVBoxLayout, QWidget)
+
+from coverage_app.core.roles import FACILITY_STATUSES
+
+EDIT_STATUSES = ("functioning", "partial", "closed", "destroyed")
+DEFAULT_LEVELS = ("Mobile clinic", "Clinic", "Rural health centre", "Sub-rural health centre", "Station hospital",
+                  "Township hospital", "General hospital")
+BASELINE = "Baseline"
+
+
+def _qdate(value: dt.date) -> QDate:
+    return QDate(value.year, value.month, value.day)
+
+
+def _pydate(q: QDate) -> dt.date:
+    return dt.date(q.year(), q.month(), q.day())
+
+
+def describe_edit(edit: dict) -> str:
+    if edit.get("type") == "set_status":
+        return f"{edit.get('name') or edit.get('fac_id')}: {edit.get('status')} ({edit.get('date') or 'no date'})"
+    if edit.get("type") == "add_facility":
+        return f"New {edit.get('level', 'facility').lower()} “{edit.get('name')}” ({edit.get('date') or 'no date'})"
+    return f"{edit.get('type')}: {edit.get('zone_id', '')}"
+
+
+class StatusDialog(QDialog):
+    """Change a facility's status from a date."""
+
+    def __init__(self, facility: dict, default_date: dt.date, parent=None):
+        super().__init__(parent)
+        self.setObjectName("status_dialog")
+        self.setWindowTitle("Change facility status")
+        self.status = QComboBox()
+        self.status.setObjectName("status")
+        for status in EDIT_STATUSES:
+            self.status.addItem(status.capitalize(), status)
+        current = str(facility.get("status") or "unknown")
+        # default to the most likely change: a working facility closes, a closed one reopens
+        proposal = "closed" if current in ("functioning", "partial", "unknown") else "functioning"
+        self.status.setCurrentIndex(self.status.findData(proposal))
+        self.date = QDateEdit(_qdate(default_date))
+        self.date.setObjectName("date")
+        self.date.setCalendarPopup(True)
+        self.date.setDisplayFormat("yyyy-MM-dd")
+        form = QFormLayout()
+        name = QLabel(f"<b>{facility.get('name', '')}</b><br>{facility.get('level', '')} — now "
+                      f"<i>{current}</i> (id {facility.get('fac_id')})")
+        name.setTextFormat(Qt.RichText)
+        form.addRow(name)
+        form.addRow("New status", self.status)
+        form.addRow("From date", self.date)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+
+    def values(self) -> dict:
+        return {"status": self.status.currentData(), "date": _pydate(self.date.date()).isoformat()}
+
+
+class AddFacilityDialog(QDialog):
+    """Name, level and services of a facility added at a clicked point."""
+
+    def __init__(self, lon: float, lat: float, levels, default_date: dt.date, parent=None):
+        super().__init__(parent)
+        self.setObjectName("add_facility_dialog")
+        self.setWindowTitle("Add a facility")
+        self.name = QLineEdit("New mobile clinic")
+        self.name.setObjectName("name")
+        self.level = QComboBox()
+        self.level.setObjectName("level")
+        self.level.setEditable(True)
+        for level in dict.fromkeys(list(DEFAULT_LEVELS) + [str(l) for l in levels if l]):
+            self.level.addItem(level)
+        self.primary = QCheckBox("provides primary care")
+        self.primary.setChecked(True)
+        self.secondary = QCheckBox("provides secondary care (hospital)")
+        self.level.currentTextChanged.connect(self._level_changed)
+        self.date = QDateEdit(_qdate(default_date))
+        self.date.setCalendarPopup(True)
+        self.date.setDisplayFormat("yyyy-MM-dd")
+        form = QFormLayout()
+        form.addRow("Name", self.name)
+        form.addRow("Level", self.level)
+        form.addRow("", self.primary)
+        form.addRow("", self.secondary)
+        form.addRow("Opens on", self.date)
+        form.addRow("Location", QLabel(f"{lat:.5f}° N, {lon:.5f}° E"))
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+
+    def _level_changed(self, text: str) -> None:
+        hospital = text.lower() in ("township hospital", "general hospital")
+        self.secondary.setChecked(hospital)
+
+    def values(self) -> dict:
+        return {"name": self.name.text().strip() or "New facility", "level": self.level.currentText().strip(),
+                "provides_primary": self.primary.isChecked(), "provides_secondary": self.secondary.isChecked(),
+                "date": _pydate(self.date.date()).isoformat()}
+
+
+class EditCommand(QUndoCommand):
+    """One scenario edit; the window applies and removes it (and updates the results)."""
+
+    def __init__(self, window, scenario_name: str, edit: dict):
+        super().__init__(describe_edit(edit))
+        self.window = window
+        self.scenario_name = scenario_name
+        self.edit = edit
+
+    def redo(self) -> None:
+        self.window.apply_scenario_edit(self.scenario_name, self.edit)
+
+    def undo(self) -> None:
+        self.window.remove_scenario_edit(self.scenario_name, self.edit)
+
+
+class ScenarioPanel(QWidget):
+    activated = Signal(object)          # scenario name or None (baseline)
+    new_requested = Signal()
+    duplicate_requested = Signal()
+    rename_requested = Signal()
+    delete_requested = Signal()
+    compare_requested = Signal(object, object)  # names (None = baseline)
+    as_of_changed = Signal(object)      # ISO date or None
+
+    def __init__(self, undo_group, tool_actions, parent=None):
+        super().__init__(parent)
+        self._loading = False
+        self.list = QListWidget()
+        self.list.setObjectName("scenario_list")
+        self.list.currentItemChanged.connect(self._current_changed)
+        buttons = QHBoxLayout()
+        for text, signal, name in (("New", self.new_requested, "new"), ("Duplicate", self.duplicate_requested, "dup"),
+                                   ("Rename", self.rename_requested, "rename"),
+                                   ("Delete", self.delete_requested, "delete")):
+            b = QPushButton(text)
+            b.setObjectName(f"scenario_{name}")
+            b.clicked.connect(signal.emit)
+            buttons.addWidget(b)
+        self.as_of_box = QCheckBox("Scenario date (as of)")
+        self.as_of_box.setToolTip("Edits dated after this date are not yet in force; empty = the analysis date")
+        self.as_of = QDateEdit(_qdate(dt.date.today()))
+        self.as_of.setCalendarPopup(True)
+        self.as_of.setDisplayFormat("yyyy-MM-dd")
+        self.as_of.setEnabled(False)
+        self.as_of_box.toggled.connect(self.as_of.setEnabled)
+        self.as_of_box.toggled.connect(self._as_of_edited)
+        self.as_of.dateChanged.connect(self._as_of_edited)
+        date_row = QHBoxLayout()
+        date_row.addWidget(self.as_of_box)
+        date_row.addWidget(self.as_of, 1)
+        tools = QHBoxLayout()
+        for action in tool_actions:
+            b = QToolButton()
+            b.setDefaultAction(action)
+            b.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+            tools.addWidget(b)
+        tools.addStretch(1)
+        self.undo_view = QUndoView(undo_group)
+        self.undo_view.setEmptyLabel("(no edits)")
+        self.undo_view.setObjectName("edit_history")
+        compare = QGroupBox("Compare")
+        self.compare_a = QComboBox()
+        self.compare_b = QComboBox()
+        self.compare_button = QPushButton("Compare")
+        self.compare_button.setObjectName("compare")
+        self.compare_button.clicked.connect(
+            lambda: self.compare_requested.emit(self.compare_a.currentData(), self.compare_b.currentData()))
+        cl = QFormLayout(compare)
+        cl.addRow("From", self.compare_a)
+        cl.addRow("To", self.compare_b)
+        cl.addRow(self.compare_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.list, 1)
+        layout.addLayout(buttons)
+        layout.addLayout(date_row)
+        layout.addWidget(QLabel("Edit on the map (click a facility / click a location):"))
+        layout.addLayout(tools)
+        layout.addWidget(QLabel("Edits of this scenario (click one to step back; undo/redo in the Edit menu):"))
+        layout.addWidget(self.undo_view, 1)
+        layout.addWidget(compare)
+
+    def set_scenarios(self, scenarios: list[dict], active: str | None) -> None:
+        self._loading = True
+        try:
+            self.list.clear()
+            item = QListWidgetItem(f"{BASELINE} (data as loaded)")
+            item.setData(Qt.UserRole, None)
+            self.list.addItem(item)
+            for s in scenarios:
+                n = len(s.get("edits", []))
+                item = QListWidgetItem(f"{s['name']}  ({n} edit{'s' if n != 1 else ''})")
+                item.setData(Qt.UserRole, s["name"])
+                self.list.addItem(item)
+            for i in range(self.list.count()):
+                if self.list.item(i).data(Qt.UserRole) == active:
+                    self.list.setCurrentRow(i)
+            current = next((s for s in scenarios if s["name"] == active), None)
+            self.as_of_box.setEnabled(current is not None)
+            self.as_of_box.setChecked(bool(current and current.get("as_of")))
+            if current and current.get("as_of"):
+                self.as_of.setDate(_qdate(dt.date.fromisoformat(current["as_of"])))
+            for combo, default in ((self.compare_a, None), (self.compare_b, active)):
+                previous = combo.currentData() if combo.count() else default
+                combo.clear()
+                combo.addItem(BASELINE, None)
+                for s in scenarios:
+                    combo.addItem(s["name"], s["name"])
+                index = combo.findData(previous if combo is self.compare_a or previous else default)
+                combo.setCurrentIndex(max(0, index))
+            if active and self.compare_b.currentData() is None:
+                self.compare_b.setCurrentIndex(max(0, self.compare_b.findData(active)))
+        finally:
+            self._loading = False
+
+    def _current_changed(self, current, previous) -> None:
+        if self._loading or current is None:
+            return
+        self.activated.emit(current.data(Qt.UserRole))
+
+    def _as_of_edited(self, *_):
+        if self._loading:
+            return
+        self.as_of_changed.emit(_pydate(self.as_of.date()).isoformat() if self.as_of_box.isChecked() else None)

@@ -1,0 +1,170 @@
+"""Smaller pieces of the window: identify panel, export dialog, about text."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QHeaderView,
+                               QLabel, QLineEdit, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+
+from coverage_app import __version__
+from coverage_app.core.fonts import FONT_DIR
+
+from . import dialogs
+
+
+def format_value(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (float, np.floating)):
+        if math.isnan(value):
+            return ""
+        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    return str(value)
+
+
+class IdentifyPanel(QWidget):
+    """Attributes of the features found under a click (one branch per feature)."""
+
+    feature_activated = Signal(object, int)  # layer, row
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.tree = QTreeWidget()
+        self.tree.setObjectName("identify_tree")
+        self.tree.setColumnCount(2)
+        self.tree.setHeaderLabels(["Field", "Value"])
+        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeToContents)
+        self.tree.itemClicked.connect(self._clicked)
+        self.hint = QLabel("Click a feature on the map to see its attributes.")
+        self.hint.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.hint)
+        layout.addWidget(self.tree)
+        self.hits = []
+
+    def show_hits(self, hits) -> None:
+        """``hits``: list of (layer, row)."""
+        self.hits = list(hits)
+        self.tree.clear()
+        if not hits:
+            self.hint.setText("Nothing here. Click a feature on the map to see its attributes.")
+            return
+        self.hint.setText(f"{len(hits)} feature{'s' if len(hits) > 1 else ''} found.")
+        for i, (layer, row) in enumerate(hits):
+            attrs = layer.attributes(row)
+            label = next((format_value(v) for k, v in attrs if k in ("name", "name_en", "fac_name") and v), "")
+            top = QTreeWidgetItem([layer.title, label])
+            top.setData(0, Qt.UserRole, i)
+            font = top.font(0)
+            font.setBold(True)
+            top.setFont(0, font)
+            for name, value in attrs:
+                child = QTreeWidgetItem([name, format_value(value)])
+                child.setData(0, Qt.UserRole, i)
+                top.addChild(child)
+            self.tree.addTopLevelItem(top)
+            top.setExpanded(i == 0)
+
+    def values(self, index: int = 0) -> dict:
+        layer, row = self.hits[index]
+        return dict(layer.attributes(row))
+
+    def _clicked(self, item, column) -> None:
+        index = item.data(0, Qt.UserRole)
+        if index is not None and index < len(self.hits):
+            self.feature_activated.emit(*self.hits[index])
+
+
+class ExportDialog(QDialog):
+    """Export coverage: formats, safe sharing, folder."""
+
+    def __init__(self, folder: str, parent=None):
+        super().__init__(parent)
+        self.setObjectName("export_dialog")
+        self.setWindowTitle("Export coverage")
+        self.gpkg = QCheckBox("GeoPackage (coverage.gpkg, all layers in one file)")
+        self.gpkg.setChecked(True)
+        self.shp = QCheckBox("Shapefiles (villages, catchments, townships, facilities; UTF-8 .cpg)")
+        self.shp.setChecked(True)
+        self.rasters = QCheckBox("Travel-time GeoTIFFs")
+        self.rasters.setChecked(True)
+        self.csv = QCheckBox("CSV tables (townships, villages, coverage curve)")
+        self.csv.setChecked(True)
+        self.safe = QCheckBox("Safe sharing: drop facility names, generalise facility locations")
+        self.safe.toggled.connect(lambda on: self.rasters.setEnabled(not on))
+        self.folder = QLineEdit(folder)
+        self.folder.setObjectName("folder")
+        browse = QPushButton("Choose…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.folder, 1)
+        row.addWidget(browse)
+        form = QFormLayout()
+        form.addRow(self.gpkg)
+        form.addRow(self.shp)
+        form.addRow(self.rasters)
+        form.addRow(self.csv)
+        form.addRow(self.safe)
+        form.addRow("Folder", row)
+        note = QLabel("Exports contain health facility locations: share them only within the team, or use safe "
+                      "sharing. Files are written atomically: an interrupted export leaves the previous files intact.")
+        note.setWordWrap(True)
+        note.setStyleSheet("color:#8e0152")
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.button(QDialogButtonBox.Ok).setText("Export")
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(note)
+        layout.addWidget(buttons)
+
+    def _browse(self) -> None:
+        folder = dialogs.get_directory(self, "Export coverage to folder", self.folder.text())
+        if folder:
+            self.folder.setText(folder)
+
+    def _accept(self) -> None:
+        if not self.formats():
+            dialogs.show_warning(self, "Export coverage", "Choose at least one format (GeoPackage or Shapefile).")
+            return
+        if not self.folder.text().strip():
+            dialogs.show_warning(self, "Export coverage", "Choose the folder to export to.")
+            return
+        self.accept()
+
+    def formats(self) -> tuple[str, ...]:
+        return tuple(f for f, box in (("gpkg", self.gpkg), ("shp", self.shp)) if box.isChecked())
+
+    def options(self) -> dict:
+        return {"out_dir": self.folder.text().strip(), "formats": self.formats(), "safe_share": self.safe.isChecked(),
+                "rasters": self.rasters.isChecked() and not self.safe.isChecked(), "csv": self.csv.isChecked()}
+
+
+def about_html(project) -> str:
+    credits = list(getattr(project, "credits", []) or [])
+    items = "".join(f"<li>{c}</li>" for c in credits) or "<li>(this project lists no data sources)</li>"
+    fonts = sorted({p.stem.split("-")[0] for p in FONT_DIR.glob("*.ttf")})
+    font_names = ", ".join({"NotoSans": "Noto Sans", "NotoSansMyanmar": "Noto Sans Myanmar"}.get(f, f) for f in fonts)
+    return (
+        f"<h3>Coverage analyser {__version__}</h3>"
+        "<p>Health-care access and coverage for planners in Sagaing Region, Myanmar: travel-time catchments, "
+        "villages and people without primary or secondary care, scenarios and briefing maps. "
+        "Works offline; makes no network connection.</p>"
+        f"<p><b>Data sources of “{getattr(project, 'name', '')}”</b></p><ul>{items}</ul>"
+        f"<p><b>Fonts</b>: {font_names} © Google and the Noto project authors, under the SIL Open Font "
+        "License 1.1 (OFL.txt is shipped with the app).</p>"
+        "<p><b>Software</b>: Qt for Python (PySide6, LGPL), NumPy, pandas, GeoPandas, Shapely, pyogrio, "
+        "GDAL, PROJ, rasterio, numba, Matplotlib, myanmartools.</p>"
+        "<p style='color:#8e0152'>Facility locations are sensitive. Do not share exports or maps outside the "
+        "team unless made with the safe-sharing option.</p>")
