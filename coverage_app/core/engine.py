@@ -45,12 +45,13 @@ incremental updates reproduce a full recomputation bit for bit.
 
 Memory layout: the search works on a private copy of the grid padded with two rows
 and columns of barrier cells (so neighbours never need bounds checks), with one
-16-byte record per cell holding the time (float64), the cost (float32) and the
-elevation used by Tobler (float32, NaN outside the mask), so that visiting a
-neighbour touches one cache line instead of several. Zone labels and delays, when
-given, live in a second padded 8-byte record array. About 24-32 bytes a cell in all,
-plus the float32 minutes and int32 allocation outputs. The private copies are kept in
-the result for the incremental functions.
+16-byte record per cell holding the time (float64 s), the cost (float32 s/m) and the
+allocation (int32), so that visiting a neighbour touches one cache line instead of
+several; the cells a bucket will pop next are prefetched. Elevation (NaN outside the
+Tobler mask), zone label and entry delay, when used, live in a second padded 12-byte
+record array. With the float32 minutes and int32 allocation outputs that is 24 bytes
+a cell (36 with slope or zones), about 220 MB for 3000 x 3000 cells. The private
+copies stay in the result for the incremental functions.
 
 All functions are pure (no global state). The inner loop is compiled with numba
 (``cache=True, nogil=True``, so a worker thread does not hold the GIL); call
@@ -61,6 +62,7 @@ does not pay for compilation or cache loading.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -93,19 +95,53 @@ _STENCIL = (
 )
 
 # Indices into the int64 queue state array ``st``.
-_FREE, _BUMP, _LIVE, _CUR, _WIN, _HSIZE, _EXPANDED = range(7)
+_FREE, _BUMP, _LIVE, _CUR, _WIN, _HSIZE, _EXPANDED, _NLOG = range(8)
 
 
 # --------------------------------------------------------------------------- results
 
 
-@dataclass(eq=False)
-class _Grid:
-    """Private padded copies of the rasters (see the module docstring)."""
+class _Shared:
+    """The padded rasters of one :func:`travel_time` run, shared by every result derived
+    from it by incremental edits (see :class:`_Version`)."""
 
-    cells: np.ndarray  # _CELL (rows + 4, cols + 4): time s, cost s/m, allocation
-    aux: np.ndarray | None  # _AUX (rows + 4, cols + 4): elevation m (NaN outside the
-    # Tobler mask), zone label, entry delay s; None if neither option is used
+    __slots__ = ("cells", "aux", "lock")
+
+    def __init__(self, cells, aux):
+        self.cells = cells  # _CELL (rows + 4, cols + 4): time s, cost s/m, allocation
+        self.aux = aux  # _AUX (rows + 4, cols + 4) or None: elevation m (NaN outside
+        # the Tobler mask), zone label, entry delay s
+        self.lock = threading.RLock()
+
+
+class _Version:
+    """The times and allocations of one result, as a persistent array (Baker's trick).
+
+    ``shared.cells`` holds the state of exactly one version, the one whose ``link`` is
+    None. Any other version holds a diff (padded cell indices, times, allocations) that
+    turns the state of the version it links to into its own. :func:`_reroot` walks the
+    links, applying and reversing the diffs, to make a version current. So an edit that
+    returns a new result costs only the cells it changes (plus copies of the two output
+    arrays), not a copy of the whole grid, and every older result stays valid.
+    """
+
+    __slots__ = ("shared", "link", "idx", "d", "a")
+
+    def __init__(self, shared, link=None, idx=None, d=None, a=None):
+        self.shared, self.link, self.idx, self.d, self.a = shared, link, idx, d, a
+
+
+def _reroot(v: _Version) -> None:
+    """Make ``v`` the version whose state ``v.shared.cells`` holds (call under its lock)."""
+    path = []
+    while v.link is not None:
+        path.append(v)
+        v = v.link
+    for w in reversed(path):  # w links to the current version
+        cur = w.link
+        _apply_diff(w.shared.cells, w.idx, w.d, w.a)  # arrays now hold cur's values
+        cur.link, cur.idx, cur.d, cur.a = w, w.idx[::-1].copy(), w.d[::-1].copy(), w.a[::-1].copy()
+        w.link = w.idx = w.d = w.a = None
 
 
 @dataclass(eq=False)
@@ -127,9 +163,10 @@ class TravelTimeResult:
     bucket_width_s, n_buckets, n_passable :
         Queue parameters (seconds, count) and number of passable cells; reused by
         incremental edits (they only affect speed, never the result).
-    grid :
-        Internal: padded copies of the rasters and the float64 times (see
-        :attr:`seconds`).
+    state :
+        Internal: the padded rasters and float64 times, shared with the results derived
+        from this one (see :attr:`seconds`). Results of one lineage may be used from
+        several threads: access to the shared state is serialised by a lock.
     """
 
     minutes: np.ndarray
@@ -145,16 +182,16 @@ class TravelTimeResult:
     bucket_width_s: float
     n_buckets: int
     n_passable: int
-    grid: _Grid = field(repr=False)
+    state: _Version = field(repr=False)
 
     @property
     def seconds(self) -> np.ndarray:
-        """Float64 seconds (rows, cols), +inf where unreached: a read-only strided view
-        of the internal state, at the full precision incremental edits rely on."""
-        v = self.grid.cells["d"][_PAD:-_PAD, _PAD:-_PAD]
-        v = v.view()
-        v.flags.writeable = False
-        return v
+        """Float64 seconds (rows, cols), +inf where unreached: the full-precision times
+        incremental edits rely on. A new array on every access (a whole-grid copy)."""
+        sh = self.state.shared
+        with sh.lock:
+            _reroot(self.state)
+            return sh.cells["d"][_PAD:-_PAD, _PAD:-_PAD].copy()
 
 
 # --------------------------------------------------------------------------- numba kernels
@@ -354,11 +391,12 @@ def _finish(cells, minutes, allocation):
 
 @njit(cache=True, nogil=True)
 def _seed(pcells, times, ids, assign, cells, inv_w, nb, heads, b_next, b_n, b_d, b_cell, b_a,
-          h_d, h_cell, h_a, st):
+          h_d, h_cell, h_a, st, log_on, l_idx, l_d, l_a):
     """Queue start cells (padded flat indices). Where ``assign[i]`` the cell's time is
     set to ``times[i]`` unless it already has one that is not larger (the first source
     wins a tie); elsewhere it keeps its time (boundary seeds of :func:`remove_source`).
-    Entries carry ``ids[i]``. The block pool and heap must have room for all seeds."""
+    Entries carry ``ids[i]``. The block pool, heap and log must have room for all seeds.
+    With ``log_on`` every change is logged (cell, old time, old allocation)."""
     n = pcells.shape[0]
     if n == 0:
         return
@@ -379,6 +417,12 @@ def _seed(pcells, times, ids, assign, cells, inv_w, nb, heads, b_next, b_n, b_d,
         if assign[i]:
             if not (d < flat[v].d):
                 continue
+            if log_on:
+                j = st[_NLOG]
+                l_idx[j] = v
+                l_d[j] = flat[v].d
+                l_a[j] = flat[v].a
+                st[_NLOG] = j + 1
             flat[v].d = d
         k = _bucket(d, inv_w)
         cur = st[_CUR]
@@ -398,10 +442,13 @@ def _seed(pcells, times, ids, assign, cells, inv_w, nb, heads, b_next, b_n, b_d,
 @njit(cache=True, nogil=True)
 def _run(cells, aux, use_tobler, use_zones, nk, doff, dlen, bo1, bo2, cutoff,
          out_minutes, out_alloc, write_out,
-         inv_w, nb, heads, b_next, b_n, b_d, b_cell, b_a, h_d, h_cell, h_a, st, max_expand):
+         inv_w, nb, heads, b_next, b_n, b_d, b_cell, b_a, h_d, h_cell, h_a, st, max_expand,
+         log_on, l_idx, l_d, l_a):
     """Run the search until the queue is empty (return 0), ``max_expand`` cells were
-    expanded (1), or the block pool (2) or overflow heap (3) must grow. All state is in
-    the arrays, so calling again resumes where it stopped.
+    expanded (1), or the block pool (2), overflow heap (3) or change log (4) must
+    grow. All state is in the arrays, so calling again resumes where it stopped.
+    With ``log_on`` (incremental edits) every lowered time is logged first (cell, old
+    time, old allocation) so that the edit can be undone.
 
     Expanding cell ``u`` relaxes each neighbour ``v`` with the cost of the move
     v -> u (travel toward the facility). The allocation of ``u`` is written when it
@@ -419,8 +466,10 @@ def _run(cells, aux, use_tobler, use_zones, nk, doff, dlen, bo1, bo2, cutoff,
     cur = st[_CUR]
     win = st[_WIN]
     hsize = st[_HSIZE]
+    nlog = st[_NLOG]
     cap = b_n.shape[0]
     hcap = h_d.shape[0]
+    lcap = l_idx.shape[0]
     mask = nb - 1
     rad = 2 if nk > 8 else 1  # stencil radius, for prefetching
     limit = np.nextafter(cutoff, np.inf)  # nd <= cutoff  <=>  nd < limit
@@ -432,6 +481,9 @@ def _run(cells, aux, use_tobler, use_zones, nk, doff, dlen, bo1, bo2, cutoff,
             break
         if hsize + nk + 1 > hcap:
             status = 3
+            break
+        if log_on and nlog + nk + 1 > lcap:
+            status = 4
             break
         if expanded >= max_expand:
             status = 1
@@ -518,6 +570,11 @@ def _run(cells, aux, use_tobler, use_zones, nk, doff, dlen, bo1, bo2, cutoff,
                 if k >= 8:  # knight's move: both straddled cells must be passable
                     if not (flat[u + bo1[k]].c < np.inf and flat[u + bo2[k]].c < np.inf):
                         continue
+                if log_on:
+                    l_idx[nlog] = v
+                    l_d[nlog] = dv
+                    l_a[nlog] = flat[v].a
+                    nlog += 1
                 flat[v].d = nd
                 kb = _bucket(nd, inv_w)
                 if kb < cur:
@@ -553,6 +610,7 @@ def _run(cells, aux, use_tobler, use_zones, nk, doff, dlen, bo1, bo2, cutoff,
     st[_CUR] = cur
     st[_WIN] = win
     st[_HSIZE] = hsize
+    st[_NLOG] = nlog
     st[_EXPANDED] += expanded
     return status
 
@@ -575,23 +633,31 @@ def _cells_of(allocation, source_id):
 
 
 @njit(cache=True, nogil=True)
-def _reset(idx, cells, minutes, allocation, nk, doff):
-    """Reset the cells ``idx`` (unpadded flat) to unreached and return the padded flat
-    indices and allocations of the reached cells next to them (in the stencil) that
-    were not reset: the seeds of the repair search."""
+def _reset(idx, cells, minutes, allocation, nk, doff, st, l_idx, l_d, l_a):
+    """Reset the cells ``idx`` (unpadded flat) to unreached, logging their old values
+    (the log must have room), and return the padded flat indices and allocations of
+    the reached cells next to them (in the stencil) that were not reset: the seeds of
+    the repair search."""
     flat = cells.reshape(-1)
     om = minutes.reshape(-1)
     oa = allocation.reshape(-1)
     cols = minutes.shape[1]
     pc = cells.shape[1]
+    j = st[_NLOG]
     for i in range(idx.shape[0]):
         o = idx[i]
         r = o // cols
-        rec = flat[(r + _PAD) * pc + (o - r * cols) + _PAD]
+        p = (r + _PAD) * pc + (o - r * cols) + _PAD
+        rec = flat[p]
+        l_idx[j] = p
+        l_d[j] = rec.d
+        l_a[j] = rec.a
+        j += 1
         rec.d = np.inf
         rec.a = -1
         om[o] = np.nan
         oa[o] = -1
+    st[_NLOG] = j
     seeds = np.empty(64, np.int64)
     ids = np.empty(64, np.int64)
     n = 0
@@ -613,6 +679,43 @@ def _reset(idx, cells, minutes, allocation, nk, doff):
                 ids[n] = flat[v].a
                 n += 1
     return seeds[:n], ids[:n]
+
+
+@njit(cache=True, nogil=True)
+def _apply_diff(cells, idx, d, a):
+    """Write the logged (time, allocation) values into their cells, last entry first,
+    and keep the values they replace in their place: applied again (after reversing
+    the arrays) the diff undoes itself."""
+    flat = cells.reshape(-1)
+    for i in range(idx.shape[0] - 1, -1, -1):
+        rec = flat[idx[i]]
+        td = rec.d
+        ta = rec.a
+        rec.d = d[i]
+        rec.a = a[i]
+        d[i] = td
+        a[i] = ta
+
+
+@njit(cache=True, nogil=True)
+def _refresh_outputs(cells, idx, minutes, allocation):
+    """Rewrite the unpadded outputs of the padded cells ``idx`` from their records."""
+    flat = cells.reshape(-1)
+    pc = cells.shape[1]
+    cols = minutes.shape[1]
+    om = minutes.reshape(-1)
+    oa = allocation.reshape(-1)
+    for i in range(idx.shape[0]):
+        p = idx[i]
+        r = p // pc
+        o = (r - _PAD) * cols + (p - r * pc - _PAD)
+        d = flat[p].d
+        if d < np.inf:
+            om[o] = d / 60.0
+            oa[o] = flat[p].a
+        else:
+            om[o] = np.nan
+            oa[o] = -1
 
 
 # --------------------------------------------------------------------------- helpers
@@ -669,7 +772,7 @@ def _options(cost_s_per_m, cell_size_m, neighbours, elevation_m, tobler_mask, zo
 class _Queue:
     """Bucket queue (circular window of block stacks + overflow heap) and its state."""
 
-    def __init__(self, bucket_width_s, n_buckets, blocks=256, heap=1024):
+    def __init__(self, bucket_width_s, n_buckets, blocks=256, heap=1024, log=0):
         self.inv_w = 1.0 / bucket_width_s
         self.nb = int(n_buckets)
         self.heads = np.full(self.nb, -1, np.int32)
@@ -683,6 +786,11 @@ class _Queue:
         self.h_a = np.empty(heap, np.int32)
         self.st = np.zeros(8, np.int64)
         self.st[_FREE] = -1
+        # change log of incremental edits: padded cell, old time, old allocation
+        self.log_on = log > 0
+        self.l_idx = np.empty(max(log, 1), np.int64)
+        self.l_d = np.empty(max(log, 1), np.float64)
+        self.l_a = np.empty(max(log, 1), np.int32)
 
     @staticmethod
     def _grow(arr, size):
@@ -690,7 +798,7 @@ class _Queue:
         new[: arr.shape[0]] = arr
         return new
 
-    def reserve(self, n_blocks, n_heap):
+    def reserve(self, n_blocks, n_heap, n_log=0):
         need = int(self.st[_LIVE]) + n_blocks
         if need > self.b_n.shape[0]:
             size = max(2 * self.b_n.shape[0], need)
@@ -703,38 +811,49 @@ class _Queue:
             size = max(2 * self.h_d.shape[0], need)
             for name in ("h_d", "h_cell", "h_a"):
                 setattr(self, name, self._grow(getattr(self, name), size))
+        need = int(self.st[_NLOG]) + n_log
+        if self.log_on and need > self.l_idx.shape[0]:
+            size = max(2 * self.l_idx.shape[0], need)
+            for name in ("l_idx", "l_d", "l_a"):
+                setattr(self, name, self._grow(getattr(self, name), size))
+
+    def log(self):
+        """The change log so far, as trimmed copies (idx, d, a)."""
+        n = int(self.st[_NLOG])
+        return self.l_idx[:n].copy(), self.l_d[:n].copy(), self.l_a[:n].copy()
 
     def seed(self, pcells, times, ids, assign, cells):
         pcells = np.asarray(pcells, np.int64)
         n = pcells.shape[0]
         # worst case one block per seed (seeds spread over many buckets)
-        self.reserve(n + 17, n + 17)
+        self.reserve(n + 17, n + 17, n)
         _seed(pcells, np.asarray(times, np.float64), np.asarray(ids, np.int32),
               np.asarray(assign, np.bool_), cells, self.inv_w, self.nb, self.heads,
               self.b_next, self.b_n, self.b_d, self.b_cell, self.b_a, self.h_d, self.h_cell,
-              self.h_a, self.st)
+              self.h_a, self.st, self.log_on, self.l_idx, self.l_d, self.l_a)
 
 
 _NO_AUX = np.zeros((1, 1), _AUX)
 
 
-def _search(grid, q, neighbours, cell_size_m, uses_slope, uses_zones, cutoff_s, minutes,
+def _search(shared, q, neighbours, cell_size_m, uses_slope, uses_zones, cutoff_s, minutes,
             allocation, write_out, feedback, total, message):
     """Drive :func:`_run` in chunks of ~1/50 of ``total`` expansions, reporting progress
     and checking for cancellation between chunks."""
-    doff, dlen, bo1, bo2 = _stencil(neighbours, grid.cells.shape[1], cell_size_m)
-    aux = grid.aux if grid.aux is not None else _NO_AUX
+    doff, dlen, bo1, bo2 = _stencil(neighbours, shared.cells.shape[1], cell_size_m)
+    aux = shared.aux if shared.aux is not None else _NO_AUX
     chunk = max(int(total) // 50, 20_000)
     while True:
-        status = _run(grid.cells, aux, uses_slope, uses_zones, neighbours, doff, dlen, bo1,
-                      bo2, cutoff_s, minutes, allocation, write_out, q.inv_w, q.nb, q.heads, q.b_next, q.b_n, q.b_d, q.b_cell,
-                      q.b_a, q.h_d, q.h_cell, q.h_a, q.st, chunk)
+        status = _run(shared.cells, aux, uses_slope, uses_zones, neighbours, doff, dlen, bo1,
+                      bo2, cutoff_s, minutes, allocation, write_out, q.inv_w, q.nb, q.heads,
+                      q.b_next, q.b_n, q.b_d, q.b_cell, q.b_a, q.h_d, q.h_cell, q.h_a, q.st,
+                      chunk, q.log_on, q.l_idx, q.l_d, q.l_a)
         if status == 0:
             break
         if status == 1:
             report(feedback, min(1.0, q.st[_EXPANDED] / max(total, 1)), message)
         else:
-            q.reserve(neighbours + 1, neighbours + 1)
+            q.reserve(neighbours + 1, neighbours + 1, neighbours + 1)
     report(feedback, 1.0, message)
 
 
@@ -764,7 +883,7 @@ def _check_sources(cells, rows, cols, ids):
     nr, nc = cells.shape[0] - 2 * _PAD, cells.shape[1] - 2 * _PAD
     outside = (rows < 0) | (rows >= nr) | (cols < 0) | (cols >= nc)
     pflat = np.where(outside, 0, (rows + _PAD) * cells.shape[1] + cols + _PAD)
-    barrier = ~outside & ~(cells["c"].reshape(-1)[pflat] < np.inf)
+    barrier = ~outside & ~(cells.reshape(-1)[pflat]["c"] < np.inf)
     bad = []
     for i in np.flatnonzero(outside | barrier):
         what = "outside the grid" if outside[i] else "on a barrier cell"
@@ -858,13 +977,13 @@ def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids,
     src_rows, src_cols, ids, pflat = _check_sources(cells, source_rows, source_cols,
                                                     source_ids)
     width, nb = _queue_params(cell, nk, uses_slope, cmin, cpos, cmax)
-    grid = _Grid(cells, aux)
+    shared = _Shared(cells, aux)
 
     minutes = np.empty(shape, np.float32)
     allocation = np.empty(shape, np.int32)
     q = _Queue(width, nb)
     q.seed(pflat, np.zeros(pflat.shape[0]), ids, np.ones(pflat.shape[0], bool), cells)
-    _search(grid, q, nk, cell, uses_slope, uses_zones, cutoff_s, minutes, allocation, False,
+    _search(shared, q, nk, cell, uses_slope, uses_zones, cutoff_s, minutes, allocation, False,
             feedback, n_pass, "Travel time")
     _finish(cells, minutes, allocation)
     return TravelTimeResult(
@@ -872,11 +991,11 @@ def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids,
         source_ids=ids, cell_size_m=cell, neighbours=nk,
         max_minutes=None if max_minutes is None else float(max_minutes),
         uses_slope=uses_slope, uses_zones=uses_zones, bucket_width_s=width, n_buckets=nb,
-        n_passable=int(n_pass), grid=grid)
+        n_passable=int(n_pass), state=_Version(shared))
 
 
-def _prepare_edit(result, cost_s_per_m, cell_size_m, neighbours, max_minutes, elevation_m,
-                  tobler_mask, zone_label, entry_delay_s, inplace):
+def _check_edit(result, cost_s_per_m, cell_size_m, neighbours, max_minutes, elevation_m,
+                tobler_mask, zone_label, entry_delay_s):
     shape, cell, nk, uses_slope, uses_zones = _options(
         cost_s_per_m, cell_size_m, neighbours, elevation_m, tobler_mask, zone_label,
         entry_delay_s)
@@ -894,14 +1013,42 @@ def _prepare_edit(result, cost_s_per_m, cell_size_m, neighbours, max_minutes, el
     ]
     if mismatched:
         raise ValueError("options differ from those of the result: " + ", ".join(mismatched))
+    return _cutoff_s(max_minutes)
+
+
+def _edit(result, inplace, feedback, work):
+    """Run ``work(minutes, allocation, queue)`` -> (rows, cols, ids) as an edit of
+    ``result``'s state: logged, rolled back if it raises (e.g. Cancelled), and recorded
+    as a new version. Returns the edited result (``result`` itself if ``inplace``)."""
+    v0 = result.state
+    sh = v0.shared
+    check(feedback)
     if inplace:
-        out = result
-    else:  # the aux records are never written and can be shared
-        out = TravelTimeResult(**{
-            **result.__dict__, "minutes": result.minutes.copy(),
-            "allocation": result.allocation.copy(),
-            "grid": _Grid(result.grid.cells.copy(), result.grid.aux)})
-    return out, _cutoff_s(max_minutes)
+        minutes, allocation = result.minutes, result.allocation
+    else:
+        minutes, allocation = result.minutes.copy(), result.allocation.copy()
+    with sh.lock:
+        _reroot(v0)
+        q = _Queue(result.bucket_width_s, result.n_buckets, log=4096)
+        try:
+            rows, cols, ids = work(minutes, allocation, q)
+        except BaseException:
+            idx, d, a = q.log()
+            _apply_diff(sh.cells, idx, d, a)
+            if inplace:
+                _refresh_outputs(sh.cells, idx, minutes, allocation)
+            raise
+        # the old version now differs from the new, current one by the logged changes
+        v1 = _Version(sh)
+        v0.link = v1
+        v0.idx, v0.d, v0.a = q.log()
+    if inplace:
+        result.source_rows, result.source_cols, result.source_ids = rows, cols, ids
+        result.state = v1
+        return result
+    return TravelTimeResult(**{
+        **result.__dict__, "minutes": minutes, "allocation": allocation, "source_rows": rows,
+        "source_cols": cols, "source_ids": ids, "state": v1})
 
 
 def remove_source(result, source_id, cost_s_per_m, cell_size_m, *, neighbours=16,
@@ -915,40 +1062,47 @@ def remove_source(result, source_id, cost_s_per_m, cell_size_m, *, neighbours=16
     except where two sources are exactly tied.
 
     The rasters and options must be those ``result`` was computed with. Options are
-    checked; the rasters are only checked for shape, because the search uses the
-    copies ``travel_time`` stored in the result (so an edit is always consistent with
-    it). Raises ValueError if no source has the id.
+    checked; the rasters only for shape, because the search uses the copies
+    :func:`travel_time` keeps in the result (so an edit is always consistent with it).
+    Raises ValueError if no source has the id.
 
-    ``inplace=False`` (default) copies the result's arrays first (~24 bytes a cell);
-    ``inplace=True`` updates and returns ``result`` itself, touching only the affected
-    cells plus one scan of ``allocation``: use it for interactive edits.
+    ``inplace=False`` (default): returns a new result; ``result`` stays valid and
+    unchanged. The two share the internal grid (only the changed cells are logged), so
+    the cost is the edit itself plus copies of ``minutes`` and ``allocation``.
+    ``inplace=True``: updates and returns ``result`` itself (no copies at all).
+    Either way the work is one scan of ``allocation`` plus the cells of the removed
+    facility. If ``feedback`` cancels, the edit is rolled back and Cancelled raised.
     """
-    out, cutoff_s = _prepare_edit(result, cost_s_per_m, cell_size_m, neighbours, max_minutes,
-                                  elevation_m, tobler_mask, zone_label, entry_delay_s, inplace)
-    check(feedback)
-    gone = out.source_ids == source_id
+    cutoff_s = _check_edit(result, cost_s_per_m, cell_size_m, neighbours, max_minutes,
+                           elevation_m, tobler_mask, zone_label, entry_delay_s)
+    gone = result.source_ids == source_id
     if not gone.any():
         raise ValueError(f"no source with id {source_id}")
     keep = ~gone
-    rows, cols, ids = out.source_rows[keep], out.source_cols[keep], out.source_ids[keep]
-    cells = out.grid.cells
-    doff, _, _, _ = _stencil(out.neighbours, cells.shape[1], out.cell_size_m)
-    idx = _cells_of(out.allocation, np.int32(source_id))
-    bseeds, bids = _reset(idx, cells, out.minutes, out.allocation, out.neighbours, doff)
-    # Boundary cells keep their times; remaining sources that lay in the reset area
-    # (on the removed source's cell) restart at 0.
-    pflat = (rows + _PAD) * cells.shape[1] + cols + _PAD
-    q = _Queue(out.bucket_width_s, out.n_buckets)
-    q.seed(np.concatenate([bseeds, pflat]),
-           np.concatenate([cells["d"].reshape(-1)[bseeds], np.zeros(pflat.shape[0])]),
-           np.concatenate([bids, ids]),
-           np.concatenate([np.zeros(bseeds.shape[0], bool), np.ones(pflat.shape[0], bool)]),
-           cells)
-    _search(out.grid, q, out.neighbours, out.cell_size_m, out.uses_slope, out.uses_zones,
-            cutoff_s, out.minutes, out.allocation, True, feedback,
-            idx.shape[0] + bseeds.shape[0], "Removing facility")
-    out.source_rows, out.source_cols, out.source_ids = rows, cols, ids
-    return out
+    rows, cols, ids = result.source_rows[keep], result.source_cols[keep], result.source_ids[keep]
+    sh = result.state.shared
+    cells = sh.cells
+
+    def work(minutes, allocation, q):
+        doff, _, _, _ = _stencil(result.neighbours, cells.shape[1], result.cell_size_m)
+        idx = _cells_of(allocation, np.int32(source_id))
+        q.reserve(0, 0, idx.shape[0])
+        bseeds, bids = _reset(idx, cells, minutes, allocation, result.neighbours, doff, q.st,
+                              q.l_idx, q.l_d, q.l_a)
+        # Boundary cells keep their times; remaining sources that lay in the reset area
+        # (on the removed source's cell) restart at 0.
+        pflat = (rows + _PAD) * cells.shape[1] + cols + _PAD
+        q.seed(np.concatenate([bseeds, pflat]),
+               np.concatenate([cells.reshape(-1)[bseeds]["d"], np.zeros(pflat.shape[0])]),
+               np.concatenate([bids, ids]),
+               np.concatenate([np.zeros(bseeds.shape[0], bool), np.ones(pflat.shape[0], bool)]),
+               cells)
+        _search(sh, q, result.neighbours, result.cell_size_m, result.uses_slope,
+                result.uses_zones, cutoff_s, minutes, allocation, True, feedback,
+                idx.shape[0] + bseeds.shape[0], "Removing facility")
+        return rows, cols, ids
+
+    return _edit(result, inplace, feedback, work)
 
 
 def add_source(result, row, col, source_id, cost_s_per_m, cell_size_m, *, neighbours=16,
@@ -959,24 +1113,26 @@ def add_source(result, row, col, source_id, cost_s_per_m, cell_size_m, *, neighb
     The new source starts at 0 s and the search only visits cells it makes strictly
     faster to reach, so the work is proportional to the area it wins. Exact as for
     :func:`remove_source` (on an exact tie the existing allocation is kept), with the
-    same rules for rasters, options and ``inplace``. ``source_id`` may repeat an
-    existing id (e.g. a second entrance of one facility) but must not be -1; raises
-    ValueError if the cell is outside the grid or a barrier.
+    same rules for rasters, options, ``inplace`` and cancellation. ``source_id`` may
+    repeat an existing id (e.g. a second entrance of one facility) but must not be -1;
+    raises ValueError if the cell is outside the grid or a barrier.
     """
-    out, cutoff_s = _prepare_edit(result, cost_s_per_m, cell_size_m, neighbours, max_minutes,
-                                  elevation_m, tobler_mask, zone_label, entry_delay_s, inplace)
-    check(feedback)
-    cells = out.grid.cells
+    cutoff_s = _check_edit(result, cost_s_per_m, cell_size_m, neighbours, max_minutes,
+                           elevation_m, tobler_mask, zone_label, entry_delay_s)
+    sh = result.state.shared
+    cells = sh.cells
     r, c, i, pflat = _check_sources(cells, [row], [col], [source_id])
-    q = _Queue(out.bucket_width_s, out.n_buckets)
-    q.seed(pflat, np.zeros(1), i, np.ones(1, bool), cells)
-    _search(out.grid, q, out.neighbours, out.cell_size_m, out.uses_slope, out.uses_zones,
-            cutoff_s, out.minutes, out.allocation, True, feedback, out.n_passable,
-            "Adding facility")
-    out.source_rows = np.concatenate([out.source_rows, r])
-    out.source_cols = np.concatenate([out.source_cols, c])
-    out.source_ids = np.concatenate([out.source_ids, i])
-    return out
+
+    def work(minutes, allocation, q):
+        q.seed(pflat, np.zeros(1), i, np.ones(1, bool), cells)
+        _search(sh, q, result.neighbours, result.cell_size_m, result.uses_slope,
+                result.uses_zones, cutoff_s, minutes, allocation, True, feedback,
+                result.n_passable, "Adding facility")
+        return (np.concatenate([result.source_rows, r]),
+                np.concatenate([result.source_cols, c]),
+                np.concatenate([result.source_ids, i]))
+
+    return _edit(result, inplace, feedback, work)
 
 
 def warm_up() -> None:

@@ -370,6 +370,57 @@ def test_inplace_edits_update_the_result_itself():
     assert_same(out, ref)
 
 
+def test_results_of_one_lineage_stay_valid_in_any_order():
+    # Edits share the internal grid (persistent-array diffs): branch and revisit.
+    cost, rows, cols, opts = incremental_case(9)
+    cell = 50.0
+
+    def full(ids):
+        return engine.travel_time(cost, cell, rows[ids], cols[ids], ids, **opts)
+
+    base_ids = list(range(20))
+    r = full(base_ids)
+    a = engine.remove_source(r, 3, cost, cell, **opts)
+    b = engine.add_source(r, rows[21], cols[21], 21, cost, cell, **opts)
+    a2 = engine.add_source(a, rows[22], cols[22], 22, cost, cell, **opts)
+    b2 = engine.remove_source(b, 7, cost, cell, **opts)
+    expected = {
+        "r": (r, base_ids),
+        "a": (a, [i for i in base_ids if i != 3]),
+        "b": (b, base_ids + [21]),
+        "a2": (a2, [i for i in base_ids if i != 3] + [22]),
+        "b2": (b2, [i for i in base_ids if i != 7] + [21]),
+    }
+    for name in ["a", "b2", "r", "a2", "b", "r", "b2"]:
+        res, ids = expected[name]
+        assert_same(res, full(ids))
+    # editing an old result again, in place, still leaves the others intact
+    engine.add_source(a, rows[23], cols[23], 23, cost, cell, inplace=True, **opts)
+    assert_same(a, full([i for i in base_ids if i != 3] + [23]))
+    for name in ["a2", "r", "b2"]:
+        res, ids = expected[name]
+        assert_same(res, full(ids))
+
+
+@pytest.mark.parametrize("inplace", [False, True])
+def test_cancelled_edit_is_rolled_back(inplace):
+    cost = np.ones((300, 300), np.float32)
+    res = engine.travel_time(cost, 10.0, [20, 280], [20, 280], [1, 2])
+    before = (res.minutes.copy(), res.allocation.copy(), res.seconds)
+    for edit in (lambda fb: engine.remove_source(res, 2, cost, 10.0, inplace=inplace, feedback=fb),
+                 lambda fb: engine.add_source(res, 150, 150, 3, cost, 10.0, inplace=inplace,
+                                              feedback=fb)):
+        fb = Recorder(cancel_after=1)
+        with pytest.raises(Cancelled):
+            edit(fb)
+        assert len(fb.fractions) == 1  # it was stopped midway
+        np.testing.assert_array_equal(res.minutes, before[0])
+        np.testing.assert_array_equal(res.allocation, before[1])
+        np.testing.assert_array_equal(res.seconds, before[2])
+    out = engine.remove_source(res, 2, cost, 10.0, inplace=inplace)
+    assert_same(out, engine.travel_time(cost, 10.0, [20], [20], [1]))
+
+
 def test_removing_one_of_two_sources_on_a_cell_keeps_the_other():
     cost = np.ones((40, 40), np.float32)
     res = engine.travel_time(cost, 10.0, [5, 5, 30], [5, 5, 30], [1, 2, 3])
