@@ -962,7 +962,8 @@ def _draw_inset(page, x, y, w, h, layers, focus_geom_4326):
     ax.set_xlim(cx - half_w, cx + half_w)
     ax.set_ylim(cy - half_h, cy + half_h)
     ax.set_aspect(aspect, adjustable="box")
-    ax.text(0.04, 0.97, "Myanmar", transform=ax.transAxes, ha="left", va="top",
+    ax.text(0.04, 0.97, "Myanmar" if layers.states_4326 is not None else layers.region_name_en,
+            transform=ax.transAxes, ha="left", va="top",
             fontproperties=page.font(5.8, "bold"), color=MUTED)
     return ax
 
@@ -1023,9 +1024,11 @@ def _figures_lines(layers, town, page, width):
             out.append((f"Health facilities: {_fmt_int(n_fac)} ({_fmt_int(n_sec)} providing secondary care)",
                         6.6, "normal", INK))
         out.append(("Run an analysis for people and villages without care within reach.", 5.9, "normal", MUTED))
-    n_zones = 0 if layers.zones is None else len(layers.zones)
-    out.append((f"Conflict zones in force on {layers.as_of.isoformat()}: {n_zones} of {layers.n_zones_all}",
-                6.2, "normal", INK))
+    if layers.zones is None:
+        out.append(("No conflict-zone layer in the project.", 6.2, "normal", MUTED))
+    else:
+        out.append((f"Conflict zones in force on {layers.as_of.isoformat()}: {len(layers.zones)} of "
+                    f"{layers.n_zones_all}", 6.2, "normal", INK))
     wrapped = []
     for text, size, weight, colour in out:
         for i, line in enumerate(page.wrap(text, size, width, weight)):
@@ -1618,17 +1621,26 @@ def _compose(layers, *, paper, landscape, township, language, title, subtitle, p
 def _draw_footer(page, layers, marking, footer_h):
     k = page.k
     width = page.w - 2 * MARGIN_MM
-    credits = "Sources: " + "; ".join(layers.credits) if layers.credits else "Sources: not recorded in the project"
-    credits += (". Travel times are modelled estimates (friction surface over roads, rivers and conflict zones); "
-                "conflict zones are derived from reported events and are approximate. Boundaries and names shown do "
-                "not imply official endorsement.")
-    lines = page.wrap(credits, 5.6, width)
+    sentences = ["Sources: " + "; ".join(layers.credits) if layers.credits else "Sources: not recorded in the project"]
+    if layers.has_result:
+        sentences.append("Travel times are modelled estimates (friction surface over roads, rivers and conflict zones)")
+    if layers.zones is not None:
+        sentences.append("Conflict zones are derived from reported events and are approximate")
+    sentences.append("Boundaries and names shown do not imply official endorsement.")
+    credits = ". ".join(sentences)
+    size = 5.6
+    lines = page.wrap(credits, size, width)
+    while len(lines) > 4 and size > 4.4:  # many user layers: smaller type before anything is cut
+        size = round(size - 0.3, 1)
+        lines = page.wrap(credits, size, width)
+    if len(lines) > 4:
+        lines = lines[:3] + [lines[3] + " …"]
     y = MARGIN_MM + footer_h - 1.0
     page.fig.add_artist(matplotlib.lines.Line2D([MARGIN_MM / page.w, (page.w - MARGIN_MM) / page.w],
                                                 [(y + 1.0) / page.h] * 2, color="#999999", linewidth=0.5))
-    for line in lines[:4]:
-        y -= 5.6 * k * 1.35 / 72 * 25.4
-        page.text(MARGIN_MM, y, line, 5.6, "normal", MUTED, va="baseline")
+    for line in lines:
+        y -= size * k * 1.35 / 72 * 25.4
+        page.text(MARGIN_MM, y, line, size, "normal", MUTED, va="baseline")
     from .. import __version__
 
     page.text(MARGIN_MM, MARGIN_MM - 4.2, marking, 6.0, "bold", MARKING_COLOURS[layers.safe_share], va="baseline")
