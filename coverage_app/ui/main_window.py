@@ -1260,7 +1260,7 @@ class MainWindow(QMainWindow):
                     layer = VectorLayer(title, role, payload, self.canvas.crs, result=True, visible=visible,
                                         style={})
                     self.result_layers[kind] = layer
-                    index = self._index_above_role("villages") if what == "villages" else self._bottom_index()
+                    index = self._gap_villages_index() if what == "villages" else self._bottom_index()
                     self.stack.insert(index, layer)
                 else:
                     layer.set_frame(payload)
@@ -1280,11 +1280,11 @@ class MainWindow(QMainWindow):
                 return i
         return len(self.stack)
 
-    def _index_above_role(self, role: str) -> int:
-        for i, layer in enumerate(self.stack):
-            if layer.role == role and not layer.result:
-                return i
-        return 0
+    def _gap_villages_index(self) -> int:
+        """Villages by gap go where the villages are, but below the facilities."""
+        villages = next((i for i, l in enumerate(self.stack) if l.role == "villages" and not l.result), 0)
+        facilities = next((i + 1 for i, l in enumerate(self.stack) if l.role == "facilities"), 0)
+        return max(villages, facilities)
 
     # =====================================================================================
     # export, print, about
