@@ -1409,8 +1409,10 @@ def _draw_map(page, layers, box, focus_geom, extent, town, language, placer_obst
         for i in order:
             r = towns.iloc[i]
             label = _name(r, language)
-            placer.place(page, reps.iloc[i].x, reps.iloc[i].y, label, 6.2, "bold", colour="#333333",
-                         offsets=ring, halo=2.0)
+            for size in (6.2, 5.3):  # small townships get smaller type before they lose their name
+                if placer.place(page, reps.iloc[i].x, reps.iloc[i].y, label, size, "bold", colour="#333333",
+                                offsets=ring, halo=2.0 if size > 6 else 1.6):
+                    break
     else:
         # neighbours in grey, the focus township needs no label (it is the title)
         reps = towns.geometry.representative_point()
