@@ -172,3 +172,17 @@ def test_local_thread_runner_when_the_app_has_no_task_runner(qtbot, project_data
     dialog.save_pdf()
     wait_job(qtbot, dialog)
     assert (tmp_path / "local.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_file_print_opens_the_dialog_on_the_window_result(qtbot, window):
+    from tests.ui.conftest import run_analysis
+
+    result = run_analysis(qtbot, window)
+    assert window.act_print.isEnabled()
+    window.act_print.trigger()
+    dialog = window.last_print_dialog
+    assert isinstance(dialog, PrintDialog) and dialog.result is result
+    assert dialog.tasks is window.tasks  # the window's runner: one place starts threads
+    qtbot.waitUntil(lambda: dialog.previews_rendered >= 1, timeout=30000)
+    assert not dialog.preview_image.isNull()
+    dialog.close()
