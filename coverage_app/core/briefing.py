@@ -1479,7 +1479,7 @@ def compose_page(data, result=None, *, paper: str = "a4", landscape: bool = Fals
     """
     _check_options(paper, language)
     family = register_matplotlib_fonts()
-    if layers is None:
+    if layers is None or (safe_share and not layers.safe_share):  # never print names from unsafe layers
         layers = prepare_layers(data, result, safe_share=safe_share, safe_method=safe_method,
                                 extra_credits=extra_credits)
     elif extra_credits:

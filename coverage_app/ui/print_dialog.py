@@ -66,7 +66,7 @@ def render_preview(data, result, options: dict, layers=None, dpi: float = PREVIE
 def _page_kwargs(options, township):
     first = township is None or not options.get("atlas")
     return dict(paper=options["paper"], landscape=options["landscape"], township=township,
-                language=options["language"], title=(options.get("title") or None) if first else None,
+                language=options["language"], safe_share=options["safe_share"], title=(options.get("title") or None) if first else None,
                 subtitle=(options.get("subtitle") or None) if first else None)
 
 

@@ -300,3 +300,11 @@ def test_cancelled_atlas_leaves_the_previous_file_untouched(tmp_path, data, resu
         write_briefing(target, data, result, atlas=True, feedback=CancelAfterTwoPages())
     assert target.read_bytes() == b"previous version"
     assert [p.name for p in tmp_path.iterdir()] == ["atlas.pdf"]
+
+
+def test_safe_share_is_never_drawn_from_unsafe_layers(data, result, layers):
+    assert not layers.safe_share
+    fig = compose_page(data, result, layers=layers, township="MMR005022", safe_share=True)
+    texts = " ".join(t.get_text() for t in fig.findobj(matplotlib.text.Text))
+    assert sym.SAFE_SHARE_MARKING in texts
+    assert "Tigyaing Township Hospital" not in texts
