@@ -28,7 +28,7 @@ from .roles import COUNTING_STATUSES, FACILITY_LEVELS_SECONDARY
 
 GRID_MARGIN_M = 5_000.0
 CURVE_MAX_MINUTES = 240
-SNAP_RADIUS_M = 1_000.0  # a facility on water moves to the nearest passable cell this close (metres)
+SNAP_RADIUS_M = 1_000.0  # a facility on water moves to the nearest passable cell this close (metres, >= 2 cells)
 
 
 # ----------------------------------------------------------------------------- facilities
@@ -134,7 +134,7 @@ def locate_sources(fac_w: gpd.GeoDataFrame, friction: Friction) -> tuple[np.ndar
             continue
         cause = friction.cause_at(r, c)
         best = None
-        max_rad = max(1, int(np.ceil(SNAP_RADIUS_M / grid.cell_size_m)))
+        max_rad = max(2, int(np.ceil(SNAP_RADIUS_M / grid.cell_size_m)))  # at least two cells
         for rad in range(1, max_rad + 1) if cause == "water" else ():
             r0, r1 = max(r - rad, 0), min(r + rad + 1, grid.shape[0])
             c0, c1 = max(c - rad, 0), min(c + rad + 1, grid.shape[1])
