@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QLineEdit, QPlainTextEdit, QTableView,
                                QTabWidget, QVBoxLayout, QWidget)
@@ -46,24 +46,85 @@ def _fmt(value, column: str) -> str:
 
 
 class FrameModel(QAbstractTableModel):
-    """A read-only table over a DataFrame; sorting uses the raw values (Qt.UserRole)."""
+    """A read-only table over a DataFrame, sorted and filtered with pandas/numpy (not per
+    row in Python through a proxy model, which takes seconds for thousands of villages)."""
 
-    def __init__(self, columns: list[tuple[str, str]], parent=None):
+    def __init__(self, columns: list[tuple[str, str]], search_columns=(), parent=None):
         super().__init__(parent)
         self.columns = columns
+        self.search_columns = tuple(search_columns)
         self.frame = pd.DataFrame()
         self._values: list[np.ndarray] = []
+        self._rows = np.zeros(0, dtype=np.int64)   # frame rows shown, in display order
+        self._order = np.zeros(0, dtype=np.int64)  # frame rows in sort order
+        self._sort = None
+        self._text = ""
+        self._haystack = None
 
+    # -- content ------------------------------------------------------------------------
     def set_frame(self, frame: pd.DataFrame | None) -> None:
         self.beginResetModel()
         frame = pd.DataFrame() if frame is None else frame
         self.frame = frame.reset_index(drop=True)
         self._values = [self.frame[c].to_numpy() if c in self.frame else np.full(len(self.frame), None)
                         for c, _ in self.columns]
+        self._haystack = None
+        self._order = np.arange(len(self.frame), dtype=np.int64)
+        if self._sort is not None:
+            self._order = self._sorted_order(*self._sort)
+        self._rows = self._filtered(self._order)
         self.endResetModel()
 
+    def _sorted_order(self, column: int, order) -> np.ndarray:
+        values = pd.Series(self._values[column])
+        if not len(values):
+            return np.zeros(0, dtype=np.int64)
+        numeric = pd.to_numeric(values, errors="coerce")
+        if numeric.notna().sum() >= max(1, values.notna().sum()):
+            key = numeric.to_numpy(dtype=float)
+        else:
+            key = values.astype(str).str.lower().to_numpy()
+        idx = np.argsort(key, kind="stable")
+        if order == Qt.DescendingOrder:
+            idx = idx[::-1]
+        if key.dtype.kind == "f":  # missing values always last
+            missing = np.isnan(key[idx])
+            idx = np.concatenate([idx[~missing], idx[missing]])
+        return idx.astype(np.int64)
+
+    def _filtered(self, order: np.ndarray) -> np.ndarray:
+        if not self._text or not len(order):
+            return order
+        if self._haystack is None:
+            self._haystack = [pd.Series(self._values[i]).astype(str).str.lower() for i in self.search_columns
+                              if i < len(self._values)]
+        hit = np.zeros(len(self.frame), dtype=bool)
+        for part in self._haystack:
+            hit |= part.str.contains(self._text, regex=False).to_numpy(dtype=bool)
+        return order[hit[order]]
+
+    def sort(self, column: int, order=Qt.AscendingOrder) -> None:
+        if not 0 <= column < len(self.columns):
+            return
+        self._sort = (column, order)
+        if not len(self.frame):
+            return
+        self.layoutAboutToBeChanged.emit()
+        self._sort = (column, order)
+        self._order = self._sorted_order(column, order)
+        self._rows = self._filtered(self._order)
+        self.layoutChanged.emit()
+
+    def set_text(self, text: str) -> None:
+        """Show only rows whose search columns (name, pcode) contain ``text``."""
+        self.beginResetModel()
+        self._text = text.strip().lower()
+        self._rows = self._filtered(self._order)
+        self.endResetModel()
+
+    # -- Qt model -----------------------------------------------------------------------
     def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.frame)
+        return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent=QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.columns)
@@ -71,14 +132,10 @@ class FrameModel(QAbstractTableModel):
     def data(self, index, role=Qt.DisplayRole):
         if not index.isValid():
             return None
-        value = self._values[index.column()][index.row()]
+        value = self._values[index.column()][self._rows[index.row()]]
         column = self.columns[index.column()][0]
         if role == Qt.DisplayRole:
             return _fmt(value, column)
-        if role == Qt.UserRole:
-            if value is None or (isinstance(value, float) and math.isnan(value)):
-                return -math.inf if column not in ("name_en", "name_my", "pcode", "township", "gap") else ""
-            return value.item() if hasattr(value, "item") else value
         if role == Qt.TextAlignmentRole:
             return int(Qt.AlignRight | Qt.AlignVCenter) if isinstance(value, (int, float, np.number)) \
                 else int(Qt.AlignLeft | Qt.AlignVCenter)
@@ -92,44 +149,15 @@ class FrameModel(QAbstractTableModel):
         return None
 
     def row_value(self, row: int, column: str):
-        return self.frame.iloc[row][column] if column in self.frame else None
+        """Value of ``column`` in the displayed ``row``."""
+        if column not in self.frame or not 0 <= row < len(self._rows):
+            return None
+        return self.frame[column].iloc[int(self._rows[row])]
 
 
-class SearchProxy(QSortFilterProxyModel):
-    """Sort by raw value; filter rows whose name or pcode contains the search text."""
-
-    def __init__(self, search_columns=(0, 1, 2), parent=None):
-        super().__init__(parent)
-        self.setSortRole(Qt.UserRole)
-        self.search_columns = search_columns
-        self.text = ""
-
-    def set_text(self, text: str) -> None:
-        self.text = text.strip().lower()
-        self.invalidateFilter()
-
-    def filterAcceptsRow(self, row, parent) -> bool:
-        if not self.text:
-            return True
-        model = self.sourceModel()
-        for column in self.search_columns:
-            value = model.data(model.index(row, column), Qt.DisplayRole)
-            if value and self.text in str(value).lower():
-                return True
-        return False
-
-    def lessThan(self, left, right) -> bool:
-        a, b = left.data(Qt.UserRole), right.data(Qt.UserRole)
-        try:
-            return a < b
-        except TypeError:
-            return str(a) < str(b)
-
-
-def _table(model, proxy) -> QTableView:
+def _table(model) -> QTableView:
     view = QTableView()
-    proxy.setSourceModel(model)
-    view.setModel(proxy)
+    view.setModel(model)
     view.setSortingEnabled(True)
     view.setSelectionBehavior(QAbstractItemView.SelectRows)
     view.setSelectionMode(QAbstractItemView.SingleSelection)
@@ -225,23 +253,21 @@ class ResultsDock(QWidget):
         pl.addWidget(self.problems)
         self.tabs.addTab(page, "Summary")
         # townships
-        self.township_model = FrameModel(TOWNSHIP_COLUMNS, self)
-        self.township_proxy = SearchProxy((0, 1, 11), self)
-        self.township_view = _table(self.township_model, self.township_proxy)
+        self.township_model = FrameModel(TOWNSHIP_COLUMNS, (0, 1, 11), self)
+        self.township_view = _table(self.township_model)
         self.township_view.setObjectName("township_table")
         self.township_view.selectionModel().selectionChanged.connect(self._township_changed)
         self.tabs.addTab(self.township_view, "Townships")
         # uncovered villages
-        self.village_model = FrameModel(VILLAGE_COLUMNS, self)
-        self.village_proxy = SearchProxy((0, 1, 2), self)
-        self.village_view = _table(self.village_model, self.village_proxy)
+        self.village_model = FrameModel(VILLAGE_COLUMNS, (0, 1, 2), self)
+        self.village_view = _table(self.village_model)
         self.village_view.setObjectName("village_table")
         self.village_view.selectionModel().selectionChanged.connect(self._village_changed)
         self.search = QLineEdit()
         self.search.setObjectName("village_search")
         self.search.setPlaceholderText("Search villages by name (English or Burmese) or pcode")
         self.search.setClearButtonEnabled(True)
-        self.search.textChanged.connect(self.village_proxy.set_text)
+        self.search.textChanged.connect(self.village_model.set_text)
         self.village_count = QLabel("")
         page = QWidget()
         vl = QVBoxLayout(page)
@@ -257,9 +283,8 @@ class ResultsDock(QWidget):
         self.compare_label = QLabel("Compare two scenarios in the Scenarios panel.")
         self.compare_label.setWordWrap(True)
         self.compare_label.setTextFormat(Qt.RichText)
-        self.compare_model = FrameModel(COMPARE_COLUMNS, self)
-        self.compare_proxy = SearchProxy((0, 7), self)
-        self.compare_view = _table(self.compare_model, self.compare_proxy)
+        self.compare_model = FrameModel(COMPARE_COLUMNS, (0, 7), self)
+        self.compare_view = _table(self.compare_model)
         self.compare_view.setObjectName("compare_table")
         self.compare_view.selectionModel().selectionChanged.connect(self._compare_changed)
         page = QWidget()
@@ -271,6 +296,15 @@ class ResultsDock(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
+        self._pending_curve = None
+        self.tabs.currentChanged.connect(lambda _i: self._draw_curve())
+
+    def _draw_curve(self) -> None:
+        """Drawn when its tab is shown (matplotlib costs ~0.4 s a draw)."""
+        if self._pending_curve is not None and self.tabs.currentWidget() is self.curve:
+            curve, params = self._pending_curve
+            self._pending_curve = None
+            self.curve.plot(curve, params)
 
     # -- content ------------------------------------------------------------------------
     def show_result(self, result, stale: bool = False, scenario_name: str | None = None) -> None:
@@ -278,6 +312,7 @@ class ResultsDock(QWidget):
             self.summary.setText("No analysis yet: set the parameters and press Run analysis.")
             self.township_model.set_frame(None)
             self.village_model.set_frame(None)
+            self._pending_curve = None
             self.curve.plot(None)
             self.problems.setPlainText("")
             return
@@ -293,7 +328,9 @@ class ResultsDock(QWidget):
         self.village_view.sortByColumn(4, Qt.DescendingOrder)
         self.village_count.setText(f"{len(uncovered):,} of {len(villages):,} villages lack primary or secondary "
                                    "care within the thresholds")
-        self.curve.plot(result.curve, result.params)
+        self._pending_curve = (result.curve, result.params)
+        if self.tabs.currentWidget() is self.curve:
+            self._draw_curve()
         notes = [str(p) for p in (result.problems or [])]
         timings = getattr(result, "timings_s", None) or {}
         if timings:
@@ -318,26 +355,25 @@ class ResultsDock(QWidget):
         self.tabs.setCurrentIndex(4)
 
     # -- selection ----------------------------------------------------------------------
-    def _selected(self, view, model, proxy, column: str) -> str | None:
+    def _selected(self, view, model, column: str) -> str | None:
         rows = view.selectionModel().selectedRows()
         if not rows:
             return None
-        row = proxy.mapToSource(rows[0]).row()
-        value = model.row_value(row, column)
+        value = model.row_value(rows[0].row(), column)
         return None if value is None else str(value)
 
     def _township_changed(self, *_):
-        pcode = self._selected(self.township_view, self.township_model, self.township_proxy, "pcode")
+        pcode = self._selected(self.township_view, self.township_model, "pcode")
         if pcode:
             self.township_selected.emit(pcode)
 
     def _village_changed(self, *_):
-        pcode = self._selected(self.village_view, self.village_model, self.village_proxy, "pcode")
+        pcode = self._selected(self.village_view, self.village_model, "pcode")
         if pcode:
             self.village_selected.emit(pcode)
 
     def _compare_changed(self, *_):
-        pcode = self._selected(self.compare_view, self.compare_model, self.compare_proxy, "pcode")
+        pcode = self._selected(self.compare_view, self.compare_model, "pcode")
         if pcode:
             self.township_selected.emit(pcode)
 
