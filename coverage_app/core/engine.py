@@ -51,7 +51,10 @@ several; the cells a bucket will pop next are prefetched. Elevation (NaN outside
 Tobler mask), zone label and entry delay, when used, live in a second padded 12-byte
 record array. With the float32 minutes and int32 allocation outputs that is 24 bytes
 a cell (36 with slope or zones), about 220 MB for 3000 x 3000 cells. The private
-copies stay in the result for the incremental functions.
+copies stay in the result for the incremental functions; results derived from one
+another by edits share them as a persistent array (each older result keeps only a
+diff of the cells that changed, see :class:`_Version`), so an edit that returns a new
+result does not copy them.
 
 All functions are pure (no global state). The inner loop is compiled with numba
 (``cache=True, nogil=True``, so a worker thread does not hold the GIL); call
@@ -112,6 +115,12 @@ class _Shared:
         self.aux = aux  # _AUX (rows + 4, cols + 4) or None: elevation m (NaN outside
         # the Tobler mask), zone label, entry delay s
         self.lock = threading.RLock()
+
+    def __getstate__(self):  # picklable / deep-copyable, with a fresh lock
+        return self.cells, self.aux
+
+    def __setstate__(self, state):
+        self.__init__(*state)
 
 
 class _Version:
@@ -197,6 +206,16 @@ class TravelTimeResult:
 # --------------------------------------------------------------------------- numba kernels
 
 
+def _jit(fn):
+    """``njit(cache=True, nogil=True)``; without the on-disk cache where numba finds no
+    place for it (e.g. a frozen app shipping no .py sources: numba raises at decoration).
+    Setting NUMBA_CACHE_DIR to a writable folder and shipping engine.py keeps caching."""
+    try:
+        return njit(cache=True, nogil=True)(fn)
+    except RuntimeError:  # pragma: no cover - "cannot cache function ... no locator"
+        return njit(nogil=True)(fn)
+
+
 @intrinsic
 def _prefetch_intrinsic(typingctx, arr, idx):
     """Hint the CPU to fetch ``arr[idx]`` into cache (LLVM ``llvm.prefetch``)."""
@@ -219,7 +238,7 @@ def _prefetch_intrinsic(typingctx, arr, idx):
     return sig, codegen
 
 
-@njit(cache=True, nogil=True)
+@_jit
 def _prefetch_probe(a):
     _prefetch_intrinsic(a, 0)
     return a[0]
@@ -230,12 +249,12 @@ try:  # a speed hint only: fall back to nothing if this LLVM refuses it
     _prefetch = _prefetch_intrinsic
 except Exception:  # pragma: no cover
 
-    @njit(cache=True, nogil=True)
+    @_jit
     def _prefetch(arr, idx):
         pass
 
 
-@njit(cache=True, nogil=True)
+@_jit
 def _bucket(d, inv_w):
     x = d * inv_w
     if x > _KEY_CLAMP:
@@ -243,7 +262,7 @@ def _bucket(d, inv_w):
     return np.int64(x)
 
 
-@njit(cache=True, nogil=True)
+@_jit
 def _heap_push(h_d, h_cell, h_a, size, d, v, a):
     """Push (d, v, a) on the binary min-heap of the first ``size`` entries; return the new size."""
     i = size
@@ -261,7 +280,7 @@ def _heap_push(h_d, h_cell, h_a, size, d, v, a):
     return size + 1
 
 
-@njit(cache=True, nogil=True)
+@_jit
 def _heap_pop(h_d, h_cell, h_a, size):
     """Remove the top of the heap (read it first); return the new size."""
     size -= 1
@@ -288,7 +307,7 @@ def _heap_pop(h_d, h_cell, h_a, size):
     return size
 
 
-@njit(cache=True, nogil=True)
+@_jit
 def _push(slot, v, d, a, heads, b_next, b_n, b_d, b_cell, b_a, free, bump, live):
     """Append (d, v, a) to the block stack of bucket ``slot``; a caller must have
     checked that a free block exists. Returns the updated (free, bump, live)."""
@@ -313,7 +332,7 @@ def _push(slot, v, d, a, heads, b_next, b_n, b_d, b_cell, b_a, free, bump, live)
     return free, bump, live
 
 
-@njit(cache=True, nogil=True)
+@_jit
 def _fill_grid(cost, elev, tmask, use_tobler, zone, delay, use_zones, cells, aux, use_aux):
     """Copy the rasters into the padded records (barrier border, times +inf,
     allocation -1); return (smallest finite cost, smallest positive finite cost,
@@ -373,7 +392,7 @@ def _fill_grid(cost, elev, tmask, use_tobler, zone, delay, use_zones, cells, aux
     return cmin, cpos, cmax, n, neg, bad_delay
 
 
-@njit(cache=True, nogil=True)
+@_jit
 def _finish(cells, minutes, allocation):
     """Write the outputs from the padded records (full run)."""
     rows, cols = minutes.shape
@@ -389,7 +408,7 @@ def _finish(cells, minutes, allocation):
                 allocation[r, c] = -1
 
 
-@njit(cache=True, nogil=True)
+@_jit
 def _seed(pcells, times, ids, assign, cells, inv_w, nb, heads, b_next, b_n, b_d, b_cell, b_a,
           h_d, h_cell, h_a, st, log_on, l_idx, l_d, l_a):
     """Queue start cells (padded flat indices). Where ``assign[i]`` the cell's time is
@@ -439,7 +458,7 @@ def _seed(pcells, times, ids, assign, cells, inv_w, nb, heads, b_next, b_n, b_d,
     st[_LIVE] = live
 
 
-@njit(cache=True, nogil=True)
+@_jit
 def _run(cells, aux, use_tobler, use_zones, nk, doff, dlen, bo1, bo2, cutoff,
          out_minutes, out_alloc, write_out,
          inv_w, nb, heads, b_next, b_n, b_d, b_cell, b_a, h_d, h_cell, h_a, st, max_expand,
@@ -615,7 +634,7 @@ def _run(cells, aux, use_tobler, use_zones, nk, doff, dlen, bo1, bo2, cutoff,
     return status
 
 
-@njit(cache=True, nogil=True)
+@_jit
 def _cells_of(allocation, source_id):
     """Flat (unpadded) indices of the cells allocated to ``source_id``."""
     a = allocation.reshape(-1)
@@ -632,7 +651,7 @@ def _cells_of(allocation, source_id):
     return out
 
 
-@njit(cache=True, nogil=True)
+@_jit
 def _reset(idx, cells, minutes, allocation, nk, doff, st, l_idx, l_d, l_a):
     """Reset the cells ``idx`` (unpadded flat) to unreached, logging their old values
     (the log must have room), and return the padded flat indices and allocations of
@@ -681,7 +700,7 @@ def _reset(idx, cells, minutes, allocation, nk, doff, st, l_idx, l_d, l_a):
     return seeds[:n], ids[:n]
 
 
-@njit(cache=True, nogil=True)
+@_jit
 def _apply_diff(cells, idx, d, a):
     """Write the logged (time, allocation) values into their cells, last entry first,
     and keep the values they replace in their place: applied again (after reversing
@@ -697,7 +716,7 @@ def _apply_diff(cells, idx, d, a):
         a[i] = ta
 
 
-@njit(cache=True, nogil=True)
+@_jit
 def _refresh_outputs(cells, idx, minutes, allocation):
     """Rewrite the unpadded outputs of the padded cells ``idx`` from their records."""
     flat = cells.reshape(-1)
@@ -928,7 +947,7 @@ def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids,
         Several sources on one cell: the first listed wins.
     neighbours : 8 or 16
         Move stencil; 16 adds knight's moves (much closer to Euclidean distance:
-        worst-case overestimate ~2.8 % instead of ~8.2 %).
+        worst-case overestimate 2.7 % instead of 8.2 %).
     max_minutes : float or None
         Cut-off; cells farther away stay unreached.
     elevation_m, tobler_mask : 2-D (metres; bool), optional, given together
