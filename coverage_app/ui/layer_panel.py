@@ -49,6 +49,7 @@ class LayerPanel(QWidget):
     remove_requested = Signal(object)
     zoom_requested = Signal(object)
     add_requested = Signal()
+    visibility_changed = Signal(object)  # the user ticked or unticked a layer
 
     def __init__(self, stack: LayerStack, parent=None):
         super().__init__(parent)
@@ -153,8 +154,9 @@ class LayerPanel(QWidget):
             return
         key = item.data(0, KEY_ROLE)
         layer = self.stack.find(key) if key else None
-        if layer is not None:
+        if layer is not None and layer.visible != (item.checkState(0) == Qt.Checked):
             self.stack.set_visible(layer, item.checkState(0) == Qt.Checked)
+            self.visibility_changed.emit(layer)
 
     def set_layer_visible(self, layer: MapLayer, visible: bool) -> None:
         """Same as clicking the check box."""

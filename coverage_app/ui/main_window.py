@@ -168,6 +168,8 @@ class MainWindow(QMainWindow):
         self.layer_panel.remove_requested.connect(self.remove_layer)
         self.layer_panel.properties_requested.connect(self.layer_properties)
         self.layer_panel.zoom_requested.connect(self.zoom_to_layer)
+        self.layer_panel.visibility_changed.connect(
+            lambda layer: self._set_dirty(True) if layer.ref is not None else None)
         self.stack.layer_changed.connect(self._layer_changed)
         self.stack.structure_changed.connect(self._structure_changed)
         self.analysis_panel = AnalysisPanel(self)
@@ -716,8 +718,7 @@ class MainWindow(QMainWindow):
         self.stack.structure_changed.emit()
 
     def _layer_changed(self, layer: MapLayer) -> None:
-        if layer.ref is not None:
-            self._set_dirty(True)
+        # (the project becomes dirty through the user's actions: visibility, style, order)
         if isinstance(layer, RasterLayer) and layer.visible and getattr(layer, "pending", False):
             self._load_raster(layer)
 

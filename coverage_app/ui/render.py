@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 import shapely
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QByteArray, QDataStream, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
 
 from coverage_app.core.symbology import Style
@@ -39,29 +39,36 @@ def qcolor(colour: str | None, alpha: float = 1.0) -> QColor:
 
 
 def qpolygonf(xy: np.ndarray) -> QPolygonF:
-    """A QPolygonF filled from an (n, 2) float array without a Python loop."""
+    """A QPolygonF from an (n, 2) float array without a Python loop (through QDataStream).
+
+    (Writing into ``QPolygonF.data()`` through a shiboken VoidPtr is faster still but
+    corrupts reference counts in PySide6 6.12 and crashes the interpreter.)
+    """
     xy = np.ascontiguousarray(xy, dtype=np.float64).reshape(-1, 2)
     poly = QPolygonF()
-    n = len(xy)
-    if n == 0:
+    if len(xy) == 0:
         return poly
-    try:
-        import shiboken6
-
-        poly.resize(n)
-        buffer = shiboken6.VoidPtr(poly.data(), n * 16, True)
-        np.frombuffer(buffer, np.float64).reshape(-1, 2)[:] = xy
-    except Exception:  # pragma: no cover - older bindings
-        poly = QPolygonF([QPointF(float(x), float(y)) for x, y in xy])
+    header = np.array([len(xy)], dtype=">u4").view(np.uint8)
+    payload = np.concatenate([header, xy.astype(">f8").view(np.uint8).reshape(-1)])
+    stream = QDataStream(QByteArray(payload.tobytes()))
+    stream >> poly
     return poly
 
 
+_ELEMENT = np.dtype([("type", ">i4"), ("x", ">f8"), ("y", ">f8")])
+
+
 def path_from_geometries(geoms, closed: bool) -> QPainterPath:
-    """One QPainterPath (odd-even fill) from shapely lines or polygons (map coordinates)."""
+    """One QPainterPath (odd-even fill) from shapely lines or polygons (map coordinates).
+
+    All rings or lines become move-to/line-to elements in one numpy array that QDataStream
+    reads as a QPainterPath in one call, however many features there are.
+    """
     path = QPainterPath()
     path.setFillRule(Qt.OddEvenFill)
     geoms = np.asarray(geoms, dtype=object)
-    geoms = geoms[~shapely.is_missing(geoms)]
+    if len(geoms):
+        geoms = geoms[~shapely.is_missing(geoms)]
     if len(geoms) == 0:
         return path
     parts = shapely.get_parts(geoms)
@@ -73,16 +80,29 @@ def path_from_geometries(geoms, closed: bool) -> QPainterPath:
     if len(lines) == 0:
         return path
     coords, index = shapely.get_coordinates(lines, return_index=True)
-    if len(coords) == 0:
+    if len(coords) < 2:
         return path
-    starts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
-    ends = np.r_[starts[1:], len(index)]
-    for s, e in zip(starts.tolist(), ends.tolist()):
-        if e - s < 2:
-            continue
-        path.addPolygon(qpolygonf(coords[s:e]))
-        if closed:
-            path.closeSubpath()
+    starts = np.r_[True, index[1:] != index[:-1]]
+    counts = np.bincount(index)
+    keep = (counts >= 2)[index]  # a part needs two points
+    coords, starts = coords[keep], starts[keep]
+    if len(coords) < 2:
+        return path
+    elements = np.empty(len(coords), dtype=_ELEMENT)
+    elements["type"] = np.where(starts, 0, 1)  # MoveToElement, LineToElement
+    elements["x"] = coords[:, 0]
+    elements["y"] = coords[:, 1]
+    last_start = int(np.flatnonzero(starts)[-1])
+    payload = b"".join([np.array([len(elements)], ">i4").tobytes(), elements.tobytes(),
+                        np.array([last_start, 0], ">i4").tobytes()])  # cStart, fill rule (odd-even)
+    stream = QDataStream(QByteArray(payload))
+    stream >> path
+    if path.elementCount() != len(elements):  # pragma: no cover - a Qt without this stream format
+        path = QPainterPath()
+        path.setFillRule(Qt.OddEvenFill)
+        ends = np.r_[np.flatnonzero(starts)[1:], len(coords)]
+        for s, e in zip(np.flatnonzero(starts).tolist(), ends.tolist()):
+            path.addPolygon(qpolygonf(coords[s:e]))
     return path
 
 
