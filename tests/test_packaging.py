@@ -1,0 +1,104 @@
+"""Quick checks of packaging/ without building the bundle (that takes minutes: see
+packaging/README.md, `bash packaging/build.sh && bash packaging/smoke.sh`).
+
+The spec must compile, every file or folder it bundles from this repository must exist, and the
+runtime hook must point GDAL/PROJ at bundled copies and numba at a user cache folder.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGING = ROOT / "packaging"
+SPEC = PACKAGING / "coverage_app.spec"
+
+
+def spec_source() -> str:
+    return SPEC.read_text(encoding="utf-8")
+
+
+def test_spec_compiles():
+    compile(spec_source(), str(SPEC), "exec")
+
+
+def test_spec_bundles_files_that_exist():
+    tree = ast.parse(spec_source())
+    # Every `ROOT / "a" / "b"` and `SPEC_DIR / "x"` the spec names must exist.
+    paths = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+            parts, cur = [], node
+            while isinstance(cur, ast.BinOp) and isinstance(cur.op, ast.Div) and isinstance(cur.right, ast.Constant):
+                parts.insert(0, cur.right.value)
+                cur = cur.left
+            if isinstance(cur, ast.Name) and cur.id in ("ROOT", "SPEC_DIR") and parts:
+                base = ROOT if cur.id == "ROOT" else PACKAGING
+                paths.append(base.joinpath(*parts))
+    wanted = {p.relative_to(ROOT).as_posix() for p in paths}
+    assert {"coverage_app/resources", "layers", "packaging/entry.py", "packaging/rthook_geodata.py"} <= wanted
+    missing = [str(p) for p in paths if not p.exists() and p.name != "icon.png"]
+    assert not missing, f"the spec bundles missing files: {missing}"
+    assert (ROOT / "layers" / "sagaing.covproj").is_file()
+    assert list((ROOT / "coverage_app" / "resources" / "fonts").glob("NotoSansMyanmar-*.ttf"))
+
+
+def test_spec_collects_geodata_and_excludes_test_stacks():
+    source = spec_source()
+    for dest in ("pyogrio/gdal_data", "pyogrio/proj_data", "rasterio/gdal_data", "rasterio/proj_data",
+                 "coverage_app/resources", '"layers"'):
+        assert dest in source, dest
+    assert 'collect_data_files("pyproj")' in source
+    excludes = re.search(r"excludes = \[(.*?)\n\]", source, re.S).group(1)
+    for name in ("pytest", "skimage", "IPython", "tkinter"):
+        assert f'"{name}"' in excludes, name
+    assert "rthook_geodata.py" in source and "module_collection_mode" in source
+
+
+def test_packaging_files_present_and_scripts_parse():
+    for name in ("build.sh", "smoke.sh", "install-linux.sh", "coverage-app.desktop", "icon.svg", "icon.png",
+                 "README.md", "entry.py"):
+        assert (PACKAGING / name).is_file(), name
+    assert (PACKAGING / "icon.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    desktop = (PACKAGING / "coverage-app.desktop").read_text(encoding="utf-8")
+    assert desktop.startswith("[Desktop Entry]") and "Exec=coverage-app" in desktop
+    for script in ("build.sh", "smoke.sh", "install-linux.sh"):
+        result = subprocess.run(["bash", "-n", str(PACKAGING / script)], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+
+
+def test_runtime_hook_sets_bundled_geodata_and_numba_cache(tmp_path):
+    bundle = tmp_path / "bundle"
+    for rel in ("pyogrio/gdal_data", "pyogrio/proj_data", "rasterio/gdal_data", "rasterio/proj_data"):
+        (bundle / rel).mkdir(parents=True)
+    home = tmp_path / "home"
+    code = (f"import sys, os; sys._MEIPASS = {str(bundle)!r}; "
+            f"exec(compile(open({str(PACKAGING / 'rthook_geodata.py')!r}).read(), 'rthook', 'exec')); "
+            "print('\\n'.join(os.environ.get(k, '') for k in "
+            "('GDAL_DATA', 'PROJ_DATA', 'PROJ_LIB', 'PROJ_NETWORK', 'NUMBA_CACHE_DIR')))")
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "PROJ_LIB": "/elsewhere/proj",
+           "GDAL_DATA": "/elsewhere/gdal", "SYSTEMROOT": os.environ.get("SYSTEMROOT", "")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    gdal, proj, proj_lib, network, cache = out.stdout.splitlines()
+    assert Path(gdal) == bundle / "pyogrio" / "gdal_data"
+    assert Path(proj) == Path(proj_lib) == bundle / "pyogrio" / "proj_data"
+    assert network == "OFF"
+    assert Path(cache).is_dir() and not Path(cache).is_relative_to(bundle)
+    if sys.platform.startswith("linux"):
+        assert Path(cache) == home / ".cache" / "coverage-app" / "numba"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the Linux launcher")
+def test_install_linux_refuses_a_missing_bundle(tmp_path):
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)}
+    result = subprocess.run(["bash", str(PACKAGING / "install-linux.sh"), str(tmp_path / "nothing")],
+                            env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert not (tmp_path / ".local" / "opt" / "coverage-app").exists()
