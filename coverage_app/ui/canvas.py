@@ -157,7 +157,7 @@ class MapCanvas(QWidget):
     def _view_key(self, w: int, h: int):
         return (self.cx, self.cy, self.scale, w, h, self.stack.version)
 
-    def render_image(self, width: int, height: int, dpr: float = 1.0, view=None, overlays: bool = False) -> QImage:
+    def render_image(self, width: int, height: int, dpr: float = 1.0, view=None, overlays: bool | None = None) -> QImage:
         """Render the visible layers into a new image of ``width`` x ``height`` logical pixels."""
         cx, cy, scale = view or (self.cx, self.cy, self.scale)
         wd, hd = max(1, int(round(width * dpr))), max(1, int(round(height * dpr)))
@@ -182,7 +182,11 @@ class MapCanvas(QWidget):
                 logging.getLogger("coverage_app.ui").exception("drawing layer %s failed: %s", layer.title, exc)
             painter.resetTransform()
             painter.setOpacity(1.0)
-        draw_labels(painter, ctx.labels, wd, hd, dpr, self.font_ui)
+        blocked = []
+        if overlays is not False and view is None and width == self.width() and height == self.height():
+            blocked = [QRectF(r.x() * dpr, r.y() * dpr, r.width() * dpr, r.height() * dpr)
+                       for r in self.overlay_rects()]
+        draw_labels(painter, ctx.labels, wd, hd, dpr, self.font_ui, blocked)
         painter.end()
         image.setDevicePixelRatio(dpr)
         return image
@@ -323,16 +327,27 @@ class MapCanvas(QWidget):
                 out.append((layer.title, items))
         return out
 
-    def _draw_legend(self, painter: QPainter) -> None:
+    def _legend_layout(self):
+        """(rows, rect, fonts, line height) of the on-map legend, or None (cached per view)."""
+        key = (self.stack.version, self.width(), self.height())
+        cached = getattr(self, "_legend_cache", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        layout = self._compute_legend_layout()
+        self._legend_cache = (key, layout)
+        return layout
+
+    def _compute_legend_layout(self):
         entries = self.legend_entries()
         if not entries:
-            return
+            return None
         font = QFont(self.font_ui)
         font.setPointSizeF(8)
         bold = QFont(font)
         bold.setBold(True)
-        painter.setFont(font)
-        fm = painter.fontMetrics()
+        from PySide6.QtGui import QFontMetrics
+
+        fm = QFontMetrics(bold)
         line = max(16, fm.height() + 2)
         max_h = self.height() - 80
         rows = []
@@ -345,15 +360,36 @@ class MapCanvas(QWidget):
             if len(items) > 8:
                 rows.append((f"… {len(items) - 8} more", None))
         if not rows:
-            return
+            return None
         width = max(fm.horizontalAdvance(text) + (22 if icon is not None else 0) for text, icon in rows) + 24
         width = min(width, 280)
         height = len(rows) * line + 10
-        x = self.width() - width - 10
-        y = self.height() - height - 10
+        rect = QRectF(self.width() - width - 10, self.height() - height - 10, width, height)
+        return rows, rect, font, bold, line
+
+    def overlay_rects(self) -> list[QRectF]:
+        """Parts of the canvas covered by the legend, scale bar and north arrow (logical px),
+        extended to the canvas edge: map labels are not placed there."""
+        out = [QRectF(0, self.height() - 48, 200, 48), QRectF(self.width() - 44, 0, 44, 44)]
+        if self.show_legend:
+            layout = self._legend_layout()
+            if layout is not None:
+                rect = layout[1]
+                out.append(QRectF(rect.left() - 4, rect.top() - 4, self.width() - rect.left() + 4,
+                                  self.height() - rect.top() + 4))
+        return out
+
+    def _draw_legend(self, painter: QPainter) -> None:
+        layout = self._legend_layout()
+        if layout is None:
+            return
+        rows, rect, font, bold, line = layout
+        painter.setFont(font)
+        fm = painter.fontMetrics()
+        x, y, width, height = rect.x(), rect.y(), rect.width(), rect.height()
         painter.setPen(QPen(QColor(0, 0, 0, 60), 1))
-        painter.setBrush(QColor(255, 255, 255, 225))
-        painter.drawRoundedRect(QRectF(x, y, width, height), 5, 5)
+        painter.setBrush(QColor(255, 255, 255, 235))
+        painter.drawRoundedRect(rect, 5, 5)
         cy = y + 5
         for text, icon in rows:
             if icon is None:

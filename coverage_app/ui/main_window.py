@@ -192,13 +192,32 @@ class MainWindow(QMainWindow):
         self.layer_dock = self._dock("Layers", self.layer_panel, Qt.LeftDockWidgetArea, "layers_dock")
         self.analysis_dock = self._dock("Analysis", self.analysis_panel, Qt.LeftDockWidgetArea, "analysis_dock")
         self.scenario_dock = self._dock("Scenarios", self.scenario_panel, Qt.LeftDockWidgetArea, "scenario_dock")
-        self.tabifyDockWidget(self.analysis_dock, self.scenario_dock)
-        self.analysis_dock.raise_()
         self.results_dock = self._dock("Results", self.results, Qt.RightDockWidgetArea, "results_dock")
         self.identify_dock = self._dock("Identify", self.identify_panel, Qt.RightDockWidgetArea, "identify_dock")
+        self._docks_arranged = False
+        self._saved_state = None
+
+    def _arrange_docks(self) -> None:
+        """Tabify and size the docks once the window is shown, then restore the saved layout.
+
+        (Qt 6.12: tabifying a second group of docks before the window is shown leaves a
+        stale duplicate tab bar painted over the map.)"""
+        if self._docks_arranged:
+            return
+        self._docks_arranged = True
+        self.tabifyDockWidget(self.analysis_dock, self.scenario_dock)
         self.tabifyDockWidget(self.results_dock, self.identify_dock)
+        self.analysis_dock.raise_()
         self.results_dock.raise_()
-        self.resizeDocks([self.layer_dock, self.results_dock], [300, 420], Qt.Horizontal)
+        self.resizeDocks([self.layer_dock, self.results_dock], [320, 420], Qt.Horizontal)
+        self.resizeDocks([self.layer_dock, self.analysis_dock], [420, 480], Qt.Vertical)
+        if isinstance(self._saved_state, QByteArray) and not self._saved_state.isEmpty():
+            self.restoreState(self._saved_state)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._docks_arranged:
+            QTimer.singleShot(0, self._arrange_docks)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -271,8 +290,7 @@ class MainWindow(QMainWindow):
         state = settings.value("window/state")
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
-        if isinstance(state, QByteArray) and not state.isEmpty():
-            self.restoreState(state)
+        self._saved_state = state  # restored once the docks are arranged (after show)
         recovered = self._offer_recovery()
         self.autosave.begin_session()
         if recovered is not None:
@@ -776,7 +794,7 @@ class MainWindow(QMainWindow):
 
     def _toggle_legend(self, on: bool) -> None:
         self.canvas.show_legend = on
-        self.canvas.update()
+        self.canvas.refresh()
 
     def _cursor_moved(self, lon: float, lat: float) -> None:
         self.coords_label.setText(f"{abs(lat):.5f}° {'N' if lat >= 0 else 'S'}, {abs(lon):.5f}° "

@@ -708,8 +708,10 @@ class LayerStack(QObject):
         return float(arr[:, 0].min()), float(arr[:, 1].min()), float(arr[:, 2].max()), float(arr[:, 3].max())
 
 
-def draw_labels(painter: QPainter, labels: list, width: int, height: int, dpr: float, font: QFont) -> None:
-    """Draw collected labels on top, higher priority first, skipping overlapping ones."""
+def draw_labels(painter: QPainter, labels: list, width: int, height: int, dpr: float, font: QFont,
+                blocked=()) -> None:
+    """Draw collected labels on top, higher priority first, skipping overlapping ones and
+    those that would run off the image or under ``blocked`` rectangles (legend, scale bar)."""
     if not labels:
         return
     taken: list[QRectF] = []
@@ -730,7 +732,9 @@ def draw_labels(painter: QPainter, labels: list, width: int, height: int, dpr: f
         h = metrics.height()
         rx = x - w / 2 if centred else x
         rect = QRectF(rx, y - h / 2, w, h)
-        if rect.right() < 0 or rect.left() > width or rect.bottom() < 0 or rect.top() > height:
+        if rect.left() < 0 or rect.right() > width or rect.top() < 0 or rect.bottom() > height:
+            continue
+        if any(b.intersects(rect) for b in blocked):
             continue
         keys = [(i, j) for i in range(int(rect.left() // cell), int(rect.right() // cell) + 1)
                 for j in range(int(rect.top() // cell), int(rect.bottom() // cell) + 1)]

@@ -272,3 +272,13 @@ def test_recent_projects_and_settings_persist(window, qtbot, tmp_path, monkeypat
     window.dirty = False
     window.close()
     assert settings.value("window/geometry") is not None
+
+
+def test_docks_are_tabbed_once(window, qtbot):
+    from PySide6.QtWidgets import QTabBar
+
+    qtbot.waitUntil(lambda: window._docks_arranged, timeout=5000)
+    qtbot.wait(50)
+    bars = [tuple(b.tabText(i) for i in range(b.count())) for b in window.findChildren(QTabBar)
+            if b.isVisible() and b.parent() is window]
+    assert sorted(bars) == [("Analysis", "Scenarios"), ("Results", "Identify")]

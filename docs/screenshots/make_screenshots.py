@@ -1,0 +1,93 @@
+"""Take the README screenshot of the main window with an analysis result.
+
+    python docs/screenshots/make_screenshots.py [--out docs/screenshots/main_window.png] [--mode motorbike]
+
+With a DISPLAY (e.g. ``Xvfb :99 -screen 0 1600x1000x24 &`` then ``DISPLAY=:99``) it grabs
+the real window from the screen (QScreen.grabWindow); without one it renders offscreen
+(QWidget.grab). Settings and autosave go to a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("main_window.png"))
+    parser.add_argument("--mode", default="motorbike")
+    parser.add_argument("--cell", type=float, default=250.0)
+    parser.add_argument("--size", default="1600x1000")
+    parser.add_argument("--offscreen-copy", type=Path, default=None,
+                        help="also save QWidget.grab() (the offscreen rendering) here")
+    args = parser.parse_args(argv)
+    if not os.environ.get("DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    tmp = tempfile.mkdtemp()
+    os.environ["COVERAGE_APP_DATA_DIR"] = tmp
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    from coverage_app.ui import dialogs, settings
+
+    settings.use_settings_file(Path(tmp) / "settings.ini")
+    dialogs.create_boxes = False
+    from coverage_app.ui.app import create_window
+
+    window = create_window(["--no-restore"])
+    w, h = (int(v) for v in args.size.split("x"))
+    window.resize(w, h)
+    window.move(0, 0)
+    window.show()
+
+    def wait(predicate, timeout=120):
+        end = time.time() + timeout
+        while not predicate():
+            if time.time() > end:
+                raise SystemExit("timed out")
+            app.processEvents()
+            time.sleep(0.01)
+
+    wait(lambda: window.data is not None)
+    wait(lambda: not window.tasks.running)
+    if getattr(window, "_zawgyi_box", None) is not None:
+        window._zawgyi_box.close()
+    panel = window.analysis_panel
+    panel.mode.setCurrentIndex(panel.mode.findData(args.mode))
+    panel.cell.setValue(args.cell)
+    window.run_analysis()
+    wait(lambda: window.result is not None and not window.tasks.running)
+    window.canvas.zoom_full()
+    for _ in range(30):
+        app.processEvents()
+        time.sleep(0.02)
+    window.canvas.repaint()
+    if args.offscreen_copy:
+        window.grab().save(str(args.offscreen_copy))
+    if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+        image = window.grab()
+    else:
+        image = window.screen().grabWindow(0, 0, 0, w, h)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    image.save(str(args.out), "PNG", 9)
+    try:  # a 256-colour palette keeps the README image small (Pillow comes with matplotlib)
+        from PIL import Image
+
+        Image.open(args.out).convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT,
+                                                     dither=Image.Dither.NONE).save(args.out, optimize=True)
+    except ImportError:
+        pass
+    print(f"saved {args.out} ({args.out.stat().st_size // 1024} KB)")
+    window.dirty = False
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
