@@ -106,7 +106,8 @@ def raster_for_display(path, dst_crs, max_pixels: int = 1600, feedback=None):
                                                                    *src.bounds)
             factor = max(width / max_pixels, height / max_pixels, 1.0)
             width, height = max(1, int(width / factor)), max(1, int(height / factor))
-            transform = transform * transform.scale(factor, factor)
+            transform = transform @ transform.scale(factor, factor) if hasattr(transform, "__matmul__") \
+                else transform * transform.scale(factor, factor)
             out = np.full((height, width), np.nan, dtype=np.float32)
             categorical = src.dtypes[0].startswith(("uint", "int"))
             reproject(rasterio.band(src, 1), out, src_nodata=src.nodata, dst_transform=transform,

@@ -408,7 +408,7 @@ class RasterLayer(MapLayer):
         return [(label, render.style_icon(Style(fill=colour), RASTER)) for label, colour in self._legend_items]
 
     def identify(self, x: float, y: float, tolerance: float) -> list[int]:
-        col, row = ~self.transform * (x, y)
+        col, row = _apply(~self.transform, (x, y))
         row, col = int(math.floor(row)), int(math.floor(col))
         if 0 <= row < self.values.shape[0] and 0 <= col < self.values.shape[1]:
             return [row * self.values.shape[1] + col]
@@ -421,16 +421,24 @@ class RasterLayer(MapLayer):
             shown = "unreachable / outside" if not np.isfinite(value) else round(float(value), 1)
         else:
             shown = int(value)
-        x, y = self.transform * (col + 0.5, row + 0.5)
+        x, y = _apply(self.transform, (col + 0.5, row + 0.5))
         return [(f"value ({self.unit})" if self.unit else "value", shown), ("cell (row, col)", f"{row}, {col}"),
                 ("cell centre (map x, y)", f"{x:.0f}, {y:.0f}")]
 
     def feature_geometry(self, index: int):
         row, col = divmod(index, self.values.shape[1])
         t = self.transform
-        x0, y0 = t * (col, row)
-        x1, y1 = t * (col + 1, row + 1)
+        x0, y0 = _apply(t, (col, row))
+        x1, y1 = _apply(t, (col + 1, row + 1))
         return shapely.box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+
+
+def _apply(transform, point):
+    """An affine transform applied to a point (``@`` in affine >= 2.4, ``*`` before)."""
+    try:
+        return transform @ point
+    except TypeError:  # pragma: no cover - older affine
+        return transform * point
 
 
 # ---------------------------------------------------------------------------------------
