@@ -21,8 +21,8 @@ PROJ network
 numba
     numba's ``cache=True`` writes compiled kernels next to the source by default, i.e. into the
     (read-only, for a system-wide install) bundle. NUMBA_CACHE_DIR sends them to the user's cache
-    folder instead. The spec collects the modules that use ``cache=True`` as plain ``.py`` files
-    so numba can locate their source file (see the spec).
+    folder instead, in a subfolder per version of the jitted sources. The spec collects the
+    modules that use ``cache=True`` as plain ``.py`` files so numba can locate their source file.
 """
 
 import os
@@ -42,13 +42,14 @@ def _first_dir(base, *candidates):
 
 
 def _user_cache_dir():
+    """The app's cache folder: ~/.cache/coverage-app, %LOCALAPPDATA%\\coverage-app\\Cache, ~/Library/Caches/coverage-app."""
     if sys.platform == "win32":
         root = os.environ.get("LOCALAPPDATA") or os.path.join(os.path.expanduser("~"), "AppData", "Local")
-        return os.path.join(root, "coverage-app", "Cache", "numba")
+        return os.path.join(root, "coverage-app", "Cache")
     if sys.platform == "darwin":
-        return os.path.join(os.path.expanduser("~"), "Library", "Caches", "coverage-app", "numba")
+        return os.path.join(os.path.expanduser("~"), "Library", "Caches", "coverage-app")
     root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(root, "coverage-app", "numba")
+    return os.path.join(root, "coverage-app")
 
 
 def _setup():
@@ -65,9 +66,22 @@ def _setup():
     # GDAL must not look for drivers or data of another GDAL installed on the machine.
     os.environ.pop("GDAL_DRIVER_PATH", None)
 
+    # entry.py keeps matplotlib's font cache there too (PyInstaller's own matplotlib hook, which
+    # runs after this one, gives every run a new temporary MPLCONFIGDIR).
+    os.environ["COVERAGE_APP_CACHE_DIR"] = _user_cache_dir()
+
     # A user may point the cache elsewhere (e.g. a shared, writable folder); keep that.
     if not os.environ.get("NUMBA_CACHE_DIR"):
-        cache = _user_cache_dir()
+        cache = os.path.join(_user_cache_dir(), "numba")
+        # One folder per version of the jitted sources (the spec writes the key): numba keys a
+        # frozen app's cache on the executable only, which an update may leave unchanged.
+        try:
+            with open(os.path.join(base, "numba_cache_key.txt"), encoding="ascii") as f:
+                key = f.read().strip()
+        except OSError:
+            key = ""
+        if key.isalnum():
+            cache = os.path.join(cache, key)
         try:
             os.makedirs(cache, exist_ok=True)
         except OSError:

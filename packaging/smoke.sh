@@ -148,11 +148,16 @@ if app "$EXE" --help 2>/dev/null | grep -q '\bbrief\b'; then
   else
     fail "brief (exit $rc)"; tail -20 "$TMP/brief.txt"
   fi
+  if ls "$HOME_DIR"/.cache/coverage-app/matplotlib/fontlist-*.json >/dev/null 2>&1; then
+    pass "matplotlib's font list kept in ~/.cache/coverage-app/matplotlib"
+  else
+    fail "no matplotlib font list in ~/.cache/coverage-app/matplotlib (rebuilt at every start)"
+  fi
   # Burmese labels: the bundled Noto Sans Myanmar must be found and embedded.
   if command -v pdffonts >/dev/null && app "$EXE" brief --help 2>/dev/null | grep -q -- '--language'; then
-    app "$EXE" brief --out "$TMP/b_my.pdf" --cell-size 2000 --language both >"$TMP/brief_my.txt" 2>&1; rc=$?
+    t0=$(now); app "$EXE" brief --out "$TMP/b_my.pdf" --cell-size 2000 --language both >"$TMP/brief_my.txt" 2>&1; rc=$?; t1=$(now)
     if [[ $rc -eq 0 ]] && pdffonts "$TMP/b_my.pdf" | grep -q 'NotoSansMyanmar'; then
-      pass "brief --language both embeds Noto Sans Myanmar"
+      pass "brief --language both embeds Noto Sans Myanmar ($(secs "$t0" "$t1") s)"
     else
       fail "brief --language both (exit $rc) does not embed Noto Sans Myanmar"; tail -5 "$TMP/brief_my.txt"
     fi

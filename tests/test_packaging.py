@@ -60,6 +60,7 @@ def test_spec_collects_geodata_and_excludes_test_stacks():
     for name in ("pytest", "skimage", "IPython", "tkinter"):
         assert f'"{name}"' in excludes, name
     assert "rthook_geodata.py" in source and "module_collection_mode" in source
+    assert "numba_cache_key.txt" in source
 
 
 def test_packaging_files_present_and_scripts_parse():
@@ -78,6 +79,7 @@ def test_runtime_hook_sets_bundled_geodata_and_numba_cache(tmp_path):
     bundle = tmp_path / "bundle"
     for rel in ("pyogrio/gdal_data", "pyogrio/proj_data", "rasterio/gdal_data", "rasterio/proj_data"):
         (bundle / rel).mkdir(parents=True)
+    (bundle / "numba_cache_key.txt").write_text("0123abcd\n", encoding="ascii")
     home = tmp_path / "home"
     code = (f"import sys, os; sys._MEIPASS = {str(bundle)!r}; "
             f"exec(compile(open({str(PACKAGING / 'rthook_geodata.py')!r}).read(), 'rthook', 'exec')); "
@@ -92,7 +94,7 @@ def test_runtime_hook_sets_bundled_geodata_and_numba_cache(tmp_path):
     assert network == "OFF"
     assert Path(cache).is_dir() and not Path(cache).is_relative_to(bundle)
     if sys.platform.startswith("linux"):
-        assert Path(cache) == home / ".cache" / "coverage-app" / "numba"
+        assert Path(cache) == home / ".cache" / "coverage-app" / "numba" / "0123abcd"
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the Linux launcher")
