@@ -21,7 +21,8 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUNDLE="$(cd "${1:-$ROOT/dist/coverage-app}" 2>/dev/null && pwd)" || { echo "smoke: no bundle at ${1:-$ROOT/dist/coverage-app}; run bash packaging/build.sh" >&2; exit 1; }
 EXE="$BUNDLE/coverage-app"
-[[ -x "$EXE" ]] || { echo "smoke: $EXE is missing" >&2; exit 1; }
+[[ -f "$EXE.exe" ]] && EXE="$EXE.exe"  # Windows (Git Bash)
+[[ -f "$EXE" ]] || { echo "smoke: $EXE is missing" >&2; exit 1; }
 HOST_PY="${PYTHON:-python3}"
 SHOT="${SMOKE_SCREENSHOT:-$ROOT/packaging/smoke_gui.png}"
 
