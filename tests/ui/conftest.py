@@ -13,6 +13,37 @@ from coverage_app.ui import dialogs, settings  # noqa: E402
 FAST_CELL_M = 2000.0  # coarse grid: analysis runs take well under a second
 
 
+_LOADED: dict = {}
+
+
+@pytest.fixture(autouse=True)
+def reuse_bundled_layers(monkeypatch):
+    """Read the bundled project's layer files once per session (the window's loader is
+    still called, in its worker thread): each window gets its own ProjectData over shallow
+    copies of the cached layers, so a test's changes never reach another test."""
+    import copy
+
+    from coverage_app.core import model
+    from coverage_app.ui import main_window
+
+    real = model.load_project_data
+
+    def load(project, feedback=None):
+        key = str(project.path.resolve()) if project.path else None
+        cached = _LOADED.get(key)
+        if key is None or cached is None or [r.name for r in project.layers] != cached[0]:
+            data = real(project, feedback=feedback)
+            if key is not None:
+                _LOADED[key] = ([r.name for r in project.layers], data)
+            return data
+        data = cached[1]
+        rasters = {r.name: r for r in project.layers if r.name in data.rasters}
+        return model.ProjectData(project, {k: copy.copy(v) for k, v in data.layers.items()}, rasters,
+                                 list(data.problems))
+
+    monkeypatch.setattr(main_window, "load_project_data", load)
+
+
 @pytest.fixture(autouse=True)
 def isolated_app_state(tmp_path, monkeypatch):
     """Settings in a temp INI file, autosave/log in a temp folder, dialogs recorded."""
