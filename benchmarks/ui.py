@@ -124,7 +124,6 @@ def bench_pan_zoom(villages_path: Path) -> dict:
     canvas = window.canvas
     window.zoom_to_layer(layer)
     canvas.repaint()
-    app.processEvents()
     n_points = layer.count()
 
     def full_renders(step):
@@ -166,12 +165,20 @@ def bench_pan_zoom(villages_path: Path) -> dict:
 
 
 def _wait(app, predicate, timeout=60.0):
-    end = time.perf_counter() + timeout
-    while not predicate():
-        if time.perf_counter() > end:
-            raise SystemExit("timed out")
-        app.processEvents()
-        time.sleep(0.005)
+    """Run the event loop until ``predicate()`` holds (polled every 5 ms)."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    if predicate():
+        return
+    loop = QEventLoop()
+    poll = QTimer()
+    poll.timeout.connect(lambda: loop.quit() if predicate() else None)
+    poll.start(5)
+    QTimer.singleShot(int(timeout * 1000), loop.quit)
+    loop.exec()
+    poll.stop()
+    if not predicate():
+        raise SystemExit("timed out")
 
 
 def main(argv=None) -> int:

@@ -49,7 +49,8 @@ from .small_widgets import ExportDialog, IdentifyPanel, about_html
 from .tasks import TaskRunner
 
 log = logging.getLogger("coverage_app.ui")
-CACHE_SIZE = 6
+CACHE_SIZE = 6                 # results kept for undo, scenario switching and comparison…
+CACHE_BYTES = 1_500_000_000    # …within this estimate of their memory (always the last two)
 IDENTIFY_TOLERANCE_PX = 7
 DEFAULT_LABELS = {"townships": "name_en"}
 FILE_FILTER = ("Map data (" + " ".join(f"*{s}" for s in sorted(VECTOR_SUFFIXES | RASTER_SUFFIXES)) + ");;"
@@ -1106,7 +1107,11 @@ class MainWindow(QMainWindow):
         sb = copy.deepcopy(self.project.scenario(name_b)) if name_b else None
         ka, kb = result_key(params, sa), result_key(params, sb)
 
+        project = self.project
+
         def done(out):
+            if self.project is not project:
+                return
             ra, rb, comparison = out
             self._remember(ka, ra)
             self._remember(kb, rb)
@@ -1168,8 +1173,18 @@ class MainWindow(QMainWindow):
     def _remember(self, key: str, result) -> None:
         self.cache[key] = result
         self.cache.move_to_end(key)
-        while len(self.cache) > CACHE_SIZE:
-            self.cache.popitem(last=False)
+
+        def size(r) -> int:  # rasters, engine state and friction: ~80 bytes a cell
+            rows, cols = r.grid.shape
+            return rows * cols * 80
+
+        while len(self.cache) > 2 and (len(self.cache) > CACHE_SIZE
+                                       or sum(size(r) for r in self.cache.values()) > CACHE_BYTES):
+            oldest = next(iter(self.cache))
+            if self.cache[oldest] is self.result:
+                self.cache.move_to_end(oldest)
+                oldest = next(iter(self.cache))
+            self.cache.pop(oldest)
 
     def run_analysis(self):
         if self.data is None:
@@ -1193,8 +1208,11 @@ class MainWindow(QMainWindow):
         self.analysis_panel.set_running(True)
         self.analysis_panel.status.setText("Running…")
         t0 = _now()
+        project = self.project
 
         def done(result):
+            if self.project is not project:  # another project was opened meanwhile
+                return
             self._remember(key, result)
             if key == self._key(self.active_scenario()):
                 self._show_result(result, key)
@@ -1216,8 +1234,11 @@ class MainWindow(QMainWindow):
 
     def _start_update(self, previous, scenario, edit, key):
         t0 = _now()
+        project = self.project
 
         def done(result):
+            if self.project is not project:
+                return
             self._remember(key, result)
             if key == self._key(self.active_scenario()):
                 self._show_result(result, key)

@@ -47,12 +47,19 @@ def main(argv=None) -> int:
     window.show()
 
     def wait(predicate, timeout=120):
-        end = time.time() + timeout
-        while not predicate():
-            if time.time() > end:
-                raise SystemExit("timed out")
-            app.processEvents()
-            time.sleep(0.01)
+        """Run the event loop until ``predicate()`` holds."""
+        from PySide6.QtCore import QEventLoop
+
+        loop = QEventLoop()
+        poll = QTimer()
+        poll.timeout.connect(lambda: loop.quit() if predicate() else None)
+        poll.start(10)
+        QTimer.singleShot(int(timeout * 1000), loop.quit)
+        if not predicate():
+            loop.exec()
+        poll.stop()
+        if not predicate():
+            raise SystemExit("timed out")
 
     wait(lambda: window.data is not None)
     wait(lambda: not window.tasks.running)
@@ -64,9 +71,8 @@ def main(argv=None) -> int:
     window.run_analysis()
     wait(lambda: window.result is not None and not window.tasks.running)
     window.canvas.zoom_full()
-    for _ in range(30):
-        app.processEvents()
-        time.sleep(0.02)
+    settle = time.time() + 0.6
+    wait(lambda: time.time() > settle)  # let the docks and the map settle
     window.canvas.repaint()
     if args.offscreen_copy:
         window.grab().save(str(args.offscreen_copy))
