@@ -145,6 +145,15 @@ class MainWindow(QMainWindow):
         self.act_undo.setShortcut(QKeySequence.Undo)
         self.act_redo = self.undo_group.createRedoAction(self, "&Redo")
         self.act_redo.setShortcut(QKeySequence.Redo)
+        # short toolbar twins (the menu's actions carry the edit's description)
+        self.tb_undo = a("Undo", self.undo_group.undo, None, "toolbar_undo")
+        self.tb_redo = a("Redo", self.undo_group.redo, None, "toolbar_redo")
+        self.tb_undo.setEnabled(False)
+        self.tb_redo.setEnabled(False)
+        self.undo_group.canUndoChanged.connect(self.tb_undo.setEnabled)
+        self.undo_group.canRedoChanged.connect(self.tb_redo.setEnabled)
+        self.undo_group.undoTextChanged.connect(lambda t: self.tb_undo.setToolTip(f"Undo {t}" if t else "Undo"))
+        self.undo_group.redoTextChanged.connect(lambda t: self.tb_redo.setToolTip(f"Redo {t}" if t else "Redo"))
         # map tools
         self.tool_group = QActionGroup(self)
         self.tool_actions = {}
@@ -252,7 +261,7 @@ class MainWindow(QMainWindow):
         toolbar = self.addToolBar("Map")
         toolbar.setObjectName("map_toolbar")
         for act in (self.act_open, self.act_save, self.act_add_layer, None, self.act_zoom_full, self.act_zoom_in,
-                    self.act_zoom_out, None, *self.tool_actions.values(), None, self.act_undo, self.act_redo, None,
+                    self.act_zoom_out, None, *self.tool_actions.values(), None, self.tb_undo, self.tb_redo, None,
                     self.act_run, self.act_export, self.act_print):
             toolbar.addSeparator() if act is None else toolbar.addAction(act)
         self._update_actions()

@@ -320,12 +320,14 @@ class ResultsDock(QWidget):
         towns = pd.DataFrame(result.townships.drop(columns="geometry", errors="ignore"))
         self.township_model.set_frame(towns)
         self.township_view.sortByColumn(3, Qt.AscendingOrder)
+        self.township_view.resizeColumnsToContents()
         villages = pd.DataFrame(result.villages.drop(columns="geometry", errors="ignore"))
         uncovered = villages[villages["gap"].astype(str) != "none"].copy() if "gap" in villages else villages
         if "township_pcode" in uncovered and "pcode" in towns and "name_en" in towns:
             uncovered["township"] = uncovered["township_pcode"].map(towns.set_index("pcode")["name_en"])
         self.village_model.set_frame(uncovered)
         self.village_view.sortByColumn(4, Qt.DescendingOrder)
+        self.village_view.resizeColumnsToContents()
         self.village_count.setText(f"{len(uncovered):,} of {len(villages):,} villages lack primary or secondary "
                                    "care within the thresholds")
         self._pending_curve = (result.curve, result.params)
@@ -352,6 +354,7 @@ class ResultsDock(QWidget):
             "(highlighted on the map).")
         self.compare_model.set_frame(pd.DataFrame(comparison.townships))
         self.compare_view.sortByColumn(1, Qt.DescendingOrder)
+        self.compare_view.resizeColumnsToContents()
         self.tabs.setCurrentIndex(4)
 
     # -- selection ----------------------------------------------------------------------
