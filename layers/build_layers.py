@@ -195,9 +195,10 @@ def write_project(out: Path) -> None:
     common = dict(path=g)
     layers = [
         LayerRef("Conflict events (UCDP 2021-23)", role="reference", layer="conflict_events", visible=False, **common),
+        # ~15 names score as Zawgyi but are mostly legitimate Pali stacking: reviewed, kept as published
         LayerRef("Villages", role="villages", layer="villages", mapping={
             "pcode": "pcode", "name_en": "name_en", "name_my": "name_my", "township_pcode": "township_pcode",
-            "population": "pop_est_2014"}, **common),
+            "population": "pop_est_2014"}, options={"zawgyi": "keep"}, **common),
         LayerRef("Health facilities", role="facilities", layer="facilities", mapping={
             k: k for k in ("fac_id", "name", "level", "provides_primary", "provides_secondary", "status",
                            "status_date", "operator")}, **common),

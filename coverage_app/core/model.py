@@ -73,6 +73,8 @@ def load_layer_ref(ref: LayerRef) -> Layer:
     if ref.convert_zawgyi:
         layer.data, _ = convert_zawgyi(layer.data)
         layer.problems = [p for p in layer.problems if p.fix != "zawgyi"]
+    elif ref.options.get("zawgyi") == "keep":  # the user reviewed the flagged text and kept it as is
+        layer.problems = [p for p in layer.problems if p.fix != "zawgyi"]
     return layer
 
 
