@@ -17,6 +17,7 @@ def test_bundled_project_loads_every_layer(bundled_project_path):
     project = load_project(bundled_project_path)
     data = load_project_data(project)
     assert not [p for p in data.problems if p.severity == "error"]
+    assert not [p for p in data.problems if p.fix == "zawgyi"]  # reviewed and kept (options.zawgyi = keep)
     counts = {name: len(layer.data) for name, layer in data.layers.items()}
     assert counts["Townships"] == 37
     assert counts["Villages"] == 5832
