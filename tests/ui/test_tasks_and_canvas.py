@@ -160,16 +160,29 @@ def test_dropping_files_on_the_map_adds_them(window, qtbot, monkeypatch, tmp_pat
     assert blocker.args[0].title == "towns" and window.stack.layers[0] is blocker.args[0]
 
 
-def test_zawgyi_offer_converts_the_layer(window, qtbot):
-    box = getattr(window, "_zawgyi_box", None)
-    assert box is not None and "Zawgyi" in box.text()
-    ref = next(r for r in window.project.layers if r.name == "Villages")
-    assert not ref.convert_zawgyi
+def test_zawgyi_offer_converts_the_layer(window, qtbot, monkeypatch, tmp_path, bundled_gpkg):
+    import geopandas as gpd
     from PySide6.QtWidgets import QMessageBox
 
+    from coverage_app.core.zawgyi import to_unicode
+
+    zawgyi = "\u1031\u1014\u107e\u1000\u102c"  # "Nay Kyar" typed in Zawgyi
+    villages = gpd.read_file(bundled_gpkg, layer="villages").head(20)
+    villages.loc[villages.index[:3], "name_my"] = zawgyi
+    path = tmp_path / "zawgyi_villages.gpkg"
+    villages.to_file(path, layer="villages")
+    monkeypatch.setattr(dialogs, "run_dialog", lambda dialog: True)
+    with qtbot.waitSignal(window.layer_added, timeout=20000) as blocker:
+        window.add_layer_files([str(path)])
+    layer = blocker.args[0]
+    box = getattr(window, "_zawgyi_box", None)
+    assert box is not None and "Zawgyi" in box.text()
+    ref = layer.ref
+    assert not ref.convert_zawgyi
     box.done(QMessageBox.Yes)
     assert ref.convert_zawgyi and window.dirty
-    assert not [p for p in window.data.layers["Villages"].problems if p.fix == "zawgyi"]
+    assert not [p for p in window.data.layers[ref.name].problems if p.fix == "zawgyi"]
+    assert set(layer.frame["name_my"].head(3)) == {to_unicode(zawgyi)}
 
 
 def test_raster_layer_loads_when_shown_and_can_be_removed(window, qtbot, monkeypatch):
