@@ -12,61 +12,8 @@ suffix other than .pdf/.png) raises ``InputError``: one plain line, exit code 2.
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
-from pathlib import Path
-
+from coverage_app.cli_analysis import add_analysis_flags, params_from_args, scenario_from_args
 from coverage_app.core.errors import InputError, errors_of
-from coverage_app.core.params import MODES
-
-
-def _add_analysis_flags(p: argparse.ArgumentParser) -> None:
-    try:  # one definition of the analysis flags, shared with ``analyse``
-        from coverage_app.cli_analysis import add_analysis_flags
-    except ImportError:  # pragma: no cover - the analysis CLI ships in the same package
-        add_analysis_flags = None
-    if add_analysis_flags is not None:
-        add_analysis_flags(p)
-        return
-    p.add_argument("--mode", choices=MODES)
-    p.add_argument("--cell-size", type=float, metavar="M")
-    p.add_argument("--as-of", metavar="YYYY-MM-DD")
-    p.add_argument("--primary-minutes", type=float, metavar="MIN")
-    p.add_argument("--secondary-minutes", type=float, metavar="MIN")
-
-
-def _params(project, args):
-    try:
-        from coverage_app.cli_analysis import params_from_args
-
-        return params_from_args(project, args)
-    except ImportError:  # pragma: no cover
-        pass
-    changes = {}
-    for flag, name in (("mode", "mode"), ("cell_size", "cell_size_m"), ("primary_minutes", "primary_minutes"),
-                       ("secondary_minutes", "secondary_minutes")):
-        if getattr(args, flag, None) is not None:
-            changes[name] = getattr(args, flag)
-    if getattr(args, "as_of", None):
-        try:
-            changes["as_of"] = dt.date.fromisoformat(args.as_of)
-        except ValueError:
-            raise InputError(f"--as-of must be a date like 2024-05-31, not {args.as_of!r}") from None
-    try:
-        return project.params.replace(**changes)
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
-
-
-def _scenario(project, args):
-    name = getattr(args, "scenario", None)
-    if not name:
-        return None
-    scenario = project.scenario(name)
-    if scenario is None:
-        known = ", ".join(s.get("name", "?") for s in project.scenarios) or "none"
-        raise InputError(f"no scenario named {name!r} in the project (scenarios: {known})")
-    return scenario
 
 
 def cmd_brief(args) -> int:
@@ -82,8 +29,8 @@ def cmd_brief(args) -> int:
     if args.atlas and args.township:
         raise InputError("choose either --atlas (every township) or --township PCODE (one page), not both")
     project = load_project(args.project) if args.project else load_project(bundled_project_path())
-    params = _params(project, args)
-    scenario = _scenario(project, args)
+    params = params_from_args(project, args)
+    scenario = scenario_from_args(project, args)
     feedback = TerminalFeedback(args.quiet)
     data = load_project_data(project)
     for problem in data.problems:
@@ -145,5 +92,5 @@ def register(subparsers) -> None:
     p.add_argument("--dpi", type=int, default=200, help="PNG resolution (default 200)")
     p.add_argument("--no-analysis", action="store_true", help="map the input layers only (no travel times)")
     p.add_argument("--quiet", action="store_true", help="no progress or summary output")
-    _add_analysis_flags(p)
+    add_analysis_flags(p)
     p.set_defaults(func=cmd_brief)

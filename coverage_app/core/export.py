@@ -79,26 +79,17 @@ def catchment_table(result: AnalysisResult) -> gpd.GeoDataFrame:
     return c[[col for col in SHAPEFILE_FIELDS["catchments"] if col in c] + ["geometry"]]
 
 
-def generalise_locations(points: gpd.GeoDataFrame, grid_km: float = SAFE_SHARE_GRID_KM) -> gpd.GeoDataFrame:
-    """Snap points to the centres of a coarse grid (km) in their UTM zone: for shared outputs."""
-    from .crs import working_crs_for
+def safe_share_tables(tables: dict, result: AnalysisResult) -> dict:
+    """For outputs that leave the team: facilities become counts per 20 km grid cell (no names, no
+    ids, the same generalisation as the printed maps); catchments are dropped (they centre on the
+    facilities); villages keep their travel times but not which facility serves them."""
+    from .safe_share import generalise_facilities
 
-    crs = working_crs_for(points.to_crs(4326).total_bounds, 4326)
-    w = points.to_crs(crs)
-    s = grid_km * 1000.0
-    x = (np.floor(w.geometry.x / s) + 0.5) * s
-    y = (np.floor(w.geometry.y / s) + 0.5) * s
-    return w.set_geometry(gpd.points_from_xy(x, y, crs=crs)).to_crs(points.crs)
-
-
-def safe_share_tables(tables: dict) -> dict:
-    """Drop facility names and generalise facility locations; drop what would reveal them exactly."""
     out = dict(tables)
-    fac = generalise_locations(tables["facilities"].drop(columns=["name"]))
-    out["facilities"] = fac
-    out.pop("catchments", None)  # catchment polygons centre on facilities
-    v = tables["villages"].copy()
-    out["villages"] = v
+    out["facilities"] = generalise_facilities(result.facilities.to_crs(4326), method="grid",
+                                              grid_km=SAFE_SHARE_GRID_KM)
+    out.pop("catchments", None)
+    out["villages"] = tables["villages"].drop(columns=["prim_fac", "sec_fac"])
     return out
 
 
@@ -215,7 +206,7 @@ def export_coverage(result: AnalysisResult, out_dir, formats=("gpkg", "shp"), *,
     tables = {"villages": village_table(result), "catchments": catchment_table(result),
               "townships": township_table(result), "facilities": facility_table_out(result)}
     if safe_share:
-        tables = safe_share_tables(tables)
+        tables = safe_share_tables(tables, result)
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
     try:
         steps = len(tables) * len(formats) + 3
