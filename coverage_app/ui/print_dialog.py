@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFormLayout, QHBox
 from coverage_app.core.errors import InputError
 from coverage_app.core.feedback import report, sub
 
+from .tasks import TaskRunner
+
 log = logging.getLogger("coverage_app.ui")
 
 try:  # the app's message boxes and file choosers (tests replace them there)
@@ -132,7 +134,7 @@ def print_briefing(printer, data, result, options: dict, feedback=None) -> int:
     return printed
 
 
-# -- fallbacks for a build without ui/tasks.py, ui/dialogs.py or ui/settings.py --------------------
+# -- fallbacks for a build without ui/dialogs.py or ui/settings.py ------------------------------
 
 class _FallbackDialogs:
     """Plain Qt message boxes and file choosers (the app normally uses ``ui.dialogs``)."""
@@ -180,105 +182,15 @@ def _set_setting(key, value) -> None:
         log.debug("setting %s not saved", key, exc_info=True)
 
 
-def _task_runner(parent, owner):
-    """The window's TaskRunner, a new one from ``ui.tasks``, or a local QThread runner."""
-    runner = getattr(parent, "tasks", None)
-    if runner is not None:
-        return runner
-    try:
-        from .tasks import TaskRunner
-    except ImportError:  # pragma: no cover - exercised only in builds without ui/tasks.py
-        return _ThreadRunner(owner)
-    return TaskRunner(owner)
-
-
-class _ThreadFeedback:
-    def __init__(self, job):
-        import threading
-
-        self._job = job
-        self._cancel = threading.Event()
-
-    def progress(self, fraction, message=""):
-        self._job.worker.progress.emit(float(fraction), str(message or ""))
-
-    def cancelled(self):
-        return self._cancel.is_set()
-
-
-def _make_thread_classes():
-    from PySide6.QtCore import QObject, QThread, Signal, Slot
-
-    class Worker(QObject):
-        progress = Signal(float, str)
-        done = Signal(object)
-        failed = Signal(object)
-        cancelled = Signal()
-
-        def __init__(self, fn, args, kwargs):
-            super().__init__()
-            self.fn, self.args, self.kwargs = fn, args, kwargs
-            self.feedback = None
-
-        @Slot()
-        def run(self):  # worker thread: never touches widgets
-            from coverage_app.core.feedback import Cancelled
-
-            try:
-                out = self.fn(*self.args, feedback=self.feedback, **self.kwargs)
-                if self.feedback.cancelled():
-                    raise Cancelled()
-            except Cancelled:
-                self.cancelled.emit()
-            except BaseException as exc:  # noqa: BLE001 - reported on the GUI thread
-                self.failed.emit(exc)
-            else:
-                self.done.emit(out)
-
-    class Job(QObject):
-        progressed = Signal(float, str)
-
-        def __init__(self, owner, fn, args, kwargs, on_done, on_error, on_cancelled):
-            super().__init__(owner)
-            self.state = "running"
-            self.thread = QThread(self)
-            self.worker = Worker(fn, args, kwargs)
-            self.feedback = _ThreadFeedback(self)
-            self.worker.feedback = self.feedback
-            self.worker.moveToThread(self.thread)
-            self.thread.started.connect(self.worker.run)
-            self.worker.progress.connect(self.progressed)
-            self.worker.done.connect(lambda out: self._end("done", on_done, out))
-            self.worker.failed.connect(lambda exc: self._end("failed", on_error, exc))
-            self.worker.cancelled.connect(lambda: self._end("cancelled", on_cancelled))
-            self.thread.start()
-
-        def _end(self, state, callback, *args):
-            self.state = state
-            self.thread.quit()
-            self.thread.wait()
-            if callback is not None:
-                callback(*args)
-
-        def cancel(self):
-            self.feedback._cancel.set()
-
-        def is_running(self):
-            return self.state == "running"
-
-    return Job
-
-
-class _ThreadRunner:
-    """A minimal stand-in for ``ui.tasks.TaskRunner``: one QThread per call, results by signals."""
-
-    def __init__(self, owner):
-        self.owner = owner
-        self._job_class = _make_thread_classes()
-
-    def start(self, fn, *args, label="", group=None, cancellable=True, on_done=None, on_error=None,
-              on_cancelled=None, **kwargs):
-        return self._job_class(self.owner, fn, args, kwargs, on_done, on_error, on_cancelled)
+def _task_runner(parent):
+    """The TaskRunner of ``parent`` or of a widget holding it (the window's), else None."""
+    widget = parent
+    while widget is not None:
+        runner = getattr(widget, "tasks", None)
+        if isinstance(runner, TaskRunner):
+            return runner
+        widget = widget.parentWidget() if hasattr(widget, "parentWidget") else None
+    return None
 
 
 # -- the dialog ----------------------------------------------------------------------------------
@@ -291,7 +203,12 @@ class PrintDialog(QDialog):
         self.setObjectName("print_dialog")
         self.setWindowTitle("Print briefing map")
         self.project, self.data, self.result = project, data, result
-        self.tasks = _task_runner(parent, self)
+        # all work goes through ui.tasks (the app's only thread starter): the window's runner,
+        # or one of our own when the dialog is used without a window (shut down when it closes)
+        runner = _task_runner(parent)
+        self._own_tasks = runner is None
+        self._stop_waiting = False
+        self.tasks = runner if runner is not None else TaskRunner(self, max_threads=2)
         self.preview_task = None
         self.job = None                    # the running save/print task
         self.preview_image: QImage | None = None
@@ -633,3 +550,17 @@ class PrintDialog(QDialog):
         if self.preview_task is not None and self.preview_task.is_running():
             self.preview_task.cancel()
         super().done(code)
+        if self._own_tasks:
+            self._stop_own_runner()
+
+    def _stop_own_runner(self, *_) -> None:
+        """Stop our own runner's threads once its (cancelled) tasks have reported back."""
+        if self.tasks.running:
+            if not self._stop_waiting:
+                self._stop_waiting = True
+                self.tasks.task_ended.connect(self._stop_own_runner)
+            return
+        if self._stop_waiting:
+            self._stop_waiting = False
+            self.tasks.task_ended.disconnect(self._stop_own_runner)
+        self.tasks.shutdown()

@@ -1,7 +1,7 @@
 """Background tasks: the ONLY place in the app that starts threads.
 
 Widgets never compute. They hand a core function and its arguments to
-:meth:`TaskRunner.start`; the call runs on a ``QThreadPool`` thread with a
+:meth:`TaskRunner.start`; the call runs on a worker thread (a long-lived ``QThread``) with a
 :class:`TaskFeedback` (progress + cancellation, the core's feedback protocol), and its
 outcome comes back on the GUI thread through Qt signals (queued connections):
 ``on_done(result)``, ``on_error(exception)`` or ``on_cancelled()``. Workers never touch

@@ -162,16 +162,43 @@ def test_without_a_result_the_inputs_are_mapped(qtbot, project_data):
     assert not dialog.preview_image.isNull()
 
 
-def test_local_thread_runner_when_the_app_has_no_task_runner(qtbot, project_data, result, tmp_path, monkeypatch):
+def test_without_a_window_the_dialog_runs_on_its_own_task_runner(qtbot, project_data, result, tmp_path,
+                                                                  monkeypatch):
     from coverage_app.ui import print_dialog
+    from coverage_app.ui.tasks import TaskRunner
 
-    monkeypatch.setattr(print_dialog, "_task_runner", lambda parent, owner: print_dialog._ThreadRunner(owner))
-    dialog = make_dialog(qtbot, project_data, result)
-    assert isinstance(dialog.tasks, print_dialog._ThreadRunner)
-    monkeypatch.setattr(dialogs, "get_save_file", lambda *a, **k: str(tmp_path / "local.pdf"))
+    assert not hasattr(print_dialog, "_ThreadRunner")  # ui/tasks.py is the only thread starter
+    dialog = make_dialog(qtbot, project_data, result)  # no parent, so no window runner
+    assert isinstance(dialog.tasks, TaskRunner) and dialog.tasks.parent() is dialog
+    monkeypatch.setattr(dialogs, "get_save_file", lambda *a, **k: str(tmp_path / "own.pdf"))
     dialog.save_pdf()
+    assert dialog.job is not None
     wait_job(qtbot, dialog)
-    assert (tmp_path / "local.pdf").read_bytes()[:5] == b"%PDF-"
+    assert (tmp_path / "own.pdf").read_bytes()[:5] == b"%PDF-"
+    # closing stops the dialog's own worker threads (once their tasks have reported back)
+    dialog.preview_task = None
+    dialog.refresh_preview()
+    dialog.reject()
+    qtbot.waitUntil(lambda: not dialog.tasks.running and not dialog.tasks._workers, timeout=30000)
+
+
+def test_a_runner_held_by_the_parent_is_reused(qtbot, project_data, result):
+    from PySide6.QtWidgets import QWidget
+
+    from coverage_app.ui.tasks import TaskRunner
+
+    host = QWidget()
+    qtbot.addWidget(host)
+    host.tasks = TaskRunner(host)
+    child = QWidget(host)
+    project, data = project_data
+    dialog = PrintDialog(child, project, data, result)  # closed with its host
+    assert dialog.tasks is host.tasks
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.previews_rendered >= 1, timeout=30000)
+    dialog.reject()
+    assert host.tasks._workers  # not ours to stop
+    host.tasks.shutdown(20000)
 
 
 def test_file_print_opens_the_dialog_on_the_window_result(qtbot, window):
