@@ -56,6 +56,19 @@ GAP_STYLES = {  # villages by gap class
                          label="Unreachable / off grid"),
 }
 
+# Scenario comparison (villages losing or gaining access between two scenarios): shapes and
+# colours unlike the gap classes, so the two can be shown together (screen and print).
+COMPARISON_STYLES = {
+    "loses_primary": Style(fill="#111111", stroke="#ffff33", stroke_width=1.0, size=7.0, marker="D",
+                           label="Loses primary care"),
+    "loses_secondary": Style(fill="#5a5a5a", stroke="#ffff33", stroke_width=0.8, size=6.0, marker="^",
+                             label="Loses secondary care"),
+    "gains_primary": Style(fill="#2166ac", stroke="#ffffff", stroke_width=0.8, size=6.5, marker="D",
+                           label="Gains primary care"),
+    "gains_secondary": Style(fill="#67a9cf", stroke="#ffffff", stroke_width=0.8, size=5.5, marker="^",
+                             label="Gains secondary care"),
+}
+
 ROLE_STYLES = {
     "townships": Style(fill=None, stroke="#555555", stroke_width=0.7, label="Township boundary"),
     "villages": Style(fill="#3d3d3d", stroke=None, size=1.6, label="Village"),

@@ -34,16 +34,6 @@ MAX_LABELS = 300          # more features than this in view: no labels (level of
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
            "#bcbd22", "#7f7f7f", "#393b79")
 RAMP = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
-CHANGE_STYLES = {  # comparison of two scenarios: shapes and colours unlike the gap classes
-    "loses_primary": Style(fill="#111111", stroke="#ffff33", stroke_width=1.0, size=7.0, marker="D",
-                           label="Loses primary care"),
-    "loses_secondary": Style(fill="#5a5a5a", stroke="#ffff33", stroke_width=0.8, size=6.0, marker="^",
-                             label="Loses secondary care"),
-    "gains_primary": Style(fill="#2166ac", stroke="#ffffff", stroke_width=0.8, size=6.5, marker="D",
-                           label="Gains primary care"),
-    "gains_secondary": Style(fill="#67a9cf", stroke="#ffffff", stroke_width=0.8, size=5.5, marker="^",
-                             label="Gains secondary care"),
-}
 LABEL_FIELDS = {"English name": ("name_en", "name"), "Burmese name": ("name_my",)}
 _keys = itertools.count(1)
 
@@ -509,7 +499,7 @@ def auto_classes(layer: VectorLayer) -> list[SymbolClass]:
                 for g in ("none", "secondary", "primary", "both", "unreachable")]
     if role == "comparison" and "change" in frame:
         change = frame["change"].astype(str)
-        return [SymbolClass(c, CHANGE_STYLES[c].label, CHANGE_STYLES[c], _rows(change == c))
+        return [SymbolClass(c, sym.COMPARISON_STYLES[c].label, sym.COMPARISON_STYLES[c], _rows(change == c))
                 for c in ("gains_secondary", "gains_primary", "loses_secondary", "loses_primary")]
     if role == "roads" and "road_class" in frame:
         rc = frame["road_class"].fillna("track").astype(str).str.lower()
