@@ -12,7 +12,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication, QIcon, QImageReader
 from PySide6.QtWidgets import QApplication
 
 from coverage_app.core.fonts import LATIN_FAMILY, MYANMAR_FAMILY, font_files
@@ -21,6 +21,30 @@ from . import dialogs, settings
 
 log = logging.getLogger("coverage_app.ui")
 _registered: list[str] = []
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+DESKTOP_FILE_NAME = "coverage-app"  # packaging/coverage-app.desktop: taskbar / dock grouping on Linux
+
+
+def app_icon() -> QIcon:
+    """The app icon (resources/icon.png, plus the SVG where Qt can draw it at any size)."""
+    icon = QIcon()
+    png = RESOURCES / "icon.png"
+    if png.exists():
+        icon.addFile(str(png))
+    svg = RESOURCES / "icon.svg"
+    if svg.exists() and b"svg" in [bytes(f) for f in QImageReader.supportedImageFormats()]:
+        icon.addFile(str(svg))
+    return icon
+
+
+def set_app_identity(app=None) -> QIcon:
+    """Icon for every window, and the desktop file name (Wayland/X11 match the launcher's icon)."""
+    QGuiApplication.setDesktopFileName(DESKTOP_FILE_NAME)
+    icon = app_icon()
+    app = app or QApplication.instance()
+    if app is not None and not icon.isNull():
+        app.setWindowIcon(icon)
+    return icon
 
 
 def register_fonts() -> list[str]:
@@ -110,8 +134,11 @@ def create_window(argv=None):
 
     settings.init_names()
     register_fonts()
+    icon = set_app_identity()
     args = parse_args(argv)
     window = MainWindow()
+    if not icon.isNull():
+        window.setWindowIcon(icon)
     window.start(args["project"], restore=args["restore"])
     return window
 
@@ -119,6 +146,7 @@ def create_window(argv=None):
 def run_app(argv=None) -> int:
     settings.init_names()
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "coverage-app"])
+    set_app_identity(app)
     setup_logging()
     holder = {}
     install_excepthook(lambda: holder.get("window"))
