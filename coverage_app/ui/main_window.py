@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import shapely
-from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoGroup, QUndoStack
+from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence, QUndoGroup, QUndoStack
 from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar,
-                               QPushButton, QTextBrowser, QDialog, QVBoxLayout, QDialogButtonBox)
+                               QPushButton, QSizePolicy, QTextBrowser, QDialog, QVBoxLayout, QDialogButtonBox)
 
 from coverage_app.core import symbology as sym
 from coverage_app.core.crs import working_crs_for
@@ -66,7 +66,8 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.setObjectName("main_window")
         self.setAcceptDrops(True)
-        self.resize(1400, 900)
+        self.resize(first_run_size(self.screen() or QGuiApplication.primaryScreen()))
+        self._auto_size = self.size()  # a size we chose (refitted once the frame is known)
         self.project: Project | None = None
         self.data: ProjectData | None = None
         self.result = None
@@ -215,6 +216,8 @@ class MainWindow(QMainWindow):
         if self._docks_arranged:
             return
         self._docks_arranged = True
+        if self.size() == self._auto_size:  # not resized by the caller since: fit with the frame now known
+            self.fit_to_screen()
         self.tabifyDockWidget(self.analysis_dock, self.scenario_dock)
         self.tabifyDockWidget(self.results_dock, self.identify_dock)
         self.analysis_dock.raise_()
@@ -223,6 +226,28 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.layer_dock, self.analysis_dock], [420, 480], Qt.Vertical)
         if isinstance(self._saved_state, QByteArray) and not self._saved_state.isEmpty():
             self.restoreState(self._saved_state)
+
+    def fit_to_screen(self) -> None:
+        """Keep the window (frame included) inside the available area of its screen."""
+        if self.isMaximized() or self.isFullScreen():
+            return
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        area = screen.availableGeometry()
+        frame = self.frameGeometry()
+        extra_w = max(0, frame.width() - self.width())
+        extra_h = max(0, frame.height() - self.height())
+        width = min(self.width(), area.width() - extra_w)
+        height = min(self.height(), area.height() - extra_h)
+        if (width, height) != (self.width(), self.height()):
+            self.resize(width, height)
+        frame = self.frameGeometry()
+        x = min(max(frame.x(), area.left()), area.right() + 1 - frame.width())
+        y = min(max(frame.y(), area.top()), area.bottom() + 1 - frame.height())
+        if (x, y) != (frame.x(), frame.y()):
+            self.move(max(x, area.left()), max(y, area.top()))
+        self._auto_size = self.size()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -270,6 +295,9 @@ class MainWindow(QMainWindow):
         bar = self.statusBar()
         self.status_message = QLabel("")
         self.status_message.setObjectName("status_message")
+        # a long message is cut, it never widens the window beyond a laptop screen
+        self.status_message.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.status_message.setMinimumWidth(80)
         self.progress = QProgressBar()
         self.progress.setObjectName("progress")
         self.progress.setRange(0, 1000)
@@ -300,6 +328,7 @@ class MainWindow(QMainWindow):
         state = settings.value("window/state")
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
+            self.fit_to_screen()  # saved on a bigger screen (or a monitor since unplugged)
         self._saved_state = state  # restored once the docks are arranged (after show)
         recovered = self._offer_recovery()
         self.autosave.begin_session()
@@ -1473,6 +1502,15 @@ class MainWindow(QMainWindow):
         self.autosave.end_session()
         dialogs.close_all()
         event.accept()
+
+
+def first_run_size(screen, fraction: float = 0.9, cap=(1400, 900)) -> QSize:
+    """The window size without saved geometry: ``fraction`` of the screen's available area,
+    at most ``cap`` (a 1366x768 laptop gets the whole layout, docks included, on screen)."""
+    if screen is None:
+        return QSize(*cap)
+    area = screen.availableGeometry()
+    return QSize(min(cap[0], int(area.width() * fraction)), min(cap[1], int(area.height() * fraction)))
 
 
 def _identity():

@@ -9,7 +9,7 @@ from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QUndoCommand
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFormLayout,
                                QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
-                               QPushButton, QToolButton, QUndoView, QVBoxLayout, QWidget)
+                               QPushButton, QScrollArea, QToolButton, QUndoView, QVBoxLayout, QWidget)
 
 from coverage_app.core.roles import FACILITY_STATUSES
 
@@ -189,15 +189,27 @@ class ScenarioPanel(QWidget):
         cl.addRow("From", self.compare_a)
         cl.addRow("To", self.compare_b)
         cl.addRow(self.compare_button)
-        layout = QVBoxLayout(self)
+        inner = QWidget()  # in a scroll area: the dock can shrink on a small laptop screen
+        layout = QVBoxLayout(inner)
         layout.addWidget(self.list, 1)
         layout.addLayout(buttons)
         layout.addLayout(date_row)
-        layout.addWidget(QLabel("Edit on the map (click a facility / click a location):"))
-        layout.addLayout(tools)
-        layout.addWidget(QLabel("Edits of this scenario (click one to step back; undo/redo in the Edit menu):"))
+        for text in ("Edit on the map (click a facility / click a location):",
+                     "Edits of this scenario (click one to step back; undo/redo in the Edit menu):"):
+            label = QLabel(text)
+            label.setWordWrap(True)  # the dock stays narrow on a laptop screen
+            layout.addWidget(label)
+            if text.startswith("Edit on"):
+                layout.addLayout(tools)
         layout.addWidget(self.undo_view, 1)
         layout.addWidget(compare)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.NoFrame)
+        scroll.setWidget(inner)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
 
     def set_scenarios(self, scenarios: list[dict], active: str | None) -> None:
         self._loading = True

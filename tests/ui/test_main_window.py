@@ -282,3 +282,81 @@ def test_docks_are_tabbed_once(window, qtbot):
     bars = [tuple(b.tabText(i) for i in range(b.count())) for b in window.findChildren(QTabBar)
             if b.isVisible() and b.parent() is window]
     assert sorted(bars) == [("Analysis", "Scenarios"), ("Results", "Identify")]
+
+
+def _open_unresized(qtbot):
+    """A window as the user first sees it (the fixtures resize theirs to 1280x860)."""
+    from coverage_app.ui.app import create_window
+
+    win = create_window(["--no-restore"])
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.data is not None and win._docks_arranged, timeout=30000)
+    qtbot.wait(50)
+    return win
+
+
+def _close(win):
+    win.dirty = False
+    win.close()
+    win.tasks.shutdown(20000)
+
+
+def _assert_fits_the_screen(win):
+    from PySide6.QtGui import QGuiApplication
+
+    area = QGuiApplication.primaryScreen().availableGeometry()
+    frame = win.frameGeometry()
+    assert area.contains(frame), (frame, area)
+    inside = win.rect()
+    for dock in (win.layer_dock, win.analysis_dock, win.results_dock):  # every dock column is on screen
+        assert dock.isVisible() and inside.contains(dock.geometry()), (dock.objectName(), dock.geometry(), inside)
+
+
+def test_first_run_size_fits_small_screens():
+    from PySide6.QtCore import QRect
+
+    from coverage_app.ui.main_window import first_run_size
+
+    class Screen:
+        def __init__(self, w, h):
+            self.area = QRect(0, 0, w, h)
+
+        def availableGeometry(self):
+            return self.area
+
+    assert first_run_size(Screen(1280, 800)).toTuple() == (1152, 720)
+    assert first_run_size(Screen(1366, 728)).toTuple() == (1229, 655)
+    assert first_run_size(Screen(2560, 1400)).toTuple() == (1400, 900)  # capped on big screens
+
+
+def test_window_fits_the_screen_on_first_run_and_has_the_app_icon(qtbot):
+    from PySide6.QtGui import QGuiApplication
+
+    win = _open_unresized(qtbot)
+    try:
+        _assert_fits_the_screen(win)
+        area = QGuiApplication.primaryScreen().availableGeometry()
+        assert win.width() >= 0.8 * min(area.width(), 1400)  # uses the screen, not a tiny default
+        assert not win.windowIcon().isNull()
+        assert not QApplication.windowIcon().isNull()
+        assert QGuiApplication.desktopFileName() == "coverage-app"
+    finally:
+        _close(win)
+
+
+def test_restored_geometry_is_fitted_to_the_screen(qtbot):
+    from coverage_app.ui import settings
+
+    first = _open_unresized(qtbot)
+    try:
+        first.resize(2600, 1700)  # saved on a large monitor, since unplugged
+        first.move(1500, 1200)
+    finally:
+        _close(first)  # saves window/geometry
+    assert settings.value("window/geometry") is not None
+    win = _open_unresized(qtbot)
+    try:
+        _assert_fits_the_screen(win)
+    finally:
+        _close(win)
