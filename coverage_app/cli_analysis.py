@@ -16,7 +16,8 @@ ROLE_FLAGS = ("facilities", "villages", "townships", "roads", "rivers", "crossin
 
 def add_analysis_flags(p: argparse.ArgumentParser) -> None:
     """The analysis parameter flags (shared with ``brief``); defaults come from the project."""
-    p.add_argument("--mode", choices=MODES, help="travel mode")
+    p.add_argument("--mode", metavar="MODE", help=f"travel mode: {', '.join(MODES)} or one defined in the "
+                   "project's speed table")
     p.add_argument("--cell-size", type=float, metavar="M", help=f"{FIELDS['cell_size_m'].metadata['label']}, metres")
     p.add_argument("--as-of", metavar="YYYY-MM-DD", help="analysis date (facility status, conflict zones)")
     p.add_argument("--primary-minutes", type=float, metavar="MIN")

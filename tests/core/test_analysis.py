@@ -207,3 +207,27 @@ def test_no_facilities_layer(tmp_path):
     project.layers = [ref for ref in project.layers if ref.role != "facilities"]
     with pytest.raises(InputError, match="no health facilities layer"):
         run_analysis(load(project), project.params)
+
+
+def test_user_defined_mode(tmp_path):
+    road = {"road_class": "main", "geometry": line([(-15000, 0), (15000, 0)])}
+    project = make_project(tmp_path, facilities=[facility("P", 0, 0, secondary=True)],
+                           villages=[village("V", 10_000, 0)], roads=[road])
+    speeds = AnalysisParams().speeds_kmh | {"bicycle": {"main": 15, "secondary": 12, "tertiary": 10, "track": 8,
+                                                         "path": 6, "off_road": None}}
+    params = project.params.replace(mode="bicycle", speeds_kmh=speeds)
+    got = run_analysis(load(project), params).villages.iloc[0]["prim_min"]
+    assert got == pytest.approx(minutes_for(10_000, 15), rel=0.03)
+    with pytest.raises(ValueError, match="unknown travel mode 'boat'"):
+        project.params.replace(mode="boat")
+
+
+def test_facility_in_a_no_go_zone_is_reported_not_dropped_silently(tmp_path):
+    zone = {"zone_id": "Z", "kind": "no_go", "speed_factor": 0.0, "delay_minutes": 0.0, "valid_from": None,
+            "valid_to": None, "geometry": at(5000, 0).buffer(0.01)}
+    project = make_project(tmp_path, facilities=[facility("OK", 0, 0, secondary=True), facility("INZONE", 5000, 0)],
+                           villages=[village("V", 1000, 0)], zones=[zone])
+    result = run_analysis(load(project), project.params)
+    assert any("INZONE" in p.message and "no-go zone" in p.message for p in result.problems)
+    f = result.facilities.set_index("fac_id")
+    assert not f.loc["INZONE", "on_grid"] and f.loc["OK", "on_grid"]
