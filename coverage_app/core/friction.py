@@ -27,6 +27,7 @@ from rasterio import features
 from rasterio.enums import Resampling
 from rasterio.warp import reproject
 
+from .engine import _jit
 from .errors import InputError, Problem
 from .feedback import report
 from .grid import Grid
@@ -78,12 +79,33 @@ def _shapes(gdf: gpd.GeoDataFrame, values):
     return ((g, v) for g, v in zip(gdf.geometry.values, values) if g is not None and not g.is_empty)
 
 
-def rasterize(gdf, values, grid: Grid, fill=0, dtype="float32", all_touched=False) -> np.ndarray:
-    """Burn geometries (working CRS) into a grid-shaped array; later features overwrite earlier ones."""
+def rasterize(gdf, values, grid: Grid, fill=0, dtype="float32", all_touched=False, out=None) -> np.ndarray:
+    """Burn geometries (working CRS) into a grid-shaped array; later features overwrite earlier ones.
+    With ``out`` (C-contiguous, grid-shaped) the burn goes into it and ``fill`` is ignored."""
     if gdf is None or len(gdf) == 0:
-        return np.full(grid.shape, fill, dtype=dtype)
-    return features.rasterize(_shapes(gdf, values), out_shape=grid.shape, transform=grid.transform,
-                              fill=fill, dtype=dtype, all_touched=all_touched)
+        return np.full(grid.shape, fill, dtype=dtype) if out is None else out
+    if out is None:
+        out = np.zeros(grid.shape, dtype=dtype) if fill == 0 else np.full(grid.shape, fill, dtype=dtype)
+    return features.rasterize(_shapes(gdf, values), out=out, transform=grid.transform, all_touched=all_touched)
+
+
+def _window_of(gdf, grid: Grid, pad_cells: int = 2):
+    """Grid window ((r0, r1), (c0, c1)) around ``gdf``'s total bounds (plus ``pad_cells``), and the
+    sub-grid covering it (same cell alignment); None if the features miss the grid."""
+    minx, miny, maxx, maxy = gdf.total_bounds
+    if not np.all(np.isfinite([minx, miny, maxx, maxy])):
+        return None, None
+    s = grid.cell_size_m
+    x0, y1 = grid.transform.c, grid.transform.f
+    c0 = max(int(np.floor((minx - x0) / s)) - pad_cells, 0)
+    c1 = min(int(np.ceil((maxx - x0) / s)) + pad_cells, grid.shape[1])
+    r0 = max(int(np.floor((y1 - maxy) / s)) - pad_cells, 0)
+    r1 = min(int(np.ceil((y1 - miny) / s)) + pad_cells, grid.shape[0])
+    if r1 <= r0 or c1 <= c0:
+        return None, None
+    t = grid.transform
+    sub = Grid(grid.crs, type(t)(t.a, 0.0, t.c + c0 * t.a, 0.0, t.e, t.f + r0 * t.e), (r1 - r0, c1 - c0))
+    return ((r0, r1), (c0, c1)), sub
 
 
 def zones_valid_on(zones: gpd.GeoDataFrame | None, as_of: dt.date) -> gpd.GeoDataFrame | None:
@@ -101,12 +123,28 @@ def zones_valid_on(zones: gpd.GeoDataFrame | None, as_of: dt.date) -> gpd.GeoDat
     return zones[keep]
 
 
+_STUDY_CACHE: dict = {}  # (grid, townships' WKB digest) -> read-only study mask; the last few grids
+
+
 def study_area_mask(townships_w: gpd.GeoDataFrame | None, grid: Grid) -> np.ndarray:
+    """True inside the townships plus STUDY_MARGIN_M. Cached per grid and townships (repeated runs on
+    one grid reuse it); the array is read-only."""
     if townships_w is None or len(townships_w) == 0:
         return np.ones(grid.shape, bool)
-    area = shapely.union_all(townships_w.geometry.values).buffer(STUDY_MARGIN_M)
-    return features.geometry_mask([area], out_shape=grid.shape, transform=grid.transform, invert=True,
-                                  all_touched=True)
+    import hashlib
+
+    digest = hashlib.blake2b(b"".join(shapely.to_wkb(townships_w.geometry.values)), digest_size=16).digest()
+    key = (grid, digest)
+    mask = _STUDY_CACHE.get(key)
+    if mask is None:
+        area = shapely.union_all(townships_w.geometry.values).buffer(STUDY_MARGIN_M)
+        mask = features.geometry_mask([area], out_shape=grid.shape, transform=grid.transform, invert=True,
+                                      all_touched=True)
+        mask.flags.writeable = False
+        while len(_STUDY_CACHE) >= 2:
+            _STUDY_CACHE.pop(next(iter(_STUDY_CACHE)))
+        _STUDY_CACHE[key] = mask
+    return mask
 
 
 def read_onto_grid(path, grid: Grid, resampling=Resampling.bilinear, dtype="float32", band: int = 1,
@@ -140,13 +178,17 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
     walk_off = surface_speed_kmh(params.replace(mode="walking"), "off_road")
     off_road = surface_speed_kmh(params, "off_road")
     report(feedback, 0.0, "Friction: off-road speed")
+    # Few full-grid passes and temporaries (first-touch page faults are a real cost): the speed
+    # raster becomes the cost raster in place, masks are uint8/bool burnt into preallocated arrays,
+    # local burns (crossings, zones) only touch their cells or window.
     speed = np.full(grid.shape, off_road, dtype="float32")  # km/h
+    flat_speed = speed.reshape(-1)
 
     if landcover_path is not None:
         codes = read_onto_grid(landcover_path, grid, Resampling.mode, dtype="float32")
         classes = {int(k): v for k, v in (landcover_classes or {}).items()}
         speeds = landcover_speeds_kmh or {}
-        known = np.zeros(grid.shape, bool)
+        known = False
         for code, name in classes.items():
             if name not in speeds:
                 problems.append(Problem("warning", f"land-cover class {code} ({name}) has no speed; the default "
@@ -155,12 +197,12 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
             cell = codes == code
             # motorised modes walk off road: land cover sets the walking speed, scaled like the mode's off-road
             speed[cell] = float(speeds[name]) * (off_road / walk_off)
-            known |= cell
-        problems += [] if known.any() else [Problem("warning", "no land-cover class matched the table; the "
-                                                    "default off-road speed is used", file=str(landcover_path))]
+            known = known or bool(cell.any())
+        del codes
+        problems += [] if known else [Problem("warning", "no land-cover class matched the table; the "
+                                              "default off-road speed is used", file=str(landcover_path))]
 
     report(feedback, 0.2, "Friction: roads")
-    road_mask = np.zeros(grid.shape, bool)
     if roads is not None and len(roads):
         klass = roads["road_class"].astype(str).str.lower().str.strip()
         unknown = sorted(set(klass) - set(params.speeds_kmh["walking"]))
@@ -170,27 +212,40 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
             klass = klass.where(~klass.isin(unknown), "track")
         road_speed = klass.map(lambda c: surface_speed_kmh(params, c)).to_numpy(dtype="float32")
         order = np.argsort(road_speed, kind="stable")  # faster roads burnt last win
-        burnt = rasterize(roads.iloc[order], road_speed[order], grid, fill=0.0)
-        road_mask = burnt > 0
-        speed = np.maximum(speed, burnt)
+        # burn each road's rank among the distinct speeds (uint8/16, not a float32 raster of speeds)
+        uniq = np.unique(road_speed)
+        lut = np.concatenate([[np.float32(0.0)], uniq]).astype("float32")
+        rank = np.searchsorted(uniq, road_speed) + 1
+        burnt = rasterize(roads.iloc[order], rank[order], grid, dtype="uint8" if len(uniq) < 255 else "uint16")
+        road_mask = burnt > 0 if (uniq > 0).all() else lut[burnt] > 0
+        on_road = np.flatnonzero(burnt)
+        road_kmh = lut[burnt.reshape(-1)[on_road]]
+        del burnt
+        if landcover_path is not None or not off_road >= 0:
+            np.maximum(speed, np.float32(0.0), out=speed)  # as max(speed, 0) off the roads
+        flat_speed[on_road] = np.maximum(flat_speed[on_road], road_kmh)
+        del on_road, road_kmh
+    else:
+        road_mask = np.zeros(grid.shape, bool)
 
     report(feedback, 0.4, "Friction: rivers and crossings")
-    barrier = np.zeros(grid.shape, bool)
+    barrier_u8 = np.zeros(grid.shape, "uint8")  # 0/1, viewed as bool
+    barrier = barrier_u8.view(bool)
     if rivers is not None and len(rivers):
         polys = rivers[rivers.geom_type.isin(["Polygon", "MultiPolygon"])]
         lines = rivers[~rivers.geom_type.isin(["Polygon", "MultiPolygon"])]
         if len(polys):
-            barrier |= rasterize(polys, np.ones(len(polys)), grid, dtype="uint8") > 0
+            rasterize(polys, np.ones(len(polys)), grid, out=barrier_u8)
             # outlines too, so a river narrower than a cell still cuts the surface
             outline = gpd.GeoDataFrame(geometry=polys.boundary.values, crs=polys.crs)
-            barrier |= rasterize(outline, np.ones(len(outline)), grid, dtype="uint8", all_touched=True) > 0
+            rasterize(outline, np.ones(len(outline)), grid, all_touched=True, out=barrier_u8)
         if len(lines):
-            barrier |= rasterize(lines, np.ones(len(lines)), grid, dtype="uint8", all_touched=True) > 0
+            rasterize(lines, np.ones(len(lines)), grid, all_touched=True, out=barrier_u8)
     if landcover_path is not None:
-        barrier |= speed <= 0
+        np.logical_or(barrier, speed <= 0, out=barrier)
 
     zone_label = None
-    entry_delay = None
+    delay_lut = [np.zeros(1)]  # entry delay (s) of each zone label
     if crossings is not None and len(crossings):
         kind = crossings["kind"].fillna("bridge").astype(str).str.lower() if "kind" in crossings else \
             pd.Series("bridge", index=crossings.index)
@@ -199,58 +254,72 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
         radius = np.maximum(length.to_numpy() / 2.0, MIN_CROSSING_RADIUS_CELLS * grid.cell_size_m) \
             + grid.cell_size_m
         disks = gpd.GeoDataFrame(geometry=crossings.geometry.buffer(radius).values, crs=crossings.crs)
-        lifted = rasterize(disks, np.ones(len(disks)), grid, dtype="uint8", all_touched=True) > 0
-        lifted &= barrier
-        barrier &= ~lifted
+        lifted = np.flatnonzero(rasterize(disks, np.ones(len(disks)), grid, dtype="uint8", all_touched=True))
+        lifted = lifted[barrier_u8.reshape(-1)[lifted] != 0]
+        barrier_u8.reshape(-1)[lifted] = 0
         # across the water people move at road speed on a road, else at walking speed
-        speed[lifted & ~road_mask] = np.float32(surface_speed_kmh(params.replace(mode="walking"), "path"))
+        lifted = lifted[~road_mask.reshape(-1)[lifted]]
+        flat_speed[lifted] = np.float32(surface_speed_kmh(params.replace(mode="walking"), "path"))
+        del lifted
         delay_min = pd.to_numeric(crossings.get("delay_minutes"), errors="coerce").fillna(0.0) \
             if "delay_minutes" in crossings else pd.Series(0.0, index=crossings.index)
         ferry = ((kind == "ferry") | (delay_min > 0)).to_numpy()
         if ferry.any():
             zone_label = np.zeros(grid.shape, "int32")
-            entry_delay = np.zeros(grid.shape, "float32")
             labels = np.arange(1, ferry.sum() + 1)
-            zone_label[:] = rasterize(disks[ferry], labels, grid, dtype="int32", all_touched=True)
-            lut = np.concatenate([[0.0], delay_min.to_numpy()[ferry] * 60.0]).astype("float32")
-            entry_delay[:] = lut[zone_label]
+            rasterize(disks[ferry], labels, grid, all_touched=True, out=zone_label)
+            delay_lut.append(delay_min.to_numpy()[ferry] * 60.0)
 
     report(feedback, 0.6, "Friction: conflict zones")
     zones_used = 0
+    zero_zone = None  # (window, cells of the window where a zone stops all travel)
     if zones is not None and len(zones):
         valid = zones_valid_on(zones, params.as_of_date)
         zones_used = len(valid)
-        if zones_used:
+        window, sub = _window_of(valid, grid) if zones_used else (None, None)
+        if window is None and zones_used:  # every zone misses the grid: no effect but (all-zero) labels
+            delays = pd.to_numeric(valid.get("delay_minutes"), errors="coerce").fillna(0.0).to_numpy() \
+                if "delay_minutes" in valid else np.zeros(len(valid))
+            if (delays > 0).any() and zone_label is None:
+                zone_label = np.zeros(grid.shape, "int32")
+        if window is not None:
+            (r0, r1), (c0, c1) = window
             factor = pd.to_numeric(valid["speed_factor"], errors="coerce").fillna(1.0).to_numpy("float32")
             order = np.argsort(-factor, kind="stable")  # the most restrictive zone wins where they overlap
-            zfactor = rasterize(valid.iloc[order], factor[order], grid, fill=1.0)
-            speed *= zfactor
+            zfactor = rasterize(valid.iloc[order], factor[order], sub, fill=1.0)
+            speed[r0:r1, c0:c1] *= zfactor
+            zero_zone = (window, zfactor <= 0)
+            del zfactor
             delays = pd.to_numeric(valid.get("delay_minutes"), errors="coerce").fillna(0.0).to_numpy() \
                 if "delay_minutes" in valid else np.zeros(len(valid))
             if (delays > 0).any():
                 if zone_label is None:
                     zone_label = np.zeros(grid.shape, "int32")
-                    entry_delay = np.zeros(grid.shape, "float32")
-                base = int(zone_label.max())
+                base = int(zone_label.max()) if len(delay_lut) > 1 else 0  # highest ferry label burnt
+                delay_lut = [np.concatenate(delay_lut)[:base + 1]]
                 with_delay = np.flatnonzero(delays > 0)
                 labels = base + 1 + np.arange(len(with_delay))
-                zl = rasterize(valid.iloc[with_delay], labels, grid, dtype="int32")
-                inside = zl > 0
-                zone_label[inside] = zl[inside]
-                lut = np.concatenate([np.zeros(base + 1), delays[with_delay] * 60.0]).astype("float32")
-                entry_delay[inside] = lut[zl[inside]]
+                zl = rasterize(valid.iloc[with_delay], labels, sub, dtype="int32")
+                np.copyto(zone_label[r0:r1, c0:c1], zl, where=zl > 0)
+                del zl
+                delay_lut.append(delays[with_delay] * 60.0)
+
+    entry_delay = None
+    if zone_label is not None:
+        lut = np.concatenate(delay_lut).astype("float32")
+        entry_delay = np.zeros(grid.shape, "float32")
+        _delay_of_labels(zone_label, lut, entry_delay)  # lut[zone_label], writing only labelled cells
 
     report(feedback, 0.8, "Friction: study area")
     study = study_area_mask(townships, grid)
-    passable = study & ~barrier & (speed > 0)
-    cause = np.zeros(grid.shape, "uint8")
-    cause[speed <= 0] = 2 if landcover_path is None else 4
-    if zones_used:
-        cause[zfactor <= 0] = 2
-    cause[barrier] = 1
-    cause[~study] = 3
-    cost = np.full(grid.shape, np.inf, dtype="float32")
-    cost[passable] = (1.0 / (speed[passable] * KMH_TO_MS)).astype("float32")
+    cause = np.empty(grid.shape, "uint8")
+    nogo = 2 if landcover_path is None else 4
+    _cost_and_cause(speed, barrier_u8, study, nogo, KMH_TO_MS, cause)  # speed becomes the cost (s/m)
+    if zero_zone is not None and nogo != 2:
+        ((r0, r1), (c0, c1)), zero = zero_zone
+        win = cause[r0:r1, c0:c1]
+        win[zero & (win == nogo)] = 2  # a zone that stops travel is the cause, not the land cover
+    cost = speed
 
     elevation = tobler = None
     if dem_path is not None:
@@ -259,6 +328,44 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
     report(feedback, 1.0, "Friction ready")
     return Friction(grid, cost, study, road_mask, elevation, tobler, zone_label, entry_delay, zones_used,
                     problems, cause)
+
+
+@_jit
+def _delay_of_labels(label, lut, out):
+    """``out[i] = lut[label[i]]`` where ``label[i] != 0`` (``out`` starts at zero, ``lut[0] == 0``)."""
+    lab = label.reshape(-1)
+    o = out.reshape(-1)
+    for i in range(lab.size):
+        if lab[i] != 0:
+            o[i] = lut[lab[i]]
+
+
+@_jit
+def _cost_and_cause(speed, barrier, study, nogo, kmh_to_ms, cause):
+    """In one pass: the barrier cause of each cell (0 passable, ``nogo`` where the speed is <= 0, 1
+    barrier, 3 outside the study area; later ones win) and, in place of ``speed`` (km/h), the cost
+    in s/m (float32 1 / (speed * kmh_to_ms) on passable cells, +inf elsewhere)."""
+    s = speed.reshape(-1)
+    b = barrier.reshape(-1)
+    st = study.reshape(-1)
+    out = cause.reshape(-1)
+    k = np.float32(kmh_to_ms)
+    one = np.float32(1.0)
+    inf = np.float32(np.inf)
+    for i in range(s.size):
+        x = s[i]
+        c = 0
+        if x <= 0:
+            c = nogo
+        if b[i] != 0:
+            c = 1
+        if not st[i]:
+            c = 3
+        out[i] = c
+        if st[i] and b[i] == 0 and x > 0:
+            s[i] = one / (x * k)
+        else:
+            s[i] = inf
 
 
 def friction_from_raster(path, *, kind: str, grid: Grid | None = None) -> Friction:
