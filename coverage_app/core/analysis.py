@@ -16,6 +16,7 @@ import shapely
 from rasterio import features
 
 from . import engine
+from .engine import _jit
 from .crs import working_crs_for
 from .errors import InputError, Problem
 from .feedback import report, sub
@@ -162,7 +163,7 @@ def locate_sources(fac_w: gpd.GeoDataFrame, friction: Friction) -> tuple[np.ndar
 
 
 def run_tier(tier: str, fac_w: gpd.GeoDataFrame, rows, cols, ok, friction: Friction, params: AnalysisParams,
-             feedback=None) -> TierResult:
+             feedback=None, prepared=None) -> TierResult:
     counts = fac_w[f"counts_{tier}"].to_numpy(bool) & ok
     ids = list(fac_w["fac_id"].astype(str))
     idx = np.flatnonzero(counts)
@@ -171,15 +172,19 @@ def run_tier(tier: str, fac_w: gpd.GeoDataFrame, rows, cols, ok, friction: Frict
         return TierResult(tier, np.full(shape, np.nan, "float32"), np.full(shape, -1, "int32"), ids, None)
     res = engine.travel_time(friction.cost_s_per_m, friction.grid.cell_size_m, rows[idx], cols[idx],
                              idx.astype("int32"), neighbours=params.neighbours, max_minutes=params.max_minutes,
-                             feedback=feedback, **friction.engine_options())
+                             feedback=feedback, prepared=prepared, **friction.engine_options())
     return TierResult(tier, res.minutes, res.allocation, ids, res)
 
 
 def run_tiers(fac_w, rows, cols, ok, friction: Friction, params, feedback=None, timings=None) -> dict:
-    """Both tiers' searches, side by side on two threads (the engine's inner loop releases the GIL)."""
+    """Both tiers' searches, side by side on two threads (the engine's inner loop releases the GIL).
+    The engine's zone / elevation records are built once and shared by the two tiers."""
     from concurrent.futures import ThreadPoolExecutor
 
     timings = {} if timings is None else timings
+    t = time.perf_counter()
+    prepared = engine.prepare(friction.cost_s_per_m, **friction.engine_options())
+    timings["search_prepare"] = time.perf_counter() - t
     progress = dict.fromkeys(TIERS, 0.0)
 
     class TierFeedback:
@@ -196,7 +201,7 @@ def run_tiers(fac_w, rows, cols, ok, friction: Friction, params, feedback=None, 
 
     def one(tier):
         t = time.perf_counter()
-        out = run_tier(tier, fac_w, rows, cols, ok, friction, params, feedback=TierFeedback(tier))
+        out = run_tier(tier, fac_w, rows, cols, ok, friction, params, feedback=TierFeedback(tier), prepared=prepared)
         timings[f"search_{tier}"] = time.perf_counter() - t
         return out
 
@@ -352,37 +357,46 @@ def coverage_curve(villages: gpd.GeoDataFrame, max_minutes: int = CURVE_MAX_MINU
 # ----------------------------------------------------------------------------- catchments
 
 def catchment_polygons(tier: TierResult, grid: Grid, bands, facilities: gpd.GeoDataFrame,
-                       villages: gpd.GeoDataFrame, window=None) -> gpd.GeoDataFrame:
+                       villages: gpd.GeoDataFrame, window=None, only=None) -> gpd.GeoDataFrame:
     """Each facility's allocated cells cut into time bands, as polygons (EPSG:4326) with area and
-    population. ``window`` ((r0, r1), (c0, c1)) limits the work to part of the grid."""
+    population. ``window`` ((r0, r1), (c0, c1)) limits the work to part of the grid, ``only``
+    (allocation indices) to some facilities."""
     bands = np.asarray(sorted(bands), dtype="float64")
     (r0, r1), (c0, c1) = window or ((0, grid.shape[0]), (0, grid.shape[1]))
-    within = (tier.minutes[r0:r1, c0:c1] <= bands[-1]) & (tier.allocation[r0:r1, c0:c1] >= 0)  # NaN -> False
-    rows_any = np.flatnonzero(within.any(axis=1))
-    cols_any = np.flatnonzero(within.any(axis=0))
-    if len(rows_any) == 0:
-        return _empty_catchments()
+    keep = np.ones(len(tier.facility_ids), bool)
+    if only is not None:
+        keep[:] = False
+        keep[np.asarray(only, dtype="int64")] = True
     # shrink the window to the cells inside the last band: polygonising is linear in the window's size
-    r0, r1, c0, c1 = r0 + rows_any[0], r0 + rows_any[-1] + 1, c0 + cols_any[0], c0 + cols_any[-1] + 1
-    valid = within[rows_any[0]:rows_any[-1] + 1, cols_any[0]:cols_any[-1] + 1]
-    minutes = tier.minutes[r0:r1, c0:c1]
-    band_idx = np.zeros(minutes.shape, "int32")
-    for upper in bands[:-1]:
-        band_idx += minutes > upper  # band i holds bands[i-1] < minutes <= bands[i]
-    label = np.where(valid, tier.allocation[r0:r1, c0:c1] * np.int32(len(bands)) + band_idx + 1, 0).astype("int32")
+    extent = _band_extent(tier.minutes, tier.allocation, bands[-1], keep, r0, r1, c0, c1)
+    if extent[0] < 0:
+        return _empty_catchments()
+    r0, r1, c0, c1 = extent
+    label = np.empty((r1 - r0, c1 - c0), "int32")
+    valid = np.empty((r1 - r0, c1 - c0), bool)
+    _band_labels(tier.minutes, tier.allocation, bands, keep, r0, c0, label, valid)
     g = grid.transform
     transform = type(g)(g.a, 0.0, g.c + c0 * g.a, 0.0, g.e, g.f + r0 * g.e)
-    geoms, labels = [], []
+    rings, per_polygon, labels = [], [], []
     for geom, value in features.shapes(label, mask=valid, transform=transform, connectivity=4):
-        geoms.append(shapely.geometry.shape(geom))
-        labels.append(int(value))
-    if not geoms:
+        ring_list = geom["coordinates"]
+        rings.extend(ring_list)
+        per_polygon.append(len(ring_list))
+        labels.append(value)
+    del label, valid
+    if not labels:
         return _empty_catchments()
+    # the polygons in bulk (first ring the shell, then the holes), as shapely.geometry.shape would
+    ring_len = np.fromiter((len(r) for r in rings), dtype="int64", count=len(rings))
+    coords = np.array([xy for r in rings for xy in r], dtype="float64").reshape(-1, 2)
+    del rings
+    ring_geoms = shapely.linearrings(coords, indices=np.repeat(np.arange(len(ring_len)), ring_len))
+    geoms = shapely.polygons(ring_geoms, indices=np.repeat(np.arange(len(per_polygon)), per_polygon))
     # parts of one label are disjoint cells of a raster: a multipolygon of them is valid, no union needed
-    labels = np.asarray(labels)
+    labels = np.asarray(labels, dtype="int64")
     uniq, codes = np.unique(labels, return_inverse=True)
     order = np.argsort(codes, kind="stable")
-    merged = shapely.multipolygons(np.asarray(geoms, dtype=object)[order], indices=codes[order])
+    merged = shapely.multipolygons(geoms[order], indices=codes[order])
     single = shapely.get_num_geometries(merged) == 1
     merged[single] = shapely.get_geometry(merged[single], 0)
     gdf = gpd.GeoDataFrame({"label": uniq}, geometry=merged, crs=grid.crs)
@@ -402,6 +416,49 @@ def catchment_polygons(tier: TierResult, grid: Grid, bands, facilities: gpd.GeoD
     gdf["tier"] = tier.tier
     gdf = gdf[["tier", "fac_id", "fac_name", "level", "band_min", "area_km2", "pop", "geometry"]]
     return gdf.to_crs(4326)
+
+
+@_jit
+def _band_extent(minutes, alloc, last, keep, r0, r1, c0, c1):
+    """(r0, r1, c0, c1) bounding the cells of the window with minutes <= ``last`` allocated to a
+    facility with ``keep[allocation]``; (-1, -1, -1, -1) if none."""
+    rmin, rmax, cmin, cmax = -1, -1, c1, -1
+    for r in range(r0, r1):
+        for c in range(c0, c1):
+            a = alloc[r, c]
+            if a >= 0 and minutes[r, c] <= last and keep[a]:
+                if rmin < 0:
+                    rmin = r
+                rmax = r
+                if c < cmin:
+                    cmin = c
+                if c > cmax:
+                    cmax = c
+    if rmin < 0:
+        return -1, -1, -1, -1
+    return rmin, rmax + 1, cmin, cmax + 1
+
+
+@_jit
+def _band_labels(minutes, alloc, bands, keep, r0, c0, label, valid):
+    """Label of each cell of the window at (r0, c0): allocation * len(bands) + band + 1 where the
+    cell is inside the last band (band i holds bands[i-1] < minutes <= bands[i]), else 0."""
+    nb = np.int32(bands.shape[0])
+    last = bands[nb - 1]
+    for i in range(label.shape[0]):
+        for j in range(label.shape[1]):
+            a = alloc[r0 + i, c0 + j]
+            m = minutes[r0 + i, c0 + j]
+            if a >= 0 and m <= last and keep[a]:
+                b = np.int32(0)
+                for k in range(nb - 1):
+                    if m > bands[k]:
+                        b += 1
+                label[i, j] = a * nb + b + 1
+                valid[i, j] = True
+            else:
+                label[i, j] = 0
+                valid[i, j] = False
 
 
 def _empty_catchments():

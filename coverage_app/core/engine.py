@@ -50,7 +50,8 @@ allocation (int32), so that visiting a neighbour touches one cache line instead 
 several; the cells a bucket will pop next are prefetched. Elevation (NaN outside the
 Tobler mask), zone label and entry delay, when used, live in a second padded 12-byte
 record array. With the float32 minutes and int32 allocation outputs that is 24 bytes
-a cell (36 with slope or zones), about 220 MB for 3000 x 3000 cells. The private
+a cell (36 with slope or zones), about 220 MB for 3000 x 3000 cells; runs on the same
+rasters can share the second array (:func:`prepare`). The private
 copies stay in the result for the incremental functions; results derived from one
 another by edits share them as a persistent array (each older result keeps only a
 diff of the cells that changed, see :class:`_Version`), so an edit that returns a new
@@ -76,7 +77,8 @@ from numba.extending import intrinsic
 
 from coverage_app.core.feedback import check, report
 
-__all__ = ["TravelTimeResult", "travel_time", "remove_source", "add_source", "warm_up"]
+__all__ = ["TravelTimeResult", "Prepared", "prepare", "travel_time", "remove_source", "add_source",
+           "changed_cells", "warm_up"]
 
 _SQRT2 = math.sqrt(2.0)
 _SQRT5 = math.sqrt(5.0)
@@ -390,6 +392,36 @@ def _fill_grid(cost, elev, tmask, use_tobler, zone, delay, use_zones, cells, aux
                 ax.delay = 0.0
             rec.c = x
     return cmin, cpos, cmax, n, neg, bad_delay
+
+
+@_jit
+def _fill_aux(elev, tmask, use_tobler, zone, delay, use_zones, aux):
+    """Fill the padded auxiliary records alone (as :func:`_fill_grid` does) into ``aux``, which
+    must start all zero: only cells whose record is not all zero are written (without slope,
+    the zone cells), so untouched pages stay unallocated (the elevation is read only with
+    slope). Returns the flat index of a zone cell with a bad delay or -1."""
+    rows, cols = zone.shape if use_zones else elev.shape
+    pr, pc = aux.shape
+    bad_delay = -1
+    for pr_ in range(pr):
+        r = pr_ - _PAD
+        inside_r = 0 <= r < rows
+        for pc_ in range(pc):
+            c = pc_ - _PAD
+            if use_tobler:
+                aux[pr_, pc_].z = np.nan
+            if inside_r and 0 <= c < cols:
+                if use_tobler and tmask[r, c]:
+                    aux[pr_, pc_].z = elev[r, c]
+                lab = zone[r, c] if use_zones else 0
+                if lab != 0:
+                    ax = aux[pr_, pc_]
+                    ax.label = lab
+                    dl = delay[r, c]
+                    if not (dl >= 0.0 and dl < np.inf) and bad_delay < 0:
+                        bad_delay = r * cols + c
+                    ax.delay = dl
+    return bad_delay
 
 
 @_jit
@@ -931,9 +963,50 @@ def _queue_params(cell_size_m, neighbours, uses_slope, cmin, cpos, cmax):
 # --------------------------------------------------------------------------- public API
 
 
+class Prepared:
+    """What :func:`travel_time` runs on the same rasters can share (from :func:`prepare`): the
+    padded elevation / zone records, read-only during searches and edits."""
+
+    __slots__ = ("shape", "uses_slope", "uses_zones", "aux")
+
+    def __init__(self, shape, uses_slope, uses_zones, aux):
+        self.shape, self.uses_slope, self.uses_zones, self.aux = shape, uses_slope, uses_zones, aux
+
+
+def prepare(cost_s_per_m, *, elevation_m=None, tobler_mask=None, zone_label=None,
+            entry_delay_s=None) -> Prepared:
+    """Build once, for several :func:`travel_time` calls on the same rasters (e.g. one per tier
+    of facilities), the padded elevation / zone records (12 bytes a cell; nothing without slope
+    or zones). Pass the result as ``prepared=`` together with the same rasters: the runs and
+    the results derived from them by edits share one copy instead of one each. Raises
+    ValueError as :func:`travel_time` does for inconsistent options or bad delays."""
+    shape, _, _, uses_slope, uses_zones = _options(
+        cost_s_per_m, 1.0, 16, elevation_m, tobler_mask, zone_label, entry_delay_s)
+    if not (uses_slope or uses_zones):
+        return Prepared(shape, False, False, None)
+    rows, cols = shape
+    if uses_slope:
+        elev = _array(elevation_m, np.float32, shape, "elevation_m")
+        tmask = _array(tobler_mask, np.bool_, shape, "tobler_mask")
+    else:
+        elev, tmask = np.zeros((1, 1), np.float32), np.zeros((1, 1), np.bool_)
+    if uses_zones:
+        zone = _array(zone_label, np.int32, shape, "zone_label")
+        delay = _array(entry_delay_s, np.float32, shape, "entry_delay_s")
+    else:
+        zone, delay = np.zeros((1, 1), np.int32), np.zeros((1, 1), np.float32)
+    aux = np.zeros((rows + 2 * _PAD, cols + 2 * _PAD), _AUX)  # label 0, delay 0 (z unused without slope)
+    bad_delay = _fill_aux(elev, tmask, uses_slope, zone, delay, uses_zones, aux)
+    if bad_delay >= 0:
+        raise ValueError("entry_delay_s must be finite and >= 0 in zones "
+                         f"(row {bad_delay // cols}, col {bad_delay % cols})")
+    return Prepared(shape, uses_slope, uses_zones, aux)
+
+
 def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids, *,
                 neighbours=16, max_minutes=None, elevation_m=None, tobler_mask=None,
-                zone_label=None, entry_delay_s=None, feedback=None) -> TravelTimeResult:
+                zone_label=None, entry_delay_s=None, feedback=None,
+                prepared: Prepared | None = None) -> TravelTimeResult:
     """Travel time to the nearest source and its allocation, for every cell.
 
     Parameters
@@ -958,6 +1031,9 @@ def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids,
     feedback : :class:`coverage_app.core.feedback.Feedback` or None
         Told the progress ~50 times a run; raises
         :class:`~coverage_app.core.feedback.Cancelled` if it asks to stop.
+    prepared : :class:`Prepared` or None
+        From :func:`prepare` on the same rasters (given here too): its elevation / zone
+        records are shared instead of built again.
 
     Raises ValueError for sources outside the grid or on barriers (naming their
     indices and ids), negative costs, bad delays, or inconsistent shapes/options.
@@ -971,23 +1047,31 @@ def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids,
     if pshape[0] * pshape[1] >= 2**31:
         raise ValueError(f"grid of {rows} x {cols} cells is too large")
     cost = _array(cost_s_per_m, np.float32, shape, "cost_s_per_m")
-    if uses_slope:
+    if prepared is not None:
+        if (tuple(prepared.shape), prepared.uses_slope, prepared.uses_zones) != (shape, uses_slope,
+                                                                              uses_zones):
+            raise ValueError("prepared was made for other rasters or options")
+        uses_slope_fill = uses_zones_fill = False  # the records exist: fill the cells only
+    else:
+        uses_slope_fill, uses_zones_fill = uses_slope, uses_zones
+    if uses_slope_fill:
         elev = _array(elevation_m, np.float32, shape, "elevation_m")
         tmask = _array(tobler_mask, np.bool_, shape, "tobler_mask")
     else:
         elev, tmask = np.zeros((1, 1), np.float32), np.zeros((1, 1), np.bool_)
-    if uses_zones:
+    if uses_zones_fill:
         zone = _array(zone_label, np.int32, shape, "zone_label")
         delay = _array(entry_delay_s, np.float32, shape, "entry_delay_s")
     else:
         zone, delay = np.zeros((1, 1), np.int32), np.zeros((1, 1), np.float32)
-    aux = np.empty(pshape, _AUX) if (uses_slope or uses_zones) else None
+    fill_aux = uses_slope_fill or uses_zones_fill
+    aux = np.empty(pshape, _AUX) if fill_aux else (prepared.aux if prepared is not None else None)
     check(feedback)
 
     cells = np.empty(pshape, _CELL)
     cmin, cpos, cmax, n_pass, neg, bad_delay = _fill_grid(
-        cost, elev, tmask, uses_slope, zone, delay, uses_zones, cells,
-        aux if aux is not None else _NO_AUX, aux is not None)
+        cost, elev, tmask, uses_slope_fill, zone, delay, uses_zones_fill, cells,
+        aux if fill_aux else _NO_AUX, fill_aux)
     if neg >= 0:
         raise ValueError(f"cost_s_per_m is negative at row {neg // cols}, col {neg % cols}")
     if bad_delay >= 0:
@@ -1154,6 +1238,30 @@ def add_source(result, row, col, source_id, cost_s_per_m, cell_size_m, *, neighb
     return _edit(result, inplace, feedback, work)
 
 
+def changed_cells(result, edited) -> np.ndarray | None:
+    """Flat indices (into ``minutes.reshape(-1)``, sorted, unique) of the cells whose time or
+    allocation may differ between ``result`` and ``edited``, a result made from it by one
+    :func:`remove_source` or :func:`add_source` call (``inplace=False``). Read from the edit's
+    change log, so it costs the changed cells, not a scan of the grid; a superset of the
+    changed cells (a cell lowered twice or reset and restored is listed too). None if the two
+    are not one edit apart (or a later edit of ``result`` has replaced the log)."""
+    v0, v1 = result.state, edited.state
+    sh = v0.shared
+    if v1.shared is not sh:
+        return None
+    with sh.lock:
+        if v0.link is v1:
+            idx = v0.idx
+        elif v1.link is v0:
+            idx = v1.idx
+        else:
+            return None
+        idx = np.unique(idx)
+    pc = sh.cells.shape[1]
+    rows = idx // pc - _PAD
+    return rows * result.minutes.shape[1] + (idx - (rows + _PAD) * pc - _PAD)
+
+
 def warm_up() -> None:
     """Compile (or load from numba's cache) every kernel on a tiny grid."""
     cost = np.ones((6, 7), np.float32)
@@ -1164,6 +1272,8 @@ def warm_up() -> None:
                 tobler_mask=np.ones((6, 7), bool), zone_label=zone,
                 entry_delay_s=np.full((6, 7), 5.0, np.float32))
     for o in (opts, {}):
+        travel_time(cost, 10.0, [0, 5], [0, 6], [1, 2], prepared=prepare(cost, **{
+            k: v for k, v in o.items() if k != "neighbours"}), **o)
         res = travel_time(cost, 10.0, [0, 5], [0, 6], [1, 2], **o)
         res = remove_source(res, 1, cost, 10.0, **o)
         add_source(res, 0, 0, 1, cost, 10.0, **o)

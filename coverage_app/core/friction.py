@@ -217,9 +217,13 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
         lut = np.concatenate([[np.float32(0.0)], uniq]).astype("float32")
         rank = np.searchsorted(uniq, road_speed) + 1
         burnt = rasterize(roads.iloc[order], rank[order], grid, dtype="uint8" if len(uniq) < 255 else "uint16")
-        road_mask = burnt > 0 if (uniq > 0).all() else lut[burnt] > 0
         on_road = np.flatnonzero(burnt)
         road_kmh = lut[burnt.reshape(-1)[on_road]]
+        if burnt.dtype == np.uint8:  # the rank raster becomes the road mask (a road: speed > 0)
+            burnt.reshape(-1)[on_road] = road_kmh > 0
+            road_mask = burnt.view(bool)
+        else:
+            road_mask = lut[burnt] > 0
         del burnt
         if landcover_path is not None or not off_road >= 0:
             np.maximum(speed, np.float32(0.0), out=speed)  # as max(speed, 0) off the roads

@@ -190,67 +190,93 @@ def update_result(result, data, scenario: dict, edit: dict, feedback=None):
     fac_w = fac.to_crs(friction.grid.crs)
     rows, cols, ok, loc_problems = locate_sources(fac_w, friction)
     tiers = dict(result.tiers)
-    changed_any = np.zeros(friction.grid.shape, bool)
+    changed: dict[str, list] = {}  # tier -> flat indices of the cells each engine edit changed (None: unknown)
+    ids = list(fac_w["fac_id"].astype(str))
+    opts = dict(neighbours=params.neighbours, max_minutes=params.max_minutes, **friction.engine_options())
     for tier in TIERS:
         old = result.tiers[tier]
         before = dict(zip(result.facilities["fac_id"], result.facilities[f"counts_{tier}"] & result.facilities["on_grid"]))
         after = dict(zip(fac["fac_id"], fac[f"counts_{tier}"].to_numpy(bool) & ok))
-        ids = list(fac_w["fac_id"].astype(str))
         if ids[: len(old.facility_ids)] != old.facility_ids or old.engine_state is None:
             return run_analysis(data, params, scenario, feedback=feedback)
         state = old.engine_state
-        opts = dict(neighbours=params.neighbours, max_minutes=params.max_minutes, **friction.engine_options())
-        edited = False
+        cells = []
         for i, fid in enumerate(ids):
             was, now = before.get(fid, False), after[fid]
             if was and not now:
-                state = engine.remove_source(state, i, friction.cost_s_per_m, friction.grid.cell_size_m, **opts)
-                edited = True
+                new_state = engine.remove_source(state, i, friction.cost_s_per_m, friction.grid.cell_size_m, **opts)
             elif now and not was:
-                state = engine.add_source(state, int(rows[i]), int(cols[i]), i, friction.cost_s_per_m,
-                                          friction.grid.cell_size_m, **opts)
-                edited = True
-        if edited:
-            new = type(old)(tier, state.minutes, state.allocation, ids, state)
-            changed_any |= (new.allocation != old.allocation)
-            tiers[tier] = new
+                new_state = engine.add_source(state, int(rows[i]), int(cols[i]), i, friction.cost_s_per_m,
+                                              friction.grid.cell_size_m, **opts)
+            else:
+                continue
+            cells.append(engine.changed_cells(state, new_state))
+            state = new_state
+        if cells:
+            tiers[tier] = type(old)(tier, state.minutes, state.allocation, ids, state)
+            changed[tier] = cells
         else:
             tiers[tier] = type(old)(tier, old.minutes, old.allocation, ids, old.engine_state)
     out = assemble(data, params, friction.grid, tiers, fac, fac_w, rows, cols, ok, friction,
                    list(problems) + list(loc_problems), assumed, scenario)
-    out.catchments = _update_catchments(result, out, changed_any)
+    out.catchments = _update_catchments(result, out, changed)
     return out
 
 
-def _update_catchments(old, new, changed: np.ndarray):
-    """Re-polygonise only the facilities whose service area changed."""
+def _touched_facilities(t_old, t_new, cells: list) -> np.ndarray:
+    """Allocation indices of the facilities that lost or gained cells (or whose cells changed
+    time) between two tier results; ``cells`` are the engine's changed cells of each edit (a
+    None means unknown: the grids are compared in full)."""
+    if any(c is None for c in cells):
+        diff = (t_old.allocation != t_new.allocation) | ~np.isclose(t_old.minutes, t_new.minutes, equal_nan=True)
+        a_old, a_new = t_old.allocation[diff], t_new.allocation[diff]
+    else:
+        idx = np.unique(np.concatenate(cells)) if len(cells) > 1 else cells[0]
+        a_old, a_new = t_old.allocation.reshape(-1)[idx], t_new.allocation.reshape(-1)[idx]
+    touched = np.union1d(np.unique(a_old), np.unique(a_new))
+    return touched[touched >= 0]
+
+
+def _village_facilities_moved(old, new, tier: str) -> set:
+    """fac_ids whose villages' (facility, time band) changed between two results of one tier:
+    their catchments' population changes (a village on a barrier cell samples its neighbours)."""
+    short = "prim" if tier == "primary" else "sec"
+    vo, vn = old.villages, new.villages
+    if len(vo) != len(vn):
+        return set(vo[f"{short}_fac"].dropna()) | set(vn[f"{short}_fac"].dropna())
+    bands = np.asarray(sorted(new.params.band_minutes), dtype="float64")
+    bo = np.searchsorted(bands, vo[f"{short}_min"].fillna(np.inf).to_numpy(), side="left")
+    bn = np.searchsorted(bands, vn[f"{short}_min"].fillna(np.inf).to_numpy(), side="left")
+    fo, fn = vo[f"{short}_fac"].to_numpy(object), vn[f"{short}_fac"].to_numpy(object)
+    moved = (bo != bn) | (pd.Series(fo).fillna("").to_numpy() != pd.Series(fn).fillna("").to_numpy())
+    return {f for f in np.concatenate([fo[moved], fn[moved]]) if isinstance(f, str)}
+
+
+def _update_catchments(old, new, changed: dict):
+    """Re-polygonise only the facilities whose service area (or its population) changed, each
+    within its own cells' window."""
     from .analysis import catchment_polygons
     from .results import TIERS
 
-    if not changed.any():
-        return old.catchments
     parts = [old.catchments]
     for tier in TIERS:
         t_old, t_new = old.tiers[tier], new.tiers[tier]
-        diff = (t_old.allocation != t_new.allocation) | ~np.isclose(t_old.minutes, t_new.minutes, equal_nan=True)
-        if not diff.any():
+        touched = _touched_facilities(t_old, t_new, changed[tier]) if tier in changed else np.zeros(0, "int64")
+        index = {fid: i for i, fid in enumerate(t_new.facility_ids)}
+        extra = [index[f] for f in _village_facilities_moved(old, new, tier) if f in index]
+        touched = np.union1d(touched, np.asarray(extra, dtype="int64")).astype("int64")
+        if not len(touched):
             continue
-        touched = np.union1d(np.unique(t_old.allocation[diff]), np.unique(t_new.allocation[diff]))
-        touched = touched[touched >= 0]
         ids = [t_new.facility_ids[i] for i in touched]
         keep = ~((parts[0]["tier"] == tier) & parts[0]["fac_id"].isin(ids))
         parts[0] = parts[0][keep]
-        if not len(touched):
-            continue
-        mask = np.isin(t_new.allocation, touched)
-        if not mask.any():
-            continue
-        rr = np.flatnonzero(mask.any(axis=1))
-        cc = np.flatnonzero(mask.any(axis=0))
-        window = ((rr[0], rr[-1] + 1), (cc[0], cc[-1] + 1))
-        sub_alloc = np.where(np.isin(t_new.allocation, touched), t_new.allocation, -1)
-        sub = type(t_new)(tier, t_new.minutes, sub_alloc, t_new.facility_ids)
-        parts.append(catchment_polygons(sub, new.grid, new.params.band_minutes, new.facilities, new.villages,
-                                        window=window))
+        parts.append(catchment_polygons(t_new, new.grid, new.params.band_minutes, new.facilities, new.villages,
+                                        only=touched))
+    if len(parts) == 1:
+        return old.catchments
     parts = [p for p in parts if len(p)]
+    if not parts:
+        from .analysis import _empty_catchments
+
+        return _empty_catchments()
     return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=4326)
