@@ -307,13 +307,28 @@ def township_summary(villages: gpd.GeoDataFrame, townships: gpd.GeoDataFrame | N
                               ("n_villages", "pop", "pop_prim", "pop_sec", "vil_noprim", "vil_nosec")},
                              index=pd.Index([], name="township_pcode", dtype=object))
     else:
+        pop = v["pop"].to_numpy(dtype="float64")
+        if np.all(pop == np.round(pop)) and np.abs(pop).sum() < 2.0 ** 52:
+            # whole numbers of people: every order of summation is exact, so group sums of the
+            # masked populations equal the per-group sums of the selected ones
+            key = v["township_pcode"]
+            by = dict(sort=True, dropna=False)
+            pop_prim = v["pop"].where(v["ok_p"], 0.0).groupby(key, **by).sum()
+            pop_sec = v["pop"].where(v["ok_s"], 0.0).groupby(key, **by).sum()
+            no_prim = (~v["ok_p"]).groupby(key, **by).sum().astype("int64")
+            no_sec = (~v["ok_s"]).groupby(key, **by).sum().astype("int64")
+        else:
+            pop_prim = g.apply(lambda d: d.loc[d.ok_p, "pop"].sum(), include_groups=False)
+            pop_sec = g.apply(lambda d: d.loc[d.ok_s, "pop"].sum(), include_groups=False)
+            no_prim = g["ok_p"].apply(lambda s: int((~s).sum()))
+            no_sec = g["ok_s"].apply(lambda s: int((~s).sum()))
         table = pd.DataFrame({
             "n_villages": g.size(),
             "pop": g["pop"].sum(),
-            "pop_prim": g.apply(lambda d: d.loc[d.ok_p, "pop"].sum(), include_groups=False),
-            "pop_sec": g.apply(lambda d: d.loc[d.ok_s, "pop"].sum(), include_groups=False),
-            "vil_noprim": g["ok_p"].apply(lambda s: int((~s).sum())),
-            "vil_nosec": g["ok_s"].apply(lambda s: int((~s).sum())),
+            "pop_prim": pop_prim,
+            "pop_sec": pop_sec,
+            "vil_noprim": no_prim,
+            "vil_nosec": no_sec,
         })
     table["pct_prim"] = np.where(table["pop"] > 0, 100 * table["pop_prim"] / table["pop"].where(table["pop"] > 0), np.nan)
     table["pct_sec"] = np.where(table["pop"] > 0, 100 * table["pop_sec"] / table["pop"].where(table["pop"] > 0), np.nan)
@@ -368,13 +383,22 @@ def catchment_polygons(tier: TierResult, grid: Grid, bands, facilities: gpd.GeoD
         keep[:] = False
         keep[np.asarray(only, dtype="int64")] = True
     # shrink the window to the cells inside the last band: polygonising is linear in the window's size
-    extent = _band_extent(tier.minutes, tier.allocation, bands[-1], keep, r0, r1, c0, c1)
-    if extent[0] < 0:
-        return _empty_catchments()
-    r0, r1, c0, c1 = extent
-    label = np.empty((r1 - r0, c1 - c0), "int32")
-    valid = np.empty((r1 - r0, c1 - c0), bool)
-    _band_labels(tier.minutes, tier.allocation, bands, keep, r0, c0, label, valid)
+    if only is None:  # most of the window: label it all in one pass, polygonise the extent (a view)
+        label = np.empty((r1 - r0, c1 - c0), "int32")
+        valid = np.empty((r1 - r0, c1 - c0), bool)
+        e0, e1, f0, f1 = _band_labels(tier.minutes, tier.allocation, bands, keep, r0, c0, label, valid)
+        if e0 < 0:
+            return _empty_catchments()
+        label, valid = label[e0:e1, f0:f1], valid[e0:e1, f0:f1]
+        r0, r1, c0, c1 = r0 + e0, r0 + e1, c0 + f0, c0 + f1
+    else:  # a few facilities: find their extent first, label only that
+        extent = _band_extent(tier.minutes, tier.allocation, bands[-1], keep, r0, r1, c0, c1)
+        if extent[0] < 0:
+            return _empty_catchments()
+        r0, r1, c0, c1 = extent
+        label = np.empty((r1 - r0, c1 - c0), "int32")
+        valid = np.empty((r1 - r0, c1 - c0), bool)
+        _band_labels(tier.minutes, tier.allocation, bands, keep, r0, c0, label, valid)
     g = grid.transform
     transform = type(g)(g.a, 0.0, g.c + c0 * g.a, 0.0, g.e, g.f + r0 * g.e)
     rings, per_polygon, labels = [], [], []
@@ -442,9 +466,11 @@ def _band_extent(minutes, alloc, last, keep, r0, r1, c0, c1):
 @_jit
 def _band_labels(minutes, alloc, bands, keep, r0, c0, label, valid):
     """Label of each cell of the window at (r0, c0): allocation * len(bands) + band + 1 where the
-    cell is inside the last band (band i holds bands[i-1] < minutes <= bands[i]), else 0."""
+    cell is inside the last band (band i holds bands[i-1] < minutes <= bands[i]), else 0. Returns
+    the extent (i0, i1, j0, j1) of the labelled cells in the window, (-1, -1, -1, -1) if none."""
     nb = np.int32(bands.shape[0])
     last = bands[nb - 1]
+    imin, imax, jmin, jmax = -1, -1, label.shape[1], -1
     for i in range(label.shape[0]):
         for j in range(label.shape[1]):
             a = alloc[r0 + i, c0 + j]
@@ -456,9 +482,19 @@ def _band_labels(minutes, alloc, bands, keep, r0, c0, label, valid):
                         b += 1
                 label[i, j] = a * nb + b + 1
                 valid[i, j] = True
+                if imin < 0:
+                    imin = i
+                imax = i
+                if j < jmin:
+                    jmin = j
+                if j > jmax:
+                    jmax = j
             else:
                 label[i, j] = 0
                 valid[i, j] = False
+    if imin < 0:
+        return -1, -1, -1, -1
+    return imin, imax + 1, jmin, jmax + 1
 
 
 def _empty_catchments():

@@ -75,8 +75,24 @@ def surface_speed_kmh(params: AnalysisParams, surface: str) -> float:
     return float(speed)
 
 
+def _geojson(g) -> dict:
+    """GeoJSON-like mapping of a shapely geometry, its coordinates taken as arrays (shapely's
+    ``__geo_interface__`` walks them point by point in Python)."""
+    t = g.geom_type
+    if t in ("LineString", "LinearRing"):
+        return {"type": t, "coordinates": shapely.get_coordinates(g).tolist()}
+    if t == "Polygon":
+        return {"type": t, "coordinates": [shapely.get_coordinates(r).tolist() for r in shapely.get_rings(g)]}
+    if t == "MultiLineString":
+        return {"type": t, "coordinates": [shapely.get_coordinates(p).tolist() for p in shapely.get_parts(g)]}
+    if t == "MultiPolygon":
+        return {"type": t, "coordinates": [[shapely.get_coordinates(r).tolist() for r in shapely.get_rings(p)]
+                                           for p in shapely.get_parts(g)]}
+    return g.__geo_interface__
+
+
 def _shapes(gdf: gpd.GeoDataFrame, values):
-    return ((g, v) for g, v in zip(gdf.geometry.values, values) if g is not None and not g.is_empty)
+    return ((_geojson(g), v) for g, v in zip(gdf.geometry.values, values) if g is not None and not g.is_empty)
 
 
 def rasterize(gdf, values, grid: Grid, fill=0, dtype="float32", all_touched=False, out=None) -> np.ndarray:
