@@ -176,9 +176,11 @@ def run_tier(tier: str, fac_w: gpd.GeoDataFrame, rows, cols, ok, friction: Frict
     return TierResult(tier, res.minutes, res.allocation, ids, res)
 
 
-def run_tiers(fac_w, rows, cols, ok, friction: Friction, params, feedback=None, timings=None) -> dict:
+def run_tiers(fac_w, rows, cols, ok, friction: Friction, params, feedback=None, timings=None, then=None) -> dict:
     """Both tiers' searches, side by side on two threads (the engine's inner loop releases the GIL).
-    The engine's zone / elevation records are built once and shared by the two tiers."""
+    The engine's zone / elevation records are built once and shared by the two tiers.
+    ``then(tier, result)``, if given, runs in the calling thread as soon as a tier is done (so
+    GIL-bound work on it overlaps the other tier's search)."""
     from concurrent.futures import ThreadPoolExecutor
 
     timings = {} if timings is None else timings
@@ -205,9 +207,20 @@ def run_tiers(fac_w, rows, cols, ok, friction: Friction, params, feedback=None, 
         timings[f"search_{tier}"] = time.perf_counter() - t
         return out
 
+    from concurrent.futures import as_completed
+
     with ThreadPoolExecutor(max_workers=len(TIERS), thread_name_prefix="tier") as pool:
-        futures = {tier: pool.submit(one, tier) for tier in TIERS}
-        return {tier: futures[tier].result() for tier in TIERS}
+        futures = {pool.submit(one, tier): tier for tier in TIERS}
+        try:
+            for future in as_completed(futures):
+                if then is not None and future.exception() is None:
+                    then(futures[future], future.result())
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+        done = {tier: future.result() for future, tier in futures.items()}
+        return {tier: done[tier] for tier in TIERS}
 
 
 # ----------------------------------------------------------------------------- villages
@@ -371,11 +384,23 @@ def coverage_curve(villages: gpd.GeoDataFrame, max_minutes: int = CURVE_MAX_MINU
 
 # ----------------------------------------------------------------------------- catchments
 
+_NOT_YET = object()  # catchment shapes not computed beforehand
+
 def catchment_polygons(tier: TierResult, grid: Grid, bands, facilities: gpd.GeoDataFrame,
-                       villages: gpd.GeoDataFrame, window=None, only=None) -> gpd.GeoDataFrame:
+                       villages: gpd.GeoDataFrame, window=None, only=None, shapes=_NOT_YET) -> gpd.GeoDataFrame:
     """Each facility's allocated cells cut into time bands, as polygons (EPSG:4326) with area and
     population. ``window`` ((r0, r1), (c0, c1)) limits the work to part of the grid, ``only``
-    (allocation indices) to some facilities."""
+    (allocation indices) to some facilities; ``shapes``: :func:`catchment_shapes` of ``tier``
+    computed beforehand (e.g. while the other tier's search runs)."""
+    gdf = catchment_shapes(tier, grid, bands, window, only) if shapes is _NOT_YET else shapes
+    if gdf is None:
+        return _empty_catchments()
+    return _catchment_attributes(gdf, tier, bands, facilities, villages)
+
+
+def catchment_shapes(tier: TierResult, grid: Grid, bands, window=None, only=None):
+    """The geometric part of :func:`catchment_polygons` (needs only the tier's rasters): polygons
+    in the grid's CRS with label, fac_index, band_min, fac_id and area_km2; None if empty."""
     bands = np.asarray(sorted(bands), dtype="float64")
     (r0, r1), (c0, c1) = window or ((0, grid.shape[0]), (0, grid.shape[1]))
     keep = np.ones(len(tier.facility_ids), bool)
@@ -388,13 +413,13 @@ def catchment_polygons(tier: TierResult, grid: Grid, bands, facilities: gpd.GeoD
         valid = np.empty((r1 - r0, c1 - c0), bool)
         e0, e1, f0, f1 = _band_labels(tier.minutes, tier.allocation, bands, keep, r0, c0, label, valid)
         if e0 < 0:
-            return _empty_catchments()
+            return None
         label, valid = label[e0:e1, f0:f1], valid[e0:e1, f0:f1]
         r0, r1, c0, c1 = r0 + e0, r0 + e1, c0 + f0, c0 + f1
     else:  # a few facilities: find their extent first, label only that
         extent = _band_extent(tier.minutes, tier.allocation, bands[-1], keep, r0, r1, c0, c1)
         if extent[0] < 0:
-            return _empty_catchments()
+            return None
         r0, r1, c0, c1 = extent
         label = np.empty((r1 - r0, c1 - c0), "int32")
         valid = np.empty((r1 - r0, c1 - c0), bool)
@@ -409,7 +434,7 @@ def catchment_polygons(tier: TierResult, grid: Grid, bands, facilities: gpd.GeoD
         labels.append(value)
     del label, valid
     if not labels:
-        return _empty_catchments()
+        return None
     # the polygons in bulk (first ring the shell, then the holes), as shapely.geometry.shape would
     ring_len = np.fromiter((len(r) for r in rings), dtype="int64", count=len(rings))
     coords = np.array([xy for r in rings for xy in r], dtype="float64").reshape(-1, 2)
@@ -428,6 +453,12 @@ def catchment_polygons(tier: TierResult, grid: Grid, bands, facilities: gpd.GeoD
     gdf["band_min"] = bands[(gdf["label"] - 1) % len(bands)]
     gdf["fac_id"] = np.array(tier.facility_ids, dtype=object)[gdf["fac_index"]]
     gdf["area_km2"] = (gdf.geometry.area / 1e6).round(2)
+    return gdf
+
+
+def _catchment_attributes(gdf, tier: TierResult, bands, facilities, villages) -> gpd.GeoDataFrame:
+    bands = np.asarray(sorted(bands), dtype="float64")
+    gdf = gdf.copy()
     info = facilities.set_index("fac_id")
     gdf["fac_name"] = gdf["fac_id"].map(info["name"])
     gdf["level"] = gdf["fac_id"].map(info["level"])
@@ -436,6 +467,7 @@ def catchment_polygons(tier: TierResult, grid: Grid, bands, facilities: gpd.GeoD
     pops = (villages.assign(_band=vb, _pop=villages["population"].fillna(0.0))
             .loc[lambda d: d._band < len(bands)].groupby([f"{short}_fac", "_band"])["_pop"].sum())
     keys = list(zip(gdf["fac_id"], np.searchsorted(bands, gdf["band_min"].to_numpy())))
+    pops = pops.to_dict()
     gdf["pop"] = [int(round(pops.get(k, 0.0))) for k in keys]
     gdf["tier"] = tier.tier
     gdf = gdf[["tier", "fac_id", "fac_name", "level", "band_min", "area_km2", "pop", "geometry"]]
@@ -583,14 +615,22 @@ def _run_on(data, params, scenario, friction: Friction, feedback, t0) -> Analysi
             problems.append(Problem("warning", f"no {tier} care facility counts on {scenario_as_of(params, scenario)} "
                                     f"(functioning or partial): every village is without {tier} care",
                                     layer="facilities"))
-    tiers = run_tiers(fac_w, rows, cols, ok, friction, params, sub(feedback, 0.2, 0.8), timings)
+    shapes = {}
+    timings["catchment_shapes"] = 0.0
+
+    def shapes_of(tier, tier_result):  # while the other tier's search runs
+        t = time.perf_counter()
+        shapes[tier] = catchment_shapes(tier_result, grid, params.band_minutes)
+        timings["catchment_shapes"] += time.perf_counter() - t
+
+    tiers = run_tiers(fac_w, rows, cols, ok, friction, params, sub(feedback, 0.2, 0.8), timings, then=shapes_of)
     t = time.perf_counter()
     report(feedback, 0.8, "Villages and townships")
     result = assemble(data, params, grid, tiers, fac, fac_w, rows, cols, ok, friction, problems, assumed, scenario)
     timings["tables"] = time.perf_counter() - t
     t = time.perf_counter()
     report(feedback, 0.9, "Catchments")
-    result.catchments = all_catchments(result, data)
+    result.catchments = all_catchments(result, data, shapes)
     timings["catchments"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
     result.timings_s = timings
@@ -636,9 +676,11 @@ def assemble(data, params, grid, tiers, fac, fac_w, rows, cols, ok, friction, pr
     return result
 
 
-def all_catchments(result: AnalysisResult, data: ProjectData) -> gpd.GeoDataFrame:
+def all_catchments(result: AnalysisResult, data: ProjectData, shapes: dict | None = None) -> gpd.GeoDataFrame:
+    """Both tiers' catchments; ``shapes`` (tier -> :func:`catchment_shapes`) where already computed."""
+    shapes = shapes or {}
     parts = [catchment_polygons(result.tiers[t], result.grid, result.params.band_minutes, result.facilities,
-                                result.villages) for t in TIERS]
+                                result.villages, shapes=shapes.get(t, _NOT_YET)) for t in TIERS]
     parts = [p for p in parts if len(p)]
     if not parts:
         return _empty_catchments()
