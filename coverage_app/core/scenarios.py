@@ -252,6 +252,30 @@ def _village_facilities_moved(old, new, tier: str) -> set:
     return {f for f in np.concatenate([fo[moved], fn[moved]]) if isinstance(f, str)}
 
 
+def _edit_window(old_polygons, cells, grid):
+    """Grid window holding every cell the touched facilities have inside the last band after an
+    edit: their old catchment polygons (cells that kept their time) plus the cells the edit
+    changed. None (the whole grid) if the changed cells are unknown."""
+    if cells is None or any(c is None for c in cells):
+        return None
+    H, W = grid.shape
+    boxes = []
+    idx = np.concatenate(cells) if len(cells) else np.zeros(0, "int64")
+    if len(idx):
+        r, c = idx // W, idx % W
+        boxes.append((r.min(), r.max() + 1, c.min(), c.max() + 1))
+    if len(old_polygons):
+        minx, miny, maxx, maxy = old_polygons.to_crs(grid.crs).total_bounds
+        s, x0, y1 = grid.cell_size_m, grid.transform.c, grid.transform.f
+        boxes.append((int(np.floor((y1 - maxy) / s)) - 1, int(np.ceil((y1 - miny) / s)) + 1,
+                      int(np.floor((minx - x0) / s)) - 1, int(np.ceil((maxx - x0) / s)) + 1))
+    if not boxes:
+        return ((0, 0), (0, 0))
+    r0, r1 = max(min(b[0] for b in boxes), 0), min(max(b[1] for b in boxes), H)
+    c0, c1 = max(min(b[2] for b in boxes), 0), min(max(b[3] for b in boxes), W)
+    return ((r0, max(r1, r0)), (c0, max(c1, c0)))
+
+
 def _update_catchments(old, new, changed: dict):
     """Re-polygonise only the facilities whose service area (or its population) changed, each
     within its own cells' window."""
@@ -268,10 +292,11 @@ def _update_catchments(old, new, changed: dict):
         if not len(touched):
             continue
         ids = [t_new.facility_ids[i] for i in touched]
-        keep = ~((parts[0]["tier"] == tier) & parts[0]["fac_id"].isin(ids))
-        parts[0] = parts[0][keep]
+        mine = (parts[0]["tier"] == tier) & parts[0]["fac_id"].isin(ids)
+        window = _edit_window(parts[0][mine], changed.get(tier), new.grid)
+        parts[0] = parts[0][~mine]
         parts.append(catchment_polygons(t_new, new.grid, new.params.band_minutes, new.facilities, new.villages,
-                                        only=touched))
+                                        window=window, only=touched))
     if len(parts) == 1:
         return old.catchments
     parts = [p for p in parts if len(p)]
