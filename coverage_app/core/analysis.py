@@ -225,38 +225,21 @@ def run_tiers(fac_w, rows, cols, ok, friction: Friction, params, feedback=None, 
 
 # ----------------------------------------------------------------------------- villages
 
-def sample_minutes(minutes: np.ndarray, rows, cols, inside) -> np.ndarray:
-    """Minutes at each point's cell; a point on a barrier cell (a village on a river bank) takes the
-    best of its 8 neighbours. NaN off the grid or where unreachable."""
-    out = np.full(len(rows), np.nan, dtype="float64")
-    r = rows[inside]
-    c = cols[inside]
-    vals = minutes[r, c].astype("float64")
-    missing = np.isnan(vals)
+def sample_cells(minutes: np.ndarray, alloc: np.ndarray, rows, cols, inside) -> tuple[np.ndarray, np.ndarray]:
+    """Minutes and allocation at each point's cell. A point on an unreached cell (a village on a
+    river bank, at the edge of a barrier) takes its fastest of the 8 neighbours. Off the grid or
+    where no neighbour is reached: NaN minutes and allocation -1."""
+    out_t = np.full(len(rows), np.nan, dtype="float64")
+    out_a = np.full(len(rows), -1, dtype="int64")
+    r, c = rows[inside], cols[inside]
+    vals_t = minutes[r, c].astype("float64")
+    vals_a = alloc[r, c].astype("int64")
+    missing = np.isnan(vals_t)  # the engine leaves NaN exactly where allocation is -1
     if missing.any():
         H, W = minutes.shape
-        best = np.full(missing.sum(), np.nan)
-        mr, mc = r[missing], c[missing]
-        for dr in (-1, 0, 1):
-            for dc in (-1, 0, 1):
-                rr = np.clip(mr + dr, 0, H - 1)
-                cc = np.clip(mc + dc, 0, W - 1)
-                best = np.fmin(best, minutes[rr, cc])
-        vals[missing] = best
-    out[inside] = vals
-    return out
-
-
-def sample_allocation(alloc: np.ndarray, minutes: np.ndarray, rows, cols, inside) -> np.ndarray:
-    out = np.full(len(rows), -1, dtype="int64")
-    r, c = rows[inside], cols[inside]
-    vals = alloc[r, c].astype("int64")
-    missing = vals < 0
-    if missing.any():
-        H, W = alloc.shape
         mr, mc = r[missing], c[missing]
         best_t = np.full(missing.sum(), np.inf)
-        best_a = np.full(missing.sum(), -1)
+        best_a = np.full(missing.sum(), -1, dtype="int64")
         for dr in (-1, 0, 1):
             for dc in (-1, 0, 1):
                 rr = np.clip(mr + dr, 0, H - 1)
@@ -265,9 +248,11 @@ def sample_allocation(alloc: np.ndarray, minutes: np.ndarray, rows, cols, inside
                 better = t < best_t
                 best_t[better] = t[better]
                 best_a[better] = alloc[rr, cc][better]
-        vals[missing] = best_a
-    out[inside] = vals
-    return out
+        vals_t[missing] = np.where(np.isfinite(best_t), best_t, np.nan)
+        vals_a[missing] = best_a
+    out_t[inside] = vals_t
+    out_a[inside] = vals_a
+    return out_t, out_a
 
 
 def gap_class(prim_min, sec_min, params: AnalysisParams) -> np.ndarray:
@@ -283,8 +268,7 @@ def village_access(villages: gpd.GeoDataFrame, grid: Grid, tiers: dict[str, Tier
     v["on_grid"] = inside
     for tier, short in (("primary", "prim"), ("secondary", "sec")):
         t = tiers[tier]
-        mins = sample_minutes(t.minutes, rows, cols, inside)
-        alloc = sample_allocation(t.allocation, t.minutes, rows, cols, inside)
+        mins, alloc = sample_cells(t.minutes, t.allocation, rows, cols, inside)
         ids = np.array(t.facility_ids + [None], dtype=object)
         v[f"{short}_min"] = np.round(mins, 1)
         v[f"{short}_fac"] = ids[np.where(alloc >= 0, alloc, len(t.facility_ids))]

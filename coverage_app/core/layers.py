@@ -145,7 +145,6 @@ def validate_vector(gdf: gpd.GeoDataFrame, role: str, mapping: dict[str, str] | 
         return gdf, problems
     gdf = gdf.copy()
     gdf = gdf[~gdf.geometry.isna() & ~gdf.geometry.is_empty]
-    dropped_empty = len(gdf.attrs.get("_n", [])) if False else 0  # (empty geometries just skipped)
     if len(gdf) == 0:
         problems.append(Problem("error", "no feature has a geometry", **where))
         return gdf, problems

@@ -15,7 +15,7 @@ import geopandas as gpd
 import pandas as pd
 
 from . import engine
-from .analysis import sample_minutes
+from .analysis import sample_cells
 from .errors import InputError
 from .feedback import report
 from .results import AnalysisResult
@@ -97,7 +97,7 @@ def suggest_sites(result: AnalysisResult, count: int = 5, candidates: str = "vil
                                 np.array([c - c0]), np.array([0], "int32"), neighbours=params.neighbours,
                                 max_minutes=params.primary_minutes, **win)
         inside = np.ones(len(near), bool)
-        m = sample_minutes(tt.minutes, vrows[near] - r0, vcols[near] - c0, inside)
+        m, _ = sample_cells(tt.minutes, tt.allocation, vrows[near] - r0, vcols[near] - c0, inside)
         covers.append(near[m <= params.primary_minutes])
     gained = np.zeros(len(pop), bool)
     picks = []
