@@ -28,11 +28,11 @@ def measure_peak(cell_size: float, mode: str) -> dict:
     """Peak memory of one analysis and the edits after it (fresh process)."""
     import resource
 
-    from coverage_app.core import engine
-    from coverage_app.core.analysis import run_analysis
-    from coverage_app.core.model import load_project_data
-    from coverage_app.core.project import bundled_project_path, load_project
-    from coverage_app.core.scenarios import update_result
+    from coverage_app.core.travel import engine
+    from coverage_app.core.analysis.pipeline import run_analysis
+    from coverage_app.core.data.model import load_project_data
+    from coverage_app.core.data.project import bundled_project_path, load_project
+    from coverage_app.core.analysis.scenarios import update_result
 
     engine.warm_up()
     project = load_project(bundled_project_path())
@@ -53,11 +53,11 @@ def measure_peak(cell_size: float, mode: str) -> dict:
 def measure(cell_size: float, repeat: int, mode: str) -> dict:
     import resource
 
-    from coverage_app.core import engine
-    from coverage_app.core.analysis import run_analysis
-    from coverage_app.core.model import load_project_data
-    from coverage_app.core.project import bundled_project_path, load_project
-    from coverage_app.core.scenarios import update_result
+    from coverage_app.core.travel import engine
+    from coverage_app.core.analysis.pipeline import run_analysis
+    from coverage_app.core.data.model import load_project_data
+    from coverage_app.core.data.project import bundled_project_path, load_project
+    from coverage_app.core.analysis.scenarios import update_result
 
     engine.warm_up()
     project = load_project(bundled_project_path())

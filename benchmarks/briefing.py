@@ -36,10 +36,10 @@ def main(argv=None) -> int:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
 
-    from coverage_app.core.analysis import run_analysis
-    from coverage_app.core.briefing import prepare_layers, write_briefing
-    from coverage_app.core.model import load_project_data
-    from coverage_app.core.project import bundled_project_path, load_project
+    from coverage_app.core.analysis.pipeline import run_analysis
+    from coverage_app.core.outputs.briefing import prepare_layers, write_briefing
+    from coverage_app.core.data.model import load_project_data
+    from coverage_app.core.data.project import bundled_project_path, load_project
 
     project = load_project(bundled_project_path())
     data = load_project_data(project)

@@ -8,7 +8,7 @@
 Every tool runs on the same grid and sources, each in its own process so peak memory
 (``ru_maxrss`` of that process, from ``os.wait4``) does not mix between tools:
 
-* engine: ``coverage_app.core.engine.travel_time`` (after ``warm_up()``, i.e. with
+* engine: ``coverage_app.core.travel.engine.travel_time`` (after ``warm_up()``, i.e. with
   numba's cache loaded), 8 and 16 neighbours; plus incremental ``remove_source`` /
   ``add_source`` of one facility, copying (default) and ``inplace=True``.
 * scikit-image: ``MCP_Geometric(costs, fully_connected=True).find_costs`` (8 neighbours;
@@ -88,7 +88,7 @@ def write_tif(path, array, meta, nodata=None):
 
 def worker_engine(d: Path, neighbours: int, repeat: int, out: Path):
     sys.path.insert(0, str(REPO))
-    from coverage_app.core import engine
+    from coverage_app.core.travel import engine
 
     meta, cost, rows, cols = load_inputs(d)
     t0 = time.perf_counter()
@@ -110,7 +110,7 @@ def worker_engine(d: Path, neighbours: int, repeat: int, out: Path):
 
 def worker_incremental(d: Path, neighbours: int, repeat: int, out: Path):
     sys.path.insert(0, str(REPO))
-    from coverage_app.core import engine
+    from coverage_app.core.travel import engine
 
     meta, cost, rows, cols = load_inputs(d)
     engine.warm_up()

@@ -12,9 +12,9 @@ import argparse
 import numpy as np
 import rasterio
 
-from coverage_app.core.analysis import analysis_grid, build_project_friction
-from coverage_app.core.model import load_project_data
-from coverage_app.core.project import bundled_project_path, load_project
+from coverage_app.core.analysis.pipeline import analysis_grid, build_project_friction
+from coverage_app.core.data.model import load_project_data
+from coverage_app.core.data.project import bundled_project_path, load_project
 
 
 def main() -> int:

@@ -189,7 +189,7 @@ def conflict_zones(ucdp_path: Path, region: gpd.GeoDataFrame):
 def write_project(out: Path) -> None:
     sys.path.insert(0, str(HERE.parent))
     from coverage_app.core.params import AnalysisParams
-    from coverage_app.core.project import LayerRef, Project, save_project
+    from coverage_app.core.data.project import LayerRef, Project, save_project
 
     g = str(out / "sagaing.gpkg")
     common = dict(path=g)

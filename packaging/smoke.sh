@@ -164,7 +164,7 @@ if app "$EXE" --help 2>/dev/null | grep -q '\bbrief\b'; then
     fi
   fi
 else
-  skip "the bundle has no brief command (coverage_app/cli_brief.py missing at build time)"
+  skip "the bundle has no brief command (coverage_app/cli/brief.py missing at build time)"
 fi
 
 # --------------------------------------------------------------------------- d) desktop window

@@ -12,9 +12,9 @@ import geopandas as gpd
 import shapely
 from pyproj import Transformer
 
-from coverage_app.core.model import load_project_data
+from coverage_app.core.data.model import load_project_data
 from coverage_app.core.params import AnalysisParams
-from coverage_app.core.project import LayerRef, Project
+from coverage_app.core.data.project import LayerRef, Project
 
 UTM = 32646
 X0, Y0 = Transformer.from_crs(4326, UTM, always_xy=True).transform(95.5, 22.0)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from coverage_app.core.errors import InputError, errors_of
 from coverage_app.core.params import FIELDS, MODES
-from coverage_app.core.project import LayerRef, Project, bundled_project_path, load_project
+from coverage_app.core.data.project import LayerRef, Project, bundled_project_path, load_project
 
 ROLE_FLAGS = ("facilities", "villages", "townships", "roads", "rivers", "crossings", "conflict_zones", "dem",
               "landcover")
@@ -72,9 +72,9 @@ def project_from_args(args) -> Project:
 
 def cmd_analyse(args) -> int:
     from coverage_app.cli import TerminalFeedback
-    from coverage_app.core.analysis import run_analysis, run_on_friction_raster
-    from coverage_app.core.export import export_coverage
-    from coverage_app.core.model import load_project_data
+    from coverage_app.core.analysis.pipeline import run_analysis, run_on_friction_raster
+    from coverage_app.core.outputs.export import export_coverage
+    from coverage_app.core.data.model import load_project_data
 
     feedback = TerminalFeedback(args.quiet)
     project = project_from_args(args)
@@ -111,10 +111,10 @@ def cmd_analyse(args) -> int:
 
 def cmd_sites(args) -> int:
     from coverage_app.cli import TerminalFeedback
-    from coverage_app.core.analysis import run_analysis
+    from coverage_app.core.analysis.pipeline import run_analysis
     from coverage_app.core.atomic import atomic_path
-    from coverage_app.core.model import load_project_data
-    from coverage_app.core.siting import suggest_sites
+    from coverage_app.core.data.model import load_project_data
+    from coverage_app.core.analysis.siting import suggest_sites
 
     feedback = TerminalFeedback(args.quiet)
     project = project_from_args(args)

@@ -12,16 +12,16 @@ suffix other than .pdf/.png) raises ``InputError``: one plain line, exit code 2.
 
 from __future__ import annotations
 
-from coverage_app.cli_analysis import add_analysis_flags, params_from_args, scenario_from_args
+from coverage_app.cli.analyse import add_analysis_flags, params_from_args, scenario_from_args
 from coverage_app.core.errors import InputError, errors_of
 
 
 def cmd_brief(args) -> int:
     from coverage_app.cli import TerminalFeedback
-    from coverage_app.core.briefing import check_output_path, find_township, write_briefing
+    from coverage_app.core.outputs.briefing import check_output_path, find_township, write_briefing
     from coverage_app.core.feedback import sub
-    from coverage_app.core.model import load_project_data
-    from coverage_app.core.project import bundled_project_path, load_project
+    from coverage_app.core.data.model import load_project_data
+    from coverage_app.core.data.project import bundled_project_path, load_project
 
     out = check_output_path(args.out)  # before any slow work
     if out.suffix.lower() == ".png" and (args.atlas or args.table_page):
@@ -45,7 +45,7 @@ def cmd_brief(args) -> int:
         find_township(townships, args.township)
     result = None
     if not args.no_analysis:
-        from coverage_app.core.analysis import run_analysis
+        from coverage_app.core.analysis.pipeline import run_analysis
 
         result = run_analysis(data, params, scenario, feedback=sub(feedback, 0.0, 0.4))
         for problem in result.problems:

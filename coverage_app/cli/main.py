@@ -15,8 +15,8 @@ from pathlib import Path
 from coverage_app import __version__
 from coverage_app.core.errors import InputError, errors_of
 from coverage_app.core.feedback import Cancelled
-from coverage_app.core.project import ProjectError, bundled_project_path, load_project
-from coverage_app.core.roles import ROLES
+from coverage_app.core.data.project import ProjectError, bundled_project_path, load_project
+from coverage_app.core.data.roles import ROLES
 
 log = logging.getLogger("coverage_app")
 
@@ -51,7 +51,7 @@ def _project_arg(value: str | None):
 
 
 def cmd_validate(args) -> int:
-    from coverage_app.core.layers import check_file
+    from coverage_app.core.data.layers import check_file
 
     worst = 0
     for path in args.paths:
@@ -68,7 +68,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_info(args) -> int:
-    from coverage_app.core.model import describe, load_project_data
+    from coverage_app.core.data.model import describe, load_project_data
 
     project = _project_arg(args.project)
     data = load_project_data(project)
@@ -87,7 +87,7 @@ def cmd_info(args) -> int:
 
 def cmd_convert_zawgyi(args) -> int:
     from coverage_app.core.atomic import atomic_path
-    from coverage_app.core.layers import convert_zawgyi, read_vector
+    from coverage_app.core.data.layers import convert_zawgyi, read_vector
 
     gdf = read_vector(args.path, args.layer)
     fixed, changed = convert_zawgyi(gdf, args.field or None)
@@ -130,20 +130,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# One module per command group, each with a ``register(subparsers)``; add new groups here.
+COMMAND_MODULES = ("coverage_app.cli.analyse", "coverage_app.cli.brief")
+
+
 def _extra_commands():
-    """Commands contributed by analysis modules as they land (each a ``register(subparsers)``)."""
+    """The ``register`` functions of the command-group modules."""
     import importlib
 
-    registers = []
-    for name in ("cli_analysis", "cli_brief"):
-        try:
-            module = importlib.import_module(f"coverage_app.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"coverage_app.{name}":
-                raise
-            continue
-        registers.append(module.register)
-    return registers
+    return [importlib.import_module(name).register for name in COMMAND_MODULES]
 
 
 def main(argv=None) -> int:

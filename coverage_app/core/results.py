@@ -12,9 +12,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .errors import Problem
-from .grid import Grid
-from .params import AnalysisParams
+from coverage_app.core.errors import Problem
+from coverage_app.core.grid import Grid
+from coverage_app.core.params import AnalysisParams
 
 TIERS = ("primary", "secondary")
 GAP_CLASSES = ("none", "primary", "secondary", "both")

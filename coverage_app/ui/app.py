@@ -15,7 +15,7 @@ from pathlib import Path
 from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication, QIcon, QImageReader
 from PySide6.QtWidgets import QApplication
 
-from coverage_app.core.fonts import LATIN_FAMILY, MYANMAR_FAMILY, font_files
+from coverage_app.core.outputs.fonts import LATIN_FAMILY, MYANMAR_FAMILY, font_files
 
 from . import dialogs, settings
 

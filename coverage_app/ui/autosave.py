@@ -2,7 +2,7 @@
 
 While the app runs, a lock file (``session.lock``) sits in the data folder; a clean exit
 removes it. The project is saved to ``autosave.covproj`` (atomic, through
-:func:`coverage_app.core.project.save_project` on a copy, so the user's file and the
+:func:`coverage_app.core.data.project.save_project` on a copy, so the user's file and the
 project's own path are untouched) every few minutes and shortly after each change; a sidecar
 ``autosave.json`` remembers which file it belongs to. If the next start finds the lock still
 there and an autosave newer than the last clean save, it offers to recover it.
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from coverage_app.core.project import ProjectError, load_project, save_project
+from coverage_app.core.data.project import ProjectError, load_project, save_project
 
 log = logging.getLogger("coverage_app.ui")
 

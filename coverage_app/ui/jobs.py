@@ -5,30 +5,9 @@ run on a worker thread. No Qt here (workers never touch widgets); each takes ``f
 from __future__ import annotations
 
 import copy
-import importlib
-import importlib.util
 
 from coverage_app.core.feedback import report, sub
-from coverage_app.core.model import ProjectData
-
-
-def core_module(name: str):
-    """``coverage_app.core.<name>`` if it exists in this build, else None."""
-    full = f"coverage_app.core.{name}"
-    try:
-        if importlib.util.find_spec(full) is None:
-            return None
-        return importlib.import_module(full)
-    except ImportError:
-        return None
-
-
-def core_available(name: str) -> bool:
-    """Whether ``coverage_app.core.<name>`` exists, without importing it."""
-    try:
-        return importlib.util.find_spec(f"coverage_app.core.{name}") is not None
-    except (ImportError, ValueError):
-        return False
+from coverage_app.core.data.model import ProjectData
 
 
 def snapshot(data: ProjectData) -> ProjectData:
@@ -40,23 +19,26 @@ def snapshot(data: ProjectData) -> ProjectData:
 
 
 def run_analysis(data, params, scenario, feedback=None):
-    analysis = core_module("analysis")
-    return analysis.run_analysis(data, params, scenario, feedback=feedback)
+    from coverage_app.core.analysis.pipeline import run_analysis as run
+
+    return run(data, params, scenario, feedback=feedback)
 
 
 def update_result(result, data, scenario, edit, feedback=None):
-    scenarios = core_module("scenarios")
+    from coverage_app.core.analysis import scenarios
+
     return scenarios.update_result(result, data, scenario, edit, feedback=feedback)
 
 
 def compare(data, params, scenario_a, scenario_b, result_a=None, result_b=None, feedback=None):
     """Results for both scenarios (running what is missing) and their comparison."""
-    analysis = core_module("analysis")
-    scenarios = core_module("scenarios")
+    from coverage_app.core.analysis import scenarios
+    from coverage_app.core.analysis.pipeline import run_analysis
+
     if result_a is None:
-        result_a = analysis.run_analysis(data, params, scenario_a, feedback=sub(feedback, 0.0, 0.48))
+        result_a = run_analysis(data, params, scenario_a, feedback=sub(feedback, 0.0, 0.48))
     if result_b is None:
-        result_b = analysis.run_analysis(data, params, scenario_b, feedback=sub(feedback, 0.5, 0.98))
+        result_b = run_analysis(data, params, scenario_b, feedback=sub(feedback, 0.5, 0.98))
     report(feedback, 0.99, "Comparing villages")
     comparison = scenarios.compare(result_a, result_b)
     report(feedback, 1.0, "Comparison ready")
@@ -64,17 +46,18 @@ def compare(data, params, scenario_a, scenario_b, result_a=None, result_b=None, 
 
 
 def export(result, options: dict, project=None, feedback=None):
-    export_mod = core_module("export")
-    return export_mod.export_coverage(result, options["out_dir"], formats=options["formats"],
+    from coverage_app.core.outputs.export import export_coverage
+
+    return export_coverage(result, options["out_dir"], formats=options["formats"],
                                       safe_share=options["safe_share"], project=project,
                                       rasters=options.get("rasters", True), csv=options.get("csv", True),
                                       feedback=feedback)
 
 
 def warm_up(feedback=None):
-    core_module("analysis")  # imports numba and the friction builder once, off the GUI thread
-    core_module("scenarios")
-    engine = core_module("engine")
-    if engine is not None and hasattr(engine, "warm_up"):
-        engine.warm_up()
+    # imports numba and the friction builder once, off the GUI thread
+    from coverage_app.core.analysis import scenarios  # noqa: F401  (imports the pipeline too)
+    from coverage_app.core.travel import engine
+
+    engine.warm_up()
     return True

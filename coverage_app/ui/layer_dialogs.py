@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QCheckBox, QColorDialog, QComboBox, QDialog, QDia
                                QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPlainTextEdit,
                                QPushButton, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
-from coverage_app.core.roles import ROLES, guess_mapping
+from coverage_app.core.data.roles import ROLES, guess_mapping
 
 from .maplayers import LABEL_FIELDS, POINT, POLYGON, RASTER, MapLayer
 

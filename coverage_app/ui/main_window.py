@@ -24,16 +24,17 @@ from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence, 
 from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar,
                                QPushButton, QSizePolicy, QTextBrowser, QDialog, QVBoxLayout, QDialogButtonBox)
 
-from coverage_app.core import symbology as sym
-from coverage_app.core.crs import working_crs_for
+from coverage_app.core.analysis.edits import apply_facility_edits
+from coverage_app.core.outputs import symbology as sym
+from coverage_app.core.data.crs import working_crs_for
 from coverage_app.core.errors import InputError, Problem, errors_of
 from coverage_app.core.feedback import Cancelled
-from coverage_app.core.layers import RASTER_SUFFIXES, VECTOR_SUFFIXES, convert_zawgyi, inspect_raster, load_layer
-from coverage_app.core.model import ProjectData, load_project_data
-from coverage_app.core.project import (PROJECT_SUFFIX, LayerRef, Project, ProjectError, bundled_project_path,
+from coverage_app.core.data.layers import RASTER_SUFFIXES, VECTOR_SUFFIXES, convert_zawgyi, inspect_raster, load_layer
+from coverage_app.core.data.model import ProjectData, load_project_data
+from coverage_app.core.data.project import (PROJECT_SUFFIX, LayerRef, Project, ProjectError, bundled_project_path,
                                        load_project, save_project)
-from coverage_app.core.roles import ROLES
-from coverage_app.core.viewmodel import inspect_file, raster_for_display, result_key
+from coverage_app.core.data.roles import ROLES
+from coverage_app.core.data.viewmodel import inspect_file, raster_for_display, result_key
 
 from . import dialogs, jobs, settings
 from .analysis_panel import AnalysisPanel
@@ -632,7 +633,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{'*' if self.dirty else ''}{name}{path} — Coverage analyser")
 
     def _update_actions(self) -> None:
-        self.act_export.setEnabled(self.result is not None and jobs.core_available("export"))
+        self.act_export.setEnabled(self.result is not None)
         printable = _print_dialog_available()
         self.act_print.setEnabled(printable and self.data is not None)
         self.act_print.setToolTip("Print briefing map" if printable else "Printing is not available in this build")
@@ -1063,7 +1064,7 @@ class MainWindow(QMainWindow):
             self._show_result(self.cache[key], key)
             return
         previous = self.cache.get(self._key(before))
-        if previous is not None and self.data is not None and jobs.core_available("scenarios"):
+        if previous is not None and self.data is not None:
             self._start_update(previous, copy.deepcopy(scenario), edit, key)
         elif self.result is not None:
             self._start_analysis(copy.deepcopy(scenario), key, label="Updating results")
@@ -1099,7 +1100,6 @@ class MainWindow(QMainWindow):
         if self.data is None:
             return
         scenario = self.active_scenario()
-        scenarios_mod = jobs.core_module("scenarios")
         # as core.analysis.scenario_as_of (not imported here: it loads the numba engine)
         as_of = dt.date.fromisoformat(str(scenario["as_of"])) if scenario and scenario.get("as_of") else \
             self.project.params.as_of_date
@@ -1110,7 +1110,7 @@ class MainWindow(QMainWindow):
             if not isinstance(layer, VectorLayer) or base is None:
                 continue
             frame = base.data
-            if scenario and scenarios_mod is not None:
+            if scenario:
                 ids = set(frame["fac_id"].astype(str))
                 edits = []
                 for e in scenario.get("edits", []):
@@ -1120,7 +1120,7 @@ class MainWindow(QMainWindow):
                     elif e.get("type") == "set_status" and str(e.get("fac_id")) in ids:
                         edits.append(e)
                 try:
-                    frame = scenarios_mod.apply_facility_edits(frame, {**scenario, "edits": edits}, as_of)
+                    frame = apply_facility_edits(frame, {**scenario, "edits": edits}, as_of)
                 except InputError as exc:
                     log.warning("scenario edits not shown: %s", exc)
             first = False
@@ -1129,9 +1129,6 @@ class MainWindow(QMainWindow):
 
     def compare_scenarios(self, name_a, name_b) -> None:
         if self.data is None:
-            return
-        if not jobs.core_available("scenarios"):
-            dialogs.show_info(self, "Compare", "Scenario comparison is not available in this build yet.")
             return
         if name_a == name_b:
             dialogs.show_info(self, "Compare", "Choose two different scenarios to compare.")
@@ -1227,9 +1224,6 @@ class MainWindow(QMainWindow):
     def run_analysis(self):
         if self.data is None:
             dialogs.show_info(self, "Run analysis", "The project is still loading.")
-            return None
-        if not jobs.core_available("analysis"):
-            dialogs.show_info(self, "Run analysis", "The analysis is not available in this build yet.")
             return None
         try:
             params = self._params_from_panel()

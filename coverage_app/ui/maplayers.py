@@ -1,7 +1,7 @@
 """Map layers of the canvas: what to draw, how (symbology), and what a click on it finds.
 
 Coordinates: every layer is held in *map coordinates* = metres of the project's working CRS
-(the UTM zone chosen by :func:`coverage_app.core.crs.working_crs_for`, EPSG:32646 for
+(the UTM zone chosen by :func:`coverage_app.core.data.crs.working_crs_for`, EPSG:32646 for
 Sagaing). That is also the CRS of the analysis grid, so travel-time rasters are placed by
 the grid transform exactly, and scale (1:N) and the scale bar are plain arithmetic.
 Geometries are reprojected once when a layer is created; drawing only applies the view
@@ -24,8 +24,8 @@ import shapely
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPainterPath, QPen, QPixmap, QTransform
 
-from coverage_app.core import symbology as sym
-from coverage_app.core.symbology import Style
+from coverage_app.core.outputs import symbology as sym
+from coverage_app.core.outputs.symbology import Style
 
 from . import render
 
@@ -433,7 +433,7 @@ def _apply(transform, point):
 
 
 # ---------------------------------------------------------------------------------------
-# Symbology (from coverage_app.core.symbology, so the screen matches the print)
+# Symbology (from coverage_app.core.outputs.symbology, so the screen matches the print)
 
 STYLE_KEYS = ("fill", "stroke", "stroke_width", "size", "marker", "alpha")
 

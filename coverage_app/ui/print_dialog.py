@@ -43,7 +43,7 @@ LANGUAGES = (("en", "English"), ("my", "Burmese (မြန်မာ)"), ("both",
 # -- worker-thread functions (no widgets) ------------------------------------------------------
 
 def _briefing():
-    from coverage_app.core import briefing
+    from coverage_app.core.outputs import briefing
 
     return briefing
 

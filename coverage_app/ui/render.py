@@ -5,7 +5,7 @@ antialiased, fill and stroke) into the map image with numpy: one vectorised writ
 pixel for all points at once. That draws 55k villages in ~15 ms, where QPainter.drawPoints
 with round pens needs 100-300 ms. Lines and polygons are QPainterPaths built once per layer in
 map coordinates (metres of the working CRS) and drawn through the view transform with
-cosmetic pens. Sizes in :mod:`coverage_app.core.symbology` are points (1/72 inch); the canvas
+cosmetic pens. Sizes in :mod:`coverage_app.core.outputs.symbology` are points (1/72 inch); the canvas
 converts them with :func:`pt_to_px` so the screen matches the printed map.
 """
 
@@ -18,7 +18,7 @@ import shapely
 from PySide6.QtCore import QByteArray, QDataStream, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
 
-from coverage_app.core.symbology import Style
+from coverage_app.core.outputs.symbology import Style
 
 SCREEN_DPI = 96.0
 HATCHES = {"xx": Qt.DiagCrossPattern, "x": Qt.DiagCrossPattern, "//": Qt.BDiagPattern, "/": Qt.BDiagPattern,

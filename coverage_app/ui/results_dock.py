@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QLineEdit, QPlainTextEdit, QTableView,
                                QTabWidget, QVBoxLayout, QWidget)
 
-from coverage_app.core import symbology as sym
+from coverage_app.core.outputs import symbology as sym
 
 TOWNSHIP_COLUMNS = [("name_en", "Township"), ("name_my", "မြို့နယ်"), ("pop", "Population (villages)"),
                     ("pct_prim", "% within primary"), ("pct_sec", "% within secondary"),
@@ -191,7 +191,7 @@ class CurveChart(QWidget):
         from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
         from matplotlib.figure import Figure
 
-        from coverage_app.core.fonts import register_matplotlib_fonts
+        from coverage_app.core.outputs.fonts import register_matplotlib_fonts
 
         self.families = register_matplotlib_fonts()
         self.figure = Figure(figsize=(5, 3), dpi=90, layout="constrained")

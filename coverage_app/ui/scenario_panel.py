@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QDialog, QDialog
                                QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                                QPushButton, QScrollArea, QToolButton, QUndoView, QVBoxLayout, QWidget)
 
-from coverage_app.core.roles import FACILITY_STATUSES
+from coverage_app.core.data.roles import FACILITY_STATUSES
 
 EDIT_STATUSES = ("functioning", "partial", "closed", "destroyed")
 DEFAULT_LEVELS = ("Mobile clinic", "Clinic", "Rural health centre", "Sub-rural health centre", "Station hospital",

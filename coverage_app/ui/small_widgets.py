@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFormLayout
                                QLabel, QLineEdit, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from coverage_app import __version__
-from coverage_app.core.fonts import FONT_DIR
+from coverage_app.core.outputs.fonts import FONT_DIR
 
 from . import dialogs
 

@@ -5,7 +5,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from coverage_app.core.analysis import run_analysis
+from coverage_app.core.analysis.pipeline import run_analysis
 from coverage_app.core.errors import InputError
 from coverage_app.core.params import AnalysisParams
 from tests.synthetic import at, facility, line, load, make_project, village

@@ -14,14 +14,14 @@ import numpy as np
 import pytest
 import shapely
 
-from coverage_app.core import symbology as sym
-from coverage_app.core.briefing import (compose_page, find_township, prepare_layers, render_rgba,
+from coverage_app.core.outputs import symbology as sym
+from coverage_app.core.outputs.briefing import (compose_page, find_township, prepare_layers, render_rgba,
                                         write_briefing, zones_valid_on)
 from coverage_app.core.errors import InputError
 from coverage_app.core.feedback import Cancelled
-from coverage_app.core.model import load_project_data
-from coverage_app.core.project import load_project
-from coverage_app.core.safe_share import generalise_facilities
+from coverage_app.core.data.model import load_project_data
+from coverage_app.core.data.project import load_project
+from coverage_app.core.outputs.safe_share import generalise_facilities
 
 needs_poppler = pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils not installed")
 AS_OF = dt.date(2024, 6, 1)
@@ -34,7 +34,7 @@ def data(bundled_project_path):
 
 @pytest.fixture(scope="module")
 def result(data):
-    from coverage_app.core.analysis import run_analysis
+    from coverage_app.core.analysis.pipeline import run_analysis
 
     return run_analysis(data, data.project.params.replace(cell_size_m=1000.0, as_of=AS_OF))
 

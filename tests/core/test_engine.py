@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from coverage_app.core import engine
+from coverage_app.core.travel import engine
 from coverage_app.core.feedback import Cancelled
 
 graph = pytest.importorskip("skimage.graph")

@@ -9,12 +9,12 @@ import pyogrio
 import pytest
 import rasterio
 
-from coverage_app.core import export as export_mod
-from coverage_app.core.analysis import run_analysis
+from coverage_app.core.outputs import export as export_mod
+from coverage_app.core.analysis.pipeline import run_analysis
 from coverage_app.core.errors import InputError
-from coverage_app.core.export import SHAPEFILE_FIELDS, export_coverage
-from coverage_app.core.model import load_project_data
-from coverage_app.core.project import load_project
+from coverage_app.core.outputs.export import SHAPEFILE_FIELDS, export_coverage
+from coverage_app.core.data.model import load_project_data
+from coverage_app.core.data.project import load_project
 
 LAYERS = ("villages", "catchments", "townships", "facilities")
 

@@ -5,11 +5,11 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
-from coverage_app.core.analysis import analysis_grid, build_project_friction, run_analysis
-from coverage_app.core.friction import KMH_TO_MS, surface_speed_kmh
-from coverage_app.core.model import load_project_data
+from coverage_app.core.analysis.pipeline import analysis_grid, build_project_friction, run_analysis
+from coverage_app.core.travel.friction import KMH_TO_MS, surface_speed_kmh
+from coverage_app.core.data.model import load_project_data
 from coverage_app.core.params import AnalysisParams
-from coverage_app.core.project import LayerRef, load_project
+from coverage_app.core.data.project import LayerRef, load_project
 from tests.synthetic import X0, Y0, facility, load, make_project, village
 
 

@@ -11,9 +11,9 @@ import shapely
 from rasterio.transform import from_origin
 
 from coverage_app.core.errors import InputError, errors_of
-from coverage_app.core.layers import (check_file, convert_zawgyi, inspect_raster, load_layer, read_vector,
+from coverage_app.core.data.layers import (check_file, convert_zawgyi, inspect_raster, load_layer, read_vector,
                                       validate_vector)
-from coverage_app.core.zawgyi import is_zawgyi, to_unicode
+from coverage_app.core.data.zawgyi import is_zawgyi, to_unicode
 
 ZAWGYI_NAME = "ေနၾကာ"      # "Nay Kyar" typed in Zawgyi
 UNICODE_NAME = "နေကြာ"

@@ -9,7 +9,7 @@ import coverage_app.core
 
 def test_core_imports_without_pyside6_or_pyplot():
     modules = [m.name for m in pkgutil.walk_packages(coverage_app.core.__path__, "coverage_app.core.")]
-    assert "coverage_app.core.layers" in modules
+    assert "coverage_app.core.data.layers" in modules
     code = (
         "import importlib, sys\n"
         f"for name in {modules!r}:\n"

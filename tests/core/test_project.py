@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from coverage_app.core import atomic
-from coverage_app.core.model import load_project_data
+from coverage_app.core.data.model import load_project_data
 from coverage_app.core.params import AnalysisParams
-from coverage_app.core.project import (PROJECT_VERSION, LayerRef, Project, ProjectError, load_project,
+from coverage_app.core.data.project import (PROJECT_VERSION, LayerRef, Project, ProjectError, load_project,
                                        save_project)
 
 

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from coverage_app.core.analysis import run_analysis
+from coverage_app.core.analysis.pipeline import run_analysis
 from coverage_app.core.errors import InputError
-from coverage_app.core.model import load_project_data
-from coverage_app.core.project import load_project
-from coverage_app.core.scenarios import compare, update_result
+from coverage_app.core.data.model import load_project_data
+from coverage_app.core.data.project import load_project
+from coverage_app.core.analysis.scenarios import compare, update_result
 from tests.synthetic import facility, load, make_project, village
 
 COARSE_M = 1000.0

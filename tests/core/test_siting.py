@@ -2,9 +2,9 @@
 
 import pytest
 
-from coverage_app.core.analysis import run_analysis
+from coverage_app.core.analysis.pipeline import run_analysis
 from coverage_app.core.errors import InputError
-from coverage_app.core.siting import suggest_sites
+from coverage_app.core.analysis.siting import suggest_sites
 from tests.synthetic import facility, load, make_project, village
 
 

@@ -23,7 +23,7 @@ def reuse_bundled_layers(monkeypatch):
     copies of the cached layers, so a test's changes never reach another test."""
     import copy
 
-    from coverage_app.core import model
+    from coverage_app.core.data import model
     from coverage_app.ui import main_window
 
     real = model.load_project_data

@@ -13,7 +13,7 @@ from coverage_app.ui.maplayers import RasterLayer
 
 from .conftest import FAST_CELL_M, errors_shown, run_analysis, wait_idle
 
-pytest.importorskip("coverage_app.core.analysis")
+pytest.importorskip("coverage_app.core.analysis.pipeline")
 
 
 def test_run_analysis_shows_results_as_layers_and_tables(window, qtbot):

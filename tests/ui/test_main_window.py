@@ -11,7 +11,7 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from coverage_app.core.project import load_project
+from coverage_app.core.data.project import load_project
 from coverage_app.ui import dialogs
 from coverage_app.ui.maplayers import VectorLayer
 

@@ -11,8 +11,8 @@ pytest.importorskip("PySide6.QtPrintSupport")
 
 from PySide6.QtCore import Qt  # noqa: E402
 
-from coverage_app.core.model import load_project_data  # noqa: E402
-from coverage_app.core.project import load_project  # noqa: E402
+from coverage_app.core.data.model import load_project_data  # noqa: E402
+from coverage_app.core.data.project import load_project  # noqa: E402
 from coverage_app.ui import dialogs  # noqa: E402
 from coverage_app.ui import settings as app_settings  # noqa: E402
 from coverage_app.ui.print_dialog import PrintDialog  # noqa: E402
@@ -26,7 +26,7 @@ def project_data(bundled_project_path):
 
 @pytest.fixture(scope="module")
 def result(project_data):
-    from coverage_app.core.analysis import run_analysis
+    from coverage_app.core.analysis.pipeline import run_analysis
 
     _, data = project_data
     return run_analysis(data, data.project.params.replace(cell_size_m=1000.0, as_of=dt.date(2024, 6, 1)))

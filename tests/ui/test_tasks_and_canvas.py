@@ -118,7 +118,7 @@ def test_many_qt_calls_do_not_exhaust_none():
 
 
 def test_sprite_stamping_draws_antialiased_markers(qapp):
-    from coverage_app.core.symbology import Style
+    from coverage_app.core.outputs.symbology import Style
 
     image = QImage(40, 30, QImage.Format_ARGB32_Premultiplied)
     image.fill(QColor("#ffffff"))
@@ -164,7 +164,7 @@ def test_zawgyi_offer_converts_the_layer(window, qtbot, monkeypatch, tmp_path, b
     import geopandas as gpd
     from PySide6.QtWidgets import QMessageBox
 
-    from coverage_app.core.zawgyi import to_unicode
+    from coverage_app.core.data.zawgyi import to_unicode
 
     zawgyi = "\u1031\u1014\u107e\u1000\u102c"  # "Nay Kyar" typed in Zawgyi
     villages = gpd.read_file(bundled_gpkg, layer="villages").head(20)

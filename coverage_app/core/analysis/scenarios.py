@@ -17,101 +17,18 @@ An edit dated after the analysis date is not applied.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
-from .errors import InputError, Problem
-from .roles import FACILITY_STATUSES
+from coverage_app.core.analysis.catchments import catchment_polygons, empty_catchments
+from coverage_app.core.analysis.edits import apply_facility_edits, apply_zone_edits, validate_edit
+from coverage_app.core.results import TIERS
+from coverage_app.core.travel import engine
 
-
-def _applies(edit: dict, as_of: dt.date) -> bool:
-    date = edit.get("date")
-    return not date or dt.date.fromisoformat(str(date)[:10]) <= as_of
-
-
-def validate_edit(edit: dict, fac_ids=None) -> None:
-    kind = edit.get("type")
-    if kind == "set_status":
-        if edit.get("status") not in FACILITY_STATUSES:
-            raise InputError(f"scenario edit: status must be one of {', '.join(FACILITY_STATUSES)}, "
-                             f"not {edit.get('status')!r}")
-        if fac_ids is not None and edit.get("fac_id") not in fac_ids:
-            raise InputError(f"scenario edit: no facility with id {edit.get('fac_id')!r}")
-    elif kind == "add_facility":
-        for key in ("fac_id", "name", "lon", "lat"):
-            if edit.get(key) in (None, ""):
-                raise InputError(f"scenario edit: a new facility needs '{key}'")
-        if fac_ids is not None and edit["fac_id"] in fac_ids:
-            raise InputError(f"scenario edit: facility id {edit['fac_id']!r} is already used")
-    elif kind in ("add_zone", "remove_zone"):
-        if not edit.get("zone_id"):
-            raise InputError("scenario edit: a zone edit needs 'zone_id'")
-    else:
-        raise InputError(f"scenario edit: unknown type {kind!r}")
-
-
-def apply_facility_edits(fac: gpd.GeoDataFrame, scenario: dict | None, as_of: dt.date) -> gpd.GeoDataFrame:
-    if not scenario:
-        return fac
-    fac = fac.copy()
-    new_rows = []
-    for edit in scenario.get("edits", []):
-        validate_edit(edit)
-        if not _applies(edit, as_of):
-            continue
-        if edit["type"] == "set_status":
-            hit = fac["fac_id"] == edit["fac_id"]
-            if not hit.any():
-                hit_new = [r for r in new_rows if r["fac_id"] == edit["fac_id"]]
-                if not hit_new:
-                    raise InputError(f"scenario '{scenario.get('name')}': no facility with id {edit['fac_id']!r}")
-                for r in hit_new:
-                    r["status"] = edit["status"]
-                continue
-            fac.loc[hit, "status"] = edit["status"]
-            fac.loc[hit, "status_date"] = edit.get("date")
-        elif edit["type"] == "add_facility":
-            level = edit.get("level") or "Mobile clinic"
-            secondary = bool(edit.get("provides_secondary", False))
-            new_rows.append({
-                "fac_id": str(edit["fac_id"]), "name": edit["name"], "level": level,
-                "provides_primary": bool(edit.get("provides_primary", True)), "provides_secondary": secondary,
-                "status": edit.get("status", "functioning"), "status_date": edit.get("date"),
-                "operator": edit.get("operator"), "capacity": edit.get("capacity"), "is_new": True,
-                "geometry": shapely.Point(float(edit["lon"]), float(edit["lat"])),
-            })
-    if new_rows:
-        added = gpd.GeoDataFrame(new_rows, geometry="geometry", crs=4326).to_crs(fac.crs)
-        fac = gpd.GeoDataFrame(pd.concat([fac, added], ignore_index=True), geometry="geometry", crs=fac.crs)
-    return fac
-
-
-def apply_zone_edits(zones: gpd.GeoDataFrame | None, scenario: dict | None) -> gpd.GeoDataFrame | None:
-    if not scenario:
-        return zones
-    edits = [e for e in scenario.get("edits", []) if e.get("type") in ("add_zone", "remove_zone")]
-    if not edits:
-        return zones
-    frame = zones.copy() if zones is not None else gpd.GeoDataFrame(
-        {"zone_id": [], "kind": [], "speed_factor": [], "delay_minutes": [], "valid_from": [], "valid_to": []},
-        geometry=[], crs=4326)
-    for edit in edits:
-        if edit["type"] == "remove_zone":
-            frame = frame[frame["zone_id"] != edit["zone_id"]]
-        else:
-            row = gpd.GeoDataFrame([{
-                "zone_id": edit["zone_id"], "kind": edit.get("kind", "restricted"),
-                "speed_factor": float(edit.get("speed_factor", 0.5)),
-                "delay_minutes": float(edit.get("delay_minutes", 0.0)),
-                "valid_from": edit.get("valid_from"), "valid_to": edit.get("valid_to"),
-                "geometry": shapely.from_wkt(edit["wkt"])}], geometry="geometry", crs=4326).to_crs(frame.crs)
-            frame = gpd.GeoDataFrame(pd.concat([frame, row], ignore_index=True), geometry="geometry", crs=frame.crs)
-    return frame
+__all__ = ["Comparison", "apply_facility_edits", "apply_zone_edits", "compare", "update_result", "validate_edit"]
 
 
 @dataclass
@@ -176,10 +93,7 @@ def update_result(result, data, scenario: dict, edit: dict, feedback=None):
     equals a full run of ``run_analysis(data, params, scenario)``. Zone edits and date changes
     need a full run (they change the friction surface): they fall back to it.
     """
-    from . import engine
-    from .analysis import (all_catchments, assemble, catchment_polygons, facility_table, locate_sources,
-                           run_analysis)
-    from .results import TIERS
+    from coverage_app.core.analysis.pipeline import assemble, facility_table, locate_sources, run_analysis
 
     params = result.params
     if edit.get("type") not in ("set_status", "add_facility") or (
@@ -279,8 +193,6 @@ def _edit_window(old_polygons, cells, grid):
 def _update_catchments(old, new, changed: dict):
     """Re-polygonise only the facilities whose service area (or its population) changed, each
     within its own cells' window."""
-    from .analysis import catchment_polygons
-    from .results import TIERS
 
     parts = [old.catchments]
     for tier in TIERS:
@@ -301,7 +213,5 @@ def _update_catchments(old, new, changed: dict):
         return old.catchments
     parts = [p for p in parts if len(p)]
     if not parts:
-        from .analysis import _empty_catchments
-
-        return _empty_catchments()
+        return empty_catchments()
     return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=4326)

@@ -14,11 +14,11 @@ import numpy as np
 import geopandas as gpd
 import pandas as pd
 
-from . import engine
-from .analysis import sample_cells
-from .errors import InputError
-from .feedback import report
-from .results import AnalysisResult
+from coverage_app.core.travel import engine
+from coverage_app.core.analysis.tables import sample_cells
+from coverage_app.core.errors import InputError
+from coverage_app.core.feedback import report
+from coverage_app.core.results import AnalysisResult
 
 TOBLER_MAX_SPEEDUP = 1.2  # Tobler's walking speed on a gentle descent vs the flat (1.19)
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from .errors import InputError, Problem, errors_of
-from .feedback import report
-from .layers import Layer, convert_zawgyi, inspect_raster, load_layer
-from .project import LayerRef, Project
-from .roles import ROLES
+from coverage_app.core.errors import InputError, Problem, errors_of
+from coverage_app.core.feedback import report
+from coverage_app.core.data.layers import Layer, convert_zawgyi, inspect_raster, load_layer
+from coverage_app.core.data.project import LayerRef, Project
+from coverage_app.core.data.roles import ROLES
 
 
 @dataclass

@@ -13,8 +13,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .atomic import write_text_atomic
-from .params import DEFAULT_LANDCOVER_SPEEDS_KMH, AnalysisParams
+from coverage_app.core.atomic import write_text_atomic
+from coverage_app.core.params import DEFAULT_LANDCOVER_SPEEDS_KMH, AnalysisParams
 
 PROJECT_FORMAT = "coverage-app-project"
 PROJECT_VERSION = 1
@@ -157,8 +157,8 @@ def bundled_project_path() -> Path:
     env = os.environ.get("COVERAGE_APP_LAYERS")
     if env:
         candidates.append(Path(env))
-    here = Path(__file__).resolve()
-    candidates += [here.parents[2] / "layers", here.parents[1] / "layers"]
+    package_dir = Path(__file__).resolve().parents[2]  # coverage_app/
+    candidates += [package_dir.parent / "layers", package_dir / "layers"]
     import sys
 
     if getattr(sys, "_MEIPASS", None):

@@ -12,9 +12,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import InputError, Problem
-from .layers import is_raster_path, list_layers, read_vector
-from .roles import guess_mapping, guess_role
+from coverage_app.core.errors import InputError, Problem
+from coverage_app.core.data.layers import is_raster_path, list_layers, read_vector
+from coverage_app.core.data.roles import guess_mapping, guess_role
 
 
 @dataclass
@@ -97,7 +97,7 @@ def raster_for_display(path, dst_crs, max_pixels: int = 1600, feedback=None):
     import rasterio
     from rasterio.warp import Resampling, calculate_default_transform, reproject
 
-    from .feedback import report
+    from coverage_app.core.feedback import report
 
     try:
         with rasterio.open(path) as src:

@@ -5,7 +5,7 @@ title and subtitle, date and analysis parameters, the map (townships, catchment 
 conflict zones valid on the analysis date, roads and water, villages by gap class,
 facilities by level and status), scale bar, north arrow, an inset locator of Myanmar,
 legend, key figures and a table, and source credits. Styles come from
-:mod:`coverage_app.core.symbology`, the same definitions the on-screen canvas uses.
+:mod:`coverage_app.core.outputs.symbology`, the same definitions the on-screen canvas uses.
 
 The map is drawn in the metric working CRS (UTM, EPSG:32646 for Sagaing) so the scale bar
 is true. Fonts are the bundled Noto Sans and Noto Sans Myanmar, embedded in the PDF
@@ -40,13 +40,13 @@ from matplotlib.path import Path as MplPath
 from matplotlib.patheffects import withStroke
 from pyproj import CRS
 
-from . import symbology as sym
-from .atomic import atomic_path
-from .crs import working_crs_for
-from .errors import InputError
-from .feedback import report
-from .fonts import register_matplotlib_fonts
-from .safe_share import generalise_facilities
+from coverage_app.core.outputs import symbology as sym
+from coverage_app.core.atomic import atomic_path
+from coverage_app.core.data.crs import working_crs_for
+from coverage_app.core.errors import InputError
+from coverage_app.core.feedback import report
+from coverage_app.core.outputs.fonts import register_matplotlib_fonts
+from coverage_app.core.outputs.safe_share import generalise_facilities
 
 PAPERS_MM = {"a4": (210.0, 297.0), "a3": (297.0, 420.0)}
 LANGUAGES = ("en", "my", "both")
@@ -148,7 +148,7 @@ def _read_reference(data, layer_name: str) -> gpd.GeoDataFrame | None:
 def _user_layer_credits(data) -> list[str]:
     """Layers the user added (files outside the bundled dataset folder)."""
     try:
-        from .project import bundled_project_path
+        from coverage_app.core.data.project import bundled_project_path
 
         bundled_dir = bundled_project_path().parent.resolve()
     except Exception:
@@ -1470,7 +1470,7 @@ def compose_page(data, result=None, *, paper: str = "a4", landscape: bool = Fals
                  printed_on: dt.date | None = None, safe_method: str = "township") -> Figure:
     """One briefing page as a matplotlib Figure (region page, or a township page with ``township``).
 
-    ``data`` is the loaded :class:`~coverage_app.core.model.ProjectData`; ``result`` an
+    ``data`` is the loaded :class:`~coverage_app.core.data.model.ProjectData`; ``result`` an
     :class:`~coverage_app.core.results.AnalysisResult` or ``None`` (a map of the inputs only).
     ``township`` is a township pcode (or English name). ``language`` is ``"en"``, ``"my"`` or
     ``"both"`` for titles and township/village labels. ``safe_share`` removes facility names
@@ -1643,7 +1643,7 @@ def _draw_footer(page, layers, marking, footer_h):
     for line in lines:
         y -= size * k * 1.35 / 72 * 25.4
         page.text(MARGIN_MM, y, line, size, "normal", MUTED, va="baseline")
-    from .. import __version__
+    from coverage_app import __version__
 
     page.text(MARGIN_MM, MARGIN_MM - 4.2, marking, 6.0, "bold", MARKING_COLOURS[layers.safe_share], va="baseline")
     page.text(page.w - MARGIN_MM, MARGIN_MM - 4.2, f"coverage-app {__version__}", 5.6, "normal", MUTED,
@@ -1733,7 +1733,7 @@ def write_briefing(path, data, result=None, *, atlas: bool = False, paper: str =
     if png and (atlas or table_page):
         raise InputError(f"{path.name}: the atlas and the table page have several pages; write them to a .pdf")
     family = register_matplotlib_fonts()
-    from .feedback import sub
+    from coverage_app.core.feedback import sub
 
     layers = prepare_layers(data, result, safe_share=safe_share, safe_method=safe_method,
                             extra_credits=extra_credits, feedback=sub(feedback, 0.0, 0.08))

@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 import rasterio
 
-from .errors import InputError, Problem
-from .feedback import report
-from .results import TIERS, AnalysisResult
+from coverage_app.core.errors import InputError, Problem
+from coverage_app.core.feedback import report
+from coverage_app.core.results import TIERS, AnalysisResult
 
 RASTER_NODATA = -9999.0
 SHAPEFILE_FIELDS = {
@@ -83,7 +83,7 @@ def safe_share_tables(tables: dict, result: AnalysisResult) -> dict:
     """For outputs that leave the team: facilities become counts per 20 km grid cell (no names, no
     ids, the same generalisation as the printed maps); catchments are dropped (they centre on the
     facilities); villages keep their travel times but not which facility serves them."""
-    from .safe_share import generalise_facilities
+    from coverage_app.core.outputs.safe_share import generalise_facilities
 
     out = dict(tables)
     out["facilities"] = generalise_facilities(result.facilities.to_crs(4326), method="grid",
@@ -139,7 +139,7 @@ def run_record(result: AnalysisResult, project=None, inputs=None, safe_share=Fal
 
 
 def _as_of(result):
-    from .analysis import scenario_as_of
+    from coverage_app.core.analysis.pipeline import scenario_as_of
 
     return scenario_as_of(result.params, result.scenario)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-FONT_DIR = Path(__file__).resolve().parents[1] / "resources" / "fonts"
+FONT_DIR = Path(__file__).resolve().parents[2] / "resources" / "fonts"  # coverage_app/resources/fonts
 LATIN_FAMILY = "Noto Sans"
 MYANMAR_FAMILY = "Noto Sans Myanmar"
 # matplotlib tries these families in order per glyph (font fallback).

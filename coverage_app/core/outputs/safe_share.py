@@ -12,8 +12,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .crs import working_crs_for
-from .errors import InputError
+from coverage_app.core.data.crs import working_crs_for
+from coverage_app.core.errors import InputError
 
 METHODS = ("township", "grid")
 COUNTING_STATUSES = ("functioning", "partial")

@@ -208,7 +208,7 @@ class TravelTimeResult:
 # --------------------------------------------------------------------------- numba kernels
 
 
-def _jit(fn):
+def jit_kernel(fn):
     """``njit(cache=True, nogil=True)``; without the on-disk cache where numba finds no
     place for it (e.g. a frozen app shipping no .py sources: numba raises at decoration).
     Setting NUMBA_CACHE_DIR to a writable folder and shipping engine.py keeps caching."""
@@ -240,7 +240,7 @@ def _prefetch_intrinsic(typingctx, arr, idx):
     return sig, codegen
 
 
-@_jit
+@jit_kernel
 def _prefetch_probe(a):
     _prefetch_intrinsic(a, 0)
     return a[0]
@@ -251,12 +251,12 @@ try:  # a speed hint only: fall back to nothing if this LLVM refuses it
     _prefetch = _prefetch_intrinsic
 except Exception:  # pragma: no cover
 
-    @_jit
+    @jit_kernel
     def _prefetch(arr, idx):
         pass
 
 
-@_jit
+@jit_kernel
 def _bucket(d, inv_w):
     x = d * inv_w
     if x > _KEY_CLAMP:
@@ -264,7 +264,7 @@ def _bucket(d, inv_w):
     return np.int64(x)
 
 
-@_jit
+@jit_kernel
 def _heap_push(h_d, h_cell, h_a, size, d, v, a):
     """Push (d, v, a) on the binary min-heap of the first ``size`` entries; return the new size."""
     i = size
@@ -282,7 +282,7 @@ def _heap_push(h_d, h_cell, h_a, size, d, v, a):
     return size + 1
 
 
-@_jit
+@jit_kernel
 def _heap_pop(h_d, h_cell, h_a, size):
     """Remove the top of the heap (read it first); return the new size."""
     size -= 1
@@ -309,7 +309,7 @@ def _heap_pop(h_d, h_cell, h_a, size):
     return size
 
 
-@_jit
+@jit_kernel
 def _push(slot, v, d, a, heads, b_next, b_n, b_d, b_cell, b_a, free, bump, live):
     """Append (d, v, a) to the block stack of bucket ``slot``; a caller must have
     checked that a free block exists. Returns the updated (free, bump, live)."""
@@ -334,7 +334,7 @@ def _push(slot, v, d, a, heads, b_next, b_n, b_d, b_cell, b_a, free, bump, live)
     return free, bump, live
 
 
-@_jit
+@jit_kernel
 def _fill_grid(cost, elev, tmask, use_tobler, zone, delay, use_zones, cells, aux, use_aux):
     """Copy the rasters into the padded records (barrier border, times +inf,
     allocation -1); return (smallest finite cost, smallest positive finite cost,
@@ -394,7 +394,7 @@ def _fill_grid(cost, elev, tmask, use_tobler, zone, delay, use_zones, cells, aux
     return cmin, cpos, cmax, n, neg, bad_delay
 
 
-@_jit
+@jit_kernel
 def _fill_aux(elev, tmask, use_tobler, zone, delay, use_zones, aux):
     """Fill the padded auxiliary records alone (as :func:`_fill_grid` does) into ``aux``, which
     must start all zero: only cells whose record is not all zero are written (without slope,
@@ -424,7 +424,7 @@ def _fill_aux(elev, tmask, use_tobler, zone, delay, use_zones, aux):
     return bad_delay
 
 
-@_jit
+@jit_kernel
 def _finish(cells, minutes, allocation):
     """Write the outputs from the padded records (full run)."""
     rows, cols = minutes.shape
@@ -440,7 +440,7 @@ def _finish(cells, minutes, allocation):
                 allocation[r, c] = -1
 
 
-@_jit
+@jit_kernel
 def _seed(pcells, times, ids, assign, cells, inv_w, nb, heads, b_next, b_n, b_d, b_cell, b_a,
           h_d, h_cell, h_a, st, log_on, l_idx, l_d, l_a):
     """Queue start cells (padded flat indices). Where ``assign[i]`` the cell's time is
@@ -490,7 +490,7 @@ def _seed(pcells, times, ids, assign, cells, inv_w, nb, heads, b_next, b_n, b_d,
     st[_LIVE] = live
 
 
-@_jit
+@jit_kernel
 def _run(cells, aux, use_tobler, use_zones, nk, doff, dlen, bo1, bo2, cutoff,
          out_minutes, out_alloc, write_out,
          inv_w, nb, heads, b_next, b_n, b_d, b_cell, b_a, h_d, h_cell, h_a, st, max_expand,
@@ -666,7 +666,7 @@ def _run(cells, aux, use_tobler, use_zones, nk, doff, dlen, bo1, bo2, cutoff,
     return status
 
 
-@_jit
+@jit_kernel
 def _cells_of(allocation, source_id):
     """Flat (unpadded) indices of the cells allocated to ``source_id``."""
     a = allocation.reshape(-1)
@@ -683,7 +683,7 @@ def _cells_of(allocation, source_id):
     return out
 
 
-@_jit
+@jit_kernel
 def _reset(idx, cells, minutes, allocation, nk, doff, st, l_idx, l_d, l_a):
     """Reset the cells ``idx`` (unpadded flat) to unreached, logging their old values
     (the log must have room), and return the padded flat indices and allocations of
@@ -732,7 +732,7 @@ def _reset(idx, cells, minutes, allocation, nk, doff, st, l_idx, l_d, l_a):
     return seeds[:n], ids[:n]
 
 
-@_jit
+@jit_kernel
 def _apply_diff(cells, idx, d, a):
     """Write the logged (time, allocation) values into their cells, last entry first,
     and keep the values they replace in their place: applied again (after reversing
@@ -748,7 +748,7 @@ def _apply_diff(cells, idx, d, a):
         a[i] = ta
 
 
-@_jit
+@jit_kernel
 def _refresh_outputs(cells, idx, minutes, allocation):
     """Rewrite the unpadded outputs of the padded cells ``idx`` from their records."""
     flat = cells.reshape(-1)

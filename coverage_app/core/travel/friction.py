@@ -27,11 +27,11 @@ from rasterio import features
 from rasterio.enums import Resampling
 from rasterio.warp import reproject
 
-from .engine import _jit
-from .errors import InputError, Problem
-from .feedback import report
-from .grid import Grid
-from .params import AnalysisParams
+from coverage_app.core.travel.engine import jit_kernel
+from coverage_app.core.errors import InputError, Problem
+from coverage_app.core.feedback import report
+from coverage_app.core.grid import Grid
+from coverage_app.core.params import AnalysisParams
 
 KMH_TO_MS = 1 / 3.6
 STUDY_MARGIN_M = 2_000.0   # the study area is the townships plus this margin (metres)
@@ -350,7 +350,7 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
                     problems, cause)
 
 
-@_jit
+@jit_kernel
 def _delay_of_labels(label, lut, out):
     """``out[i] = lut[label[i]]`` where ``label[i] != 0`` (``out`` starts at zero, ``lut[0] == 0``)."""
     lab = label.reshape(-1)
@@ -360,7 +360,7 @@ def _delay_of_labels(label, lut, out):
             o[i] = lut[lab[i]]
 
 
-@_jit
+@jit_kernel
 def _cost_and_cause(speed, barrier, study, nogo, kmh_to_ms, cause):
     """In one pass: the barrier cause of each cell (0 passable, ``nogo`` where the speed is <= 0, 1
     barrier, 3 outside the study area; later ones win) and, in place of ``speed`` (km/h), the cost
@@ -392,7 +392,7 @@ def friction_from_raster(path, *, kind: str, grid: Grid | None = None) -> Fricti
     """A user-supplied surface: ``kind="friction"`` in minutes per metre (Malaria Atlas Project
     convention) or ``kind="speed"`` in km/h. Read on its own grid (``grid=None``, the raster must be
     in a metric CRS or is warped to its UTM zone) or resampled onto ``grid``."""
-    from .crs import working_crs_for
+    from coverage_app.core.data.crs import working_crs_for
 
     if grid is None:
         with rasterio.open(path) as src:

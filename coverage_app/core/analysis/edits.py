@@ -1,0 +1,102 @@
+"""Scenario edits applied to project data: the one module both the run pipeline and the
+scenario tools use, so that neither imports the other's internals.
+
+Edits are dicts (see :mod:`coverage_app.core.analysis.scenarios` for the kinds). Facility
+coordinates are EPSG:4326 (lon, lat); zone geometries are WKT in EPSG:4326.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from coverage_app.core.errors import InputError
+from coverage_app.core.data.roles import FACILITY_STATUSES
+
+
+def _applies(edit: dict, as_of: dt.date) -> bool:
+    date = edit.get("date")
+    return not date or dt.date.fromisoformat(str(date)[:10]) <= as_of
+
+
+def validate_edit(edit: dict, fac_ids=None) -> None:
+    kind = edit.get("type")
+    if kind == "set_status":
+        if edit.get("status") not in FACILITY_STATUSES:
+            raise InputError(f"scenario edit: status must be one of {', '.join(FACILITY_STATUSES)}, "
+                             f"not {edit.get('status')!r}")
+        if fac_ids is not None and edit.get("fac_id") not in fac_ids:
+            raise InputError(f"scenario edit: no facility with id {edit.get('fac_id')!r}")
+    elif kind == "add_facility":
+        for key in ("fac_id", "name", "lon", "lat"):
+            if edit.get(key) in (None, ""):
+                raise InputError(f"scenario edit: a new facility needs '{key}'")
+        if fac_ids is not None and edit["fac_id"] in fac_ids:
+            raise InputError(f"scenario edit: facility id {edit['fac_id']!r} is already used")
+    elif kind in ("add_zone", "remove_zone"):
+        if not edit.get("zone_id"):
+            raise InputError("scenario edit: a zone edit needs 'zone_id'")
+    else:
+        raise InputError(f"scenario edit: unknown type {kind!r}")
+
+
+def apply_facility_edits(fac: gpd.GeoDataFrame, scenario: dict | None, as_of: dt.date) -> gpd.GeoDataFrame:
+    if not scenario:
+        return fac
+    fac = fac.copy()
+    new_rows = []
+    for edit in scenario.get("edits", []):
+        validate_edit(edit)
+        if not _applies(edit, as_of):
+            continue
+        if edit["type"] == "set_status":
+            hit = fac["fac_id"] == edit["fac_id"]
+            if not hit.any():
+                hit_new = [r for r in new_rows if r["fac_id"] == edit["fac_id"]]
+                if not hit_new:
+                    raise InputError(f"scenario '{scenario.get('name')}': no facility with id {edit['fac_id']!r}")
+                for r in hit_new:
+                    r["status"] = edit["status"]
+                continue
+            fac.loc[hit, "status"] = edit["status"]
+            fac.loc[hit, "status_date"] = edit.get("date")
+        elif edit["type"] == "add_facility":
+            level = edit.get("level") or "Mobile clinic"
+            secondary = bool(edit.get("provides_secondary", False))
+            new_rows.append({
+                "fac_id": str(edit["fac_id"]), "name": edit["name"], "level": level,
+                "provides_primary": bool(edit.get("provides_primary", True)), "provides_secondary": secondary,
+                "status": edit.get("status", "functioning"), "status_date": edit.get("date"),
+                "operator": edit.get("operator"), "capacity": edit.get("capacity"), "is_new": True,
+                "geometry": shapely.Point(float(edit["lon"]), float(edit["lat"])),
+            })
+    if new_rows:
+        added = gpd.GeoDataFrame(new_rows, geometry="geometry", crs=4326).to_crs(fac.crs)
+        fac = gpd.GeoDataFrame(pd.concat([fac, added], ignore_index=True), geometry="geometry", crs=fac.crs)
+    return fac
+
+
+def apply_zone_edits(zones: gpd.GeoDataFrame | None, scenario: dict | None) -> gpd.GeoDataFrame | None:
+    if not scenario:
+        return zones
+    edits = [e for e in scenario.get("edits", []) if e.get("type") in ("add_zone", "remove_zone")]
+    if not edits:
+        return zones
+    frame = zones.copy() if zones is not None else gpd.GeoDataFrame(
+        {"zone_id": [], "kind": [], "speed_factor": [], "delay_minutes": [], "valid_from": [], "valid_to": []},
+        geometry=[], crs=4326)
+    for edit in edits:
+        if edit["type"] == "remove_zone":
+            frame = frame[frame["zone_id"] != edit["zone_id"]]
+        else:
+            row = gpd.GeoDataFrame([{
+                "zone_id": edit["zone_id"], "kind": edit.get("kind", "restricted"),
+                "speed_factor": float(edit.get("speed_factor", 0.5)),
+                "delay_minutes": float(edit.get("delay_minutes", 0.0)),
+                "valid_from": edit.get("valid_from"), "valid_to": edit.get("valid_to"),
+                "geometry": shapely.from_wkt(edit["wkt"])}], geometry="geometry", crs=4326).to_crs(frame.crs)
+            frame = gpd.GeoDataFrame(pd.concat([frame, row], ignore_index=True), geometry="geometry", crs=frame.crs)
+    return frame

@@ -1,0 +1,184 @@
+"""Village and township tables of one run: minutes per village, gap classes, township sums,
+the coverage curve and capacity-aware coverage. Minutes are travel minutes; populations
+are people; villages are GeoDataFrames in EPSG:4326.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from coverage_app.core.grid import Grid
+from coverage_app.core.params import AnalysisParams
+from coverage_app.core.results import TierResult
+
+CURVE_MAX_MINUTES = 240
+
+
+def sample_cells(minutes: np.ndarray, alloc: np.ndarray, rows, cols, inside) -> tuple[np.ndarray, np.ndarray]:
+    """Minutes and allocation at each point's cell. A point on an unreached cell (a village on a
+    river bank, at the edge of a barrier) takes its fastest of the 8 neighbours. Off the grid or
+    where no neighbour is reached: NaN minutes and allocation -1."""
+    out_t = np.full(len(rows), np.nan, dtype="float64")
+    out_a = np.full(len(rows), -1, dtype="int64")
+    r, c = rows[inside], cols[inside]
+    vals_t = minutes[r, c].astype("float64")
+    vals_a = alloc[r, c].astype("int64")
+    missing = np.isnan(vals_t)  # the engine leaves NaN exactly where allocation is -1
+    if missing.any():
+        H, W = minutes.shape
+        mr, mc = r[missing], c[missing]
+        best_t = np.full(missing.sum(), np.inf)
+        best_a = np.full(missing.sum(), -1, dtype="int64")
+        for dr in (-1, 0, 1):
+            for dc in (-1, 0, 1):
+                rr = np.clip(mr + dr, 0, H - 1)
+                cc = np.clip(mc + dc, 0, W - 1)
+                t = np.where(np.isnan(minutes[rr, cc]), np.inf, minutes[rr, cc])
+                better = t < best_t
+                best_t[better] = t[better]
+                best_a[better] = alloc[rr, cc][better]
+        vals_t[missing] = np.where(np.isfinite(best_t), best_t, np.nan)
+        vals_a[missing] = best_a
+    out_t[inside] = vals_t
+    out_a[inside] = vals_a
+    return out_t, out_a
+
+
+def gap_class(prim_min, sec_min, params: AnalysisParams) -> np.ndarray:
+    no_p = ~(prim_min <= params.primary_minutes)  # NaN (unreachable) counts as no access
+    no_s = ~(sec_min <= params.secondary_minutes)
+    return np.select([no_p & no_s, no_p, no_s], ["both", "primary", "secondary"], "none").astype(object)
+
+
+def village_access(villages: gpd.GeoDataFrame, grid: Grid, tiers: dict[str, TierResult], params) -> gpd.GeoDataFrame:
+    v = villages.copy()
+    vw = v.geometry.to_crs(grid.crs)
+    rows, cols, inside = grid.cell_of(vw.x.to_numpy(), vw.y.to_numpy())
+    v["on_grid"] = inside
+    for tier, short in (("primary", "prim"), ("secondary", "sec")):
+        t = tiers[tier]
+        mins, alloc = sample_cells(t.minutes, t.allocation, rows, cols, inside)
+        ids = np.array(t.facility_ids + [None], dtype=object)
+        v[f"{short}_min"] = np.round(mins, 1)
+        v[f"{short}_fac"] = ids[np.where(alloc >= 0, alloc, len(t.facility_ids))]
+    v["reachable"] = v["on_grid"] & (v["prim_min"].notna() | v["sec_min"].notna())
+    v["gap"] = gap_class(v["prim_min"].to_numpy(), v["sec_min"].to_numpy(), params)
+    if "population" not in v:
+        v["population"] = np.nan
+    return v
+
+
+def assign_townships(villages: gpd.GeoDataFrame, townships: gpd.GeoDataFrame | None) -> pd.Series:
+    """Township pcode of each village: its own field where present, else the township it lies in."""
+    have = villages["township_pcode"] if "township_pcode" in villages else pd.Series(None, index=villages.index)
+    if townships is None:
+        return have
+    missing = have.isna() | ~have.isin(set(townships["pcode"]))
+    if missing.any():
+        joined = gpd.sjoin(villages.loc[missing, ["geometry"]], townships[["pcode", "geometry"]],
+                           how="left", predicate="within")
+        joined = joined[~joined.index.duplicated()]
+        have = have.copy()
+        have.loc[missing] = joined["pcode"].reindex(have.index[missing]).to_numpy()
+    return have
+
+
+def township_summary(villages: gpd.GeoDataFrame, townships: gpd.GeoDataFrame | None, params) -> gpd.GeoDataFrame:
+    v = villages.assign(pop=villages["population"].fillna(0.0))
+    v["ok_p"] = v["prim_min"] <= params.primary_minutes
+    v["ok_s"] = v["sec_min"] <= params.secondary_minutes
+    g = v.groupby("township_pcode", dropna=False)
+    if len(v) == 0:
+        table = pd.DataFrame({c: pd.Series([], dtype="float64") for c in
+                              ("n_villages", "pop", "pop_prim", "pop_sec", "vil_noprim", "vil_nosec")},
+                             index=pd.Index([], name="township_pcode", dtype=object))
+    else:
+        pop = v["pop"].to_numpy(dtype="float64")
+        if np.all(pop == np.round(pop)) and np.abs(pop).sum() < 2.0 ** 52:
+            # whole numbers of people: every order of summation is exact, so group sums of the
+            # masked populations equal the per-group sums of the selected ones
+            key = v["township_pcode"]
+            by = dict(sort=True, dropna=False)
+            pop_prim = v["pop"].where(v["ok_p"], 0.0).groupby(key, **by).sum()
+            pop_sec = v["pop"].where(v["ok_s"], 0.0).groupby(key, **by).sum()
+            no_prim = (~v["ok_p"]).groupby(key, **by).sum().astype("int64")
+            no_sec = (~v["ok_s"]).groupby(key, **by).sum().astype("int64")
+        else:
+            pop_prim = g.apply(lambda d: d.loc[d.ok_p, "pop"].sum(), include_groups=False)
+            pop_sec = g.apply(lambda d: d.loc[d.ok_s, "pop"].sum(), include_groups=False)
+            no_prim = g["ok_p"].apply(lambda s: int((~s).sum()))
+            no_sec = g["ok_s"].apply(lambda s: int((~s).sum()))
+        table = pd.DataFrame({
+            "n_villages": g.size(),
+            "pop": g["pop"].sum(),
+            "pop_prim": pop_prim,
+            "pop_sec": pop_sec,
+            "vil_noprim": no_prim,
+            "vil_nosec": no_sec,
+        })
+    table["pct_prim"] = np.where(table["pop"] > 0, 100 * table["pop_prim"] / table["pop"].where(table["pop"] > 0), np.nan)
+    table["pct_sec"] = np.where(table["pop"] > 0, 100 * table["pop_sec"] / table["pop"].where(table["pop"] > 0), np.nan)
+    table.index.name = "pcode"
+    table = table.reset_index()
+    if townships is not None:
+        base = townships[["pcode", "name_en"] + [c for c in ("name_my", "population") if c in townships] +
+                         ["geometry"]].rename(columns={"population": "census_pop"})
+        out = base.merge(table, on="pcode", how="left")
+        for col in ("n_villages", "pop", "pop_prim", "pop_sec", "vil_noprim", "vil_nosec"):
+            out[col] = out[col].fillna(0)
+        out = gpd.GeoDataFrame(out, geometry="geometry", crs=townships.crs)
+    else:
+        out = gpd.GeoDataFrame(table.assign(name_en=table["pcode"]), geometry=None)
+    for col in ("pop", "pop_prim", "pop_sec"):
+        out[col] = out[col].round().astype("int64")
+    for col in ("n_villages", "vil_noprim", "vil_nosec"):
+        out[col] = out[col].astype("int64")
+    out["pct_prim"] = out["pct_prim"].round(1)
+    out["pct_sec"] = out["pct_sec"].round(1)
+    cols = ["pcode", "name_en", "name_my", "census_pop", "n_villages", "pop", "pop_prim", "pct_prim", "pop_sec",
+            "pct_sec", "vil_noprim", "vil_nosec", "geometry"]
+    return out[[c for c in cols if c in out]]
+
+
+def coverage_curve(villages: gpd.GeoDataFrame, max_minutes: int = CURVE_MAX_MINUTES) -> pd.DataFrame:
+    t = np.arange(0, max_minutes + 1)
+    pop = villages["population"].fillna(0.0).to_numpy()
+    total = pop.sum()
+    out = {"minutes": t}
+    for tier, short in (("primary", "prim"), ("secondary", "sec")):
+        m = villages[f"{short}_min"].to_numpy(dtype="float64")
+        m = np.where(np.isnan(m), np.inf, m)
+        order = np.argsort(m)
+        cum = np.concatenate([[0.0], np.cumsum(pop[order])])
+        k = np.searchsorted(m[order], t, side="right")
+        out[f"{tier}_share"] = cum[k] / total if total > 0 else np.nan
+    return pd.DataFrame(out)
+
+
+
+def capacity_coverage(villages: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, tier: str = "primary"):
+    """AccessMod-style geographic coverage: a facility with a capacity (people) takes the population of
+    the villages allocated to it in order of travel time until full. Returns (villages with
+    ``served_pop``/``unserved_pop``, per-township table of unserved population) or (None, None)."""
+    if "capacity" not in facilities or facilities["capacity"].notna().sum() == 0:
+        return None, None
+    short = "prim" if tier == "primary" else "sec"
+    cap = facilities.set_index("fac_id")["capacity"].dropna().astype(float)
+    v = villages.copy()
+    pop = v["population"].fillna(0.0)
+    served = pop.where(v[f"{short}_fac"].notna(), 0.0).copy()
+    limited = v[f"{short}_fac"].isin(cap.index)
+    for fac_id, group in v[limited].sort_values(f"{short}_min").groupby(f"{short}_fac"):
+        left = cap[fac_id]
+        for idx in group.index:
+            take = min(pop[idx], max(left, 0.0))
+            served[idx] = take
+            left -= take
+    v["served_pop"] = served.round()
+    v["unserved_pop"] = (pop - served).round()
+    table = v.groupby("township_pcode")[["served_pop", "unserved_pop"]].sum().reset_index()
+    return v, table
+
+
