@@ -1,22 +1,24 @@
-"""Command line front end, a thin layer over ``coverage_app.core`` (never imports the UI).
+"""What every command group shares: terminal progress, the error/exit-code wrapper, the
+project argument, the analysis-parameter flags and problem printing.
 
-Exit codes: 0 success, 2 bad input (one plain line per problem), 1 unexpected failure
-(logged; no Python traceback on the terminal unless COVERAGE_APP_DEBUG=1).
+Exit codes (:func:`run_command`): 0 success, 2 bad input (one plain line per problem:
+:class:`~coverage_app.core.errors.InputError`, a project file that cannot be read), 130
+cancelled or interrupted, 1 unexpected failure (logged; no Python traceback on the terminal
+unless COVERAGE_APP_DEBUG=1).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import os
 import sys
-from pathlib import Path
 
-from coverage_app import __version__
+from coverage_app.core.data.project import Project, ProjectError, bundled_project_path, load_project
 from coverage_app.core.errors import InputError, errors_of
 from coverage_app.core.feedback import Cancelled
-from coverage_app.core.data.project import ProjectError, bundled_project_path, load_project
-from coverage_app.core.data.roles import ROLES
+from coverage_app.core.params import FIELDS, MODES
 
 log = logging.getLogger("coverage_app")
 
@@ -46,110 +48,10 @@ class TerminalFeedback:
         return False
 
 
-def _project_arg(value: str | None):
-    return load_project(value) if value else load_project(bundled_project_path())
-
-
-def cmd_validate(args) -> int:
-    from coverage_app.core.data.layers import check_file
-
-    worst = 0
-    for path in args.paths:
-        for layer, role, problems in check_file(path, role=args.role, layer=args.layer):
-            for problem in problems:
-                print(problem)
-            if errors_of(problems):
-                worst = 2
-            else:
-                note = f" ({len(problems)} warning{'s' if len(problems) != 1 else ''})" if problems else ""
-                what = f"{Path(path).name}" + (f" layer {layer}" if layer else "")
-                print(f"ok: {what} is usable as {role}{note}")
-    return worst
-
-
-def cmd_info(args) -> int:
-    from coverage_app.core.data.model import describe, load_project_data
-
-    project = _project_arg(args.project)
-    data = load_project_data(project)
-    print(f"Project: {project.name}  ({project.path})")
-    print(f"Analysis: {project.params.mode}, {project.params.cell_size_m:g} m cells, primary "
-          f"{project.params.primary_minutes:g} min, secondary {project.params.secondary_minutes:g} min")
-    print(f"{'layer':<36} {'role':<15} {'count':>16}  {'CRS':<11} extent (lon/lat)")
-    for row in describe(data):
-        extent = ", ".join(f"{v:.3f}" for v in row["extent"]) if row.get("extent") else row.get("status", "")
-        count = "-" if row.get("count") is None else str(row["count"])
-        print(f"{row['name'][:36]:<36} {row['role']:<15} {count:>16}  {str(row.get('crs') or '-'):<11} {extent}")
-    for problem in data.problems:
-        print(problem)
-    return 2 if errors_of(data.problems) else 0
-
-
-def cmd_convert_zawgyi(args) -> int:
-    from coverage_app.core.atomic import atomic_path
-    from coverage_app.core.data.layers import convert_zawgyi, read_vector
-
-    gdf = read_vector(args.path, args.layer)
-    fixed, changed = convert_zawgyi(gdf, args.field or None)
-    out = Path(args.out)
-    if out.resolve() == Path(args.path).resolve():
-        raise InputError("write the converted layer to a new file (--out), so the original is kept")
-    with atomic_path(out) as tmp:
-        fixed.to_file(tmp, layer=args.layer or out.stem.replace(".", "_"), engine="pyogrio")
-    print(f"converted {changed} value(s) from Zawgyi to Unicode; written to {out}")
-    return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="coverage-app",
-        description="Travel-time access to health care. With no command, opens the desktop app on the "
-                    "bundled Sagaing project.")
-    parser.add_argument("--version", action="version", version=f"coverage-app {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    p = sub.add_parser("validate", help="check data files before loading them")
-    p.add_argument("paths", nargs="+", metavar="PATH")
-    p.add_argument("--role", choices=sorted(ROLES), help="what the file holds (guessed if omitted)")
-    p.add_argument("--layer", help="layer name inside a GeoPackage (default: every layer)")
-    p.set_defaults(func=cmd_validate)
-
-    p = sub.add_parser("info", help="summarise a project's layers (default: the bundled Sagaing project)")
-    p.add_argument("project", nargs="?", metavar="PROJECT")
-    p.set_defaults(func=cmd_info)
-
-    p = sub.add_parser("convert-zawgyi", help="convert Zawgyi-encoded Burmese text in a layer to Unicode")
-    p.add_argument("path", metavar="PATH")
-    p.add_argument("--out", required=True, help="new file to write (GeoPackage, Shapefile, GeoJSON)")
-    p.add_argument("--layer")
-    p.add_argument("--field", action="append", help="field to convert (default: every text field)")
-    p.set_defaults(func=cmd_convert_zawgyi)
-
-    for register in _extra_commands():
-        register(sub)
-    return parser
-
-
-# One module per command group, each with a ``register(subparsers)``; add new groups here.
-COMMAND_MODULES = ("coverage_app.cli.analyse", "coverage_app.cli.brief")
-
-
-def _extra_commands():
-    """The ``register`` functions of the command-group modules."""
-    import importlib
-
-    return [importlib.import_module(name).register for name in COMMAND_MODULES]
-
-
-def main(argv=None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
+def run_command(func, args) -> int:
+    """Call ``func(args)`` and turn what it raises into a message on stderr and an exit code."""
     try:
-        return int(args.func(args) or 0)
+        return int(func(args) or 0)
     except InputError as err:
         for problem in err.problems:
             print(problem, file=sys.stderr)
@@ -172,5 +74,57 @@ def main(argv=None) -> int:
         return 1
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+def load_project_arg(value: str | None) -> Project:
+    """The project file named on the command line, or the bundled Sagaing project."""
+    return load_project(value) if value else load_project(bundled_project_path())
+
+
+def print_problems(problems, quiet: bool = False) -> bool:
+    """Print load problems (errors always, warnings unless ``quiet``); True if any is an error."""
+    for problem in problems:
+        if problem.severity == "error" or not quiet:
+            print(problem)
+    return bool(errors_of(problems))
+
+
+def add_analysis_flags(p: argparse.ArgumentParser) -> None:
+    """The analysis parameter flags (analyse, sites, brief); defaults come from the project."""
+    p.add_argument("--mode", metavar="MODE", help=f"travel mode: {', '.join(MODES)} or one defined in the "
+                   "project's speed table")
+    p.add_argument("--cell-size", type=float, metavar="M", help=f"{FIELDS['cell_size_m'].metadata['label']}, metres")
+    p.add_argument("--as-of", metavar="YYYY-MM-DD", help="analysis date (facility status, conflict zones)")
+    p.add_argument("--primary-minutes", type=float, metavar="MIN")
+    p.add_argument("--secondary-minutes", type=float, metavar="MIN")
+    p.add_argument("--neighbours", type=int, choices=(8, 16))
+    p.add_argument("--scenario", metavar="NAME", help="a scenario saved in the project")
+
+
+def params_from_args(project: Project, args):
+    """The project's analysis parameters with the flags of :func:`add_analysis_flags` applied."""
+    changes = {}
+    for flag, name in (("mode", "mode"), ("cell_size", "cell_size_m"), ("primary_minutes", "primary_minutes"),
+                       ("secondary_minutes", "secondary_minutes"), ("neighbours", "neighbours")):
+        value = getattr(args, flag, None)
+        if value is not None:
+            changes[name] = value
+    if getattr(args, "as_of", None):
+        try:
+            changes["as_of"] = dt.date.fromisoformat(args.as_of)
+        except ValueError:
+            raise InputError(f"--as-of must be a date like 2024-05-31, not {args.as_of!r}") from None
+    try:
+        return project.params.replace(**changes)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+
+
+def scenario_from_args(project: Project, args):
+    """The saved scenario named by --scenario (None without the flag)."""
+    name = getattr(args, "scenario", None)
+    if not name:
+        return None
+    scenario = project.scenario(name)
+    if scenario is None:
+        known = ", ".join(s.get("name", "?") for s in project.scenarios) or "none"
+        raise InputError(f"no scenario named {name!r} in the project (scenarios: {known})")
+    return scenario
