@@ -60,14 +60,12 @@ def build(shared: Path, out: Path) -> dict:
         "population": ts.cen2014_pop_t.astype("int64"), "pop_urban": ts.cen2014_pop_u.astype("int64"),
         "pop_rural": ts.cen2014_pop_r.round().astype("int64"), "area_km2": ts.area_km2,
     }, geometry=ts.geometry, crs=ts.crs).sort_values("pcode")
+    kontur = pd.read_csv(shared / "sagaing" / "kontur2023_township_population.csv")
+    townships["pop_kontur2023"] = townships.pcode.map(
+        kontur.set_index("adm3_pcode").total_population).round().astype("int64")
     write(townships, "townships")
 
-    v = gpd.read_file(core, layer="villages")
-    villages = gpd.GeoDataFrame({
-        "pcode": v.village_pcode.astype(str), "name_en": v.village_eng, "name_my": v.village_mmr,
-        "township_pcode": v.township_pcode, "tract_pcode": v.village_tract_pcode,
-        "tract_en": v.village_tract_eng, "pop_est_2014": v.pop_est_equal_share_2014.astype("int64"),
-    }, geometry=v.geometry, crs=v.crs).sort_values("pcode")
+    villages = village_population(shared, core, townships)
     write(villages, "villages")
 
     h = gpd.read_file(core, layer="hospitals_public_mohs2020")
@@ -135,6 +133,64 @@ def build(shared: Path, out: Path) -> dict:
     return counts
 
 
+def _split_equally(total: int, n: int) -> np.ndarray:
+    """``total`` people over ``n`` places as whole numbers summing exactly to ``total``."""
+    base = np.full(n, total // n, dtype="int64")
+    base[: total - base.sum()] += 1
+    return base
+
+
+def village_population(shared: Path, core: Path, townships: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Villages and urban wards carrying the whole 2014 census population (method in layers/README.md).
+
+    ``pop_basis`` says where each point comes from: ``observed`` (a located MIMU village),
+    ``placed_tract`` / ``placed_township`` (a village without coordinates, put at its tract's central
+    located village, else at the township's representative point) or ``urban_ward`` (an urban ward at
+    its town's point). Populations are the census township rural / urban totals split equally.
+    """
+    v = gpd.read_file(core, layer="villages")
+    located = gpd.GeoDataFrame({
+        "pcode": v.village_pcode.astype(str), "name_en": v.village_eng, "name_my": v.village_mmr,
+        "township_pcode": v.township_pcode, "tract_pcode": v.village_tract_pcode,
+        "tract_en": v.village_tract_eng, "pop_est_2014": v.pop_est_equal_share_2014.astype("int64"),
+        "pop_basis": "observed",
+    }, geometry=v.geometry, crs=v.crs)
+
+    u = pd.read_csv(shared / "sagaing" / "sagaing_villages_unlocated.csv", dtype={"village_pcode": str})
+    # the central located village of each tract (closest to the tract's mean point), in metres
+    lw = located.to_crs(WORK_CRS)
+    xy = pd.DataFrame({"tract": lw.tract_pcode, "x": lw.geometry.x, "y": lw.geometry.y})
+    mean = xy.groupby("tract")[["x", "y"]].transform("mean")
+    xy["d"] = np.hypot(xy.x - mean.x, xy.y - mean.y)
+    centre = located.loc[xy.sort_values("d").groupby("tract").head(1).index].set_index("tract_pcode").geometry
+    ts_point = townships.set_index("pcode").geometry.to_crs(WORK_CRS).representative_point().to_crs(4326)
+    at_tract = u.village_tract_pcode.map(centre)
+    geom = at_tract.where(at_tract.notna(), u.township_pcode.map(ts_point))
+    placed = gpd.GeoDataFrame({
+        "pcode": u.village_pcode, "name_en": u.village_eng, "name_my": u.village_mmr,
+        "township_pcode": u.township_pcode, "tract_pcode": u.village_tract_pcode,
+        "tract_en": u.village_tract_eng, "pop_est_2014": u.pop_est_equal_share_2014.astype("int64"),
+        "pop_basis": np.where(at_tract.notna(), "placed_tract", "placed_township"),
+    }, geometry=gpd.GeoSeries(geom.values, crs=4326), crs=4326)
+
+    w = gpd.read_file(core, layer="wards_townlevel_coords").sort_values("ward_pcode").reset_index(drop=True)
+    urban = townships.set_index("pcode").pop_urban
+    pop = np.zeros(len(w), dtype="int64")
+    for pcode, idx in w.groupby("township_pcode").groups.items():
+        pop[w.index.get_indexer(idx)] = _split_equally(int(urban[pcode]), len(idx))
+    wards = gpd.GeoDataFrame({
+        "pcode": w.ward_pcode.astype(str), "name_en": w.ward_eng + ", " + w.town_eng,
+        "name_my": w.ward_mmr + "၊ " + w.town_mmr, "township_pcode": w.township_pcode,
+        "tract_pcode": w.town_pcode.astype(str), "tract_en": w.town_eng, "pop_est_2014": pop,
+        "pop_basis": "urban_ward",
+    }, geometry=w.geometry, crs=w.crs)
+    missing = set(townships.pcode[townships.pop_urban > 0]) - set(w.township_pcode)
+    if missing:
+        raise SystemExit(f"townships with urban population but no ward: {sorted(missing)}")
+    out = pd.concat([located, placed.to_crs(located.crs), wards.to_crs(located.crs)], ignore_index=True)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=located.crs).sort_values("pcode")
+
+
 def conflict_zones(ucdp_path: Path, region: gpd.GeoDataFrame):
     """Zones from UCDP GED events: per year, 10 km cells with >= 2 well-located events."""
     ev = gpd.read_file(ucdp_path)
@@ -157,7 +213,8 @@ def conflict_zones(ucdp_path: Path, region: gpd.GeoDataFrame):
     last_year = max(ZONE_YEARS)
     for year in ZONE_YEARS:
         for min_events, kind, factor, delay in ZONE_CLASSES:
-            upper = next((m for m, *_ in ZONE_CLASSES if m > min_events), None)
+            # the class ends where the next stricter one starts (risk 2-4, restricted 5-14, no_go >= 15)
+            upper = min((m for m, *_ in ZONE_CLASSES if m > min_events), default=None)
             sel = cells[(cells.year == year) & (cells.events >= min_events)]
             if upper is not None:
                 sel = sel[sel.events < upper]
@@ -179,7 +236,12 @@ def conflict_zones(ucdp_path: Path, region: gpd.GeoDataFrame):
                     "geometry": poly,
                 })
     zones = gpd.GeoDataFrame(rows, geometry="geometry", crs=WORK_CRS)
-    zones = zones.sort_values(["year", "kind", "events"], ascending=[True, True, False]).reset_index(drop=True)
+    # within a year, least restrictive first (risk, restricted, no_go), so a renderer that paints in
+    # order shows the strictest on top; the friction builder does not depend on the order
+    severity = {"risk": 0, "restricted": 1, "no_go": 2}
+    zones = (zones.assign(_sev=zones.kind.map(severity))
+             .sort_values(["year", "_sev", "events"], ascending=[True, True, False])
+             .drop(columns="_sev").reset_index(drop=True))
     code = {"no_go": "NG", "restricted": "RS", "risk": "RK"}
     zones.insert(0, "zone_id", [f"UCDP-{y}-{code[k]}-{i:03d}" for i, (y, k) in
                                 enumerate(zip(zones.year, zones.kind), start=1)])
@@ -212,16 +274,19 @@ def write_project(out: Path) -> None:
                            "source")}, **common),
         LayerRef("Towns", role="reference", layer="towns", visible=False, **common),
         LayerRef("Townships", role="townships", layer="townships", mapping={
-            "pcode": "pcode", "name_en": "name_en", "name_my": "name_my", "population": "population"}, **common),
+            "pcode": "pcode", "name_en": "name_en", "name_my": "name_my", "population": "population",
+            "pop_kontur2023": "pop_kontur2023"}, **common),
         LayerRef("Land cover sample (Sentinel-2, 10 m)", path=str(out / "landcover_sentinel2_sample.tif"),
                  role="landcover", visible=False,
                  options={"classes": {str(k): v for k, v in SAGAING_LANDCOVER.items()}, "enabled": False}),
     ]
     project = Project(
         name="Sagaing Region (bundled)", layers=layers, params=AnalysisParams(),
+        options={"population_total": "census2014"},
         credits=["Source: MIMU (townships, villages, hospitals, roads, rivers, bridges)",
                  "2014 Myanmar Population and Housing Census (via MIMU)",
                  "UCDP GED v23.1 (Davies et al. 2023; Sundberg & Melander 2013), CC BY 4.0",
+                 "Kontur Population 2023 (township totals, optional basis), CC BY 4.0",
                  "Land cover sample: Copernicus Sentinel-2 (2026), classification by geonet-myanmar"])
     save_project(project, out / "sagaing.covproj")
 

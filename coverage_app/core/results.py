@@ -48,6 +48,7 @@ class AnalysisResult:
     timings_s: dict = field(default_factory=dict)
     friction: object = None       # the Friction used (for incremental edits and exports)
     scenario: dict | None = None  # the scenario this result reflects (None = baseline)
+    population_basis: dict | None = None  # what the shares are shares of (core.data.population.basis)
 
     def headline(self) -> dict:
         """Key figures for the region: population and villages without primary/secondary care."""

@@ -25,7 +25,7 @@ def test_window_opens_on_the_bundled_project(window, bundled_project_path):
     assert len(window.stack) == 11
     assert window.project.path.resolve() == bundled_project_path.resolve()
     villages = window.stack.by_title("Villages")
-    assert isinstance(villages, VectorLayer) and villages.count() == 5832 and villages.geometry == "point"
+    assert isinstance(villages, VectorLayer) and villages.count() == 6829 and villages.geometry == "point"
     assert window.canvas.crs.to_epsg() == 32646
     # a map was painted, the scale is shown, nothing failed
     window.canvas.repaint()

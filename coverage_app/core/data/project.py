@@ -76,6 +76,7 @@ class Project:
     active_scenario: str | None = None
     credits: list[str] = field(default_factory=list)
     path: Path | None = None
+    options: dict = field(default_factory=dict)  # e.g. {"population_total": "census2014" | "kontur2023"}
 
     def layers_of(self, role: str) -> list[LayerRef]:
         return [ref for ref in self.layers if ref.role == role]
@@ -94,6 +95,7 @@ class Project:
             "scenarios": self.scenarios,
             "active_scenario": self.active_scenario,
             "credits": self.credits,
+            "options": self.options,
         }
 
     @classmethod
@@ -107,6 +109,7 @@ class Project:
             active_scenario=data.get("active_scenario"),
             credits=list(data.get("credits") or []),
             path=path,
+            options=dict(data.get("options") or {}),
         )
 
 

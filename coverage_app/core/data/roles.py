@@ -53,6 +53,8 @@ ROLES: dict[str, RoleSpec] = {
             FieldSpec("name_my", "str", False, ("ts_mmr", "tsp_mmr", "name_mm", "adm3_my", "township_mmr")),
             FieldSpec("population", "float", False, ("cen2014_pop_t", "pop", "population", "total_pop"),
                       description="people (2014 census for the bundled data)"),
+            FieldSpec("pop_kontur2023", "float", False, ("total_population", "kontur_pop"),
+                      description="people, Kontur Population 2023 township total (option population_total)"),
         ), title="Townships"),
         RoleSpec("facilities", POINT, (
             FieldSpec("fac_id", "str", True, ("id", "facility_id", "hf_id", "code"), unique=True),
@@ -93,6 +95,7 @@ ROLES: dict[str, RoleSpec] = {
         RoleSpec("reference", POINT + LINE + POLYGON, (), title="Reference layer (display only)"),
         RoleSpec("dem", (), raster=True, title="Elevation (DEM, metres)"),
         RoleSpec("landcover", (), raster=True, title="Land cover (class codes)"),
+        RoleSpec("population", (), raster=True, title="Population grid (people per cell, e.g. WorldPop)"),
     ]
 }
 

@@ -132,6 +132,7 @@ def run_record(result: AnalysisResult, project=None, inputs=None, safe_share=Fal
                  "shape": list(result.grid.shape), "bounds": list(result.grid.bounds)},
         "inputs": list(files.values()),
         "headline": result.headline(),
+        "population_basis": result.population_basis,
         "timings_s": {k: round(v, 3) for k, v in result.timings_s.items()},
         "problems": [str(p) for p in result.problems],
         "safe_share": safe_share,

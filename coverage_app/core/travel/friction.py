@@ -317,7 +317,9 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
                     zone_label = np.zeros(grid.shape, "int32")
                 base = int(zone_label.max()) if len(delay_lut) > 1 else 0  # highest ferry label burnt
                 delay_lut = [np.concatenate(delay_lut)[:base + 1]]
+                # largest delay burnt last: where zones overlap the cell keeps the largest entry delay
                 with_delay = np.flatnonzero(delays > 0)
+                with_delay = with_delay[np.argsort(delays[with_delay], kind="stable")]
                 labels = base + 1 + np.arange(len(with_delay))
                 zl = rasterize(valid.iloc[with_delay], labels, sub, dtype="int32")
                 np.copyto(zone_label[r0:r1, c0:c1], zl, where=zl > 0)

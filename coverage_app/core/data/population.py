@@ -1,0 +1,88 @@
+"""The population basis of an analysis: which total the village populations add up to.
+
+The project option ``population_total`` chooses it (``Project.options``):
+
+- ``census2014`` (default): the villages' own ``population`` field as loaded. For the bundled
+  data that is the 2014 census, with urban wards and placed villages (``pop_basis`` field).
+- ``kontur2023``: each township's villages are scaled so that they add up to the township's
+  ``pop_kontur2023`` (Kontur Population 2023, people), applied at analysis time: switching
+  needs no rebuild of the data.
+
+Every result carries a :func:`basis` record (run.json ``population_basis``) so a share is
+always stated as a share *of* something. Populations are people.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from coverage_app.core.errors import InputError, Problem
+
+# choice -> (label, township field holding the total; None = the villages' own values)
+POPULATION_TOTALS = {
+    "census2014": ("village populations as loaded (bundled data: 2014 census)", None),
+    "kontur2023": ("scaled to Kontur Population 2023 township totals (CC BY 4.0)", "pop_kontur2023"),
+}
+DEFAULT_TOTAL = "census2014"
+
+
+def scale_to_townships(villages: gpd.GeoDataFrame, townships: gpd.GeoDataFrame | None, choice: str,
+                       ) -> tuple[gpd.GeoDataFrame, dict]:
+    """Villages with ``population`` on the chosen basis, and the basis record.
+
+    Raises InputError when the choice is unknown or the townships lack the total it needs.
+    """
+    if choice not in POPULATION_TOTALS:
+        raise InputError(Problem("error", f"unknown population total {choice!r} in the project options; "
+                                 f"choose one of {', '.join(POPULATION_TOTALS)}"))
+    label, field = POPULATION_TOTALS[choice]
+    v = villages.copy()
+    if "population" not in v:
+        v["population"] = np.nan
+    scaled = 0
+    if field is not None and len(v):
+        if townships is None or field not in townships or townships[field].isna().all():
+            raise InputError(Problem("error", f"the population total {choice!r} needs the townships layer's "
+                                     f"field '{field}' (people per township); map it in the townships layer "
+                                     "or choose census2014", layer="townships", field=field))
+        target = pd.to_numeric(townships.set_index("pcode")[field], errors="coerce")
+        if "township_pcode" not in v or v["township_pcode"].isna().any():
+            v["township_pcode"] = _township_of(v, townships)
+        pop = v["population"].fillna(0.0)
+        have = pop.groupby(v["township_pcode"]).sum()
+        factor = (target / have.reindex(target.index)).replace([np.inf, -np.inf], np.nan)
+        f = v["township_pcode"].map(factor)
+        v["population"] = np.where(f.notna(), pop * f, v["population"])
+        scaled = int(factor.notna().sum())
+    return v, basis(v, choice, label, scaled)
+
+
+def _township_of(v: gpd.GeoDataFrame, townships: gpd.GeoDataFrame) -> pd.Series:
+    """Each village's own township pcode, else that of the township it lies in."""
+    own = v["township_pcode"] if "township_pcode" in v else pd.Series(None, index=v.index, dtype=object)
+    joined = gpd.sjoin(v[["geometry"]], townships[["pcode", "geometry"]].to_crs(v.crs), how="left",
+                       predicate="within")
+    joined = joined[~joined.index.duplicated()]
+    return own.fillna(joined["pcode"].reindex(v.index))
+
+
+def basis(villages: gpd.GeoDataFrame, choice: str, label: str, scaled_townships: int = 0) -> dict:
+    """What the shares of a run are shares of: total people, villages, and people by placement."""
+    pop = villages["population"].fillna(0.0) if "population" in villages else pd.Series(dtype=float)
+    out = {"total": choice, "label": label, "population": round(float(pop.sum())),
+           "points": int(len(villages)), "scaled_townships": scaled_townships, "grid": False}
+    if "pop_basis" in villages:
+        by = pop.groupby(villages["pop_basis"].fillna("observed")).sum()
+        out["by_placement"] = {k: round(float(x)) for k, x in by.items()}
+    return out
+
+
+def analysis_villages(data) -> tuple[gpd.GeoDataFrame | None, dict | None]:
+    """The project's villages on its chosen population basis (None, None without villages)."""
+    villages = data.role("villages")
+    if villages is None:
+        return None, None
+    choice = (data.project.options or {}).get("population_total") or DEFAULT_TOTAL
+    return scale_to_townships(villages, data.role("townships"), choice)
