@@ -15,6 +15,20 @@ ZONE_KINDS = ("no_go", "restricted", "risk")
 ROAD_CLASSES = ("main", "secondary", "tertiary", "track", "path")
 CROSSING_KINDS = ("bridge", "ferry")
 
+# OpenStreetMap ``highway`` values -> road classes (the default; a project may edit it per layer in
+# LayerRef.options["road_classes"]). Values not listed (construction, proposed, platform, ...) are
+# not travelled and are left out with a warning.
+OSM_HIGHWAY_CLASSES = {
+    "motorway": "main", "motorway_link": "main", "trunk": "main", "trunk_link": "main",
+    "primary": "main", "primary_link": "main",
+    "secondary": "secondary", "secondary_link": "secondary",
+    "tertiary": "tertiary", "tertiary_link": "tertiary", "unclassified": "tertiary",
+    "residential": "tertiary", "living_street": "tertiary", "service": "tertiary", "road": "tertiary",
+    "track": "track",
+    "path": "path", "footway": "path", "bridleway": "path", "steps": "path", "pedestrian": "path",
+    "cycleway": "path",
+}
+
 
 @dataclass(frozen=True)
 class FieldSpec:
