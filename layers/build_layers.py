@@ -36,6 +36,7 @@ STUDY_BUFFER_M = 10_000       # events up to 10 km outside the region count (fig
 LEVELS = {"General": ("General hospital", True), "Township": ("Township hospital", True),
           "Station": ("Station hospital", False)}
 ROAD_CLASSES = {"Main": "main", "Secondary": "secondary"}
+MAJOR_CENTRELINES = ("Ayeyarwady River", "Chindwin River")  # with MIMU's major polygons (incl. Mu): need a crossing
 SAGAING_LANDCOVER = {0: "water", 1: "forest", 2: "cropland", 3: "shrub", 4: "grass", 5: "bare", 6: "built-up"}
 
 
@@ -96,16 +97,24 @@ def build(shared: Path, out: Path) -> dict:
     write(roads, "roads")
 
     rc = gpd.read_file(core, layer="river_centrelines")
-    write(gpd.GeoDataFrame({"name": rc.Name}, geometry=rc.geometry, crs=rc.crs), "rivers")
+    write(gpd.GeoDataFrame({"name": rc.Name, "major": rc.Name.isin(MAJOR_CENTRELINES)}, geometry=rc.geometry,
+                           crs=rc.crs), "rivers")
     rp = gpd.read_file(core, layer="river_polygons")
+    # major-river rule (layers/README.md): MIMU's major polygons, and unnamed polygons a major centreline runs
+    # through; roads cross every other water body (culverts, fords and small bridges MIMU does not list)
+    big = shapely.union_all(rc[rc.Name.isin(MAJOR_CENTRELINES)].to_crs(WORK_CRS).geometry.values)
+    rp_major = (rp.major.astype(int) == 1) | rp.to_crs(WORK_CRS).intersects(big)
     rs = gpd.read_file(core, layer="reservoirs")
     water = pd.concat([
-        gpd.GeoDataFrame({"name": rp.nm.replace("", None), "kind": "river"}, geometry=rp.geometry, crs=rp.crs),
-        gpd.GeoDataFrame({"name": rs.Name, "kind": rs.Type.str.lower()}, geometry=rs.geometry, crs=rs.crs),
+        gpd.GeoDataFrame({"name": rp.nm.replace("", None), "kind": "river", "major": rp_major.to_numpy()},
+                         geometry=rp.geometry, crs=rp.crs),
+        gpd.GeoDataFrame({"name": rs.Name.replace("", None), "kind": rs.Type.str.lower().replace("", None),
+                          "major": False}, geometry=rs.geometry, crs=rs.crs),
     ], ignore_index=True)
     water["geometry"] = shapely.make_valid(water.geometry.values)  # 4 reservoir polygons are invalid
     water = water.explode(index_parts=False)
-    water = water[water.geom_type == "Polygon"].dissolve(by=["name", "kind"], dropna=False, as_index=False)
+    water = water[water.geom_type == "Polygon"].dissolve(by=["name", "kind", "major"], dropna=False,
+                                                         as_index=False)
     write(water, "water")
 
     b = gpd.read_file(core, layer="bridges")
@@ -267,8 +276,8 @@ def write_project(out: Path) -> None:
         LayerRef("Bridges", role="crossings", layer="crossings",
                  mapping={"kind": "kind", "delay_minutes": "delay_minutes"}, visible=False, **common),
         LayerRef("Roads", role="roads", layer="roads", mapping={"road_class": "road_class"}, **common),
-        LayerRef("Rivers", role="rivers", layer="rivers", **common),
-        LayerRef("Water bodies", role="rivers", layer="water", **common),
+        LayerRef("Rivers", role="rivers", layer="rivers", mapping={"major": "major"}, **common),
+        LayerRef("Water bodies", role="rivers", layer="water", mapping={"major": "major"}, **common),
         LayerRef("Conflict zones", role="conflict_zones", layer="conflict_zones", mapping={
             k: k for k in ("zone_id", "kind", "speed_factor", "delay_minutes", "valid_from", "valid_to",
                            "source")}, **common),

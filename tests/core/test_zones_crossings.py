@@ -53,3 +53,72 @@ def test_no_go_inside_a_risk_zone_is_impassable_in_either_order():
         r, c, _ = GRID.cell_of([3500], [3500])
         assert np.isinf(fr.cost_s_per_m[r[0], c[0]])
         assert fr.cause_at(r[0], c[0]) == "a no-go zone"
+
+
+# ----------------------------------------------------------------------------- rivers, bridges, cuts
+
+from coverage_app.cli.main import main  # noqa: E402
+from coverage_app.core.analysis.pipeline import run_analysis  # noqa: E402
+from coverage_app.core.data.model import load_project_data  # noqa: E402
+from coverage_app.core.data.project import save_project  # noqa: E402
+from coverage_app.core.travel.friction import project_cuts  # noqa: E402
+from tests.synthetic import at, facility, line, load, make_project, village  # noqa: E402
+
+ROAD = {"road_class": "main", "geometry": line([(-1000, 0), (9000, 0)])}
+CAR = AnalysisParams(cell_size_m=100.0, mode="car")
+ROAD_MIN = 60 * 8 / 50  # 8 km of main road at 50 km/h
+
+
+def river_project(folder, major, crossings=None):
+    river = {"name": "Big River" if major else "Stream", "major": major,
+             "geometry": line([(4000, -40000), (4000, 40000)])}
+    return make_project(folder, facilities=[facility("P", 0, 0, secondary=True)], villages=[village("V", 8000, 0)],
+                        roads=[ROAD], rivers=[river], crossings=crossings, params=CAR)
+
+
+def test_road_crosses_a_minor_waterway_but_not_a_major_river_without_a_bridge(tmp_path):
+    minor = run_analysis(load(river_project(tmp_path / "minor", major=False)), CAR)
+    assert minor.villages.iloc[0]["prim_min"] == pytest.approx(ROAD_MIN, rel=0.05)
+    major = run_analysis(load(river_project(tmp_path / "major", major=True)), CAR)
+    assert np.isnan(major.villages.iloc[0]["prim_min"])
+
+
+def test_bridge_mapped_off_the_road_snaps_onto_it_and_is_crossed_at_road_speed(tmp_path):
+    bridge = {"name": "Bridge", "kind": "bridge", "delay_minutes": 0.0, "geometry": at(4000, 400)}
+    result = run_analysis(load(river_project(tmp_path, major=True, crossings=[bridge])), CAR)
+    # 400 m off the road: unsnapped, its 250 m disk would miss the road and the village stays cut off
+    assert result.villages.iloc[0]["prim_min"] == pytest.approx(ROAD_MIN, rel=0.05)
+    far = {"name": "Footbridge", "kind": "bridge", "delay_minutes": 0.0, "geometry": at(4000, 3000)}
+    walked = run_analysis(load(river_project(tmp_path / "far", major=True, crossings=[far])), CAR)
+    assert walked.villages.iloc[0]["prim_min"] > ROAD_MIN + 30  # beyond 500 m: no snap, walked across
+
+
+def test_cuts_without_a_crossing_are_found_and_listed_by_the_cli(tmp_path, capsys):
+    project = river_project(tmp_path, major=True)
+    cuts = project_cuts(load_project_data(project))
+    assert len(cuts) == 1 and not cuts["crossed"].iloc[0] and cuts["water"].iloc[0] == "Big River"
+    lon, lat = at(4000, 0).coords[0]
+    assert cuts["lon"].iloc[0] == pytest.approx(lon, abs=1e-4) and cuts["lat"].iloc[0] == pytest.approx(lat, abs=1e-4)
+    path = save_project(project, tmp_path / "river.covproj")
+    assert main(["validate", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "1 where a road meets a major river; 1 without a bridge or ferry" in out
+    assert f"{lat:.4f}" in out and "main road x Big River" in out
+    assert main(["info", str(path)]) == 0
+    assert "1 without a bridge or ferry" in capsys.readouterr().out
+    bridged = river_project(tmp_path / "b", major=True, crossings=[
+        {"name": "Bridge", "kind": "bridge", "delay_minutes": 0.0, "geometry": at(4000, 400)}])
+    assert project_cuts(load_project_data(bridged))["crossed"].all()
+
+
+def test_bundled_project_cuts_and_snapped_bridges(bundled_project_path):
+    from coverage_app.core.data.project import load_project
+    from coverage_app.core.travel.friction import road_river_cuts, snap_crossings
+
+    data = load_project_data(load_project(bundled_project_path))
+    cuts = project_cuts(data)
+    assert len(cuts) == 18 and int((~cuts["crossed"]).sum()) == 14
+    roads, rivers, bridges = (data.role(r).to_crs(UTM) for r in ("roads", "rivers", "crossings"))
+    moved, _ = snap_crossings(bridges, roads, road_river_cuts(roads, rivers))
+    assert moved["snapped"].value_counts().to_dict() == {"road": 89, "none": 41, "cut": 5}
+    assert moved["snap_m"].max() <= 500

@@ -101,7 +101,11 @@ ROLES: dict[str, RoleSpec] = {
         RoleSpec("roads", LINE, (
             FieldSpec("road_class", "str", True, ("road_type", "highway", "class", "type", "fclass")),
         ), title="Roads"),
-        RoleSpec("rivers", LINE + POLYGON, (), title="Rivers and water bodies (barriers)"),
+        RoleSpec("rivers", LINE + POLYGON, (
+            FieldSpec("major", "bool", False, ("is_major", "major_river"),
+                      description="true: a major river, crossed only at a mapped bridge or ferry; false: roads "
+                      "cross it (culverts, fords). Empty field: every feature is major"),
+        ), title="Rivers and water bodies (barriers)"),
         RoleSpec("crossings", POINT, (
             FieldSpec("kind", "str", False, ("type", "crossing")),
             FieldSpec("delay_minutes", "float", False, ("delay", "delay_min"), description="minutes"),
