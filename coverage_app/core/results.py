@@ -49,6 +49,7 @@ class AnalysisResult:
     friction: object = None       # the Friction used (for incremental edits and exports)
     scenario: dict | None = None  # the scenario this result reflects (None = baseline)
     population_basis: dict | None = None  # what the shares are shares of (core.data.population.basis)
+    population_grid: np.ndarray | None = None  # people per cell (role population); then shares use the grid
 
     def headline(self) -> dict:
         """Key figures for the region: population and villages without primary/secondary care."""
@@ -68,4 +69,18 @@ class AnalysisResult:
             "facilities_counted_primary": int(self.facilities["counts_primary"].sum()),
             "facilities_counted_secondary": int(self.facilities["counts_secondary"].sum()),
             "assumed_unknown": self.assumed_unknown,
-        }
+        } | self._grid_headline()
+
+    def _grid_headline(self) -> dict:
+        """With a population grid: region people and shares from people per cell x the cell's time."""
+        if self.population_grid is None:
+            return {}
+        people = self.population_grid.astype("float64")
+        total = float(people.sum())
+        out = {"population": total}
+        for tier, short, limit in (("primary", "primary", self.params.primary_minutes),
+                                   ("secondary", "secondary", self.params.secondary_minutes)):
+            served = float(people[self.tiers[tier].minutes <= limit].sum())
+            out[f"pop_no_{short}"] = total - served
+            out[f"share_{short}"] = served / total if total else float("nan")
+        return out

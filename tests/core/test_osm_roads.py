@@ -42,7 +42,7 @@ def write_osm(path, ways=WAYS):
 
 
 def test_osm_file_is_read_through_gdal_and_highway_mapped_to_classes(tmp_path):
-    layer = load_layer(write_osm(tmp_path / "roads.osm"), "roads")
+    layer = load_layer(write_osm(tmp_path / "roads.osm"))  # role guessed from the highway field
     got = dict(zip(layer.data["name"], layer.data["road_class"]))
     assert got == {"way 1": "main", "way 2": "secondary", "way 3": "tertiary", "way 4": "track", "way 5": "path"}
     assert layer.road_classes == OSM_HIGHWAY_CLASSES

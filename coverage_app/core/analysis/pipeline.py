@@ -340,6 +340,9 @@ def assemble(data, params, grid, tiers, fac, fac_w, rows, cols, ok, friction, pr
                             facilities=facs, curve=coverage_curve(v), problems=problems, assumed_unknown=assumed,
                             capacity=cap_table, friction=friction, scenario=scenario)
     result.population_basis = basis
+    from coverage_app.core.analysis.population_grid import apply_grid_population
+
+    apply_grid_population(result, data)  # a population raster, if any, gives the township and region shares
     return result
 
 

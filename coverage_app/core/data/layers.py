@@ -396,6 +396,12 @@ def load_layer(path, role: str | None = None, *, layer: str | None = None, mappi
     if path.suffix.lower() in OSM_SUFFIXES and layer is None:
         layer = "lines"
     gdf = read_vector(path, layer)
+    if role is None:
+        role = guess_role(gdf.columns, set(gdf.geom_type.dropna().unique()))
+        if role is None:
+            raise InputError(Problem("error", "cannot tell what this layer is; give its role (townships, "
+                                     "facilities, villages, roads, rivers, crossings, conflict_zones)",
+                                     file=str(path), layer=layer))
     pre_problems, applied = [], None
     if role == "roads":
         source = (mapping or guess_mapping("roads", gdf.columns)).get("road_class")
@@ -405,12 +411,6 @@ def load_layer(path, role: str | None = None, *, layer: str | None = None, mappi
                 applied = dict(OSM_HIGHWAY_CLASSES)
             if applied:
                 gdf, pre_problems = map_road_classes(gdf, source, applied, {"file": str(path), "layer": layer})
-    if role is None:
-        role = guess_role(gdf.columns, set(gdf.geom_type.dropna().unique()))
-        if role is None:
-            raise InputError(Problem("error", "cannot tell what this layer is; give its role (townships, "
-                                     "facilities, villages, roads, rivers, crossings, conflict_zones)",
-                                     file=str(path), layer=layer))
     data, problems = validate_vector(gdf, role, mapping, file=str(path), layer=layer)
     problems = pre_problems + problems
     if strict and errors_of(problems):

@@ -86,3 +86,66 @@ def analysis_villages(data) -> tuple[gpd.GeoDataFrame | None, dict | None]:
         return None, None
     choice = (data.project.options or {}).get("population_total") or DEFAULT_TOTAL
     return scale_to_townships(villages, data.role("townships"), choice)
+
+
+# ----------------------------------------------------------------------------- population grids
+
+def resample_population(path, grid, study_area) -> tuple[np.ndarray, dict]:
+    """People per cell of a population raster (any CRS, e.g. WorldPop / Kontur people per pixel) on
+    ``grid`` (working CRS, metres), total conserved: the people inside ``study_area`` (a shapely
+    polygon in ``grid.crs``) before equal the people on the grid's study cells after.
+
+    GDAL's area-weighted ``sum`` resampling moves each source pixel's people onto the grid cells it
+    overlaps (coarser or finer grid alike); the result is then scaled so the totals match exactly
+    (edge pixels cut by the study-area outline).
+    Returns (float64 people per cell, 0 outside the study area; a record with both totals).
+    """
+    import warnings
+
+    import rasterio
+    from rasterio import features
+    from rasterio.enums import Resampling
+    from rasterio.warp import reproject
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with rasterio.open(path) as src:
+                if src.crs is None:
+                    raise InputError(Problem("error", "the population raster has no CRS; re-export it with "
+                                             "one (WorldPop and Kontur rasters are EPSG:4326)", file=str(path)))
+                values = src.read(1, masked=True).astype("float64").filled(0.0)
+                src_transform, src_crs = src.transform, src.crs
+    except InputError:
+        raise
+    except Exception as exc:
+        raise InputError(Problem("error", f"the population raster cannot be read ({str(exc)[:160]})",
+                                 file=str(path))) from None
+    values[~np.isfinite(values) | (values < 0)] = 0.0
+    area_src = gpd.GeoSeries([study_area], crs=grid.crs).to_crs(src_crs).iloc[0]
+    inside_src = features.geometry_mask([area_src], out_shape=values.shape, transform=src_transform, invert=True)
+    total_before = float(values[inside_src].sum())
+    out = np.zeros(grid.shape, "float64")
+    reproject(source=values, destination=out, src_transform=src_transform, src_crs=src_crs,
+              dst_transform=grid.transform, dst_crs=grid.crs, resampling=Resampling.sum, dst_nodata=np.nan)
+    out = np.nan_to_num(out, nan=0.0)
+    inside = features.geometry_mask([study_area], out_shape=grid.shape, transform=grid.transform, invert=True)
+    out[~inside] = 0.0
+    after = float(out.sum())
+    if after > 0:
+        out *= total_before / after
+    elif total_before > 0:
+        raise InputError(Problem("error", "the population raster does not overlap the analysis grid",
+                                 file=str(path)))
+    return out, {"file": str(path), "people_in_study_area": round(total_before), "people_on_grid": round(float(out.sum())),
+                 "resampled_to_m": grid.cell_size_m}
+
+
+def township_cells(townships_w: gpd.GeoDataFrame, grid) -> np.ndarray:
+    """Index (0-based, -1 = none) of the township each grid cell's centre lies in; townships in ``grid.crs``."""
+    from rasterio import features
+
+    if townships_w is None or len(townships_w) == 0:
+        return np.full(grid.shape, -1, "int32")
+    shapes = ((g, i) for i, g in enumerate(townships_w.geometry.values) if g is not None and not g.is_empty)
+    return features.rasterize(shapes, out_shape=grid.shape, transform=grid.transform, fill=-1, dtype="int32")
