@@ -3,56 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 from pathlib import Path
 
+from coverage_app.cli.common import (TerminalFeedback, add_analysis_flags, params_from_args, print_problems,
+                                     scenario_from_args)
 from coverage_app.core.errors import InputError, errors_of
-from coverage_app.core.params import FIELDS, MODES
 from coverage_app.core.data.project import LayerRef, Project, bundled_project_path, load_project
 
 ROLE_FLAGS = ("facilities", "villages", "townships", "roads", "rivers", "crossings", "conflict_zones", "dem",
               "landcover")
-
-
-def add_analysis_flags(p: argparse.ArgumentParser) -> None:
-    """The analysis parameter flags (shared with ``brief``); defaults come from the project."""
-    p.add_argument("--mode", metavar="MODE", help=f"travel mode: {', '.join(MODES)} or one defined in the "
-                   "project's speed table")
-    p.add_argument("--cell-size", type=float, metavar="M", help=f"{FIELDS['cell_size_m'].metadata['label']}, metres")
-    p.add_argument("--as-of", metavar="YYYY-MM-DD", help="analysis date (facility status, conflict zones)")
-    p.add_argument("--primary-minutes", type=float, metavar="MIN")
-    p.add_argument("--secondary-minutes", type=float, metavar="MIN")
-    p.add_argument("--neighbours", type=int, choices=(8, 16))
-    p.add_argument("--scenario", metavar="NAME", help="a scenario saved in the project")
-
-
-def params_from_args(project: Project, args):
-    changes = {}
-    for flag, name in (("mode", "mode"), ("cell_size", "cell_size_m"), ("primary_minutes", "primary_minutes"),
-                       ("secondary_minutes", "secondary_minutes"), ("neighbours", "neighbours")):
-        value = getattr(args, flag, None)
-        if value is not None:
-            changes[name] = value
-    if getattr(args, "as_of", None):
-        try:
-            changes["as_of"] = dt.date.fromisoformat(args.as_of)
-        except ValueError:
-            raise InputError(f"--as-of must be a date like 2024-05-31, not {args.as_of!r}") from None
-    try:
-        return project.params.replace(**changes)
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
-
-
-def scenario_from_args(project: Project, args):
-    name = getattr(args, "scenario", None)
-    if not name:
-        return None
-    scenario = project.scenario(name)
-    if scenario is None:
-        known = ", ".join(s.get("name", "?") for s in project.scenarios) or "none"
-        raise InputError(f"no scenario named {name!r} in the project (scenarios: {known})")
-    return scenario
 
 
 def project_from_args(args) -> Project:
@@ -71,7 +30,6 @@ def project_from_args(args) -> Project:
 
 
 def cmd_analyse(args) -> int:
-    from coverage_app.cli import TerminalFeedback
     from coverage_app.core.analysis.pipeline import run_analysis, run_on_friction_raster
     from coverage_app.core.outputs.export import export_coverage
     from coverage_app.core.data.model import load_project_data
@@ -81,11 +39,7 @@ def cmd_analyse(args) -> int:
     params = params_from_args(project, args)
     scenario = scenario_from_args(project, args)
     data = load_project_data(project)
-    fatal = errors_of(data.problems)
-    for problem in data.problems:
-        if problem.severity == "error" or not args.quiet:
-            print(problem)
-    if fatal:
+    if print_problems(data.problems, args.quiet):
         return 2
     formats = ("gpkg", "shp") if args.format == "both" else (args.format,)
     raster = args.friction_raster or args.speed_raster
@@ -110,7 +64,6 @@ def cmd_analyse(args) -> int:
 
 
 def cmd_sites(args) -> int:
-    from coverage_app.cli import TerminalFeedback
     from coverage_app.core.analysis.pipeline import run_analysis
     from coverage_app.core.atomic import atomic_path
     from coverage_app.core.data.model import load_project_data

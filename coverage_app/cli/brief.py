@@ -12,31 +12,27 @@ suffix other than .pdf/.png) raises ``InputError``: one plain line, exit code 2.
 
 from __future__ import annotations
 
-from coverage_app.cli.analyse import add_analysis_flags, params_from_args, scenario_from_args
-from coverage_app.core.errors import InputError, errors_of
+from coverage_app.cli.common import (TerminalFeedback, add_analysis_flags, load_project_arg, params_from_args,
+                                     print_problems, scenario_from_args)
+from coverage_app.core.errors import InputError
 
 
 def cmd_brief(args) -> int:
-    from coverage_app.cli import TerminalFeedback
     from coverage_app.core.outputs.briefing import check_output_path, find_township, write_briefing
     from coverage_app.core.feedback import sub
     from coverage_app.core.data.model import load_project_data
-    from coverage_app.core.data.project import bundled_project_path, load_project
 
     out = check_output_path(args.out)  # before any slow work
     if out.suffix.lower() == ".png" and (args.atlas or args.table_page):
         raise InputError(f"{out.name}: the atlas and the table page have several pages; write them to a .pdf")
     if args.atlas and args.township:
         raise InputError("choose either --atlas (every township) or --township PCODE (one page), not both")
-    project = load_project(args.project) if args.project else load_project(bundled_project_path())
+    project = load_project_arg(args.project)
     params = params_from_args(project, args)
     scenario = scenario_from_args(project, args)
     feedback = TerminalFeedback(args.quiet)
     data = load_project_data(project)
-    for problem in data.problems:
-        if problem.severity == "error" or not args.quiet:
-            print(problem)
-    if errors_of(data.problems):
+    if print_problems(data.problems, args.quiet):
         return 2
     if args.township:  # fail fast on an unknown township, before the analysis runs
         townships = data.role("townships")
