@@ -272,7 +272,7 @@ def write_project(out: Path) -> None:
             "population": "pop_est_2014"}, options={"zawgyi": "keep"}, **common),
         LayerRef("Health facilities", role="facilities", layer="facilities", mapping={
             k: k for k in ("fac_id", "name", "level", "provides_primary", "provides_secondary", "status",
-                           "status_date", "operator")}, **common),
+                           "status_date", "operator", "beds")}, **common),
         LayerRef("Bridges", role="crossings", layer="crossings",
                  mapping={"kind": "kind", "delay_minutes": "delay_minutes"}, visible=False, **common),
         LayerRef("Roads", role="roads", layer="roads", mapping={"road_class": "road_class"}, **common),
