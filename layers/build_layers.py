@@ -31,6 +31,7 @@ ZONE_CLASSES = [              # (min events in a cell in one year, kind, speed_f
     (5, "restricted", 0.5, 30.0),
     (2, "risk", 0.8, 10.0),
 ]
+WARD_TOLERANCE_M = 1_000      # a ward point farther than this outside its own township is misplaced
 STUDY_BUFFER_M = 10_000       # events up to 10 km outside the region count (fighting near the border)
 
 LEVELS = {"General": ("General hospital", True), "Township": ("Township hospital", True),
@@ -149,13 +150,45 @@ def _split_equally(total: int, n: int) -> np.ndarray:
     return base
 
 
+def _wards_inside_townships(w: gpd.GeoDataFrame, townships: gpd.GeoDataFrame, towns: gpd.GeoDataFrame):
+    """Wards whose MIMU point lies outside their own township (by more than WARD_TOLERANCE_M; 30 in
+    Sagaing, e.g. Lahe and Kale wards at Sagaing town's point) move to their town in the MIMU towns layer
+    (name match within the township), else the township's main town, else its representative point.
+    Returns the wards and a mask of those moved."""
+    import difflib
+
+    tsw = townships.set_index("pcode").geometry.to_crs(WORK_CRS)
+    ww = w.to_crs(WORK_CRS)
+    dist = ww.geometry.distance(gpd.GeoSeries(w.township_pcode.map(tsw).values, crs=WORK_CRS, index=w.index))
+    moved = (dist > WARD_TOLERANCE_M).to_numpy()
+    tw = towns.to_crs(WORK_CRS)
+    rank = {"State/Region Capital": 0, "District Capital": 1, "Main Town": 2}
+    key = lambda name: str(name).lower().replace(" town", "").replace(" ", "").replace("-", "")  # noqa: E731
+    geom = w.geometry.values.copy()
+    for i in np.flatnonzero(moved):
+        poly = tsw[w.township_pcode.iloc[i]]
+        local = tw[tw.within(poly.buffer(WARD_TOLERANCE_M))]
+        names = {key(t): j for j, t in zip(local.index, local.Town)}
+        match = difflib.get_close_matches(key(w.town_eng.iloc[i]), list(names), n=1, cutoff=0.75)
+        if match:
+            pick = names[match[0]]
+        elif len(local):
+            pick = local.Level.map(rank).fillna(9).sort_values(kind="stable").index[0]
+        else:
+            pick = None
+        point = local.geometry[pick] if pick is not None else poly.representative_point()
+        geom[i] = gpd.GeoSeries([point], crs=WORK_CRS).to_crs(w.crs).iloc[0]
+    return w.set_geometry(gpd.GeoSeries(geom, crs=w.crs, index=w.index)), moved
+
+
 def village_population(shared: Path, core: Path, townships: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Villages and urban wards carrying the whole 2014 census population (method in layers/README.md).
 
     ``pop_basis`` says where each point comes from: ``observed`` (a located MIMU village),
     ``placed_tract`` / ``placed_township`` (a village without coordinates, put at its tract's central
-    located village, else at the township's representative point) or ``urban_ward`` (an urban ward at
-    its town's point). Populations are the census township rural / urban totals split equally.
+    located village, else at the township's representative point), ``urban_ward`` (an urban ward at
+    its MIMU point, mostly its town's) or ``urban_town`` (a ward whose MIMU point lies outside its own
+    township, moved to its town). Populations are the census township rural / urban totals split equally.
     """
     v = gpd.read_file(core, layer="villages")
     located = gpd.GeoDataFrame({
@@ -183,6 +216,7 @@ def village_population(shared: Path, core: Path, townships: gpd.GeoDataFrame) ->
     }, geometry=gpd.GeoSeries(geom.values, crs=4326), crs=4326)
 
     w = gpd.read_file(core, layer="wards_townlevel_coords").sort_values("ward_pcode").reset_index(drop=True)
+    w, moved = _wards_inside_townships(w, townships, gpd.read_file(core, layer="towns"))
     urban = townships.set_index("pcode").pop_urban
     pop = np.zeros(len(w), dtype="int64")
     for pcode, idx in w.groupby("township_pcode").groups.items():
@@ -191,7 +225,7 @@ def village_population(shared: Path, core: Path, townships: gpd.GeoDataFrame) ->
         "pcode": w.ward_pcode.astype(str), "name_en": w.ward_eng + ", " + w.town_eng,
         "name_my": w.ward_mmr + "၊ " + w.town_mmr, "township_pcode": w.township_pcode,
         "tract_pcode": w.town_pcode.astype(str), "tract_en": w.town_eng, "pop_est_2014": pop,
-        "pop_basis": "urban_ward",
+        "pop_basis": np.where(moved, "urban_town", "urban_ward"),
     }, geometry=w.geometry, crs=w.crs)
     missing = set(townships.pcode[townships.pop_urban > 0]) - set(w.township_pcode)
     if missing:

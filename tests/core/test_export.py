@@ -101,7 +101,7 @@ def test_run_record(exported, bundled_gpkg):
     basis = record["population_basis"]  # shares are of the 2014 census basis, placed and urban included
     assert basis["total"] == "census2014"
     assert basis["population"] == pytest.approx(5_325_347, rel=0.01) == record["headline"]["population"]
-    assert basis["by_placement"]["urban_ward"] == 911_335
+    assert basis["by_placement"]["urban_ward"] + basis["by_placement"]["urban_town"] == 911_335
 
 
 def test_output_folder_is_a_file(run, tmp_path):
