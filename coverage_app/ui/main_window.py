@@ -182,6 +182,7 @@ class MainWindow(QMainWindow):
         """Connect the controllers to each other and to the panels (the order matters)."""
         pc, lc, mt, ac, sc = self.projects, self.layers, self.map_tools, self.analysis, self.scenarios
         self.session.dirty_changed.connect(lambda _d: self._update_title())
+        self.session.scenario_changed.connect(self._update_title)
         pc.project_set.connect(lc.clear)
         pc.project_set.connect(sc.reset)
         pc.project_set.connect(ac.reset)
@@ -332,8 +333,9 @@ class MainWindow(QMainWindow):
     def _update_title(self) -> None:
         project = self.session.project
         name = project.name if project else "Coverage analyser"
+        scenario = f" — {self.session.scenario_title()}" if project else ""  # "Baseline" or the scenario
         path = f" — {project.path}" if project and project.path else ""
-        self.setWindowTitle(f"{'*' if self.session.dirty else ''}{name}{path} — Coverage analyser")
+        self.setWindowTitle(f"{'*' if self.session.dirty else ''}{name}{scenario}{path} — Coverage analyser")
 
     def _update_actions(self) -> None:
         self.act_export.setEnabled(self.session.result is not None)

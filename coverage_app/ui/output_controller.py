@@ -9,6 +9,9 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout
 
+from coverage_app.core.data.project import ProjectError, bundled_project_path
+from coverage_app.core.outputs.scenario_label import edit_lines, file_part, scenario_heading
+
 from . import dialogs, jobs, settings
 from .session import Controller
 from .small_widgets import ExportDialog, about_html
@@ -19,12 +22,27 @@ class OutputController(Controller):
         if self.session.result is None:
             dialogs.show_info(self.widget, "Export coverage", "Run an analysis first: the export writes its results.")
             return
-        folder = settings.value("last_export_folder", "") or str(Path.home() / "coverage-export")
-        dialog = ExportDialog(str(folder), self.widget)
+        scenario = self.session.result.scenario
+        dialog = ExportDialog(str(self.export_folder(scenario)), self.widget,
+                              scenario_text=f"Exporting: {scenario_heading(scenario)}"
+                              + "".join(f"\n  • {line}" for line in edit_lines(scenario)))
         self.last_export_dialog = dialog
         if not dialogs.run_dialog(dialog):
             return
         self.export(dialog.options())
+
+    def export_folder(self, scenario) -> Path:
+        """The folder offered: ``coverage-<project>-<baseline|scenario-name>`` beside the last
+        export, else in the project's folder (never the bundled data), else the home folder."""
+        last = settings.value("last_export_folder", "") or ""
+        if last:
+            base = Path(last).parent
+        elif self.project is not None and self.project.path and not _bundled(self.project.path):
+            base = Path(self.project.path).parent
+        else:
+            base = Path.home()
+        stem = _slug(self.project.name) if self.project is not None else "project"
+        return base / f"coverage-{stem}-{file_part(scenario)}"
 
     def export(self, options: dict):
         """Write the current result with ``options`` (out_dir, formats…) in the background."""
@@ -66,6 +84,19 @@ class OutputController(Controller):
         dialog.resize(560, 480)
         self.about_dialog = dialog
         dialog.open()
+
+
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^0-9A-Za-z\u1000-\u109f]+", "-", str(text)).strip("-").lower() or "project"
+
+
+def _bundled(path) -> bool:
+    try:
+        return Path(path).resolve().parent == bundled_project_path().resolve().parent
+    except (ProjectError, OSError):
+        return False
 
 
 def print_dialog_available() -> bool:
