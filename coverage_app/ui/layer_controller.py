@@ -238,6 +238,8 @@ class LayerController(Controller):
                 return
             ref = LayerRef(name=name, path=str(Path(path).resolve()), role=role, layer=layer,
                            mapping=dict(mapping or loaded.mapping))
+            if loaded.road_classes:  # e.g. OSM highway values: the table is kept (and editable) in the project
+                ref.options["road_classes"] = dict(loaded.road_classes)
             self.project.layers.insert(0, ref)
             self.data.layers[name] = loaded
             self._insert_ref_layer(ref)

@@ -25,6 +25,7 @@ from . import dialogs, settings
 from .analysis_controller import AnalysisController
 from .analysis_panel import AnalysisPanel
 from .canvas import MapCanvas
+from .data_options import DataOptionsController
 from .fonts import ui_font
 from .layer_controller import LayerController
 from .layer_panel import LayerPanel
@@ -110,6 +111,7 @@ class MainWindow(QMainWindow):
         self.scenarios = ScenarioController(s, t, self, self.stack, self.canvas, self.undo_group, self.scenario_panel,
                                             self.results, self.analysis, self.map_tools, say)
         self.outputs = OutputController(s, t, self, say)
+        self.data_options = DataOptionsController(s, t, self, say)  # population basis, road classes
         for bar in (self.map_tools.coords_label, self.map_tools.scale_label):
             self.statusBar().addPermanentWidget(bar)
         self.coords_label, self.scale_label = self.map_tools.coords_label, self.map_tools.scale_label
@@ -194,6 +196,7 @@ class MainWindow(QMainWindow):
         pc.project_loaded.connect(self.project_loaded)
         lc.layer_added.connect(self.layer_added)
         lc.inputs_changed.connect(ac.mark_stale)
+        self.data_options.inputs_changed.connect(ac.mark_stale)
         lc.facilities_changed.connect(sc.refresh_facilities)
         lc.project_dropped.connect(pc.open_dropped_project)
         ac.result_shown.connect(self._update_actions)
@@ -285,6 +288,9 @@ class MainWindow(QMainWindow):
         analysis = bar.addMenu("&Analysis")
         analysis.addAction(self.act_run)
         analysis.addAction(self.act_cancel)
+        analysis.addSeparator()
+        analysis.addAction(self._action("&Population basis…", self.data_options.population_basis, name="pop_basis"))
+        analysis.addAction(self._action("&Road classes…", self.data_options.road_classes, name="road_classes"))
         self.analysis_menu = analysis
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.act_about)

@@ -79,6 +79,19 @@ def basis(villages: gpd.GeoDataFrame, choice: str, label: str, scaled_townships:
     return out
 
 
+def basis_text(basis: dict | None) -> str:
+    """A short label of what the shares are of, for the results dock and prints."""
+    if not basis:
+        return "Population of the villages"
+    if basis.get("grid"):
+        return "Population (population grid, people per cell)"
+    by = basis.get("by_placement") or {}
+    placed = sum(v for k, v in by.items() if k != "observed")
+    extra = f"; {placed:,.0f} placed or urban" if placed else ""
+    names = {"census2014": "2014 census", "kontur2023": "Kontur 2023 township totals"}
+    return f"Population basis: {names.get(basis.get('total'), basis.get('total'))}{extra}"
+
+
 def analysis_villages(data) -> tuple[gpd.GeoDataFrame | None, dict | None]:
     """The project's villages on its chosen population basis (None, None without villages)."""
     villages = data.role("villages")
