@@ -122,3 +122,16 @@ def test_bundled_project_cuts_and_snapped_bridges(bundled_project_path):
     moved, _ = snap_crossings(bridges, roads, road_river_cuts(roads, rivers))
     assert moved["snapped"].value_counts().to_dict() == {"road": 89, "none": 41, "cut": 5}
     assert moved["snap_m"].max() <= 500
+
+
+def test_bundled_zone_classes_do_not_overlap(bundled_gpkg):
+    """Risk (2-4 events), restricted (5-14) and no-go (>= 15) cells are disjoint within a year; before the
+    fix the risk class ran 2-14 and covered every restricted zone."""
+    zones = gpd.read_file(bundled_gpkg, layer="conflict_zones").to_crs(UTM)
+    for year, z in zones.groupby("year"):
+        union = {k: shapely.union_all(g.geometry.values) for k, g in z.groupby("kind")}
+        for a, b in (("risk", "restricted"), ("risk", "no_go"), ("restricted", "no_go")):
+            if a in union and b in union:
+                assert union[a].intersection(union[b]).area < 1.0, (year, a, b)
+    counts = zones[zones.valid_to.isna()].kind.value_counts().to_dict()
+    assert counts == {"risk": 34, "restricted": 19, "no_go": 3}
