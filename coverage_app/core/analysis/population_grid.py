@@ -27,7 +27,7 @@ def apply_grid_population(result, data) -> None:
     frame = townships if townships is not None else data.role("villages")
     frame_w = frame.to_crs(grid.crs)
     study = shapely.union_all(frame_w.geometry.values).buffer(STUDY_MARGIN_M)
-    people, record = resample_population(ref.path, grid, study)
+    people, record = _resampled(ref.path, grid, study)
     result.population_grid = people.astype("float32")
     p = result.params
     ok = {"prim": result.tiers["primary"].minutes <= p.primary_minutes,
@@ -54,3 +54,17 @@ def apply_grid_population(result, data) -> None:
                  population=round(float(people.sum())), grid_record=record,
                  villages_population=(result.population_basis or {}).get("population"))
     result.population_basis = basis
+
+
+_CACHE: dict = {}  # (path, mtime, grid, study WKB) -> (people, record): what-if edits reuse the last one
+
+
+def _resampled(path, grid, study):
+    import os
+
+    key = (str(path), os.path.getmtime(path), grid, shapely.to_wkb(study))
+    if key not in _CACHE:
+        _CACHE.clear()
+        _CACHE[key] = resample_population(path, grid, study)
+    people, record = _CACHE[key]
+    return people.copy(), dict(record)
