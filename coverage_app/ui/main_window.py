@@ -111,7 +111,6 @@ class MainWindow(QMainWindow):
         self.scenarios = ScenarioController(s, t, self, self.stack, self.canvas, self.undo_group, self.scenario_panel,
                                             self.results, self.analysis, self.map_tools, say)
         self.outputs = OutputController(s, t, self, say)
-        self.data_options = DataOptionsController(s, t, self, say)  # population basis, road classes
         for bar in (self.map_tools.coords_label, self.map_tools.scale_label):
             self.statusBar().addPermanentWidget(bar)
         self.coords_label, self.scale_label = self.map_tools.coords_label, self.map_tools.scale_label
@@ -196,7 +195,6 @@ class MainWindow(QMainWindow):
         pc.project_loaded.connect(self.project_loaded)
         lc.layer_added.connect(self.layer_added)
         lc.inputs_changed.connect(ac.mark_stale)
-        self.data_options.inputs_changed.connect(ac.mark_stale)
         lc.facilities_changed.connect(sc.refresh_facilities)
         lc.project_dropped.connect(pc.open_dropped_project)
         ac.result_shown.connect(self._update_actions)
@@ -288,9 +286,7 @@ class MainWindow(QMainWindow):
         analysis = bar.addMenu("&Analysis")
         analysis.addAction(self.act_run)
         analysis.addAction(self.act_cancel)
-        analysis.addSeparator()
-        analysis.addAction(self._action("&Population basis…", self.data_options.population_basis, name="pop_basis"))
-        analysis.addAction(self._action("&Road classes…", self.data_options.road_classes, name="road_classes"))
+        self._data_options_menu(analysis)
         self.analysis_menu = analysis
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.act_about)
@@ -302,6 +298,14 @@ class MainWindow(QMainWindow):
             toolbar.addSeparator() if act is None else toolbar.addAction(act)
         self.map_toolbar = toolbar
         self._update_actions()
+
+    def _data_options_menu(self, menu) -> None:
+        """Population basis and road classes (ui/data_options.py), at the end of ``menu``."""
+        self.data_options = DataOptionsController(self.session, self.tasks, self, self.status_message.setText)
+        self.data_options.inputs_changed.connect(self.analysis.mark_stale)
+        menu.addSeparator()
+        menu.addAction(self._action("&Population basis…", self.data_options.population_basis, name="pop_basis"))
+        menu.addAction(self._action("&Road classes…", self.data_options.road_classes, name="road_classes"))
 
     def _build_statusbar(self) -> None:
         bar = self.statusBar()
