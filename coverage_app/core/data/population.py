@@ -79,6 +79,16 @@ def basis(villages: gpd.GeoDataFrame, choice: str, label: str, scaled_townships:
     return out
 
 
+def basis_short(basis: dict | None) -> str | None:
+    """The basis in a few words ("2014 census", "Kontur 2023 township totals", "population grid")."""
+    if not basis:
+        return None
+    if basis.get("grid"):
+        return "population grid"
+    return {"census2014": "2014 census", "kontur2023": "Kontur 2023 township totals"}.get(basis.get("total"),
+                                                                                           basis.get("total"))
+
+
 def basis_text(basis: dict | None) -> str:
     """A short label of what the shares are of, for the results dock and prints."""
     if not basis:
@@ -88,8 +98,7 @@ def basis_text(basis: dict | None) -> str:
     by = basis.get("by_placement") or {}
     placed = sum(v for k, v in by.items() if k != "observed")
     extra = f"; {placed:,.0f} placed or urban" if placed else ""
-    names = {"census2014": "2014 census", "kontur2023": "Kontur 2023 township totals"}
-    return f"Population basis: {names.get(basis.get('total'), basis.get('total'))}{extra}"
+    return f"Population basis: {basis_short(basis)}{extra}"
 
 
 def analysis_villages(data) -> tuple[gpd.GeoDataFrame | None, dict | None]:

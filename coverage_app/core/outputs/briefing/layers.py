@@ -49,6 +49,7 @@ class BriefingLayers:
     secondary_reach: object = None         # area within the secondary threshold (metric)
     figures: pd.DataFrame | None = None    # key figures per township (see _township_figures)
     headline: dict | None = None
+    population_basis: dict | None = None   # what the shares are of (core/data/population.py)
     assumed_unknown: int = 0
     credits: list = field(default_factory=list)
     safe_share: bool = False
@@ -330,6 +331,7 @@ def prepare_layers(data, result=None, *, safe_share: bool = False, safe_method: 
         facility_counts=fac_counts, roads=roads, river_lines=river_lines, water=water, bands=bands,
         secondary_reach=secondary_reach, figures=figures,
         headline=result.headline() if result is not None else None,
+        population_basis=getattr(result, "population_basis", None) if result is not None else None,
         assumed_unknown=int(getattr(result, "assumed_unknown", 0) or 0) if result is not None else 0,
         credits=credits, safe_share=safe_share, safe_method=safe_method, safe_grid_km=safe_grid_km,
         scenario=scenario)
