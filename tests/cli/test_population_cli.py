@@ -34,3 +34,15 @@ def test_unknown_population_option_is_a_plain_error(tmp_path, bundled_project_pa
     err = capsys.readouterr()
     text = err.out + err.err
     assert "unknown population total 'census2024'" in text and "unexpected" not in text
+
+
+def test_briefing_page_names_the_population_basis(tmp_path):
+    import shutil
+    import subprocess
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) not installed")
+    pdf = tmp_path / "region.pdf"
+    assert main(["brief", "--out", str(pdf), "--cell-size", "2000"]) == 0
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout
+    assert "Population (2014 census): 5,325,708" in " ".join(text.split())
