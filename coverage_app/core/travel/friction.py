@@ -509,7 +509,7 @@ def cut_lines(cuts: gpd.GeoDataFrame | None) -> list[str]:
         return []
     left = cuts[~cuts["crossed"]]
     out = [f"road-river cuts: {len(cuts)} where a road meets a major river; {len(left)} without a bridge or "
-           f"ferry within {CROSSING_SNAP_M:g} m (travel cannot cross there; add the crossing if one exists)"]
+           f"ferry within {CROSSING_SNAP_M:g} m (add the crossing if one exists: a ferry with its delay)"]
     for _, c in left.iterrows():
         water = c["water"] if isinstance(c["water"], str) and c["water"] else "unnamed river"
         out.append(f"  cut at {c['lat']:.5f} N, {c['lon']:.5f} E: {c['road_class'] or 'road'} road x {water}, "
