@@ -31,11 +31,13 @@ ZONE_CLASSES = [              # (min events in a cell in one year, kind, speed_f
     (5, "restricted", 0.5, 30.0),
     (2, "risk", 0.8, 10.0),
 ]
+WARD_TOLERANCE_M = 1_000      # a ward point farther than this outside its own township is misplaced
 STUDY_BUFFER_M = 10_000       # events up to 10 km outside the region count (fighting near the border)
 
 LEVELS = {"General": ("General hospital", True), "Township": ("Township hospital", True),
           "Station": ("Station hospital", False)}
 ROAD_CLASSES = {"Main": "main", "Secondary": "secondary"}
+MAJOR_CENTRELINES = ("Ayeyarwady River", "Chindwin River")  # with MIMU's major polygons (incl. Mu): need a crossing
 SAGAING_LANDCOVER = {0: "water", 1: "forest", 2: "cropland", 3: "shrub", 4: "grass", 5: "bare", 6: "built-up"}
 
 
@@ -60,14 +62,12 @@ def build(shared: Path, out: Path) -> dict:
         "population": ts.cen2014_pop_t.astype("int64"), "pop_urban": ts.cen2014_pop_u.astype("int64"),
         "pop_rural": ts.cen2014_pop_r.round().astype("int64"), "area_km2": ts.area_km2,
     }, geometry=ts.geometry, crs=ts.crs).sort_values("pcode")
+    kontur = pd.read_csv(shared / "sagaing" / "kontur2023_township_population.csv")
+    townships["pop_kontur2023"] = townships.pcode.map(
+        kontur.set_index("adm3_pcode").total_population).round().astype("int64")
     write(townships, "townships")
 
-    v = gpd.read_file(core, layer="villages")
-    villages = gpd.GeoDataFrame({
-        "pcode": v.village_pcode.astype(str), "name_en": v.village_eng, "name_my": v.village_mmr,
-        "township_pcode": v.township_pcode, "tract_pcode": v.village_tract_pcode,
-        "tract_en": v.village_tract_eng, "pop_est_2014": v.pop_est_equal_share_2014.astype("int64"),
-    }, geometry=v.geometry, crs=v.crs).sort_values("pcode")
+    villages = village_population(shared, core, townships)
     write(villages, "villages")
 
     h = gpd.read_file(core, layer="hospitals_public_mohs2020")
@@ -98,16 +98,24 @@ def build(shared: Path, out: Path) -> dict:
     write(roads, "roads")
 
     rc = gpd.read_file(core, layer="river_centrelines")
-    write(gpd.GeoDataFrame({"name": rc.Name}, geometry=rc.geometry, crs=rc.crs), "rivers")
+    write(gpd.GeoDataFrame({"name": rc.Name, "major": rc.Name.isin(MAJOR_CENTRELINES)}, geometry=rc.geometry,
+                           crs=rc.crs), "rivers")
     rp = gpd.read_file(core, layer="river_polygons")
+    # major-river rule (layers/README.md): MIMU's major polygons, and unnamed polygons a major centreline runs
+    # through; roads cross every other water body (culverts, fords and small bridges MIMU does not list)
+    big = shapely.union_all(rc[rc.Name.isin(MAJOR_CENTRELINES)].to_crs(WORK_CRS).geometry.values)
+    rp_major = (rp.major.astype(int) == 1) | rp.to_crs(WORK_CRS).intersects(big)
     rs = gpd.read_file(core, layer="reservoirs")
     water = pd.concat([
-        gpd.GeoDataFrame({"name": rp.nm.replace("", None), "kind": "river"}, geometry=rp.geometry, crs=rp.crs),
-        gpd.GeoDataFrame({"name": rs.Name, "kind": rs.Type.str.lower()}, geometry=rs.geometry, crs=rs.crs),
+        gpd.GeoDataFrame({"name": rp.nm.replace("", None), "kind": "river", "major": rp_major.to_numpy()},
+                         geometry=rp.geometry, crs=rp.crs),
+        gpd.GeoDataFrame({"name": rs.Name.replace("", None), "kind": rs.Type.str.lower().replace("", None),
+                          "major": False}, geometry=rs.geometry, crs=rs.crs),
     ], ignore_index=True)
     water["geometry"] = shapely.make_valid(water.geometry.values)  # 4 reservoir polygons are invalid
     water = water.explode(index_parts=False)
-    water = water[water.geom_type == "Polygon"].dissolve(by=["name", "kind"], dropna=False, as_index=False)
+    water = water[water.geom_type == "Polygon"].dissolve(by=["name", "kind", "major"], dropna=False,
+                                                         as_index=False)
     write(water, "water")
 
     b = gpd.read_file(core, layer="bridges")
@@ -135,6 +143,97 @@ def build(shared: Path, out: Path) -> dict:
     return counts
 
 
+def _split_equally(total: int, n: int) -> np.ndarray:
+    """``total`` people over ``n`` places as whole numbers summing exactly to ``total``."""
+    base = np.full(n, total // n, dtype="int64")
+    base[: total - base.sum()] += 1
+    return base
+
+
+def _wards_inside_townships(w: gpd.GeoDataFrame, townships: gpd.GeoDataFrame, towns: gpd.GeoDataFrame):
+    """Wards whose MIMU point lies outside their own township (by more than WARD_TOLERANCE_M; 30 in
+    Sagaing, e.g. Lahe and Kale wards at Sagaing town's point) move to their town in the MIMU towns layer
+    (name match within the township), else the township's main town, else its representative point.
+    Returns the wards and a mask of those moved."""
+    import difflib
+
+    tsw = townships.set_index("pcode").geometry.to_crs(WORK_CRS)
+    ww = w.to_crs(WORK_CRS)
+    dist = ww.geometry.distance(gpd.GeoSeries(w.township_pcode.map(tsw).values, crs=WORK_CRS, index=w.index))
+    moved = (dist > WARD_TOLERANCE_M).to_numpy()
+    tw = towns.to_crs(WORK_CRS)
+    rank = {"State/Region Capital": 0, "District Capital": 1, "Main Town": 2}
+    key = lambda name: str(name).lower().replace(" town", "").replace(" ", "").replace("-", "")  # noqa: E731
+    geom = w.geometry.values.copy()
+    for i in np.flatnonzero(moved):
+        poly = tsw[w.township_pcode.iloc[i]]
+        local = tw[tw.within(poly.buffer(WARD_TOLERANCE_M))]
+        names = {key(t): j for j, t in zip(local.index, local.Town)}
+        match = difflib.get_close_matches(key(w.town_eng.iloc[i]), list(names), n=1, cutoff=0.75)
+        if match:
+            pick = names[match[0]]
+        elif len(local):
+            pick = local.Level.map(rank).fillna(9).sort_values(kind="stable").index[0]
+        else:
+            pick = None
+        point = local.geometry[pick] if pick is not None else poly.representative_point()
+        geom[i] = gpd.GeoSeries([point], crs=WORK_CRS).to_crs(w.crs).iloc[0]
+    return w.set_geometry(gpd.GeoSeries(geom, crs=w.crs, index=w.index)), moved
+
+
+def village_population(shared: Path, core: Path, townships: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Villages and urban wards carrying the whole 2014 census population (method in layers/README.md).
+
+    ``pop_basis`` says where each point comes from: ``observed`` (a located MIMU village),
+    ``placed_tract`` / ``placed_township`` (a village without coordinates, put at its tract's central
+    located village, else at the township's representative point), ``urban_ward`` (an urban ward at
+    its MIMU point, mostly its town's) or ``urban_town`` (a ward whose MIMU point lies outside its own
+    township, moved to its town). Populations are the census township rural / urban totals split equally.
+    """
+    v = gpd.read_file(core, layer="villages")
+    located = gpd.GeoDataFrame({
+        "pcode": v.village_pcode.astype(str), "name_en": v.village_eng, "name_my": v.village_mmr,
+        "township_pcode": v.township_pcode, "tract_pcode": v.village_tract_pcode,
+        "tract_en": v.village_tract_eng, "pop_est_2014": v.pop_est_equal_share_2014.astype("int64"),
+        "pop_basis": "observed",
+    }, geometry=v.geometry, crs=v.crs)
+
+    u = pd.read_csv(shared / "sagaing" / "sagaing_villages_unlocated.csv", dtype={"village_pcode": str})
+    # the central located village of each tract (closest to the tract's mean point), in metres
+    lw = located.to_crs(WORK_CRS)
+    xy = pd.DataFrame({"tract": lw.tract_pcode, "x": lw.geometry.x, "y": lw.geometry.y})
+    mean = xy.groupby("tract")[["x", "y"]].transform("mean")
+    xy["d"] = np.hypot(xy.x - mean.x, xy.y - mean.y)
+    centre = located.loc[xy.sort_values("d").groupby("tract").head(1).index].set_index("tract_pcode").geometry
+    ts_point = townships.set_index("pcode").geometry.to_crs(WORK_CRS).representative_point().to_crs(4326)
+    at_tract = u.village_tract_pcode.map(centre)
+    geom = at_tract.where(at_tract.notna(), u.township_pcode.map(ts_point))
+    placed = gpd.GeoDataFrame({
+        "pcode": u.village_pcode, "name_en": u.village_eng, "name_my": u.village_mmr,
+        "township_pcode": u.township_pcode, "tract_pcode": u.village_tract_pcode,
+        "tract_en": u.village_tract_eng, "pop_est_2014": u.pop_est_equal_share_2014.astype("int64"),
+        "pop_basis": np.where(at_tract.notna(), "placed_tract", "placed_township"),
+    }, geometry=gpd.GeoSeries(geom.values, crs=4326), crs=4326)
+
+    w = gpd.read_file(core, layer="wards_townlevel_coords").sort_values("ward_pcode").reset_index(drop=True)
+    w, moved = _wards_inside_townships(w, townships, gpd.read_file(core, layer="towns"))
+    urban = townships.set_index("pcode").pop_urban
+    pop = np.zeros(len(w), dtype="int64")
+    for pcode, idx in w.groupby("township_pcode").groups.items():
+        pop[w.index.get_indexer(idx)] = _split_equally(int(urban[pcode]), len(idx))
+    wards = gpd.GeoDataFrame({
+        "pcode": w.ward_pcode.astype(str), "name_en": w.ward_eng + ", " + w.town_eng,
+        "name_my": w.ward_mmr + "၊ " + w.town_mmr, "township_pcode": w.township_pcode,
+        "tract_pcode": w.town_pcode.astype(str), "tract_en": w.town_eng, "pop_est_2014": pop,
+        "pop_basis": np.where(moved, "urban_town", "urban_ward"),
+    }, geometry=w.geometry, crs=w.crs)
+    missing = set(townships.pcode[townships.pop_urban > 0]) - set(w.township_pcode)
+    if missing:
+        raise SystemExit(f"townships with urban population but no ward: {sorted(missing)}")
+    out = pd.concat([located, placed.to_crs(located.crs), wards.to_crs(located.crs)], ignore_index=True)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=located.crs).sort_values("pcode")
+
+
 def conflict_zones(ucdp_path: Path, region: gpd.GeoDataFrame):
     """Zones from UCDP GED events: per year, 10 km cells with >= 2 well-located events."""
     ev = gpd.read_file(ucdp_path)
@@ -157,7 +256,8 @@ def conflict_zones(ucdp_path: Path, region: gpd.GeoDataFrame):
     last_year = max(ZONE_YEARS)
     for year in ZONE_YEARS:
         for min_events, kind, factor, delay in ZONE_CLASSES:
-            upper = next((m for m, *_ in ZONE_CLASSES if m > min_events), None)
+            # the class ends where the next stricter one starts (risk 2-4, restricted 5-14, no_go >= 15)
+            upper = min((m for m, *_ in ZONE_CLASSES if m > min_events), default=None)
             sel = cells[(cells.year == year) & (cells.events >= min_events)]
             if upper is not None:
                 sel = sel[sel.events < upper]
@@ -179,7 +279,12 @@ def conflict_zones(ucdp_path: Path, region: gpd.GeoDataFrame):
                     "geometry": poly,
                 })
     zones = gpd.GeoDataFrame(rows, geometry="geometry", crs=WORK_CRS)
-    zones = zones.sort_values(["year", "kind", "events"], ascending=[True, True, False]).reset_index(drop=True)
+    # within a year, least restrictive first (risk, restricted, no_go), so a renderer that paints in
+    # order shows the strictest on top; the friction builder does not depend on the order
+    severity = {"risk": 0, "restricted": 1, "no_go": 2}
+    zones = (zones.assign(_sev=zones.kind.map(severity))
+             .sort_values(["year", "_sev", "events"], ascending=[True, True, False])
+             .drop(columns="_sev").reset_index(drop=True))
     code = {"no_go": "NG", "restricted": "RS", "risk": "RK"}
     zones.insert(0, "zone_id", [f"UCDP-{y}-{code[k]}-{i:03d}" for i, (y, k) in
                                 enumerate(zip(zones.year, zones.kind), start=1)])
@@ -201,27 +306,30 @@ def write_project(out: Path) -> None:
             "population": "pop_est_2014"}, options={"zawgyi": "keep"}, **common),
         LayerRef("Health facilities", role="facilities", layer="facilities", mapping={
             k: k for k in ("fac_id", "name", "level", "provides_primary", "provides_secondary", "status",
-                           "status_date", "operator")}, **common),
+                           "status_date", "operator", "beds")}, **common),
         LayerRef("Bridges", role="crossings", layer="crossings",
                  mapping={"kind": "kind", "delay_minutes": "delay_minutes"}, visible=False, **common),
         LayerRef("Roads", role="roads", layer="roads", mapping={"road_class": "road_class"}, **common),
-        LayerRef("Rivers", role="rivers", layer="rivers", **common),
-        LayerRef("Water bodies", role="rivers", layer="water", **common),
+        LayerRef("Rivers", role="rivers", layer="rivers", mapping={"major": "major"}, **common),
+        LayerRef("Water bodies", role="rivers", layer="water", mapping={"major": "major"}, **common),
         LayerRef("Conflict zones", role="conflict_zones", layer="conflict_zones", mapping={
             k: k for k in ("zone_id", "kind", "speed_factor", "delay_minutes", "valid_from", "valid_to",
                            "source")}, **common),
         LayerRef("Towns", role="reference", layer="towns", visible=False, **common),
         LayerRef("Townships", role="townships", layer="townships", mapping={
-            "pcode": "pcode", "name_en": "name_en", "name_my": "name_my", "population": "population"}, **common),
+            "pcode": "pcode", "name_en": "name_en", "name_my": "name_my", "population": "population",
+            "pop_kontur2023": "pop_kontur2023"}, **common),
         LayerRef("Land cover sample (Sentinel-2, 10 m)", path=str(out / "landcover_sentinel2_sample.tif"),
                  role="landcover", visible=False,
                  options={"classes": {str(k): v for k, v in SAGAING_LANDCOVER.items()}, "enabled": False}),
     ]
     project = Project(
         name="Sagaing Region (bundled)", layers=layers, params=AnalysisParams(),
+        options={"population_total": "census2014"},
         credits=["Source: MIMU (townships, villages, hospitals, roads, rivers, bridges)",
                  "2014 Myanmar Population and Housing Census (via MIMU)",
                  "UCDP GED v23.1 (Davies et al. 2023; Sundberg & Melander 2013), CC BY 4.0",
+                 "Kontur Population 2023 (township totals, optional basis), CC BY 4.0",
                  "Land cover sample: Copernicus Sentinel-2 (2026), classification by geonet-myanmar"])
     save_project(project, out / "sagaing.covproj")
 

@@ -15,6 +15,17 @@ def cmd_validate(args) -> int:
 
     worst = 0
     for path in args.paths:
+        if Path(path).suffix.lower() == ".covproj":  # a whole project: its layers, then the road-river cuts
+            from coverage_app.core.data.model import load_project_data
+
+            data = load_project_data(load_project_arg(path))
+            for problem in data.problems:
+                print(problem)
+            _print_cuts(data)
+            worst = max(worst, 2 if errors_of(data.problems) else 0)
+            if not errors_of(data.problems):
+                print(f"ok: {Path(path).name} loads ({len(data.layers) + len(data.rasters)} layers)")
+            continue
         for layer, role, problems in check_file(path, role=args.role, layer=args.layer):
             for problem in problems:
                 print(problem)
@@ -42,7 +53,16 @@ def cmd_info(args) -> int:
         print(f"{row['name'][:36]:<36} {row['role']:<15} {count:>16}  {str(row.get('crs') or '-'):<11} {extent}")
     for problem in data.problems:
         print(problem)
+    _print_cuts(data)
     return 2 if errors_of(data.problems) else 0
+
+
+def _print_cuts(data) -> None:
+    """Road-river cuts left without a bridge or ferry: a count, then one line per place."""
+    from coverage_app.core.travel.friction import cut_lines, project_cuts
+
+    for line in cut_lines(project_cuts(data)):
+        print(line)
 
 
 def cmd_convert_zawgyi(args) -> int:
@@ -61,8 +81,9 @@ def cmd_convert_zawgyi(args) -> int:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("validate", help="check data files before loading them")
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p = sub.add_parser("validate", help="check data files (or a .covproj project, with its road-river cuts) "
+                       "before loading them")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="data files, or a project file (.covproj)")
     p.add_argument("--role", choices=sorted(ROLES), help="what the file holds (guessed if omitted)")
     p.add_argument("--layer", help="layer name inside a GeoPackage (default: every layer)")
     p.set_defaults(func=cmd_validate)

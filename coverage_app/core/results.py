@@ -45,12 +45,31 @@ class AnalysisResult:
     problems: list[Problem] = field(default_factory=list)
     assumed_unknown: int = 0      # facilities of unknown status counted as functioning
     capacity: pd.DataFrame | None = None  # per township: unserved population (capacity-aware run)
+    population_basis: dict | None = None  # what the shares are shares of (core.data.population.basis)
+    population_grid: np.ndarray | None = None  # people per cell (role population); then shares use the grid
     timings_s: dict = field(default_factory=dict)
     friction: object = None       # the Friction used (for incremental edits and exports)
     scenario: dict | None = None  # the scenario this result reflects (None = baseline)
 
     def headline(self) -> dict:
-        """Key figures for the region: population and villages without primary/secondary care."""
+        """Key figures for the region: population and villages without primary/secondary care. With a
+        population grid (role ``population``) the people and shares are the grid's: people per cell x
+        the cell's travel time; village counts stay the villages'."""
+        return self._village_headline() | self._grid_headline()
+
+    def _grid_headline(self) -> dict:
+        if self.population_grid is None:
+            return {}
+        people = self.population_grid.astype("float64")
+        total = float(people.sum())
+        out = {"population": total}
+        for tier, limit in (("primary", self.params.primary_minutes), ("secondary", self.params.secondary_minutes)):
+            served = float(people[self.tiers[tier].minutes <= limit].sum())
+            out[f"pop_no_{tier}"] = total - served
+            out[f"share_{tier}"] = served / total if total else float("nan")
+        return out
+
+    def _village_headline(self) -> dict:
         v = self.villages
         pop = float(v["population"].fillna(0).sum())
         no_prim = v["gap"].isin(["primary", "both"])

@@ -388,6 +388,8 @@ class ResultsDock(QWidget):
 
 
 def headline_html(result, stale: bool = False, scenario_name: str | None = None) -> str:
+    from coverage_app.core.data.population import basis_text
+
     h = result.headline()
     p = result.params
     pop = h["population"] or 0
@@ -413,7 +415,8 @@ def headline_html(result, stale: bool = False, scenario_name: str | None = None)
         f"<td align='right'>{share(h['pop_no_secondary'])}</td></tr>",
         f"<tr><td>Villages without secondary care</td><td align='right'><b>{h['villages_no_secondary']:,}</b></td>"
         f"<td align='right'>of {h['villages']:,}</td></tr>",
-        f"<tr><td>Population of the villages</td><td align='right'>{pop:,.0f}</td><td></td></tr>",
+        f"<tr><td>{basis_text(getattr(result, 'population_basis', None))}</td><td align='right'>{pop:,.0f}</td>"
+        "<td></td></tr>",
         f"<tr><td>Facilities counted (primary / secondary)</td><td align='right'>"
         f"{h['facilities_counted_primary']} / {h['facilities_counted_secondary']}</td><td></td></tr>",
         "</table>",

@@ -48,7 +48,7 @@ def test_info_on_bundled_project(capsys):
     assert "Sagaing Region (bundled)" in out
     for line in ("Villages", "Health facilities", "Townships"):
         assert line in out
-    assert "5832" in out and "141" in out and "EPSG:4326" in out
+    assert "6829" in out and "141" in out and "EPSG:4326" in out
 
 
 def test_info_on_damaged_project(tmp_path, capsys):

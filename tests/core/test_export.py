@@ -39,7 +39,7 @@ def test_geopackage_has_all_layers_with_fields(exported):
     names = [n for n, _ in pyogrio.list_layers(out / "coverage.gpkg")]
     assert sorted(names) == sorted(LAYERS)
     v = gpd.read_file(out / "coverage.gpkg", layer="villages")
-    assert len(v) == 5832
+    assert len(v) == 6829
     for name in LAYERS:
         frame = gpd.read_file(out / "coverage.gpkg", layer=name)
         assert set(SHAPEFILE_FIELDS[name]) <= set(frame.columns), name
@@ -97,7 +97,11 @@ def test_run_record(exported, bundled_gpkg):
 
     assert gpkg["sha256"] == hashlib.sha256(bundled_gpkg.read_bytes()).hexdigest()
     assert record["software"]["coverage_app"] and record["created"]
-    assert record["headline"]["villages"] == 5832
+    assert record["headline"]["villages"] == 6829
+    basis = record["population_basis"]  # shares are of the 2014 census basis, placed and urban included
+    assert basis["total"] == "census2014"
+    assert basis["population"] == pytest.approx(5_325_347, rel=0.01) == record["headline"]["population"]
+    assert basis["by_placement"]["urban_ward"] + basis["by_placement"]["urban_town"] == 911_335
 
 
 def test_output_folder_is_a_file(run, tmp_path):

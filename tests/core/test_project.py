@@ -20,7 +20,7 @@ def test_bundled_project_loads_every_layer(bundled_project_path):
     assert not [p for p in data.problems if p.fix == "zawgyi"]  # reviewed and kept (options.zawgyi = keep)
     counts = {name: len(layer.data) for name, layer in data.layers.items()}
     assert counts["Townships"] == 37
-    assert counts["Villages"] == 5832
+    assert counts["Villages"] == 6829
     assert counts["Health facilities"] == 141
     assert counts["Roads"] == 76
     assert counts["Bridges"] == 135

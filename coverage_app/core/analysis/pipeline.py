@@ -310,7 +310,9 @@ def _no_villages() -> gpd.GeoDataFrame:
 
 def assemble(data, params, grid, tiers, fac, fac_w, rows, cols, ok, friction, problems, assumed, scenario):
     """Village, township, facility and curve tables from the travel-time grids (cheap)."""
-    villages = data.role("villages")
+    from coverage_app.core.data.population import analysis_villages
+
+    villages, basis = analysis_villages(data)  # on the project's population basis
     if villages is None:
         villages = _no_villages()
     townships = data.role("townships")
@@ -337,6 +339,10 @@ def assemble(data, params, grid, tiers, fac, fac_w, rows, cols, ok, friction, pr
                             townships=township_summary(v, townships, params), catchments=empty_catchments(),
                             facilities=facs, curve=coverage_curve(v), problems=problems, assumed_unknown=assumed,
                             capacity=cap_table, friction=friction, scenario=scenario)
+    result.population_basis = basis
+    from coverage_app.core.analysis.population_grid import apply_grid_population
+
+    apply_grid_population(result, data)  # a population raster, if any, gives the township and region shares
     return result
 
 

@@ -19,12 +19,14 @@ import shapely
 from pyproj import CRS
 
 from coverage_app.core.errors import InputError, Problem, errors_of
-from coverage_app.core.data.roles import COUNTING_STATUSES, FACILITY_STATUSES, ROLES, guess_mapping, guess_role
+from coverage_app.core.data.roles import (COUNTING_STATUSES, FACILITY_STATUSES, OSM_HIGHWAY_CLASSES, ROAD_CLASSES,
+                                         ROLES, guess_mapping, guess_role)
 from coverage_app.core.data import zawgyi
 
 # Myanmar in EPSG:4326 with a one-degree margin (lon_min, lat_min, lon_max, lat_max).
 MYANMAR_BOUNDS = (91.0, 8.5, 102.5, 29.5)
-VECTOR_SUFFIXES = {".shp", ".gpkg", ".geojson", ".json", ".csv", ".fgb", ".kml", ".gml"}
+VECTOR_SUFFIXES = {".shp", ".gpkg", ".geojson", ".json", ".csv", ".fgb", ".kml", ".gml", ".osm", ".pbf"}
+OSM_SUFFIXES = {".osm", ".pbf"}  # OpenStreetMap XML / PBF, read through GDAL's OSM driver
 RASTER_SUFFIXES = {".tif", ".tiff", ".vrt", ".img", ".asc"}
 LON_NAMES = ("lon", "longitude", "long", "x", "lng", "easting")
 LAT_NAMES = ("lat", "latitude", "y", "northing")
@@ -45,6 +47,7 @@ class Layer:
     data: gpd.GeoDataFrame
     mapping: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    road_classes: dict[str, str] | None = None  # roads: source value -> road class, when one was applied
 
 
 def is_raster_path(path) -> bool:
@@ -75,6 +78,8 @@ def read_vector(path, layer: str | None = None) -> gpd.GeoDataFrame:
         raise InputError(Problem("error", "is a folder, not a data file", file=str(path)))
     if path.suffix.lower() == ".csv":
         return _read_csv_points(path)
+    if path.suffix.lower() in OSM_SUFFIXES and layer is None:
+        layer = "lines"  # the OSM driver's layer of ways (roads, tracks, paths, waterways)
     if path.suffix.lower() == ".shp":
         for ext in (".dbf", ".shx"):
             if not any(path.with_suffix(e).exists() for e in (ext, ext.upper())):
@@ -349,9 +354,47 @@ def convert_zawgyi(gdf: gpd.GeoDataFrame, fields=None) -> tuple[gpd.GeoDataFrame
     return out, changed
 
 
+def looks_like_osm_highway(field: str, values: pd.Series) -> bool:
+    """True when a road-class field holds OSM ``highway`` values rather than road classes."""
+    v = values.dropna().astype(str).str.strip().str.lower()
+    if field.lower() == "highway":
+        return True
+    if len(v) == 0:
+        return False
+    osm_only = v.isin(set(OSM_HIGHWAY_CLASSES) - set(ROAD_CLASSES))
+    return bool(osm_only.mean() > 0.5)
+
+
+def map_road_classes(gdf: gpd.GeoDataFrame, source: str, classes: dict[str, str], where: dict,
+                     ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """Replace ``gdf[source]`` (e.g. OSM ``highway``) by road classes through ``classes``; lines whose
+    value is not in the table (or empty: railways and waterways in an OSM file) are left out."""
+    value = gdf[source].astype("string").str.strip().str.lower()
+    table = {str(k).strip().lower(): v for k, v in classes.items()}
+    mapped = value.map(lambda x: table.get(x) if isinstance(x, str) else None)
+    keep = mapped.notna().to_numpy()
+    problems = []
+    dropped = value[~keep & value.notna().to_numpy()].value_counts()
+    if len(dropped):
+        listed = ", ".join(f"{k} ({n})" for k, n in dropped.head(8).items())
+        problems.append(Problem("warning", f"{int(dropped.sum())} lines have '{source}' values that are not in "
+                                f"the layer's road-class table and are left out: {listed}; add them to the "
+                                "table (project layer option road_classes) to use them", field=source, **where))
+    out = gdf[keep].copy()
+    out[source] = mapped[keep].to_numpy()
+    return out, problems
+
+
 def load_layer(path, role: str | None = None, *, layer: str | None = None, mapping=None,
-               name: str | None = None, strict: bool = True) -> Layer:
-    """Read, validate and map a vector layer. ``strict`` raises InputError on any error."""
+               name: str | None = None, strict: bool = True, road_classes: dict | None = None) -> Layer:
+    """Read, validate and map a vector layer. ``strict`` raises InputError on any error.
+
+    Roads: ``road_classes`` maps the road-class field's values to road classes; without it, a
+    field of OpenStreetMap ``highway`` values is mapped by :data:`OSM_HIGHWAY_CLASSES`.
+    """
+    path = Path(path)
+    if path.suffix.lower() in OSM_SUFFIXES and layer is None:
+        layer = "lines"
     gdf = read_vector(path, layer)
     if role is None:
         role = guess_role(gdf.columns, set(gdf.geom_type.dropna().unique()))
@@ -359,11 +402,22 @@ def load_layer(path, role: str | None = None, *, layer: str | None = None, mappi
             raise InputError(Problem("error", "cannot tell what this layer is; give its role (townships, "
                                      "facilities, villages, roads, rivers, crossings, conflict_zones)",
                                      file=str(path), layer=layer))
+    pre_problems, applied = [], None
+    if role == "roads":
+        source = (mapping or guess_mapping("roads", gdf.columns)).get("road_class")
+        if source in gdf:
+            applied = road_classes
+            if applied is None and looks_like_osm_highway(source, gdf[source]):
+                applied = dict(OSM_HIGHWAY_CLASSES)
+            if applied:
+                gdf, pre_problems = map_road_classes(gdf, source, applied, {"file": str(path), "layer": layer})
     data, problems = validate_vector(gdf, role, mapping, file=str(path), layer=layer)
+    problems = pre_problems + problems
     if strict and errors_of(problems):
         raise InputError(problems)
     used_mapping = dict(mapping) if mapping else guess_mapping(role, gdf.columns)
-    return Layer(name or layer or Path(path).stem, role, str(path), layer, data, used_mapping, problems)
+    return Layer(name or layer or Path(path).stem, role, str(path), layer, data, used_mapping, problems,
+                 road_classes=applied)
 
 
 @dataclass

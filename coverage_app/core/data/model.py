@@ -69,7 +69,10 @@ class ProjectData:
 
 
 def load_layer_ref(ref: LayerRef) -> Layer:
-    layer = load_layer(ref.path, ref.role, layer=ref.layer, mapping=ref.mapping or None, name=ref.name)
+    layer = load_layer(ref.path, ref.role, layer=ref.layer, mapping=ref.mapping or None, name=ref.name,
+                       road_classes=ref.options.get("road_classes"))
+    if layer.road_classes and "road_classes" not in ref.options:
+        ref.options["road_classes"] = dict(layer.road_classes)  # saved with the project, editable there
     if ref.convert_zawgyi:
         layer.data, _ = convert_zawgyi(layer.data)
         layer.problems = [p for p in layer.problems if p.fix != "zawgyi"]

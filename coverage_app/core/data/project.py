@@ -72,6 +72,7 @@ class Project:
     layers: list[LayerRef] = field(default_factory=list)
     params: AnalysisParams = field(default_factory=AnalysisParams)
     landcover_speeds_kmh: dict = field(default_factory=lambda: dict(DEFAULT_LANDCOVER_SPEEDS_KMH))
+    options: dict = field(default_factory=dict)  # e.g. {"population_total": "census2014" | "kontur2023"}
     scenarios: list[dict] = field(default_factory=list)
     active_scenario: str | None = None
     credits: list[str] = field(default_factory=list)
@@ -91,6 +92,7 @@ class Project:
             "layers": [ref.to_dict(base) for ref in self.layers],
             "analysis": self.params.to_dict(),
             "landcover_speeds_kmh": self.landcover_speeds_kmh,
+            "options": self.options,
             "scenarios": self.scenarios,
             "active_scenario": self.active_scenario,
             "credits": self.credits,
@@ -103,6 +105,7 @@ class Project:
             layers=[LayerRef.from_dict(d, base) for d in data.get("layers", [])],
             params=AnalysisParams.from_dict(data.get("analysis", {})),
             landcover_speeds_kmh=dict(data.get("landcover_speeds_kmh") or DEFAULT_LANDCOVER_SPEEDS_KMH),
+            options=dict(data.get("options") or {}),
             scenarios=list(data.get("scenarios") or []),
             active_scenario=data.get("active_scenario"),
             credits=list(data.get("credits") or []),

@@ -15,6 +15,20 @@ ZONE_KINDS = ("no_go", "restricted", "risk")
 ROAD_CLASSES = ("main", "secondary", "tertiary", "track", "path")
 CROSSING_KINDS = ("bridge", "ferry")
 
+# OpenStreetMap ``highway`` values -> road classes (the default; a project may edit it per layer in
+# LayerRef.options["road_classes"]). Values not listed (construction, proposed, platform, ...) are
+# not travelled and are left out with a warning.
+OSM_HIGHWAY_CLASSES = {
+    "motorway": "main", "motorway_link": "main", "trunk": "main", "trunk_link": "main",
+    "primary": "main", "primary_link": "main",
+    "secondary": "secondary", "secondary_link": "secondary",
+    "tertiary": "tertiary", "tertiary_link": "tertiary", "unclassified": "tertiary",
+    "residential": "tertiary", "living_street": "tertiary", "service": "tertiary", "road": "tertiary",
+    "track": "track",
+    "path": "path", "footway": "path", "bridleway": "path", "steps": "path", "pedestrian": "path",
+    "cycleway": "path",
+}
+
 
 @dataclass(frozen=True)
 class FieldSpec:
@@ -53,6 +67,8 @@ ROLES: dict[str, RoleSpec] = {
             FieldSpec("name_my", "str", False, ("ts_mmr", "tsp_mmr", "name_mm", "adm3_my", "township_mmr")),
             FieldSpec("population", "float", False, ("cen2014_pop_t", "pop", "population", "total_pop"),
                       description="people (2014 census for the bundled data)"),
+            FieldSpec("pop_kontur2023", "float", False, ("total_population", "kontur_pop"),
+                      description="people, Kontur Population 2023 township total (option population_total)"),
         ), title="Townships"),
         RoleSpec("facilities", POINT, (
             FieldSpec("fac_id", "str", True, ("id", "facility_id", "hf_id", "code"), unique=True),
@@ -85,7 +101,11 @@ ROLES: dict[str, RoleSpec] = {
         RoleSpec("roads", LINE, (
             FieldSpec("road_class", "str", True, ("road_type", "highway", "class", "type", "fclass")),
         ), title="Roads"),
-        RoleSpec("rivers", LINE + POLYGON, (), title="Rivers and water bodies (barriers)"),
+        RoleSpec("rivers", LINE + POLYGON, (
+            FieldSpec("major", "bool", False, ("is_major", "major_river"),
+                      description="true: a major river, crossed only at a mapped bridge or ferry; false: roads "
+                      "cross it (culverts, fords). Empty field: every feature is major"),
+        ), title="Rivers and water bodies (barriers)"),
         RoleSpec("crossings", POINT, (
             FieldSpec("kind", "str", False, ("type", "crossing")),
             FieldSpec("delay_minutes", "float", False, ("delay", "delay_min"), description="minutes"),
@@ -93,6 +113,7 @@ ROLES: dict[str, RoleSpec] = {
         RoleSpec("reference", POINT + LINE + POLYGON, (), title="Reference layer (display only)"),
         RoleSpec("dem", (), raster=True, title="Elevation (DEM, metres)"),
         RoleSpec("landcover", (), raster=True, title="Land cover (class codes)"),
+        RoleSpec("population", (), raster=True, title="Population grid (people per cell, e.g. WorldPop)"),
     ]
 }
 

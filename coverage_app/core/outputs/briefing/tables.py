@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import Rectangle
 
+from coverage_app.core.data.population import basis_short
 from coverage_app.core.outputs.briefing.style import (INK, MUTED, fmt_int, fmt_pct, has_my, line_factor,
                                                       place_name)
 
@@ -42,8 +43,9 @@ def figures_lines(layers, town, page, width):
                 n_sec = int(row.get("n_sec", 0) or 0)
                 fac = (f"Health facilities in the township: {int(row['n_fac'])} ({n_sec} "
                        f"hospital{'' if n_sec == 1 else 's'} providing secondary care)")
-        out.append((f"Population of the villages: {fmt_int(pop)} in {fmt_int(n_vil)} villages", 6.6,
-                    "normal", INK))
+        short = basis_short(layers.population_basis)  # the page says what its shares are of
+        label = f"Population ({short})" if short else "Population of the villages"
+        out.append((f"{label}: {fmt_int(pop)} in {fmt_int(n_vil)} villages", 6.6, "normal", INK))
         out.append((f"No primary care within {p.primary_minutes:g} min: {fmt_int(noprim)} people "
                     f"({fmt_pct(pnoprim)}), {fmt_int(vnoprim)} villages", 6.6, "bold", "#a6611a"))
         out.append((f"No secondary care within {p.secondary_minutes:g} min: {fmt_int(nosec)} people "
