@@ -263,6 +263,28 @@ def _require_facilities(data: ProjectData) -> None:
     facilities = data.role("facilities")
     if facilities is None or len(facilities) == 0:
         raise InputError("the project has no health facilities layer: add one (role 'facilities')")
+    duplicate_facility_ids(facilities)
+
+
+def duplicate_facility_ids(facilities: gpd.GeoDataFrame) -> None:
+    """Raise InputError when facility layers share ids (each layer is checked on its own when loaded;
+    two layers holding the same facility, e.g. a copy added twice, meet only here)."""
+    ids = facilities["fac_id"].astype(str)
+    dup = ids.duplicated(keep=False) & facilities["fac_id"].notna()
+    if not dup.any():
+        return
+    layers = facilities.get("source_layer", pd.Series("facilities", index=facilities.index))
+    problems = []
+    for layer, rows in facilities[dup].groupby(layers[dup], sort=False):
+        others = sorted(set(layers[dup & ids.isin(set(rows["fac_id"].astype(str)))]) - {layer})
+        shown = sorted(set(rows["fac_id"].astype(str)))
+        listed = ", ".join(shown[:8]) + (f" and {len(shown) - 8} more" if len(shown) > 8 else "")
+        within = " (also within this layer)" if rows["fac_id"].astype(str).duplicated().any() else ""
+        problems.append(Problem(
+            "error", f"{len(shown)} facility ids are also used by layer(s) {', '.join(others) or layer}{within}: "
+            f"{listed}. Each facility needs its own id: remove the layer that repeats the others, or give "
+            "its facilities new ids", layer=str(layer), field="fac_id"))
+    raise InputError(problems)
 
 
 def _run_on(data, params, scenario, friction: Friction, feedback, t0) -> AnalysisResult:

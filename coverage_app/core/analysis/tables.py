@@ -72,7 +72,10 @@ def village_access(villages: gpd.GeoDataFrame, grid: Grid, tiers: dict[str, Tier
 
 def assign_townships(villages: gpd.GeoDataFrame, townships: gpd.GeoDataFrame | None) -> pd.Series:
     """Township pcode of each village: its own field where present, else the township it lies in."""
-    have = villages["township_pcode"] if "township_pcode" in villages else pd.Series(None, index=villages.index)
+    if "township_pcode" in villages:
+        have = villages["township_pcode"].astype(object)
+    else:  # no township field (e.g. a Shapefile that cut the name): every village is placed by location
+        have = pd.Series(None, index=villages.index, dtype=object)
     if townships is None:
         return have
     missing = have.isna() | ~have.isin(set(townships["pcode"]))

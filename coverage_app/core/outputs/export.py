@@ -39,6 +39,30 @@ SHAPEFILE_FIELDS = {
     "facilities": ["fac_id", "name", "level", "status", "prim", "sec", "counts_p", "counts_s", "ref_min"],
 }
 SAFE_SHARE_GRID_KM = 20.0
+# Shapefile names (<= 10 characters) for the longer GeoPackage/CSV field names.
+SHAPEFILE_RENAMES = {"n_facilities": "n_fac", "n_secondary": "n_sec", "n_primary_only": "n_prim_onl",
+                     "n_counting": "n_counting", "township_pcode": "ts_pcode", "served_pop": "served",
+                     "unserved_pop": "unserved"}
+
+
+def shapefile_columns(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with field names a Shapefile keeps (<= 10 characters): the documented short names of
+    SHAPEFILE_RENAMES, any other long name cut to 10 characters and made unique."""
+    names, used = {}, set()
+    for col in table.columns:
+        if col == "geometry" or len(col) <= 10:
+            used.add(col)
+    for col in table.columns:
+        if col == "geometry" or len(col) <= 10:
+            continue
+        short = SHAPEFILE_RENAMES.get(col, col[:10])
+        k = 1
+        while short in used:
+            short = f"{col[:10 - len(str(k))]}{k}"
+            k += 1
+        names[col] = short
+        used.add(short)
+    return table.rename(columns=names) if names else table
 
 
 def village_table(result: AnalysisResult) -> gpd.GeoDataFrame:
@@ -221,9 +245,8 @@ def export_coverage(result: AnalysisResult, out_dir, formats=("gpkg", "shp"), *,
             if "shp" in formats:
                 for name, table in tables.items():
                     report(feedback, done / steps, f"{name}.shp")
-                    too_long = [c for c in table.columns if len(c) > 10]
-                    assert not too_long, too_long
-                    _write(table, staging / f"{name}.shp", driver="ESRI Shapefile", encoding="UTF-8")
+                    _write(shapefile_columns(table), staging / f"{name}.shp", driver="ESRI Shapefile",
+                           encoding="UTF-8")
                     done += 1
         if csv:
             report(feedback, done / steps, "CSV tables")
