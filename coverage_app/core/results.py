@@ -48,6 +48,7 @@ class AnalysisResult:
     timings_s: dict = field(default_factory=dict)
     friction: object = None       # the Friction used (for incremental edits and exports)
     scenario: dict | None = None  # the scenario this result reflects (None = baseline)
+    sensitivity: dict | None = None  # low/central/high speed ranges (analysis/sensitivity.py), or None
 
     def headline(self) -> dict:
         """Key figures for the region: population and villages without primary/secondary care."""

@@ -336,7 +336,7 @@ def assemble(data, params, grid, tiers, fac, fac_w, rows, cols, ok, friction, pr
     if villages is None:
         villages = _no_villages()
     townships = data.role("townships")
-    v = village_access(villages, grid, tiers, params)
+    v = village_access(villages, grid, tiers, params, None if friction is None else friction.cost_s_per_m)
     v["township_pcode"] = assign_townships(v, townships)
     off = ~v["on_grid"]
     if off.any():

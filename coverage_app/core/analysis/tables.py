@@ -16,16 +16,21 @@ from coverage_app.core.results import TierResult
 CURVE_MAX_MINUTES = 240
 
 
-def sample_cells(minutes: np.ndarray, alloc: np.ndarray, rows, cols, inside) -> tuple[np.ndarray, np.ndarray]:
-    """Minutes and allocation at each point's cell. A point on an unreached cell (a village on a
-    river bank, at the edge of a barrier) takes its fastest of the 8 neighbours. Off the grid or
-    where no neighbour is reached: NaN minutes and allocation -1."""
+def sample_cells(minutes: np.ndarray, alloc: np.ndarray, rows, cols, inside, cost=None) -> tuple[np.ndarray, np.ndarray]:
+    """Minutes and allocation at each point's cell. A point on an unreached barrier cell (a village
+    on a river bank, at the edge of a no-go zone) takes its fastest of the 8 neighbours. With
+    ``cost`` (the friction, s/m) only barrier cells (infinite cost) borrow: a passable cell left
+    unreached by a search cut-off is beyond the cut-off, and so is the point (a neighbour's time
+    would claim access the point does not have). Off the grid or where no neighbour is reached:
+    NaN minutes and allocation -1."""
     out_t = np.full(len(rows), np.nan, dtype="float64")
     out_a = np.full(len(rows), -1, dtype="int64")
     r, c = rows[inside], cols[inside]
     vals_t = minutes[r, c].astype("float64")
     vals_a = alloc[r, c].astype("int64")
     missing = np.isnan(vals_t)  # the engine leaves NaN exactly where allocation is -1
+    if cost is not None:
+        missing &= ~np.isfinite(cost[r, c])
     if missing.any():
         H, W = minutes.shape
         mr, mc = r[missing], c[missing]
@@ -52,14 +57,17 @@ def gap_class(prim_min, sec_min, params: AnalysisParams) -> np.ndarray:
     return np.select([no_p & no_s, no_p, no_s], ["both", "primary", "secondary"], "none").astype(object)
 
 
-def village_access(villages: gpd.GeoDataFrame, grid: Grid, tiers: dict[str, TierResult], params) -> gpd.GeoDataFrame:
+def village_access(villages: gpd.GeoDataFrame, grid: Grid, tiers: dict[str, TierResult], params,
+                   cost: np.ndarray | None = None) -> gpd.GeoDataFrame:
+    """Minutes (rounded to 0.1) and nearest facility of each village, per tier; ``cost`` is the run's
+    friction (s/m), so that only villages on barrier cells take a neighbour's time."""
     v = villages.copy()
     vw = v.geometry.to_crs(grid.crs)
     rows, cols, inside = grid.cell_of(vw.x.to_numpy(), vw.y.to_numpy())
     v["on_grid"] = inside
     for tier, short in (("primary", "prim"), ("secondary", "sec")):
         t = tiers[tier]
-        mins, alloc = sample_cells(t.minutes, t.allocation, rows, cols, inside)
+        mins, alloc = sample_cells(t.minutes, t.allocation, rows, cols, inside, cost)
         ids = np.array(t.facility_ids + [None], dtype=object)
         v[f"{short}_min"] = np.round(mins, 1)
         v[f"{short}_fac"] = ids[np.where(alloc >= 0, alloc, len(t.facility_ids))]

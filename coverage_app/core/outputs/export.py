@@ -85,6 +85,10 @@ def township_table(result: AnalysisResult) -> gpd.GeoDataFrame:
     if result.capacity is not None:
         unserved = result.capacity.set_index("township_pcode")["unserved_pop"]
         out["unserved"] = out["pcode"].map(unserved).fillna(0).round()
+    if result.sensitivity is not None:  # percent of the township's people, lowest and highest speed case
+        ranges = result.sensitivity["townships"].set_index("pcode")
+        for col in ("pct_lo", "pct_hi", "pct_sec_lo", "pct_sec_hi"):
+            out[col] = out["pcode"].map(ranges[col])
     return out
 
 
@@ -159,6 +163,8 @@ def run_record(result: AnalysisResult, project=None, inputs=None, safe_share=Fal
         "timings_s": {k: round(v, 3) for k, v in result.timings_s.items()},
         "problems": [str(p) for p in result.problems],
         "safe_share": safe_share,
+        "sensitivity": None if result.sensitivity is None else {
+            "cases": result.sensitivity["cases"], "headline": result.sensitivity["headline"]},
     }
 
 
