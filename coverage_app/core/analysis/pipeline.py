@@ -39,13 +39,17 @@ def _secondary_from_level(level) -> bool:
 
 
 def facility_table(facilities: gpd.GeoDataFrame, params: AnalysisParams, scenario: dict | None = None,
-                   ) -> tuple[gpd.GeoDataFrame, list[Problem], int]:
+                   ledger: list[dict] | None = None) -> tuple[gpd.GeoDataFrame, list[Problem], int]:
     """Facilities with their status on the as-of date and whether they count for each tier.
 
-    Scenario edits dated after the as-of date are not applied. Returns (table, problems,
-    number of facilities of unknown status counted as functioning).
+    The status is the latest dated one on or before the as-of date, from the layer's own
+    ``status``/``status_date`` and the project's status ``ledger`` (core/data/status.py); before
+    a facility's first dated status it is unknown. Scenario edits dated after the as-of date are
+    not applied. Returns (table, problems, number of facilities of unknown status counted as
+    functioning).
     """
     from coverage_app.core.analysis.edits import apply_facility_edits
+    from coverage_app.core.data.status import status_on
 
     as_of = scenario_as_of(params, scenario)
     fac = facilities.copy()
@@ -63,11 +67,15 @@ def facility_table(facilities: gpd.GeoDataFrame, params: AnalysisParams, scenari
     fac["status"] = fac["status"].fillna("unknown")
     if "status_date" in fac:
         dates = pd.to_datetime(fac["status_date"], errors="coerce")
-        if dates.notna().any() and (dates.dropna() > pd.Timestamp(as_of)).all():
+        reported = pd.to_datetime(pd.Series([e.get("date") for e in ledger or []], dtype=object), errors="coerce")
+        if dates.notna().all() and (dates > pd.Timestamp(as_of)).all() and not (reported <= pd.Timestamp(as_of)).any():
             raise InputError(Problem(
                 "error", f"the as-of date {as_of.isoformat()} is before every facility status date (earliest "
                 f"{dates.min().date().isoformat()}): no facility's status is known then; choose a later date",
                 layer="facilities", field="status_date"))
+    on_day = status_on(fac, ledger, as_of)
+    fac["status"], fac["status_date"], fac["status_source"] = \
+        on_day["status"], on_day["status_date"], on_day["status_source"]
     fac["is_new"] = False
     fac = apply_facility_edits(fac, scenario, as_of)
     unknown = fac["status"] == "unknown"
@@ -291,7 +299,8 @@ def _run_on(data, params, scenario, friction: Friction, feedback, t0) -> Analysi
     timings = {"friction": time.perf_counter() - t0}
     grid = friction.grid
     problems: list[Problem] = list(friction.problems or [])
-    fac, fac_problems, assumed = facility_table(data.role("facilities"), params, scenario)
+    fac, fac_problems, assumed = facility_table(data.role("facilities"), params, scenario,
+                                                data.project.status_ledger)
     problems += fac_problems
     fac_w = fac.to_crs(grid.crs)
     rows, cols, ok, loc_problems = locate_sources(fac_w, friction)

@@ -36,7 +36,8 @@ SHAPEFILE_FIELDS = {
     "townships": ["pcode", "name_en", "name_my", "pop", "census_pop", "pop_prim", "pct_prim", "pop_sec", "pct_sec",
                   "vil_noprim", "vil_nosec"],
     "catchments": ["tier", "fac_id", "fac_name", "level", "band_min", "area_km2", "pop"],
-    "facilities": ["fac_id", "name", "level", "status", "prim", "sec", "counts_p", "counts_s", "ref_min"],
+    "facilities": ["fac_id", "name", "level", "status", "st_date", "st_source", "prim", "sec", "counts_p",
+                   "counts_s", "ref_min"],
 }
 SAFE_SHARE_GRID_KM = 20.0
 # Shapefile names (<= 10 characters) for the longer GeoPackage/CSV field names.
@@ -96,6 +97,7 @@ def facility_table_out(result: AnalysisResult) -> gpd.GeoDataFrame:
     f = result.facilities
     return gpd.GeoDataFrame({
         "fac_id": f["fac_id"].astype(str), "name": f["name"], "level": f["level"], "status": f["status"],
+        "st_date": f.get("status_date"), "st_source": f.get("status_source"),
         "prim": f["provides_primary"].astype(int), "sec": f["provides_secondary"].astype(int),
         "counts_p": f["counts_primary"].astype(int), "counts_s": f["counts_secondary"].astype(int),
         "ref_min": f["ref_min"],
