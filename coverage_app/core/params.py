@@ -70,6 +70,10 @@ class AnalysisParams:
         "Search cut-off", "min", 1, 10000, help="empty = no cut-off"))
     speeds_kmh: dict = field(default_factory=default_speeds, compare=True, hash=False,
                              metadata=_meta("Speeds by surface and mode", "km/h"))
+    people_per_bed: float | None = field(default=1000.0, metadata=_meta(
+        "People served per bed", "people", 1, 1_000_000, help=(
+            "capacity-aware coverage: a facility with beds but no capacity serves at most beds x this many "
+            "people within the primary threshold; empty = capacity from the capacity field only")))
     unmapped_kmh: dict = field(default_factory=lambda: dict(DEFAULT_UNMAPPED_KMH), compare=True, hash=False,
                                metadata=_meta("Unmapped tracks", "km/h", 0, 120, help=(
                                    "how fast each mode moves where no road is mapped (village tracks, "
@@ -96,6 +100,9 @@ class AnalysisParams:
             out.append("catchment bands must be positive minutes")
         if self.max_minutes is not None and self.max_minutes <= 0:
             out.append("the search cut-off must be positive minutes")
+        if self.people_per_bed is not None and (not isinstance(self.people_per_bed, (int, float))
+                                                or self.people_per_bed <= 0):
+            out.append(f"people served per bed must be a positive number, not {self.people_per_bed!r}")
         for mode, kmh in (self.unmapped_kmh or {}).items():
             if kmh is not None and (not isinstance(kmh, (int, float)) or not 0 < kmh <= 120):
                 out.append(f"the unmapped-track speed for {mode} must be between 0 and 120 km/h or walk, "

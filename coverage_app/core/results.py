@@ -68,4 +68,9 @@ class AnalysisResult:
             "facilities_counted_primary": int(self.facilities["counts_primary"].sum()),
             "facilities_counted_secondary": int(self.facilities["counts_secondary"].sum()),
             "assumed_unknown": self.assumed_unknown,
+            # capacity-aware (None without capacities): people within the primary threshold and within
+            # their facility's capacity, and their share of the population
+            "pop_served_capacity": float(v["served_pop"].sum()) if "served_pop" in v else None,
+            "share_served_capacity": (float(v["served_pop"].sum()) / pop if pop else float("nan"))
+            if "served_pop" in v else None,
         }

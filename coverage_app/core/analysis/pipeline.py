@@ -78,12 +78,27 @@ def facility_table(facilities: gpd.GeoDataFrame, params: AnalysisParams, scenari
         on_day["status"], on_day["status_date"], on_day["status_source"]
     fac["is_new"] = False
     fac = apply_facility_edits(fac, scenario, as_of)
+    fac["capacity"], fac["capacity_basis"] = facility_capacity(fac, params)
     unknown = fac["status"] == "unknown"
     counting = fac["status"].isin(COUNTING_STATUSES) | (unknown & params.unknown_counts)
     fac["counts_primary"] = counting & fac["provides_primary"]
     fac["counts_secondary"] = counting & fac["provides_secondary"]
     assumed = int((unknown & params.unknown_counts).sum())
     return fac, problems, assumed
+
+
+def facility_capacity(fac: pd.DataFrame, params: AnalysisParams) -> tuple[pd.Series, pd.Series]:
+    """People each facility can serve (NaN = no limit) and where the figure comes from: the
+    ``capacity`` field (people), else ``beds`` x ``params.people_per_bed``."""
+    cap = pd.to_numeric(fac["capacity"], errors="coerce") if "capacity" in fac else \
+        pd.Series(np.nan, index=fac.index)
+    basis = pd.Series(np.where(cap.notna(), "capacity", None), index=fac.index, dtype=object)
+    if "beds" in fac and params.people_per_bed:
+        beds = pd.to_numeric(fac["beds"], errors="coerce")
+        use = cap.isna() & beds.notna() & (beds > 0)
+        cap = cap.where(~use, beds * float(params.people_per_bed))
+        basis[use] = f"beds x {float(params.people_per_bed):g}"
+    return cap.astype("float64"), basis
 
 
 def scenario_as_of(params: AnalysisParams, scenario: dict | None) -> dt.date:
@@ -361,7 +376,7 @@ def assemble(data, params, grid, tiers, fac, fac_w, rows, cols, ok, friction, pr
     facs["on_grid"] = ok
     facs["ref_min"] = referral_minutes(fac_w, rows, cols, ok, tiers["secondary"])
     facs["_row"], facs["_col"] = rows, cols
-    cap_villages, cap_table = capacity_coverage(v, facs)
+    cap_villages, cap_table = capacity_coverage(v, facs, params)
     if cap_villages is not None:
         v = cap_villages
     result = AnalysisResult(params=params, grid=grid, tiers=tiers, villages=v,

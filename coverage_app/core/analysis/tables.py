@@ -169,27 +169,33 @@ def coverage_curve(villages: gpd.GeoDataFrame, max_minutes: int = CURVE_MAX_MINU
 
 
 
-def capacity_coverage(villages: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, tier: str = "primary"):
-    """AccessMod-style geographic coverage: a facility with a capacity (people) takes the population of
-    the villages allocated to it in order of travel time until full. Returns (villages with
-    ``served_pop``/``unserved_pop``, per-township table of unserved population) or (None, None)."""
+def capacity_coverage(villages: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, params=None, tier: str = "primary"):
+    """AccessMod-style geographic coverage with capacity. Only villages within the tier's threshold
+    (minutes) draw on a facility: each facility with a capacity (people) takes the population of the
+    villages allocated to it within the threshold, nearest first, until full. ``served_pop``: people
+    within the threshold and within their facility's capacity (no capacity = no limit);
+    ``unserved_pop``: people within the threshold beyond it; villages beyond the threshold have
+    neither (they lack access). Returns (villages with both columns, per-township table of
+    ``pop_within``, ``served_pop``, ``unserved_pop``) or (None, None) without capacities."""
     if "capacity" not in facilities or facilities["capacity"].notna().sum() == 0:
         return None, None
     short = "prim" if tier == "primary" else "sec"
+    threshold = getattr(params, f"{tier}_minutes", None) if params is not None else None
+    threshold = float("inf") if threshold is None else float(threshold)
     cap = facilities.set_index("fac_id")["capacity"].dropna().astype(float)
     v = villages.copy()
     pop = v["population"].fillna(0.0)
-    served = pop.where(v[f"{short}_fac"].notna(), 0.0).copy()
-    limited = v[f"{short}_fac"].isin(cap.index)
-    for fac_id, group in v[limited].sort_values(f"{short}_min").groupby(f"{short}_fac"):
+    within = v[f"{short}_fac"].notna() & (v[f"{short}_min"] <= threshold)
+    served = pop.where(within, 0.0).copy()
+    limited = within & v[f"{short}_fac"].isin(cap.index)
+    for fac_id, group in v[limited].sort_values(f"{short}_min", kind="stable").groupby(f"{short}_fac"):
         left = cap[fac_id]
         for idx in group.index:
             take = min(pop[idx], max(left, 0.0))
             served[idx] = take
             left -= take
     v["served_pop"] = served.round()
-    v["unserved_pop"] = (pop - served).round()
-    table = v.groupby("township_pcode")[["served_pop", "unserved_pop"]].sum().reset_index()
+    v["unserved_pop"] = (pop.where(within, 0.0) - served).round()
+    table = v.assign(pop_within=pop.where(within, 0.0).round()).groupby("township_pcode")[
+        ["pop_within", "served_pop", "unserved_pop"]].sum().reset_index()
     return v, table
-
-

@@ -64,6 +64,8 @@ ROLES: dict[str, RoleSpec] = {
             FieldSpec("status_date", "date", False, ("date", "as_of", "updated")),
             FieldSpec("operator", "str", False, ("owner", "managed_by")),
             FieldSpec("capacity", "float", False, ("capacity_people", "cap"), description="people served"),
+            FieldSpec("beds", "float", False, ("n_beds", "bed_count", "beds_total"),
+                      description="inpatient beds; capacity = beds x people per bed where no capacity is given"),
         ), title="Health facilities"),
         RoleSpec("conflict_zones", POLYGON, (
             FieldSpec("zone_id", "str", True, ("id", "zone"), unique=True),

@@ -74,7 +74,8 @@ def village_table(result: AnalysisResult) -> gpd.GeoDataFrame:
         "prim_min": v["prim_min"], "prim_fac": v["prim_fac"], "sec_min": v["sec_min"], "sec_fac": v["sec_fac"],
         "gap": v["gap"].astype(str), "on_grid": v["on_grid"].astype(int),
     }, geometry=v.geometry.values, crs=v.crs)
-    if "unserved_pop" in v:
+    if "unserved_pop" in v:  # capacity-aware: people within the threshold served / beyond capacity
+        out["served"] = v["served_pop"]
         out["unserved"] = v["unserved_pop"]
     return out
 
@@ -84,8 +85,9 @@ def township_table(result: AnalysisResult) -> gpd.GeoDataFrame:
     cols = [c for c in SHAPEFILE_FIELDS["townships"] if c in t]
     out = t[cols + (["geometry"] if "geometry" in t else [])].copy()
     if result.capacity is not None:
-        unserved = result.capacity.set_index("township_pcode")["unserved_pop"]
-        out["unserved"] = out["pcode"].map(unserved).fillna(0).round()
+        cap = result.capacity.set_index("township_pcode")
+        out["served"] = out["pcode"].map(cap["served_pop"]).fillna(0).round()
+        out["unserved"] = out["pcode"].map(cap["unserved_pop"]).fillna(0).round()
     if result.sensitivity is not None:  # percent of the township's people, lowest and highest speed case
         ranges = result.sensitivity["townships"].set_index("pcode")
         for col in ("pct_lo", "pct_hi", "pct_sec_lo", "pct_sec_hi"):
@@ -100,7 +102,7 @@ def facility_table_out(result: AnalysisResult) -> gpd.GeoDataFrame:
         "st_date": f.get("status_date"), "st_source": f.get("status_source"),
         "prim": f["provides_primary"].astype(int), "sec": f["provides_secondary"].astype(int),
         "counts_p": f["counts_primary"].astype(int), "counts_s": f["counts_secondary"].astype(int),
-        "ref_min": f["ref_min"],
+        "ref_min": f["ref_min"], "capacity": f.get("capacity"), "cap_basis": f.get("capacity_basis"),
     }, geometry=f.geometry.values, crs=f.crs).to_crs(4326)
 
 
