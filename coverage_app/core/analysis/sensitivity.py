@@ -61,3 +61,17 @@ def run_sensitivity(data, params=None, scenario=None, feedback=None) -> Analysis
     central = results["central"]
     central.sensitivity = sensitivity_ranges(results)
     return central
+
+
+def add_sensitivity(result: AnalysisResult, data, feedback=None) -> AnalysisResult:
+    """Fill ``result.sensitivity`` for an existing central result: only the low and high runs are
+    computed (same parameters and scenario otherwise). Returns the same result."""
+    from coverage_app.core.analysis.pipeline import run_analysis
+
+    results = {"central": result}
+    for i, case in enumerate(("low", "high")):
+        check(feedback)
+        results[case] = run_analysis(data, result.params.sensitivity_case(case), result.scenario,
+                                     feedback=sub(feedback, i / 2, (i + 1) / 2))
+    result.sensitivity = sensitivity_ranges(results)
+    return result
