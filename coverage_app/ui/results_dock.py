@@ -295,7 +295,7 @@ class ResultsDock(QWidget):
         self.tabs.addTab(page, "Comparison")
         from coverage_app.ui.numbers_tools import RangesAndSites  # speed ranges and siting (issue 11)
 
-        self.extras = RangesAndSites(parent, self)
+        self.extras = RangesAndSites(self)
         self.tabs.addTab(self.extras, "Ranges && sites")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
