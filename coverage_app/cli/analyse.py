@@ -23,6 +23,8 @@ def add_analysis_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--primary-minutes", type=float, metavar="MIN")
     p.add_argument("--secondary-minutes", type=float, metavar="MIN")
     p.add_argument("--neighbours", type=int, choices=(8, 16))
+    p.add_argument("--people-per-bed", type=float, metavar="N", help=f"{FIELDS['people_per_bed'].metadata['label']}"
+                   " (capacity-aware coverage from the facilities' beds; 0 = off)")
     meta = FIELDS["unmapped_kmh"].metadata
     p.add_argument("--unmapped-kmh", metavar="KMH", help=f"{meta['label']}: the mode's speed where no road is "
                    "mapped, km/h, or 'walk' (default from the project; README: Last-mile travel)")
@@ -41,6 +43,9 @@ def params_from_args(project: Project, args):
             changes["as_of"] = dt.date.fromisoformat(args.as_of)
         except ValueError:
             raise InputError(f"--as-of must be a date like 2024-05-31, not {args.as_of!r}") from None
+    per_bed = getattr(args, "people_per_bed", None)
+    if per_bed is not None:
+        changes["people_per_bed"] = per_bed or None
     unmapped = getattr(args, "unmapped_kmh", None)
     if unmapped is not None:
         mode = changes.get("mode", project.params.mode)

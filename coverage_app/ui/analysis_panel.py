@@ -122,6 +122,10 @@ class AnalysisPanel(QWidget):
         self.cutoff = _spin("max_minutes")
         self.cutoff.setSpecialValueText("none")
         self.cutoff.setMinimum(0)
+        self.per_bed = _spin("people_per_bed")
+        self.per_bed.setMinimum(0)
+        self.per_bed.setSpecialValueText("off")
+        self.per_bed.setSingleStep(100)
         self.speed_table = SpeedTable()
         self.speed_reset = QPushButton("Reset speeds to defaults")
         self.speed_reset.clicked.connect(lambda: (self.speed_table.set_speeds(default_speeds()), self._edited()))
@@ -147,6 +151,7 @@ class AnalysisPanel(QWidget):
         form.addRow(FIELDS["cell_size_m"].metadata["label"], self.cell)
         form.addRow(FIELDS["neighbours"].metadata["label"], self.neighbours)
         form.addRow(FIELDS["max_minutes"].metadata["label"], self.cutoff)
+        form.addRow(FIELDS["people_per_bed"].metadata["label"], self.per_bed)
         form.addRow(self.unknown)
         speeds = QGroupBox(FIELDS["speeds_kmh"].metadata["label"] + " (km/h)")
         sl = QVBoxLayout(speeds)
@@ -165,7 +170,7 @@ class AnalysisPanel(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
-        for w in (self.primary, self.secondary, self.cell, self.cutoff):
+        for w in (self.primary, self.secondary, self.cell, self.cutoff, self.per_bed):
             w.valueChanged.connect(self._edited)
         for w in (self.mode, self.neighbours):
             w.currentIndexChanged.connect(self._edited)
@@ -197,6 +202,7 @@ class AnalysisPanel(QWidget):
             self.neighbours.setCurrentIndex(max(0, self.neighbours.findData(params.neighbours)))
             self.unknown.setChecked(params.unknown_counts)
             self.cutoff.setValue(params.max_minutes or 0)
+            self.per_bed.setValue(params.people_per_bed or 0)
             self.speed_table.set_speeds(params.speeds_kmh, params.unmapped_kmh)
         finally:
             self._loading = False
@@ -220,7 +226,8 @@ class AnalysisPanel(QWidget):
                             secondary_minutes=self.secondary.value(), cell_size_m=self.cell.value(),
                             band_minutes=bands, as_of=date, neighbours=int(self.neighbours.currentData()),
                             unknown_counts=self.unknown.isChecked(),
-                            max_minutes=self.cutoff.value() or None, speeds_kmh=speeds, unmapped_kmh=unmapped)
+                            max_minutes=self.cutoff.value() or None, speeds_kmh=speeds, unmapped_kmh=unmapped,
+                            people_per_bed=self.per_bed.value() or None)
 
     def set_running(self, running: bool) -> None:
         self.run_button.setText("Running…" if running else "Run analysis")

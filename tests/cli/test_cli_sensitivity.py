@@ -55,3 +55,12 @@ def test_unmapped_kmh_flag(tmp_path):
 def test_bad_unmapped_kmh(tmp_path, capsys, value, message):
     assert main(["analyse", "--out", str(tmp_path / "o"), "--mode", "car", "--unmapped-kmh", value, *FAST]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_people_per_bed_flag(tmp_path):
+    out = tmp_path / "o"
+    assert main(["analyse", "--out", str(out), "--people-per-bed", "0", "--format", "gpkg", *FAST]) == 0
+    record = json.loads((out / "run.json").read_text())
+    assert record["parameters"]["people_per_bed"] is None and record["headline"]["pop_served_capacity"] is None
+    assert main(["analyse", "--out", str(out), "--people-per-bed", "2000", "--format", "gpkg", *FAST]) == 0
+    assert json.loads((out / "run.json").read_text())["headline"]["pop_served_capacity"] > 0

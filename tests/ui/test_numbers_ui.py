@@ -109,3 +109,12 @@ def test_app_export_with_safe_sharing_and_shapefiles(window, qtbot, tmp_path):
     fields = list(pyogrio.read_info(out / "facilities.shp")["fields"])
     assert "n_fac" in fields and all(len(f) <= 10 for f in fields)
     assert gpd.read_file(out / "facilities.shp")["n_fac"].sum() == 141
+
+
+def test_people_per_bed_in_the_panel(window):
+    panel = window.analysis_panel
+    assert panel.per_bed.value() == 1000
+    panel.per_bed.setValue(0)
+    assert panel.params(window.project.params).people_per_bed is None
+    panel.per_bed.setValue(500)
+    assert panel.params(window.project.params).people_per_bed == 500
