@@ -64,3 +64,25 @@ def test_people_per_bed_flag(tmp_path):
     assert record["parameters"]["people_per_bed"] is None and record["headline"]["pop_served_capacity"] is None
     assert main(["analyse", "--out", str(out), "--people-per-bed", "2000", "--format", "gpkg", *FAST]) == 0
     assert json.loads((out / "run.json").read_text())["headline"]["pop_served_capacity"] > 0
+
+
+@pytest.mark.slow
+def test_brief_key_figures_give_the_range(tmp_path, bundled_project_path):
+    import shutil
+    import subprocess
+
+    from coverage_app.core.analysis.sensitivity import add_sensitivity
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("poppler-utils not installed")
+    out = tmp_path / "brief.pdf"
+    assert main(["brief", "--out", str(out), "--mode", "car", "--sensitivity", "--cell-size", "2000",
+                 "--quiet"]) == 0
+    text = " ".join(subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True).stdout.split())
+    project = load_project(bundled_project_path)
+    data = load_project_data(project)
+    result = add_sensitivity(run_analysis(data, project.params.replace(mode="car", cell_size_m=2000.0)), data)
+    h = result.sensitivity["headline"]
+    expected = (f"within 60 min of primary care {100 * h['share_primary']['lo']:.0f}–"
+                f"{100 * h['share_primary']['hi']:.0f} %")
+    assert "Range under low / high speed assumptions" in text and expected in text, text[:2000]
