@@ -15,8 +15,8 @@ import geopandas as gpd
 import pandas as pd
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (QCheckBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QCheckBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSpinBox,
+                               QVBoxLayout, QWidget)
 
 from coverage_app.ui import dialogs
 from coverage_app.ui.session import Controller
@@ -106,10 +106,18 @@ class RangesAndSites(QWidget):
         sl.addLayout(row)
         sl.addWidget(self.sites_label)
         sl.addWidget(self.site_view, 1)
-        layout = QVBoxLayout(self)
+        inner = QWidget()
+        layout = QVBoxLayout(inner)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(box, 1)
         layout.addWidget(sites, 1)
+        scroll = QScrollArea()  # the tab never widens or lengthens the dock (small screens)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.NoFrame)
+        scroll.setWidget(inner)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
         self.update_buttons()
 
     def show_result(self, result) -> None:
