@@ -3,8 +3,8 @@ project argument (the analysis-parameter flags are in :mod:`.analyse`, shared wi
 
 Exit codes (:func:`run_command`): 0 success, 2 bad input (one plain line per problem:
 :class:`~coverage_app.core.errors.InputError`, a project file that cannot be read), 130
-cancelled or interrupted, 1 unexpected failure (logged; no Python traceback on the terminal
-unless COVERAGE_APP_DEBUG=1).
+cancelled or interrupted, 141 the reader of stdout went away (a closed pipe), 1 unexpected
+failure (logged; no Python traceback on the terminal unless COVERAGE_APP_DEBUG=1).
 """
 
 from __future__ import annotations
@@ -48,7 +48,12 @@ class TerminalFeedback:
 def run_command(func, args) -> int:
     """Call ``func(args)`` and turn what it raises into a message on stderr and an exit code."""
     try:
-        return int(func(args) or 0)
+        code = int(func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:  # the reader went away (``coverage-app info | head -3``): not our failure
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
+        return 141  # as a shell reports a process ended by SIGPIPE
     except InputError as err:
         for problem in err.problems:
             print(problem, file=sys.stderr)
