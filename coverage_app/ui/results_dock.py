@@ -18,7 +18,8 @@ TOWNSHIP_COLUMNS = [("name_en", "Township"), ("name_my", "မြို့နယ�
                     ("pct_prim", "% within primary"), ("pct_sec", "% within secondary"),
                     ("vil_noprim", "Villages without primary"), ("vil_nosec", "Villages without secondary"),
                     ("pop_prim", "Pop. within primary"), ("pop_sec", "Pop. within secondary"),
-                    ("n_villages", "Villages"), ("census_pop", "Census 2014"), ("pcode", "Pcode")]
+                    ("n_villages", "Villages"), ("census_pop", "Census 2014"), ("pcode", "Pcode"),
+                    ("served_pop", "Pop. served within capacity"), ("unserved_pop", "Pop. beyond capacity")]
 VILLAGE_COLUMNS = [("name_en", "Village"), ("name_my", "ရွာ"), ("pcode", "Pcode"), ("township", "Township"),
                    ("population", "Population"), ("prim_min", "Min. to primary"), ("sec_min", "Min. to secondary"),
                    ("gap", "Gap")]
@@ -323,6 +324,8 @@ class ResultsDock(QWidget):
             return
         self.summary.setText(headline_html(result, stale, scenario_name))
         towns = pd.DataFrame(result.townships.drop(columns="geometry", errors="ignore"))
+        if result.capacity is not None:  # capacity-aware: served / beyond capacity, within the threshold
+            towns = towns.merge(result.capacity.rename(columns={"township_pcode": "pcode"}), on="pcode", how="left")
         self.township_model.set_frame(towns)
         self.township_view.sortByColumn(3, Qt.AscendingOrder)
         self.township_view.resizeColumnsToContents()

@@ -118,3 +118,16 @@ def test_people_per_bed_in_the_panel(window):
     assert panel.params(window.project.params).people_per_bed is None
     panel.per_bed.setValue(500)
     assert panel.params(window.project.params).people_per_bed == 500
+
+
+def test_capacity_in_the_results_dock(window, qtbot):
+    result = run_analysis(qtbot, window)
+    h = result.headline()
+    assert h["pop_served_capacity"] is not None
+    text = window.results.summary.text()
+    assert "Within capacity" in text and f"{h['pop_served_capacity']:,.0f}" in text and "beds x 1000" in text
+    model = window.results.township_model
+    served = sum(model.row_value(r, "served_pop") or 0 for r in range(model.rowCount()))
+    assert served == pytest.approx(result.villages["served_pop"].sum(), abs=1)
+    window.results.tabs.setCurrentIndex(0)
+    _grab(window.results, "summary_capacity")
