@@ -23,6 +23,11 @@ def add_analysis_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--primary-minutes", type=float, metavar="MIN")
     p.add_argument("--secondary-minutes", type=float, metavar="MIN")
     p.add_argument("--neighbours", type=int, choices=(8, 16))
+    p.add_argument("--people-per-bed", type=float, metavar="N", help=f"{FIELDS['people_per_bed'].metadata['label']}"
+                   " (capacity-aware coverage from the facilities' beds; 0 = off)")
+    meta = FIELDS["unmapped_kmh"].metadata
+    p.add_argument("--unmapped-kmh", metavar="KMH", help=f"{meta['label']}: the mode's speed where no road is "
+                   "mapped, km/h, or 'walk' (default from the project; README: Last-mile travel)")
     p.add_argument("--scenario", metavar="NAME", help="a scenario saved in the project")
 
 
@@ -38,6 +43,18 @@ def params_from_args(project: Project, args):
             changes["as_of"] = dt.date.fromisoformat(args.as_of)
         except ValueError:
             raise InputError(f"--as-of must be a date like 2024-05-31, not {args.as_of!r}") from None
+    per_bed = getattr(args, "people_per_bed", None)
+    if per_bed is not None:
+        changes["people_per_bed"] = per_bed or None
+    unmapped = getattr(args, "unmapped_kmh", None)
+    if unmapped is not None:
+        mode = changes.get("mode", project.params.mode)
+        text = str(unmapped).strip().lower()
+        try:
+            kmh = None if text == "walk" else float(text)
+        except ValueError:
+            raise InputError(f"--unmapped-kmh must be a speed in km/h or 'walk', not {unmapped!r}") from None
+        changes["unmapped_kmh"] = dict(project.params.unmapped_kmh) | {mode: kmh}
     try:
         return project.params.replace(**changes)
     except ValueError as exc:
@@ -92,6 +109,10 @@ def cmd_analyse(args) -> int:
     if raster:
         kind = "friction" if args.friction_raster else "speed"
         result = run_on_friction_raster(data, params, raster, kind, scenario=scenario, feedback=feedback)
+    elif args.sensitivity:
+        from coverage_app.core.analysis.sensitivity import run_sensitivity
+
+        result = run_sensitivity(data, params, scenario, feedback=feedback)
     else:
         result = run_analysis(data, params, scenario, feedback=feedback)
     for problem in result.problems:
@@ -105,6 +126,11 @@ def cmd_analyse(args) -> int:
               f"{h['share_primary']:.1%} of people within {params.primary_minutes:g} min of primary care, "
               f"{h['share_secondary']:.1%} within {params.secondary_minutes:g} min of secondary care "
               f"({h['assumed_unknown']} facilities of unknown status counted as functioning)")
+        if result.sensitivity is not None:
+            r = result.sensitivity["headline"]
+            print(f"speed sensitivity (low / high speeds): primary {r['share_primary']['lo']:.1%} to "
+                  f"{r['share_primary']['hi']:.1%}, secondary {r['share_secondary']['lo']:.1%} to "
+                  f"{r['share_secondary']['hi']:.1%}")
         print(f"analysis {result.timings_s.get('total', 0):.2f} s; wrote {len(written)} files to {args.out}")
     return 0
 
@@ -164,6 +190,9 @@ def register(sub) -> None:
     for role in ROLE_FLAGS:
         p.add_argument(f"--{role.replace('_', '-')}", dest=role, metavar="PATH", help=f"a {role} layer")
     group = p.add_mutually_exclusive_group()
+    group.add_argument("--sensitivity", action="store_true",
+                       help="also run with low and high speed assumptions (unmapped-track speed, every speed "
+                       "x0.8 / x1.2) and report each figure as a range")
     group.add_argument("--friction-raster", metavar="PATH", help="friction in minutes per metre (MAP convention)")
     group.add_argument("--speed-raster", metavar="PATH", help="speed in km/h")
     add_analysis_flags(p)

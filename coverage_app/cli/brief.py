@@ -47,7 +47,12 @@ def cmd_brief(args) -> int:
     if not args.no_analysis:
         from coverage_app.core.analysis.pipeline import run_analysis
 
-        result = run_analysis(data, params, scenario, feedback=sub(feedback, 0.0, 0.4))
+        result = run_analysis(data, params, scenario, feedback=sub(feedback, 0.0, 0.4 if not args.sensitivity
+                                                                    else 0.15))
+        if args.sensitivity:  # low / high speed cases: ranges in the key figures
+            from coverage_app.core.analysis.sensitivity import add_sensitivity
+
+            add_sensitivity(result, data, feedback=sub(feedback, 0.15, 0.4))
         for problem in result.problems:
             if not args.quiet:
                 print(problem)
@@ -91,6 +96,8 @@ def register(subparsers) -> None:
     p.add_argument("--subtitle", help="page subtitle")
     p.add_argument("--dpi", type=int, default=200, help="PNG resolution (default 200)")
     p.add_argument("--no-analysis", action="store_true", help="map the input layers only (no travel times)")
+    p.add_argument("--sensitivity", action="store_true",
+                   help="also run the low / high speed cases and give the key figures as ranges")
     p.add_argument("--quiet", action="store_true", help="no progress or summary output")
     add_analysis_flags(p)
     p.set_defaults(func=cmd_brief)

@@ -28,6 +28,22 @@ DEFAULT_LANDCOVER_SPEEDS_KMH = {
 }
 
 
+# Last mile: km/h of each mode where no road is mapped ("unmapped tracks": village tracks and minor
+# roads that no bundled layer holds). ``None`` = people walk there (the off-road walking speed).
+# Central values: README "Last-mile travel" (AccessMod manual: 20 km/h is the maximum for tracks,
+# trails or footpaths after Toxopeus 1996 / Nelson 2000; a car on an unsurfaced village track is
+# taken at half that, a motorbike between the two).
+DEFAULT_UNMAPPED_KMH: dict[str, float | None] = {"walking": None, "motorbike": 15.0, "car": 10.0}
+
+# Sensitivity run (``analyse --sensitivity``): low and high speed assumptions around the central one.
+# ``unmapped_kmh``: the last-mile speed of the motorised modes (km/h, used as given); ``speed_factor``
+# multiplies every other speed of the run (mapped roads, walking; checkpoints, rain, vehicles).
+SENSITIVITY_CASES: dict[str, dict] = {
+    "low": {"unmapped_kmh": {"motorbike": 10.0, "car": 5.0}, "speed_factor": 0.8},
+    "high": {"unmapped_kmh": {"motorbike": 20.0, "car": 15.0}, "speed_factor": 1.2},
+}
+
+
 def default_speeds() -> dict[str, dict[str, float | None]]:
     return {mode: dict(table) for mode, table in DEFAULT_SPEEDS_KMH.items()}
 
@@ -54,6 +70,14 @@ class AnalysisParams:
         "Search cut-off", "min", 1, 10000, help="empty = no cut-off"))
     speeds_kmh: dict = field(default_factory=default_speeds, compare=True, hash=False,
                              metadata=_meta("Speeds by surface and mode", "km/h"))
+    people_per_bed: float | None = field(default=1000.0, metadata=_meta(
+        "People served per bed", "people", 1, 1_000_000, help=(
+            "capacity-aware coverage: a facility with beds but no capacity serves at most beds x this many "
+            "people within the primary threshold; empty = capacity from the capacity field only")))
+    unmapped_kmh: dict = field(default_factory=lambda: dict(DEFAULT_UNMAPPED_KMH), compare=True, hash=False,
+                               metadata=_meta("Unmapped tracks", "km/h", 0, 120, help=(
+                                   "how fast each mode moves where no road is mapped (village tracks, "
+                                   "minor roads); 'walk' = people walk there")))
 
     def __post_init__(self):
         problems = self.problems()
@@ -76,7 +100,49 @@ class AnalysisParams:
             out.append("catchment bands must be positive minutes")
         if self.max_minutes is not None and self.max_minutes <= 0:
             out.append("the search cut-off must be positive minutes")
+        if self.people_per_bed is not None and (not isinstance(self.people_per_bed, (int, float))
+                                                or self.people_per_bed <= 0):
+            out.append(f"people served per bed must be a positive number, not {self.people_per_bed!r}")
+        for mode, kmh in (self.unmapped_kmh or {}).items():
+            if kmh is not None and (not isinstance(kmh, (int, float)) or not 0 < kmh <= 120):
+                out.append(f"the unmapped-track speed for {mode} must be between 0 and 120 km/h or walk, "
+                           f"not {kmh!r}")
         return out
+
+    def off_road_kmh(self, mode: str | None = None) -> float:
+        """Speed (km/h) of ``mode`` (default: the run's) off the mapped roads: the speed table's
+        ``off_road`` if set, else its unmapped-track speed (never below walking), else walking."""
+        mode = mode or self.mode
+        walk = float(self.speeds_kmh["walking"]["off_road"])
+        own = self.speeds_kmh.get(mode, {}).get("off_road")
+        if own is not None:
+            return float(own)
+        track = (self.unmapped_kmh or {}).get(mode)
+        return walk if track is None else max(float(track), walk)
+
+    def walks_off_road(self, mode: str | None = None) -> bool:
+        """True when ``mode`` moves at walking pace off the mapped roads (Tobler's slope rule applies)."""
+        mode = mode or self.mode
+        return mode == "walking" or (self.speeds_kmh.get(mode, {}).get("off_road") is None
+                                     and (self.unmapped_kmh or {}).get(mode) is None)
+
+    def sensitivity_case(self, case: str) -> "AnalysisParams":
+        """These parameters under the ``low`` / ``central`` / ``high`` speed assumption (SENSITIVITY_CASES)."""
+        if case == "central":
+            return self
+        spec = SENSITIVITY_CASES[case]
+        factor = float(spec["speed_factor"])
+        table = {m: dict(t) for m, t in self.speeds_kmh.items()}
+        table[self.mode] = {k: (None if v is None else float(v) * factor) for k, v in table[self.mode].items()}
+        if self.mode == "walking":
+            unmapped = dict(self.unmapped_kmh)
+        else:  # motorised runs walk at the walking table's pace off road: scale it as well
+            table["walking"] = {k: float(v) * factor for k, v in table["walking"].items()}
+            unmapped = dict(self.unmapped_kmh)
+            for mode, kmh in spec["unmapped_kmh"].items():
+                if mode in unmapped or mode in table:
+                    unmapped[mode] = None if kmh is None else float(kmh)
+        return self.replace(speeds_kmh=table, unmapped_kmh=unmapped)
 
     @property
     def as_of_date(self) -> dt.date:
@@ -104,6 +170,8 @@ class AnalysisParams:
             for mode, table in kwargs["speeds_kmh"].items():
                 merged.setdefault(mode, {}).update(table)
             kwargs["speeds_kmh"] = merged
+        if "unmapped_kmh" in kwargs:
+            kwargs["unmapped_kmh"] = dict(DEFAULT_UNMAPPED_KMH) | dict(kwargs["unmapped_kmh"] or {})
         return cls(**kwargs)
 
 

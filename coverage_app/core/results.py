@@ -50,6 +50,7 @@ class AnalysisResult:
     timings_s: dict = field(default_factory=dict)
     friction: object = None       # the Friction used (for incremental edits and exports)
     scenario: dict | None = None  # the scenario this result reflects (None = baseline)
+    sensitivity: dict | None = None  # low/central/high speed ranges (analysis/sensitivity.py), or None
 
     def headline(self) -> dict:
         """Key figures for the region: population and villages without primary/secondary care. With a
@@ -86,4 +87,9 @@ class AnalysisResult:
             "facilities_counted_primary": int(self.facilities["counts_primary"].sum()),
             "facilities_counted_secondary": int(self.facilities["counts_secondary"].sum()),
             "assumed_unknown": self.assumed_unknown,
+            # capacity-aware (None without capacities): people within the primary threshold and within
+            # their facility's capacity, and their share of the population
+            "pop_served_capacity": float(v["served_pop"].sum()) if "served_pop" in v else None,
+            "share_served_capacity": (float(v["served_pop"].sum()) / pop if pop else float("nan"))
+            if "served_pop" in v else None,
         }

@@ -10,11 +10,12 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QDoubleSpinBox, 
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QScrollArea,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from coverage_app.core.params import FIELDS, SURFACES, AnalysisParams, default_speeds
+from coverage_app.core.params import DEFAULT_UNMAPPED_KMH, FIELDS, SURFACES, AnalysisParams, default_speeds
 
 SURFACE_LABELS = {"main": "Main road", "secondary": "Secondary road", "tertiary": "Tertiary road",
                   "track": "Track", "path": "Path", "off_road": "Off road"}
 WALK_TEXT = "walk"
+UNMAPPED_ROW = len(SURFACES)  # the last row: AnalysisParams.unmapped_kmh (last-mile speed by mode)
 
 
 def _spin(name: str, decimals: int = 0, step: float = 1.0) -> QDoubleSpinBox:
@@ -32,32 +33,45 @@ def _spin(name: str, decimals: int = 0, step: float = 1.0) -> QDoubleSpinBox:
 
 
 class SpeedTable(QTableWidget):
-    """Surfaces x modes, km/h; 'walk' means people walk there."""
+    """Surfaces x modes, km/h; 'walk' means people walk there. The last row is the unmapped-track
+    (last-mile) speed: how each mode moves where no road is mapped."""
 
     def __init__(self, parent=None):
-        super().__init__(len(SURFACES), 0, parent)
+        super().__init__(len(SURFACES) + 1, 0, parent)
         self.setObjectName("speed_table")
-        self.setVerticalHeaderLabels([SURFACE_LABELS.get(s, s) for s in SURFACES])
+        meta = FIELDS["unmapped_kmh"].metadata
+        self.setVerticalHeaderLabels([SURFACE_LABELS.get(s, s) for s in SURFACES] + [meta["label"]])
+        self.verticalHeaderItem(UNMAPPED_ROW).setToolTip(meta["help"])
         self.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
         self.setMinimumHeight(self.verticalHeader().length() + 40)
         self.setToolTip("Travel speed (km/h) on each surface for each mode; type 'walk' where people walk")
 
-    def set_speeds(self, speeds: dict) -> None:
+    def set_speeds(self, speeds: dict, unmapped: dict | None = None) -> None:
         modes = list(speeds)
+        unmapped = DEFAULT_UNMAPPED_KMH if unmapped is None else unmapped
         self.setColumnCount(len(modes))
         self.setHorizontalHeaderLabels(modes)
         for c, mode in enumerate(modes):
             for r, surface in enumerate(SURFACES):
                 value = speeds[mode].get(surface)
                 self.setItem(r, c, QTableWidgetItem(WALK_TEXT if value is None else f"{float(value):g}"))
+            value = unmapped.get(mode)
+            self.setItem(UNMAPPED_ROW, c, QTableWidgetItem(WALK_TEXT if value is None else f"{float(value):g}"))
+
+    def unmapped(self) -> dict:
+        """The unmapped-track row: mode -> km/h, or None where people walk."""
+        return {mode: row["unmapped"] for mode, row in self._read(((UNMAPPED_ROW, "unmapped"),)).items()}
 
     def speeds(self) -> dict:
+        return self._read(tuple(enumerate(SURFACES)))
+
+    def _read(self, rows) -> dict:
         out = {}
         problems = []
         for c in range(self.columnCount()):
             mode = self.horizontalHeaderItem(c).text()
             out[mode] = {}
-            for r, surface in enumerate(SURFACES):
+            for r, surface in rows:
                 text = (self.item(r, c).text() if self.item(r, c) else "").strip().lower()
                 if text in ("", WALK_TEXT, "none", "-"):
                     out[mode][surface] = None
@@ -67,7 +81,8 @@ class SpeedTable(QTableWidget):
                     if value < 0:
                         raise ValueError
                 except ValueError:
-                    problems.append(f"speed for {mode} on {SURFACE_LABELS.get(surface, surface)} must be a number "
+                    where = "unmapped tracks" if surface == "unmapped" else SURFACE_LABELS.get(surface, surface)
+                    problems.append(f"speed for {mode} on {where} must be a number "
                                     f"of km/h or 'walk', not {text!r}")
                     continue
                 out[mode][surface] = value
@@ -107,9 +122,15 @@ class AnalysisPanel(QWidget):
         self.cutoff = _spin("max_minutes")
         self.cutoff.setSpecialValueText("none")
         self.cutoff.setMinimum(0)
+        self.per_bed = _spin("people_per_bed")
+        self.per_bed.setMinimum(0)
+        self.per_bed.setSpecialValueText("off")
+        self.per_bed.setSingleStep(100)
         self.speed_table = SpeedTable()
         self.speed_reset = QPushButton("Reset speeds to defaults")
         self.speed_reset.clicked.connect(lambda: (self.speed_table.set_speeds(default_speeds()), self._edited()))
+        self.speed_table.setToolTip(self.speed_table.toolTip() + "; the last row is the speed where no road is "
+                                    "mapped (README: Last-mile travel)")
         self.run_button = QPushButton("Run analysis")
         self.run_button.setObjectName("run_analysis")
         self.run_button.setDefault(True)
@@ -130,6 +151,7 @@ class AnalysisPanel(QWidget):
         form.addRow(FIELDS["cell_size_m"].metadata["label"], self.cell)
         form.addRow(FIELDS["neighbours"].metadata["label"], self.neighbours)
         form.addRow(FIELDS["max_minutes"].metadata["label"], self.cutoff)
+        form.addRow(FIELDS["people_per_bed"].metadata["label"], self.per_bed)
         form.addRow(self.unknown)
         speeds = QGroupBox(FIELDS["speeds_kmh"].metadata["label"] + " (km/h)")
         sl = QVBoxLayout(speeds)
@@ -148,7 +170,7 @@ class AnalysisPanel(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
-        for w in (self.primary, self.secondary, self.cell, self.cutoff):
+        for w in (self.primary, self.secondary, self.cell, self.cutoff, self.per_bed):
             w.valueChanged.connect(self._edited)
         for w in (self.mode, self.neighbours):
             w.currentIndexChanged.connect(self._edited)
@@ -180,7 +202,8 @@ class AnalysisPanel(QWidget):
             self.neighbours.setCurrentIndex(max(0, self.neighbours.findData(params.neighbours)))
             self.unknown.setChecked(params.unknown_counts)
             self.cutoff.setValue(params.max_minutes or 0)
-            self.speed_table.set_speeds(params.speeds_kmh)
+            self.per_bed.setValue(params.people_per_bed or 0)
+            self.speed_table.set_speeds(params.speeds_kmh, params.unmapped_kmh)
         finally:
             self._loading = False
 
@@ -197,12 +220,14 @@ class AnalysisPanel(QWidget):
             q = self.as_of.date()
             date = dt.date(q.year(), q.month(), q.day())
         speeds = self.speed_table.speeds()
+        unmapped = self.speed_table.unmapped()
         base = base or AnalysisParams()
         return base.replace(mode=self.mode.currentData() or "walking", primary_minutes=self.primary.value(),
                             secondary_minutes=self.secondary.value(), cell_size_m=self.cell.value(),
                             band_minutes=bands, as_of=date, neighbours=int(self.neighbours.currentData()),
                             unknown_counts=self.unknown.isChecked(),
-                            max_minutes=self.cutoff.value() or None, speeds_kmh=speeds)
+                            max_minutes=self.cutoff.value() or None, speeds_kmh=speeds, unmapped_kmh=unmapped,
+                            people_per_bed=self.per_bed.value() or None)
 
     def set_running(self, running: bool) -> None:
         self.run_button.setText("Running…" if running else "Run analysis")

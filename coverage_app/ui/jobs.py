@@ -15,6 +15,7 @@ def snapshot(data: ProjectData) -> ProjectData:
     project = copy.copy(data.project)
     project.layers = [copy.copy(ref) for ref in data.project.layers]
     project.scenarios = copy.deepcopy(data.project.scenarios)
+    project.status_ledger = list(data.project.status_ledger)
     return ProjectData(project, dict(data.layers), dict(data.rasters), list(data.problems))
 
 

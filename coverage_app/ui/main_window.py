@@ -31,6 +31,7 @@ from .layer_controller import LayerController
 from .layer_panel import LayerPanel
 from .map_tools import MapTools
 from .maplayers import LayerStack
+from .numbers_tools import NumbersController
 from .output_controller import OutputController, print_dialog_available
 from .project_controller import ProjectController
 from .results_dock import ResultsDock
@@ -111,6 +112,8 @@ class MainWindow(QMainWindow):
         self.scenarios = ScenarioController(s, t, self, self.stack, self.canvas, self.undo_group, self.scenario_panel,
                                             self.results, self.analysis, self.map_tools, say)
         self.outputs = OutputController(s, t, self, say)
+        self.numbers = NumbersController(s, t, self, self.stack, self.canvas, self.results.extras, self.scenarios,
+                                         self.analysis, say)  # ranges, sites, status import (issue 11)
         for bar in (self.map_tools.coords_label, self.map_tools.scale_label):
             self.statusBar().addPermanentWidget(bar)
         self.coords_label, self.scale_label = self.map_tools.coords_label, self.map_tools.scale_label
@@ -269,6 +272,7 @@ class MainWindow(QMainWindow):
                     self.act_print, None, self.act_quit):
             self.file_menu.addSeparator() if act is None else self.file_menu.addAction(act)
         self.file_menu.aboutToShow.connect(self._update_actions)
+        self.numbers.install_menu(self.file_menu)
         edit = bar.addMenu("&Edit")
         edit.addAction(self.act_undo)
         edit.addAction(self.act_redo)

@@ -18,7 +18,8 @@ TOWNSHIP_COLUMNS = [("name_en", "Township"), ("name_my", "မြို့နယ�
                     ("pct_prim", "% within primary"), ("pct_sec", "% within secondary"),
                     ("vil_noprim", "Villages without primary"), ("vil_nosec", "Villages without secondary"),
                     ("pop_prim", "Pop. within primary"), ("pop_sec", "Pop. within secondary"),
-                    ("n_villages", "Villages"), ("census_pop", "Census 2014"), ("pcode", "Pcode")]
+                    ("n_villages", "Villages"), ("census_pop", "Census 2014"), ("pcode", "Pcode"),
+                    ("served_pop", "Pop. served within capacity"), ("unserved_pop", "Pop. beyond capacity")]
 VILLAGE_COLUMNS = [("name_en", "Village"), ("name_my", "ရွာ"), ("pcode", "Pcode"), ("township", "Township"),
                    ("population", "Population"), ("prim_min", "Min. to primary"), ("sec_min", "Min. to secondary"),
                    ("gap", "Gap")]
@@ -293,6 +294,10 @@ class ResultsDock(QWidget):
         cl.addWidget(self.compare_label)
         cl.addWidget(self.compare_view)
         self.tabs.addTab(page, "Comparison")
+        from coverage_app.ui.numbers_tools import RangesAndSites  # speed ranges and siting (issue 11)
+
+        self.extras = RangesAndSites(self)
+        self.tabs.addTab(self.extras, "Ranges && sites")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
@@ -308,6 +313,7 @@ class ResultsDock(QWidget):
 
     # -- content ------------------------------------------------------------------------
     def show_result(self, result, stale: bool = False, scenario_name: str | None = None) -> None:
+        self.extras.show_result(result)
         if result is None:
             self.summary.setText("No analysis yet: set the parameters and press Run analysis.")
             self.township_model.set_frame(None)
@@ -318,6 +324,8 @@ class ResultsDock(QWidget):
             return
         self.summary.setText(headline_html(result, stale, scenario_name))
         towns = pd.DataFrame(result.townships.drop(columns="geometry", errors="ignore"))
+        if result.capacity is not None:  # capacity-aware: served / beyond capacity, within the threshold
+            towns = towns.merge(result.capacity.rename(columns={"township_pcode": "pcode"}), on="pcode", how="left")
         self.township_model.set_frame(towns)
         self.township_view.sortByColumn(3, Qt.AscendingOrder)
         self.township_view.resizeColumnsToContents()
@@ -421,6 +429,11 @@ def headline_html(result, stale: bool = False, scenario_name: str | None = None)
         f"{h['facilities_counted_primary']} / {h['facilities_counted_secondary']}</td><td></td></tr>",
         "</table>",
     ]
+    if h.get("pop_served_capacity") is not None:  # capacity-aware coverage (capacity or beds x people per bed)
+        lines.append(f"<p>Within capacity: <b>{h['pop_served_capacity']:,.0f}</b> people ({share(h['pop_served_capacity'])}) "
+                     f"are within {p.primary_minutes:g} min of a primary facility that has room for them"
+                     + (f" (capacity = beds x {p.people_per_bed:g} people where none is given)" if p.people_per_bed
+                        else "") + ".</p>")
     if h.get("assumed_unknown"):
         lines.append(f"<p style='color:#7b5800'>{h['assumed_unknown']} facilities of <b>unknown status</b> were "
                      "assumed to be functioning (untick “Count facilities of unknown status” to leave them out).</p>")

@@ -24,6 +24,7 @@ def test_bundled_friction_at_1km(bundled_project_path):
     project = load_project(bundled_project_path)
     data = load_project_data(project)
     params = project.params.replace(cell_size_m=1000.0, mode="car")
+    params = params.replace(unmapped_kmh=params.unmapped_kmh | {"car": None})  # cars' passengers walk off road
     grid = analysis_grid(data, params)
     assert grid.crs.to_epsg() == 32646
     f = build_project_friction(data, params, grid)
@@ -80,3 +81,43 @@ def test_tobler_uphill_slower_than_downhill_by_the_formula(tmp_path):
     assert up / down == pytest.approx(1 / ratio, rel=0.02)
     flat = 5000 / (3 * 1000 / 60)
     assert down == pytest.approx(flat * np.exp(-0.175) / np.exp(-3.5 * abs(-slope + 0.05)), rel=0.03)
+
+
+def test_unmapped_track_speed_is_the_motorised_off_road_speed(bundled_project_path):
+    """Issue 11: off the mapped roads a car moves at the unmapped-track speed (10 km/h by default),
+    not at walking pace; walking is unchanged; the walk setting restores the walking fallback."""
+    project = load_project(bundled_project_path)
+    data = load_project_data(project)
+    car = project.params.replace(cell_size_m=2000.0, mode="car")
+    assert car.unmapped_kmh == {"walking": None, "motorbike": 15.0, "car": 10.0}
+    grid = analysis_grid(data, car)
+    f = build_project_friction(data, car, grid)
+    off = f.study_mask & ~f.road_mask & (f.barrier_cause == 0) & (f.zone_label == 0 if f.zone_label is not None
+                                                                  else True)
+    values, counts = np.unique(f.cost_s_per_m[off], return_counts=True)
+    assert values[np.argmax(counts)] == pytest.approx(1 / (10 * KMH_TO_MS), rel=1e-6)  # most off-road cells
+    walked = build_project_friction(data, car.replace(unmapped_kmh=car.unmapped_kmh | {"car": None}), grid)
+    values, counts = np.unique(walked.cost_s_per_m[off], return_counts=True)
+    assert values[np.argmax(counts)] == pytest.approx(1 / (3 * KMH_TO_MS), rel=1e-6)
+    assert car.replace(unmapped_kmh={"car": 1.0}).off_road_kmh() == 3  # never slower than walking
+    assert car.replace(mode="walking").off_road_kmh() == 3
+
+
+def test_unmapped_speed_round_trips_and_bad_values_are_refused():
+    p = AnalysisParams(mode="motorbike", unmapped_kmh={"walking": None, "motorbike": 12.5, "car": None})
+    back = AnalysisParams.from_dict(p.to_dict())
+    assert back == p and back.off_road_kmh() == 12.5 and back.off_road_kmh("car") == 3
+    assert AnalysisParams.from_dict({}).unmapped_kmh["car"] == 10.0  # older projects get the defaults
+    with pytest.raises(ValueError, match="unmapped-track speed for car"):
+        AnalysisParams(unmapped_kmh={"car": -4})
+
+
+def test_sensitivity_cases_bracket_the_central_speeds():
+    p = AnalysisParams(mode="car")
+    low, high = p.sensitivity_case("low"), p.sensitivity_case("high")
+    assert p.sensitivity_case("central") is p
+    assert low.off_road_kmh() == 5 and high.off_road_kmh() == 15
+    assert low.speeds_kmh["car"]["main"] == pytest.approx(40) and high.speeds_kmh["car"]["main"] == pytest.approx(60)
+    assert low.speeds_kmh["walking"]["off_road"] == pytest.approx(2.4)
+    w = AnalysisParams(mode="walking")
+    assert w.sensitivity_case("high").off_road_kmh() == pytest.approx(3.6)

@@ -38,3 +38,46 @@ def test_bad_count(tmp_path):
     result = run_analysis(load(project), project.params)
     with pytest.raises(InputError, match="at least 1"):
         suggest_sites(result, count=0)
+
+
+@pytest.mark.slow
+def test_claimed_gains_equal_full_runs_with_the_sites_added(bundled_project_path):
+    """Issue 11: each suggested site's gain is what a full run with it added shows (the village
+    lookup no longer borrows a neighbour's time where the village's own cell is beyond the cut-off)."""
+    from coverage_app.core.data.model import load_project_data
+    from coverage_app.core.data.project import load_project
+
+    project = load_project(bundled_project_path)
+    data = load_project_data(project)
+    params = project.params.replace(cell_size_m=2000.0, mode="walking")
+    base = run_analysis(data, params)
+
+    def covered(result):
+        v = result.villages
+        return float(v.loc[~v["gap"].isin(["primary", "both"]), "population"].fillna(0).sum())
+
+    picks = suggest_sites(base, count=3)
+    assert len(picks) == 3 and picks["gain_pop"].min() > 1000
+    before, edits = covered(base), []
+    for row in picks.itertuples():
+        edits.append({"type": "add_facility", "fac_id": f"NEW{row.rank}", "name": row.site, "lon": row.lon,
+                      "lat": row.lat})
+        full = covered(run_analysis(data, params, {"name": "sites", "edits": list(edits)}))
+        assert round(full - before) == row.cum_pop  # cumulative gain of the first `rank` sites
+    assert list(picks["cum_pop"].diff().fillna(picks["gain_pop"].iloc[0]).astype(int)) == list(picks["gain_pop"])
+
+
+def test_village_beyond_the_cut_off_does_not_borrow_a_neighbours_time():
+    import numpy as np
+
+    from coverage_app.core.analysis.tables import sample_cells
+
+    minutes = np.array([[10.0, np.nan, np.nan]], "float32")  # cut-off search: cells 1, 2 not reached
+    alloc = np.array([[0, -1, -1]], "int32")
+    cost = np.array([[1.0, 1.0, np.inf]], "float32")  # cell 1 passable (beyond the cut-off), cell 2 water
+    rows, cols, inside = np.array([0, 0]), np.array([1, 2]), np.array([True, True])
+    t, a = sample_cells(minutes, alloc, rows, cols, inside, cost)
+    assert np.isnan(t[0]) and a[0] == -1  # beyond the cut-off: not reached
+    assert np.isnan(t[1])  # water next to an unreached cell: nothing to borrow
+    t, a = sample_cells(minutes, alloc, np.array([0]), np.array([1]), np.array([True]))
+    assert t[0] == 10.0  # without the friction: the old neighbour rule (barrier cells only in runs)

@@ -39,13 +39,17 @@ def _secondary_from_level(level) -> bool:
 
 
 def facility_table(facilities: gpd.GeoDataFrame, params: AnalysisParams, scenario: dict | None = None,
-                   ) -> tuple[gpd.GeoDataFrame, list[Problem], int]:
+                   ledger: list[dict] | None = None) -> tuple[gpd.GeoDataFrame, list[Problem], int]:
     """Facilities with their status on the as-of date and whether they count for each tier.
 
-    Scenario edits dated after the as-of date are not applied. Returns (table, problems,
-    number of facilities of unknown status counted as functioning).
+    The status is the latest dated one on or before the as-of date, from the layer's own
+    ``status``/``status_date`` and the project's status ``ledger`` (core/data/status.py); before
+    a facility's first dated status it is unknown. Scenario edits dated after the as-of date are
+    not applied. Returns (table, problems, number of facilities of unknown status counted as
+    functioning).
     """
     from coverage_app.core.analysis.edits import apply_facility_edits
+    from coverage_app.core.data.status import status_on
 
     as_of = scenario_as_of(params, scenario)
     fac = facilities.copy()
@@ -63,19 +67,38 @@ def facility_table(facilities: gpd.GeoDataFrame, params: AnalysisParams, scenari
     fac["status"] = fac["status"].fillna("unknown")
     if "status_date" in fac:
         dates = pd.to_datetime(fac["status_date"], errors="coerce")
-        if dates.notna().any() and (dates.dropna() > pd.Timestamp(as_of)).all():
+        reported = pd.to_datetime(pd.Series([e.get("date") for e in ledger or []], dtype=object), errors="coerce")
+        if dates.notna().all() and (dates > pd.Timestamp(as_of)).all() and not (reported <= pd.Timestamp(as_of)).any():
             raise InputError(Problem(
                 "error", f"the as-of date {as_of.isoformat()} is before every facility status date (earliest "
                 f"{dates.min().date().isoformat()}): no facility's status is known then; choose a later date",
                 layer="facilities", field="status_date"))
+    on_day = status_on(fac, ledger, as_of)
+    fac["status"], fac["status_date"], fac["status_source"] = \
+        on_day["status"], on_day["status_date"], on_day["status_source"]
     fac["is_new"] = False
     fac = apply_facility_edits(fac, scenario, as_of)
+    fac["capacity"], fac["capacity_basis"] = facility_capacity(fac, params)
     unknown = fac["status"] == "unknown"
     counting = fac["status"].isin(COUNTING_STATUSES) | (unknown & params.unknown_counts)
     fac["counts_primary"] = counting & fac["provides_primary"]
     fac["counts_secondary"] = counting & fac["provides_secondary"]
     assumed = int((unknown & params.unknown_counts).sum())
     return fac, problems, assumed
+
+
+def facility_capacity(fac: pd.DataFrame, params: AnalysisParams) -> tuple[pd.Series, pd.Series]:
+    """People each facility can serve (NaN = no limit) and where the figure comes from: the
+    ``capacity`` field (people), else ``beds`` x ``params.people_per_bed``."""
+    cap = pd.to_numeric(fac["capacity"], errors="coerce") if "capacity" in fac else \
+        pd.Series(np.nan, index=fac.index)
+    basis = pd.Series(np.where(cap.notna(), "capacity", None), index=fac.index, dtype=object)
+    if "beds" in fac and params.people_per_bed:
+        beds = pd.to_numeric(fac["beds"], errors="coerce")
+        use = cap.isna() & beds.notna() & (beds > 0)
+        cap = cap.where(~use, beds * float(params.people_per_bed))
+        basis[use] = f"beds x {float(params.people_per_bed):g}"
+    return cap.astype("float64"), basis
 
 
 def scenario_as_of(params: AnalysisParams, scenario: dict | None) -> dt.date:
@@ -263,13 +286,36 @@ def _require_facilities(data: ProjectData) -> None:
     facilities = data.role("facilities")
     if facilities is None or len(facilities) == 0:
         raise InputError("the project has no health facilities layer: add one (role 'facilities')")
+    duplicate_facility_ids(facilities)
+
+
+def duplicate_facility_ids(facilities: gpd.GeoDataFrame) -> None:
+    """Raise InputError when facility layers share ids (each layer is checked on its own when loaded;
+    two layers holding the same facility, e.g. a copy added twice, meet only here)."""
+    ids = facilities["fac_id"].astype(str)
+    dup = ids.duplicated(keep=False) & facilities["fac_id"].notna()
+    if not dup.any():
+        return
+    layers = facilities.get("source_layer", pd.Series("facilities", index=facilities.index))
+    problems = []
+    for layer, rows in facilities[dup].groupby(layers[dup], sort=False):
+        others = sorted(set(layers[dup & ids.isin(set(rows["fac_id"].astype(str)))]) - {layer})
+        shown = sorted(set(rows["fac_id"].astype(str)))
+        listed = ", ".join(shown[:8]) + (f" and {len(shown) - 8} more" if len(shown) > 8 else "")
+        within = " (also within this layer)" if rows["fac_id"].astype(str).duplicated().any() else ""
+        problems.append(Problem(
+            "error", f"{len(shown)} facility ids are also used by layer(s) {', '.join(others) or layer}{within}: "
+            f"{listed}. Each facility needs its own id: remove the layer that repeats the others, or give "
+            "its facilities new ids", layer=str(layer), field="fac_id"))
+    raise InputError(problems)
 
 
 def _run_on(data, params, scenario, friction: Friction, feedback, t0) -> AnalysisResult:
     timings = {"friction": time.perf_counter() - t0}
     grid = friction.grid
     problems: list[Problem] = list(friction.problems or [])
-    fac, fac_problems, assumed = facility_table(data.role("facilities"), params, scenario)
+    fac, fac_problems, assumed = facility_table(data.role("facilities"), params, scenario,
+                                                data.project.status_ledger)
     problems += fac_problems
     fac_w = fac.to_crs(grid.crs)
     rows, cols, ok, loc_problems = locate_sources(fac_w, friction)
@@ -316,7 +362,7 @@ def assemble(data, params, grid, tiers, fac, fac_w, rows, cols, ok, friction, pr
     if villages is None:
         villages = _no_villages()
     townships = data.role("townships")
-    v = village_access(villages, grid, tiers, params)
+    v = village_access(villages, grid, tiers, params, None if friction is None else friction.cost_s_per_m)
     v["township_pcode"] = assign_townships(v, townships)
     off = ~v["on_grid"]
     if off.any():
@@ -332,7 +378,7 @@ def assemble(data, params, grid, tiers, fac, fac_w, rows, cols, ok, friction, pr
     facs["on_grid"] = ok
     facs["ref_min"] = referral_minutes(fac_w, rows, cols, ok, tiers["secondary"])
     facs["_row"], facs["_col"] = rows, cols
-    cap_villages, cap_table = capacity_coverage(v, facs)
+    cap_villages, cap_table = capacity_coverage(v, facs, params)
     if cap_villages is not None:
         v = cap_villages
     result = AnalysisResult(params=params, grid=grid, tiers=tiers, villages=v,

@@ -97,8 +97,11 @@ def suggest_sites(result: AnalysisResult, count: int = 5, candidates: str = "vil
                                 np.array([c - c0]), np.array([0], "int32"), neighbours=params.neighbours,
                                 max_minutes=params.primary_minutes, **win)
         inside = np.ones(len(near), bool)
-        m, _ = sample_cells(tt.minutes, tt.allocation, vrows[near] - r0, vcols[near] - c0, inside)
-        covers.append(near[m <= params.primary_minutes])
+        # as a full run with the site added: only villages on barrier cells take a neighbour's time (a
+        # village whose own cell lies beyond the cut-off is not reached), minutes rounded as there
+        m, _ = sample_cells(tt.minutes, tt.allocation, vrows[near] - r0, vcols[near] - c0, inside,
+                            f.cost_s_per_m[r0:r1, c0:c1])
+        covers.append(near[np.round(m, 1) <= params.primary_minutes])
     gained = np.zeros(len(pop), bool)
     picks = []
     cum = 0.0

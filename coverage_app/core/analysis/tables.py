@@ -16,16 +16,21 @@ from coverage_app.core.results import TierResult
 CURVE_MAX_MINUTES = 240
 
 
-def sample_cells(minutes: np.ndarray, alloc: np.ndarray, rows, cols, inside) -> tuple[np.ndarray, np.ndarray]:
-    """Minutes and allocation at each point's cell. A point on an unreached cell (a village on a
-    river bank, at the edge of a barrier) takes its fastest of the 8 neighbours. Off the grid or
-    where no neighbour is reached: NaN minutes and allocation -1."""
+def sample_cells(minutes: np.ndarray, alloc: np.ndarray, rows, cols, inside, cost=None) -> tuple[np.ndarray, np.ndarray]:
+    """Minutes and allocation at each point's cell. A point on an unreached barrier cell (a village
+    on a river bank, at the edge of a no-go zone) takes its fastest of the 8 neighbours. With
+    ``cost`` (the friction, s/m) only barrier cells (infinite cost) borrow: a passable cell left
+    unreached by a search cut-off is beyond the cut-off, and so is the point (a neighbour's time
+    would claim access the point does not have). Off the grid or where no neighbour is reached:
+    NaN minutes and allocation -1."""
     out_t = np.full(len(rows), np.nan, dtype="float64")
     out_a = np.full(len(rows), -1, dtype="int64")
     r, c = rows[inside], cols[inside]
     vals_t = minutes[r, c].astype("float64")
     vals_a = alloc[r, c].astype("int64")
     missing = np.isnan(vals_t)  # the engine leaves NaN exactly where allocation is -1
+    if cost is not None:
+        missing &= ~np.isfinite(cost[r, c])
     if missing.any():
         H, W = minutes.shape
         mr, mc = r[missing], c[missing]
@@ -52,14 +57,17 @@ def gap_class(prim_min, sec_min, params: AnalysisParams) -> np.ndarray:
     return np.select([no_p & no_s, no_p, no_s], ["both", "primary", "secondary"], "none").astype(object)
 
 
-def village_access(villages: gpd.GeoDataFrame, grid: Grid, tiers: dict[str, TierResult], params) -> gpd.GeoDataFrame:
+def village_access(villages: gpd.GeoDataFrame, grid: Grid, tiers: dict[str, TierResult], params,
+                   cost: np.ndarray | None = None) -> gpd.GeoDataFrame:
+    """Minutes (rounded to 0.1) and nearest facility of each village, per tier; ``cost`` is the run's
+    friction (s/m), so that only villages on barrier cells take a neighbour's time."""
     v = villages.copy()
     vw = v.geometry.to_crs(grid.crs)
     rows, cols, inside = grid.cell_of(vw.x.to_numpy(), vw.y.to_numpy())
     v["on_grid"] = inside
     for tier, short in (("primary", "prim"), ("secondary", "sec")):
         t = tiers[tier]
-        mins, alloc = sample_cells(t.minutes, t.allocation, rows, cols, inside)
+        mins, alloc = sample_cells(t.minutes, t.allocation, rows, cols, inside, cost)
         ids = np.array(t.facility_ids + [None], dtype=object)
         v[f"{short}_min"] = np.round(mins, 1)
         v[f"{short}_fac"] = ids[np.where(alloc >= 0, alloc, len(t.facility_ids))]
@@ -72,7 +80,10 @@ def village_access(villages: gpd.GeoDataFrame, grid: Grid, tiers: dict[str, Tier
 
 def assign_townships(villages: gpd.GeoDataFrame, townships: gpd.GeoDataFrame | None) -> pd.Series:
     """Township pcode of each village: its own field where present, else the township it lies in."""
-    have = villages["township_pcode"] if "township_pcode" in villages else pd.Series(None, index=villages.index)
+    if "township_pcode" in villages:
+        have = villages["township_pcode"].astype(object)
+    else:  # no township field (e.g. a Shapefile that cut the name): every village is placed by location
+        have = pd.Series(None, index=villages.index, dtype=object)
     if townships is None:
         return have
     missing = have.isna() | ~have.isin(set(townships["pcode"]))
@@ -158,27 +169,33 @@ def coverage_curve(villages: gpd.GeoDataFrame, max_minutes: int = CURVE_MAX_MINU
 
 
 
-def capacity_coverage(villages: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, tier: str = "primary"):
-    """AccessMod-style geographic coverage: a facility with a capacity (people) takes the population of
-    the villages allocated to it in order of travel time until full. Returns (villages with
-    ``served_pop``/``unserved_pop``, per-township table of unserved population) or (None, None)."""
+def capacity_coverage(villages: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, params=None, tier: str = "primary"):
+    """AccessMod-style geographic coverage with capacity. Only villages within the tier's threshold
+    (minutes) draw on a facility: each facility with a capacity (people) takes the population of the
+    villages allocated to it within the threshold, nearest first, until full. ``served_pop``: people
+    within the threshold and within their facility's capacity (no capacity = no limit);
+    ``unserved_pop``: people within the threshold beyond it; villages beyond the threshold have
+    neither (they lack access). Returns (villages with both columns, per-township table of
+    ``pop_within``, ``served_pop``, ``unserved_pop``) or (None, None) without capacities."""
     if "capacity" not in facilities or facilities["capacity"].notna().sum() == 0:
         return None, None
     short = "prim" if tier == "primary" else "sec"
+    threshold = getattr(params, f"{tier}_minutes", None) if params is not None else None
+    threshold = float("inf") if threshold is None else float(threshold)
     cap = facilities.set_index("fac_id")["capacity"].dropna().astype(float)
     v = villages.copy()
     pop = v["population"].fillna(0.0)
-    served = pop.where(v[f"{short}_fac"].notna(), 0.0).copy()
-    limited = v[f"{short}_fac"].isin(cap.index)
-    for fac_id, group in v[limited].sort_values(f"{short}_min").groupby(f"{short}_fac"):
+    within = v[f"{short}_fac"].notna() & (v[f"{short}_min"] <= threshold)
+    served = pop.where(within, 0.0).copy()
+    limited = within & v[f"{short}_fac"].isin(cap.index)
+    for fac_id, group in v[limited].sort_values(f"{short}_min", kind="stable").groupby(f"{short}_fac"):
         left = cap[fac_id]
         for idx in group.index:
             take = min(pop[idx], max(left, 0.0))
             served[idx] = take
             left -= take
     v["served_pop"] = served.round()
-    v["unserved_pop"] = (pop - served).round()
-    table = v.groupby("township_pcode")[["served_pop", "unserved_pop"]].sum().reset_index()
+    v["unserved_pop"] = (pop.where(within, 0.0) - served).round()
+    table = v.assign(pop_within=pop.where(within, 0.0).round()).groupby("township_pcode")[
+        ["pop_within", "served_pop", "unserved_pop"]].sum().reset_index()
     return v, table
-
-

@@ -76,6 +76,7 @@ class Project:
     scenarios: list[dict] = field(default_factory=list)
     active_scenario: str | None = None
     credits: list[str] = field(default_factory=list)
+    status_ledger: list[dict] = field(default_factory=list)  # dated status reports (core/data/status.py)
     path: Path | None = None
 
     def layers_of(self, role: str) -> list[LayerRef]:
@@ -96,6 +97,7 @@ class Project:
             "scenarios": self.scenarios,
             "active_scenario": self.active_scenario,
             "credits": self.credits,
+            "status_ledger": self.status_ledger,
         }
 
     @classmethod
@@ -109,6 +111,7 @@ class Project:
             scenarios=list(data.get("scenarios") or []),
             active_scenario=data.get("active_scenario"),
             credits=list(data.get("credits") or []),
+            status_ledger=[dict(e) for e in data.get("status_ledger") or []],
             path=path,
         )
 

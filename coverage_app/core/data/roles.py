@@ -80,6 +80,8 @@ ROLES: dict[str, RoleSpec] = {
             FieldSpec("status_date", "date", False, ("date", "as_of", "updated")),
             FieldSpec("operator", "str", False, ("owner", "managed_by")),
             FieldSpec("capacity", "float", False, ("capacity_people", "cap"), description="people served"),
+            FieldSpec("beds", "float", False, ("n_beds", "bed_count", "beds_total"),
+                      description="inpatient beds; capacity = beds x people per bed where no capacity is given"),
         ), title="Health facilities"),
         RoleSpec("conflict_zones", POLYGON, (
             FieldSpec("zone_id", "str", True, ("id", "zone"), unique=True),
@@ -94,8 +96,9 @@ ROLES: dict[str, RoleSpec] = {
             FieldSpec("pcode", "str", True, ("village_pcode", "vill_pcode", "vt_pcode", "code", "id"), unique=True),
             FieldSpec("name_en", "str", True, ("village_eng", "village", "name", "vill_name")),
             FieldSpec("name_my", "str", False, ("village_mmr", "name_mm", "vill_mmr")),
-            FieldSpec("township_pcode", "str", False, ("ts_pcode", "tsp_pcode")),
-            FieldSpec("population", "float", False, ("pop_est_equal_share_2014", "pop", "pop_est", "population_est"),
+            FieldSpec("township_pcode", "str", False, ("ts_pcode", "tsp_pcode", "township_p")),
+            FieldSpec("population", "float", False, ("pop_est_equal_share_2014", "pop", "pop_est", "population_est",
+                                                      "pop_est_2014", "pop_est_20"),
                       description="people"),
         ), title="Villages"),
         RoleSpec("roads", LINE, (

@@ -37,9 +37,34 @@ SHAPEFILE_FIELDS = {
     "townships": ["pcode", "name_en", "name_my", "pop", "census_pop", "pop_prim", "pct_prim", "pop_sec", "pct_sec",
                   "vil_noprim", "vil_nosec"],
     "catchments": ["tier", "fac_id", "fac_name", "level", "band_min", "area_km2", "pop"],
-    "facilities": ["fac_id", "name", "level", "status", "prim", "sec", "counts_p", "counts_s", "ref_min"],
+    "facilities": ["fac_id", "name", "level", "status", "st_date", "st_source", "prim", "sec", "counts_p",
+                   "counts_s", "ref_min"],
 }
 SAFE_SHARE_GRID_KM = 20.0
+# Shapefile names (<= 10 characters) for the longer GeoPackage/CSV field names.
+SHAPEFILE_RENAMES = {"n_facilities": "n_fac", "n_secondary": "n_sec", "n_primary_only": "n_prim_onl",
+                     "n_counting": "n_counting", "township_pcode": "ts_pcode", "served_pop": "served",
+                     "unserved_pop": "unserved"}
+
+
+def shapefile_columns(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with field names a Shapefile keeps (<= 10 characters): the documented short names of
+    SHAPEFILE_RENAMES, any other long name cut to 10 characters and made unique."""
+    names, used = {}, set()
+    for col in table.columns:
+        if col == "geometry" or len(col) <= 10:
+            used.add(col)
+    for col in table.columns:
+        if col == "geometry" or len(col) <= 10:
+            continue
+        short = SHAPEFILE_RENAMES.get(col, col[:10])
+        k = 1
+        while short in used:
+            short = f"{col[:10 - len(str(k))]}{k}"
+            k += 1
+        names[col] = short
+        used.add(short)
+    return table.rename(columns=names) if names else table
 
 
 def village_table(result: AnalysisResult) -> gpd.GeoDataFrame:
@@ -50,7 +75,8 @@ def village_table(result: AnalysisResult) -> gpd.GeoDataFrame:
         "prim_min": v["prim_min"], "prim_fac": v["prim_fac"], "sec_min": v["sec_min"], "sec_fac": v["sec_fac"],
         "gap": v["gap"].astype(str), "on_grid": v["on_grid"].astype(int),
     }, geometry=v.geometry.values, crs=v.crs)
-    if "unserved_pop" in v:
+    if "unserved_pop" in v:  # capacity-aware: people within the threshold served / beyond capacity
+        out["served"] = v["served_pop"]
         out["unserved"] = v["unserved_pop"]
     return out
 
@@ -60,8 +86,13 @@ def township_table(result: AnalysisResult) -> gpd.GeoDataFrame:
     cols = [c for c in SHAPEFILE_FIELDS["townships"] if c in t]
     out = t[cols + (["geometry"] if "geometry" in t else [])].copy()
     if result.capacity is not None:
-        unserved = result.capacity.set_index("township_pcode")["unserved_pop"]
-        out["unserved"] = out["pcode"].map(unserved).fillna(0).round()
+        cap = result.capacity.set_index("township_pcode")
+        out["served"] = out["pcode"].map(cap["served_pop"]).fillna(0).round()
+        out["unserved"] = out["pcode"].map(cap["unserved_pop"]).fillna(0).round()
+    if result.sensitivity is not None:  # percent of the township's people, lowest and highest speed case
+        ranges = result.sensitivity["townships"].set_index("pcode")
+        for col in ("pct_lo", "pct_hi", "pct_sec_lo", "pct_sec_hi"):
+            out[col] = out["pcode"].map(ranges[col])
     return out
 
 
@@ -69,9 +100,10 @@ def facility_table_out(result: AnalysisResult) -> gpd.GeoDataFrame:
     f = result.facilities
     return gpd.GeoDataFrame({
         "fac_id": f["fac_id"].astype(str), "name": f["name"], "level": f["level"], "status": f["status"],
+        "st_date": f.get("status_date"), "st_source": f.get("status_source"),
         "prim": f["provides_primary"].astype(int), "sec": f["provides_secondary"].astype(int),
         "counts_p": f["counts_primary"].astype(int), "counts_s": f["counts_secondary"].astype(int),
-        "ref_min": f["ref_min"],
+        "ref_min": f["ref_min"], "capacity": f.get("capacity"), "cap_basis": f.get("capacity_basis"),
     }, geometry=f.geometry.values, crs=f.crs).to_crs(4326)
 
 
@@ -138,6 +170,8 @@ def run_record(result: AnalysisResult, project=None, inputs=None, safe_share=Fal
         "timings_s": {k: round(v, 3) for k, v in result.timings_s.items()},
         "problems": [str(p) for p in result.problems],
         "safe_share": safe_share,
+        "sensitivity": None if result.sensitivity is None else {
+            "cases": result.sensitivity["cases"], "headline": result.sensitivity["headline"]},
     }
 
 
@@ -224,9 +258,8 @@ def export_coverage(result: AnalysisResult, out_dir, formats=("gpkg", "shp"), *,
             if "shp" in formats:
                 for name, table in tables.items():
                     report(feedback, done / steps, f"{name}.shp")
-                    too_long = [c for c in table.columns if len(c) > 10]
-                    assert not too_long, too_long
-                    _write(table, staging / f"{name}.shp", driver="ESRI Shapefile", encoding="UTF-8")
+                    _write(shapefile_columns(table), staging / f"{name}.shp", driver="ESRI Shapefile",
+                           encoding="UTF-8")
                     done += 1
         if csv:
             report(feedback, done / steps, "CSV tables")

@@ -194,7 +194,7 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
     """
     problems: list[Problem] = []
     walk_off = surface_speed_kmh(params.replace(mode="walking"), "off_road")
-    off_road = surface_speed_kmh(params, "off_road")
+    off_road = params.off_road_kmh()  # walking, or the mode's unmapped-track (last-mile) speed
     report(feedback, 0.0, "Friction: off-road speed")
     # Few full-grid passes and temporaries (first-touch page faults are a real cost): the speed
     # raster becomes the cost raster in place, masks are uint8/bool burnt into preallocated arrays,
@@ -359,7 +359,8 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
     elevation = tobler = None
     if dem_path is not None:
         elevation = read_onto_grid(dem_path, grid, Resampling.bilinear)
-        tobler = np.ones(grid.shape, bool) if params.mode == "walking" else ~road_mask
+        tobler = np.ones(grid.shape, bool) if params.mode == "walking" else \
+            ~road_mask if params.walks_off_road() else np.zeros(grid.shape, bool)  # motorised: no Tobler
     report(feedback, 1.0, "Friction ready")
     return Friction(grid, cost, study, road_mask, elevation, tobler, zone_label, entry_delay, zones_used,
                     problems, cause)

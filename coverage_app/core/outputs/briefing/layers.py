@@ -56,6 +56,7 @@ class BriefingLayers:
     safe_method: str = "township"
     safe_grid_km: float = 20.0
     scenario: dict | None = None           # the scenario the figures reflect (None = baseline)
+    sensitivity: dict | None = None        # low/high speed ranges (analysis/sensitivity.py), or None
 
 
 def zones_valid_on(zones: gpd.GeoDataFrame | None, date: dt.date) -> gpd.GeoDataFrame | None:
@@ -334,7 +335,7 @@ def prepare_layers(data, result=None, *, safe_share: bool = False, safe_method: 
         population_basis=getattr(result, "population_basis", None) if result is not None else None,
         assumed_unknown=int(getattr(result, "assumed_unknown", 0) or 0) if result is not None else 0,
         credits=credits, safe_share=safe_share, safe_method=safe_method, safe_grid_km=safe_grid_km,
-        scenario=scenario)
+        scenario=scenario, sensitivity=getattr(result, "sensitivity", None) if result is not None else None)
     report(feedback, 1.0, "Map layers ready")
     return layers
 

@@ -52,6 +52,9 @@ def figures_lines(layers, town, page, width):
                     f"({fmt_pct(pnosec)}), {fmt_int(vnosec)} villages", 6.6, "bold", "#8e0152"))
         if fac:
             out.append((fac, 6.2, "normal", INK))
+        rng = _range_line(layers, town)
+        if rng:
+            out.append((rng, 6.2, "normal", INK))
         if layers.assumed_unknown:
             out.append((f"{layers.assumed_unknown} facilities of unknown status were counted as functioning: "
                         "coverage may be overstated.", 5.9, "normal", "#b2182b"))
@@ -82,6 +85,26 @@ def figures_lines(layers, town, page, width):
         for i, line in enumerate(page.wrap(text, size, width, weight)):
             wrapped.append(((line if i == 0 else "   " + line), size, weight, colour))
     return wrapped
+
+
+def _range_line(layers, town) -> str | None:
+    """The speed-sensitivity range of the within-reach shares (low / high speed assumptions)."""
+    s = getattr(layers, "sensitivity", None)
+    if not s:
+        return None
+    p = layers.params
+    if town is None:
+        h = s["headline"]
+        lo_p, hi_p = 100 * h["share_primary"]["lo"], 100 * h["share_primary"]["hi"]
+        lo_s, hi_s = 100 * h["share_secondary"]["lo"], 100 * h["share_secondary"]["hi"]
+    else:
+        t = s["townships"]
+        row = t[t["pcode"] == town["pcode"]]
+        if not len(row) or pd.isna(row["pct_lo"].iloc[0]):
+            return None
+        lo_p, hi_p, lo_s, hi_s = (float(row[c].iloc[0]) for c in ("pct_lo", "pct_hi", "pct_sec_lo", "pct_sec_hi"))
+    return (f"Range under low / high speed assumptions: within {p.primary_minutes:g} min of primary care "
+            f"{lo_p:.0f}–{hi_p:.0f} %, within {p.secondary_minutes:g} min of secondary care {lo_s:.0f}–{hi_s:.0f} %")
 
 
 def draw_lines(page, x, y_top, lines):
