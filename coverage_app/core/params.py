@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 
 MODES = ("walking", "motorbike", "car")
@@ -61,22 +62,51 @@ class AnalysisParams:
             raise ValueError("; ".join(problems))
 
     def problems(self) -> list[str]:
+        """One plain message per bad value, naming the field, its unit and its limits."""
         out = []
-        for name in ("cell_size_m", "primary_minutes", "secondary_minutes"):
+        for name in ("cell_size_m", "primary_minutes", "secondary_minutes", "max_minutes"):
             value = getattr(self, name)
-            meta = FIELDS[name].metadata if name in FIELDS else {}
-            if not isinstance(value, (int, float)) or value <= 0:
-                out.append(f"{meta.get('label', name)} must be a positive number of "
-                           f"{meta.get('unit', '')}, not {value!r}".replace("  ", " "))
-        if self.mode not in self.speeds_kmh:
-            out.append(f"unknown travel mode {self.mode!r}; choose one of {', '.join(self.speeds_kmh)}")
-        if self.neighbours not in (8, 16):
-            out.append("neighbours must be 8 or 16")
-        if any(b <= 0 for b in self.band_minutes):
-            out.append("catchment bands must be positive minutes")
-        if self.max_minutes is not None and self.max_minutes <= 0:
-            out.append("the search cut-off must be positive minutes")
+            if name == "max_minutes" and value is None:
+                continue
+            out += _number_problems(name, value)
+        if not isinstance(self.mode, str) or self.mode not in self.speeds_kmh:
+            out.append(f"unknown travel mode {self.mode!r}; choose one of {', '.join(map(str, self.speeds_kmh))}")
+        if isinstance(self.neighbours, bool) or self.neighbours not in (8, 16):
+            out.append(f"neighbours must be 8 or 16, not {self.neighbours!r}")
+        bands = self.band_minutes
+        if not isinstance(bands, (tuple, list)) or len(bands) == 0:
+            out.append("Catchment bands (band_minutes) must list at least one number of minutes, e.g. 30, 60, 120")
+        else:
+            for b in bands:
+                out += _number_problems("band_minutes", b)
+        if self.as_of is not None and not isinstance(self.as_of, dt.date):
+            out.append(f"As of (as_of) must be a date like 2024-05-31, not {self.as_of!r}")
+        if not isinstance(self.unknown_counts, bool):
+            out.append(f"unknown_counts must be true or false, not {self.unknown_counts!r}")
+        if not isinstance(self.speeds_kmh, dict):
+            out.append("speeds_kmh must be a table of km/h by mode and surface")
+        else:
+            for mode, table in self.speeds_kmh.items():
+                if not isinstance(table, dict):
+                    out.append(f"speeds_kmh.{mode} must be a table of km/h by surface, not {table!r}")
+                    continue
+                for surface, v in table.items():
+                    if v is WALK:
+                        continue
+                    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0 \
+                            or v > 300:
+                        out.append(f"speeds_kmh.{mode}.{surface} must be a speed from 0 to 300 km/h (or empty "
+                                   f"for walking), not {v!r}")
         return out
+
+    @classmethod
+    def check_dict(cls, data: dict) -> list[str]:
+        """Problems of a parameter dict from JSON (a project's "analysis"), naming each field."""
+        try:
+            cls.from_dict(data)
+        except ValueError as exc:
+            return [str(exc)]
+        return []
 
     @property
     def as_of_date(self) -> dt.date:
@@ -93,18 +123,52 @@ class AnalysisParams:
 
     @classmethod
     def from_dict(cls, data: dict) -> "AnalysisParams":
+        """Parameters from JSON; raises ValueError naming the field of a value of the wrong type."""
+        if not isinstance(data, dict):
+            raise ValueError(f"the analysis parameters must be an object, not {type(data).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
-        kwargs = {k: v for k, v in (data or {}).items() if k in known}
+        kwargs = {k: v for k, v in data.items() if k in known}
         if kwargs.get("as_of"):
-            kwargs["as_of"] = dt.date.fromisoformat(str(kwargs["as_of"]))
+            try:
+                kwargs["as_of"] = dt.date.fromisoformat(str(kwargs["as_of"])[:10])
+            except ValueError:
+                raise ValueError(f"As of (as_of) must be a date like 2024-05-31, not {kwargs['as_of']!r}") from None
+        else:
+            kwargs.pop("as_of", None)
         if "band_minutes" in kwargs:
-            kwargs["band_minutes"] = tuple(float(b) for b in kwargs["band_minutes"])
+            bands = kwargs["band_minutes"]
+            if not isinstance(bands, (list, tuple)):
+                raise ValueError(f"Catchment bands (band_minutes) must be a list of minutes, not {bands!r}")
+            kwargs["band_minutes"] = tuple(bands)
         if "speeds_kmh" in kwargs:
+            if not isinstance(kwargs["speeds_kmh"], dict) or not all(
+                    isinstance(t, dict) for t in kwargs["speeds_kmh"].values()):
+                raise ValueError("speeds_kmh must be a table of km/h by mode and surface")
             merged = default_speeds()
             for mode, table in kwargs["speeds_kmh"].items():
                 merged.setdefault(mode, {}).update(table)
             kwargs["speeds_kmh"] = merged
         return cls(**kwargs)
+
+
+def _number_problems(name: str, value) -> list[str]:
+    """``value`` must be a finite number within the field's documented limits."""
+    meta = FIELDS[name].metadata
+    label, unit, lo, hi = meta["label"], meta["unit"], meta["min"], meta["max"]
+    unit_text = {"m": "metres", "min": "minutes"}.get(unit, unit)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return [f"{label} must be a number of {unit_text} ({name}), not {type(value).__name__} {value!r}"]
+    if not math.isfinite(value):
+        return [f"{label} must be a finite number of {unit_text} ({name}), not {value!r}"]
+    if value <= 0:
+        return [f"{label} must be a positive number of {unit_text} ({name}), not {value:g}"]
+    if lo is not None and value < lo or hi is not None and value > hi:
+        hint = ""
+        if name == "cell_size_m" and value < lo:
+            hint = f" (the documented minimum is {lo:g} m: finer cells are smaller than the road widths and " \
+                   "need too much memory)"
+        return [f"{label} must be between {lo:g} and {hi:g} {unit_text} ({name}), not {value:g}{hint}"]
+    return []
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(AnalysisParams)}

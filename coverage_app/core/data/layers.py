@@ -7,6 +7,7 @@ exception at the caller: unreadable input becomes :class:`InputError`.
 
 from __future__ import annotations
 
+import stat
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ import shapely
 from pyproj import CRS
 
 from coverage_app.core.errors import InputError, Problem, errors_of
+from coverage_app.core.netguard import check_local_path
 from coverage_app.core.data.roles import COUNTING_STATUSES, FACILITY_STATUSES, ROLES, guess_mapping, guess_role
 from coverage_app.core.data import zawgyi
 
@@ -51,8 +53,8 @@ def is_raster_path(path) -> bool:
     return Path(path).suffix.lower() in RASTER_SUFFIXES
 
 
-def list_layers(path) -> list[str]:
-    path = Path(path)
+def list_layers(path, *, written: str | None = None) -> list[str]:
+    path = check_input_file(path, written=written)
     try:
         return [str(name) for name, _ in pyogrio.list_layers(path)]
     except Exception as exc:  # GDAL raises many types
@@ -66,13 +68,38 @@ def _gdal_reason(exc: Exception) -> str:
     return text[:200]
 
 
-def read_vector(path, layer: str | None = None) -> gpd.GeoDataFrame:
-    """Read a vector file (or one layer of it) as a GeoDataFrame; raise InputError if unusable."""
+def check_input_file(path, *, written: str | None = None, folder_ok: bool = False) -> Path:
+    """Refuse what cannot be read safely: remote paths, missing files, FIFOs and other special files.
+
+    ``written`` is the path as the user wrote it (e.g. in a project file), shown in messages.
+    A FIFO would block the reader forever, so anything but a regular file is refused.
+    """
+    shown = written or str(path)
+    check_local_path(path, file=shown)
     path = Path(path)
-    if not path.exists():
-        raise InputError(Problem("error", "file not found", file=str(path)))
-    if path.is_dir():
-        raise InputError(Problem("error", "is a folder, not a data file", file=str(path)))
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        where = f"{shown}" + (f" (looked for {path})" if written and str(path) != written else "")
+        raise InputError(Problem("error", f"file not found: {where}; check the path, or copy the data there",
+                                 file=shown)) from None
+    except OSError as exc:
+        raise InputError(Problem("error", f"cannot be opened ({exc.strerror or exc}): {shown}", file=shown)) from None
+    if stat.S_ISDIR(mode):
+        if folder_ok:
+            return path
+        raise InputError(Problem("error", f"is a folder, not a data file: {shown}", file=shown))
+    if not stat.S_ISREG(mode):
+        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else \
+            "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a special file"
+        raise InputError(Problem("error", f"is {kind}, not a regular file: reading it could wait forever; "
+                                 f"use the data file itself: {shown}", file=shown))
+    return path
+
+
+def read_vector(path, layer: str | None = None, *, written: str | None = None) -> gpd.GeoDataFrame:
+    """Read a vector file (or one layer of it) as a GeoDataFrame; raise InputError if unusable."""
+    path = check_input_file(path, written=written)
     if path.suffix.lower() == ".csv":
         return _read_csv_points(path)
     if path.suffix.lower() == ".shp":
@@ -81,6 +108,9 @@ def read_vector(path, layer: str | None = None) -> gpd.GeoDataFrame:
                 raise InputError(Problem(
                     "error", f"the shapefile's {ext} file is missing; a shapefile needs its .shp, .shx "
                     f"and .dbf files side by side (copy all files named {path.stem}.*)", file=str(path)))
+        for sidecar in path.parent.glob(f"{path.stem}.*"):
+            if sidecar.suffix.lower() in (".dbf", ".shx", ".prj", ".cpg") and sidecar != path:
+                check_input_file(sidecar)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -350,9 +380,9 @@ def convert_zawgyi(gdf: gpd.GeoDataFrame, fields=None) -> tuple[gpd.GeoDataFrame
 
 
 def load_layer(path, role: str | None = None, *, layer: str | None = None, mapping=None,
-               name: str | None = None, strict: bool = True) -> Layer:
+               name: str | None = None, strict: bool = True, written: str | None = None) -> Layer:
     """Read, validate and map a vector layer. ``strict`` raises InputError on any error."""
-    gdf = read_vector(path, layer)
+    gdf = read_vector(path, layer, written=written)
     if role is None:
         role = guess_role(gdf.columns, set(gdf.geom_type.dropna().unique()))
         if role is None:
@@ -377,14 +407,15 @@ class RasterInfo:
     nodata: float | None
 
 
-def inspect_raster(path) -> tuple[RasterInfo | None, list[Problem]]:
+def inspect_raster(path, *, written: str | None = None) -> tuple[RasterInfo | None, list[Problem]]:
     """Open a raster's header only (no pixels read) and check it is georeferenced."""
     import rasterio
     from rasterio.errors import NotGeoreferencedWarning
 
-    path = Path(path)
-    if not path.exists():
-        return None, [Problem("error", "file not found", file=str(path))]
+    try:
+        path = check_input_file(path, written=written)
+    except InputError as err:
+        return None, err.problems
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
@@ -412,10 +443,12 @@ def check_file(path, role: str | None = None, layer: str | None = None) -> list[
 
     Returns one ``(layer name, role used or guessed, problems)`` per layer; never raises.
     """
+    written = str(path)
     path = Path(path)
     if is_raster_path(path) or role in ("dem", "landcover"):
-        return [(None, role or "raster", inspect_raster(path)[1])]
+        return [(None, role or "raster", inspect_raster(path, written=written)[1])]
     try:
+        check_input_file(path, written=written)
         names = [layer] if layer else (list_layers(path) if path.suffix.lower() == ".gpkg" else [None])
     except InputError as err:
         return [(layer, role, err.problems)]

@@ -69,7 +69,8 @@ class ProjectData:
 
 
 def load_layer_ref(ref: LayerRef) -> Layer:
-    layer = load_layer(ref.path, ref.role, layer=ref.layer, mapping=ref.mapping or None, name=ref.name)
+    layer = load_layer(ref.path, ref.role, layer=ref.layer, mapping=ref.mapping or None, name=ref.name,
+                       written=ref.written)
     if ref.convert_zawgyi:
         layer.data, _ = convert_zawgyi(layer.data)
         layer.problems = [p for p in layer.problems if p.fix != "zawgyi"]
@@ -81,6 +82,8 @@ def load_layer_ref(ref: LayerRef) -> Layer:
 def load_project_data(project: Project, feedback=None) -> ProjectData:
     """Load every layer of ``project``. Failures become problems; nothing raises for bad data."""
     data = ProjectData(project)
+    data.problems += [Problem("warning", note, file=str(project.path) if project.path else None)
+                      for note in project.load_notes]
     n = max(len(project.layers), 1)
     for i, ref in enumerate(project.layers):
         report(feedback, i / n, f"Loading {ref.name}")
@@ -88,7 +91,7 @@ def load_project_data(project: Project, feedback=None) -> ProjectData:
             data.problems.append(Problem("error", f"unknown role '{ref.role}'", file=ref.path, layer=ref.layer))
             continue
         if ROLES[ref.role].raster:
-            info, problems = inspect_raster(ref.path)
+            info, problems = inspect_raster(ref.path, written=ref.written)
             data.problems += problems
             if info is not None and not errors_of(problems):
                 data.rasters[ref.name] = ref
