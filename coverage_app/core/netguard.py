@@ -28,9 +28,11 @@ from pathlib import Path
 from coverage_app.core.errors import InputError, Problem
 
 # GDAL drivers that open network resources on their own (not through /vsicurl/).
-NETWORK_DRIVERS = ("HTTP", "WMS", "WMTS", "WCS", "WFS", "OAPIF", "OGCAPI", "CSW", "STACTA", "STACIT", "PLSCENES",
-                   "PLMOSAIC", "EEDA", "EEDAI", "NGW", "Carto", "Elasticsearch", "AmigoCloud", "DAAS", "ESRIC",
-                   "GNMDatabase", "ADBC", "MBTiles-remote")
+# GDAL drivers that open network resources on their own (not through /vsicurl/). Only drivers
+# that both bundled GDAL builds (rasterio's and pyogrio's) contain: GDAL warns on unknown names.
+# The vector-only web drivers (WFS, OAPIF, ...) open only "WFS:"-style names or URLs, which
+# check_local_path refuses.
+NETWORK_DRIVERS = ("HTTP", "WMS", "WMTS", "WCS", "STACTA", "STACIT", "PLMOSAIC", "EEDA", "EEDAI", "DAAS", "ESRIC")
 
 OPTIONS = {
     "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".coverage-app-offline",
@@ -75,7 +77,7 @@ def remote_reason(text: str) -> str | None:
         return f"it uses GDAL's remote file system /vsi{m.group(2).lower()}/"
     m = _URL.search(text)
     if m:
-        return f"it is a {m.group(1).lower()}: address"
+        return f"it is a remote address ({m.group(1).lower()}://...)"
     if _CONNECTION.match(text):
         return "it is a database or web-service connection string"
     return None

@@ -103,6 +103,14 @@ def load_project_data(project: Project, feedback=None) -> ProjectData:
             continue
         data.layers[ref.name] = layer
         data.problems += layer.problems
+    study = data.bounds_of_study_area() if data.rasters else None
+    if study is not None:
+        from coverage_app.core.data.layers import raster_overlap_problems
+
+        for ref in data.rasters.values():
+            info, _ = inspect_raster(ref.path, written=ref.written)
+            if info is not None and info.crs:
+                data.problems += raster_overlap_problems(info, study, ref.written or ref.path)
     report(feedback, 1.0, "Layers loaded")
     return data
 
