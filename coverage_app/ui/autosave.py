@@ -100,6 +100,17 @@ class Autosave(QObject):
             except OSError:
                 pass
 
+    def keep_damaged(self) -> Path | None:
+        """Move a damaged autosave aside, never deleting it; returns where it now is."""
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        kept = self.folder / f"autosave-damaged-{stamp}.covproj"
+        try:
+            os.replace(self.path, kept)
+        except OSError as exc:
+            log.warning("cannot keep the damaged autosave: %s", exc)
+            return None
+        return kept
+
     def meta(self) -> dict:
         try:
             return json.loads(self.meta_path.read_text(encoding="utf-8"))
@@ -107,8 +118,18 @@ class Autosave(QObject):
             return {}
 
     def recover(self):
-        """The autosaved project, with its original path restored (raises ProjectError)."""
-        project = load_project(self.path)
+        """The autosaved project, with its original path restored (raises ProjectError).
+
+        A damaged autosave is not lost: it is renamed to ``autosave-damaged-<time>.covproj``
+        in the same folder (so the next autosave or a discard cannot remove it) and the error
+        says where it is.
+        """
+        try:
+            project = load_project(self.path)
+        except ProjectError as exc:
+            kept = self.keep_damaged()
+            where = f" The damaged autosave was kept as {kept}." if kept else ""
+            raise ProjectError(f"{exc}.{where}".replace("..", ".")) from None
         original = self.meta().get("original_path")
         project.path = Path(original) if original else None
         return project
