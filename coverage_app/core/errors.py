@@ -23,7 +23,7 @@ class Problem:
         if self.layer and self.layer != Path(self.file or "").stem:
             where += f" (layer {self.layer})" if where else f"layer {self.layer}"
         if self.field:
-            where += f", field '{self.field}'"
+            where += f"{', ' if where else ''}field '{self.field}'"
         if self.rows:
             shown = ", ".join(str(r) for r in self.rows[:8])
             more = f" and {len(self.rows) - 8} more" if len(self.rows) > 8 else ""
