@@ -234,7 +234,7 @@ def export_coverage(result: AnalysisResult, out_dir, formats=("gpkg", "shp"), *,
                                  inputs=inputs, rasters=rasters, csv=csv, feedback=feedback)
         except (InputError, Cancelled):
             raise
-        except Exception as exc:  # disk full in Python or inside GDAL, a vanished folder, ...
+        except _WRITE_ERRORS as exc:  # disk full in Python or inside GDAL, a vanished folder, ...
             raise InputError(Problem("error", f"the export failed ({_failure_reason(exc)}); the previous files in "
                                      "the folder are unchanged. Free some disk space or choose another folder",
                                      file=str(out))) from None
@@ -296,6 +296,21 @@ def _write_export(result, out: Path, staging: Path, tables: dict, formats, *, sa
         switch_folder(staging, out)
         report(feedback, 1.0, "Export complete")
         return [out / name for name in products]
+
+
+def _write_errors() -> tuple[type[BaseException], ...]:
+    """What a write can raise when the disk is full or the folder goes away: OSError, and the
+    GDAL errors of pyogrio and rasterio (e.g. "sqlite3_exec(COMMIT) failed: database or disk is full")."""
+    import sqlite3
+
+    import pyogrio.errors
+    import rasterio.errors
+
+    return (OSError, sqlite3.Error, pyogrio.errors.DataSourceError, pyogrio.errors.FieldError,
+            pyogrio.errors.GeometryError, rasterio.errors.RasterioError)
+
+
+_WRITE_ERRORS = _write_errors()
 
 
 @contextlib.contextmanager
