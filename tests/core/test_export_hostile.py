@@ -319,3 +319,15 @@ def test_safe_share_print_is_clean(run, tmp_path):
     full = write_briefing(tmp_path / "full.pdf", data, result, safe_share=False, table_page=True)
     full_text = subprocess.run(["pdftotext", str(full), "-"], capture_output=True, text=True, check=True).stdout
     assert "SENSITIVE" in full_text and "SENSITIVE" not in text
+
+
+def test_folders_that_must_not_be_switched_are_refused(run, tmp_path, monkeypatch):
+    project, _, result = run
+    monkeypatch.chdir(tmp_path)
+    for folder, what in ((".", "the current folder"), ("..", "a folder above the current one"),
+                         (str(Path.home()), "your home folder"), ("/", "the root of the file system")):
+        with pytest.raises(InputError, match=f"is {what}; an export replaces its folder as a whole"):
+            export_coverage(result, folder, ("gpkg",))
+    assert list(tmp_path.iterdir()) == []
+    export_coverage(result, "results", ("gpkg",))  # a folder of its own, given relative to the current one
+    assert (tmp_path / "results" / "coverage.gpkg").exists()

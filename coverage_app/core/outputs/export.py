@@ -194,9 +194,18 @@ def _write(table, path, **kwargs) -> None:
 
 
 def check_output_folder(out_dir) -> Path:
-    out = Path(out_dir)
+    """The export folder, resolved; refused if it is a file, not writable, or a folder that must not be
+    switched as a whole (the file-system root, the home folder, the current folder or one above it)."""
+    out = Path(out_dir).expanduser().resolve()
     if out.exists() and not out.is_dir():
         raise InputError(Problem("error", "the output folder is a file; choose a folder", file=str(out)))
+    special = "the root of the file system" if out == Path(out.anchor) else "your home folder" \
+        if out == Path.home().resolve() else "the current folder" if Path.cwd().resolve() == out \
+        else "a folder above the current one" if out in Path.cwd().resolve().parents else None
+    if special:
+        raise InputError(Problem("error", f"{out} is {special}; an export replaces its folder as a whole, so give "
+                                 "it a folder of its own, e.g. a new 'results' folder inside this one",
+                                 file=str(out)))
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-", delete=True)
