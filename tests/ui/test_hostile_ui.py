@@ -69,3 +69,17 @@ def test_window_refuses_a_fifo_project_and_layers(window, qtbot, tmp_path):
     window.add_layer(str(vrt), "dem")
     assert "never connects to the network" in errors_shown()[-1].text
     assert all(Path(r.path).name not in ("dem.tif", "remote.vrt") for r in window.project.layers)
+
+
+def test_nan_band_and_a_grid_too_big_for_memory_reach_a_dialog(window, qtbot, monkeypatch):
+    window.analysis_panel.bands.setText("30, nan")
+    dialogs.shown.clear()
+    window.run_analysis()
+    assert "Catchment bands must be a finite number of minutes (band_minutes), not nan" in errors_shown()[-1].text
+    window.analysis_panel.bands.setText("30, 60, 120")
+    monkeypatch.setenv("COVERAGE_APP_MEMORY_LIMIT_MB", "50")
+    window.run_analysis()  # the bundled project's 250 m grid needs about 320 MB
+    qtbot.waitUntil(lambda: len(errors_shown()) >= 2, timeout=60000)
+    text = errors_shown()[-1].text
+    assert "of memory, but only 50 MB is available; use a cell size of" in text
+    assert window.result is None or window.result.grid.cell_size_m != 250
