@@ -117,10 +117,9 @@ def check_local_path(path, *, file: str | None = None, _depth: int = 0) -> None:
         if not child.is_absolute() and "relativetovrt=\"0\"" not in attrs.lower().replace("'", '"'):
             child = p.parent / child
         check_local_path(child, file=shown, _depth=_depth + 1)
-    # Any other remote reference anywhere in the XML (e.g. a nested <OGRVRTDataSource> option).
+    # A remote file system named anywhere else in the XML (e.g. in an open option). Plain http
+    # addresses outside source elements are left alone: metadata often cites a web page.
     for line in text.splitlines():
-        if _REMOTE_VSI.search(line) or re.search(r"(?i)\bhttps?://", line):
-            if "xmlns" in line.lower() or "schemas.opengis" in line.lower():
-                continue
-            raise InputError(Problem("error", "refused: the VRT names a remote address; this app never connects "
-                                     "to the network. Point the VRT at a local copy", file=shown))
+        if _REMOTE_VSI.search(line):
+            raise InputError(Problem("error", "refused: the VRT names a remote GDAL file system; this app never "
+                                     "connects to the network. Point the VRT at a local copy", file=shown))

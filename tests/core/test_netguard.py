@@ -162,6 +162,25 @@ def test_every_hostile_file_is_refused_through_the_core_api(tmp_path, no_network
     assert no_network == []
 
 
+def test_a_local_vrt_citing_a_web_page_in_its_metadata_is_accepted(tmp_path):
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    with rasterio.open(tmp_path / "dem.tif", "w", driver="GTiff", width=10, height=10, count=1, dtype="float32",
+                       crs="EPSG:4326", transform=from_origin(95, 23, 0.01, 0.01)) as dst:
+        dst.write(np.ones((10, 10), "float32"), 1)
+    vrt = tmp_path / "local.vrt"
+    vrt.write_text(VRT.format(rel=1, source="dem.tif").replace(
+        "<SRS>", '<Metadata><MDI key="source">https://srtm.csi.cgiar.org/ (CGIAR-CSI SRTM)</MDI></Metadata><SRS>'))
+    info, problems = inspect_raster(vrt)
+    assert info is not None and problems == []
+    opt = tmp_path / "opt.vrt"
+    opt.write_text(VRT.format(rel=1, source="dem.tif").replace(
+        "<SRS>", "<OpenOptions><OOI key='X'>/vsicurl/http://h/x</OOI></OpenOptions><SRS>"))
+    assert "remote GDAL file system" in inspect_raster(opt)[1][0].message
+
+
 def test_gdal_options_are_set_at_import():
     for key, value in OPTIONS.items():
         if key != "GDAL_SKIP":
