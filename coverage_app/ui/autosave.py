@@ -128,8 +128,9 @@ class Autosave(QObject):
             project = load_project(self.path)
         except ProjectError as exc:
             kept = self.keep_damaged()
+            reason = str(exc).replace(": restore a backup or the autosaved copy", "").rstrip(".")
             where = f" The damaged autosave was kept as {kept}." if kept else ""
-            raise ProjectError(f"{exc}.{where}".replace("..", ".")) from None
+            raise ProjectError(f"{reason}.{where}") from None
         original = self.meta().get("original_path")
         project.path = Path(original) if original else None
         return project
