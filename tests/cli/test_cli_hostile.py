@@ -189,3 +189,21 @@ def test_no_traceback_in_a_subprocess_on_a_fifo_and_a_remote_vrt(tmp_path):
     assert proc.returncode == 2
     text = proc.stdout + proc.stderr
     assert "FIFO" in text and "/vsis3/" in text and "Traceback" not in text and "unexpected failure" not in text
+
+
+def test_safe_share_export_through_the_cli(tmp_path, cli, bundled_gpkg):
+    out = tmp_path / "safe"
+    code, text = cli("analyse", "--out", out, "--safe-share", "--format", "gpkg", "--cell-size", "2000")
+    assert code == 0
+    facilities = pyogrio.read_dataframe(bundled_gpkg, layer="facilities")
+    for path in out.iterdir():
+        if path.suffix in (".json", ".csv"):
+            content = path.read_text(encoding="utf-8")
+            assert not [i for i in facilities["fac_id"] if i in content], path.name
+            assert not [n for n in facilities["name"] if n and n in content], path.name
+            assert str(REPO) not in content and str(tmp_path) not in content
+    import pandas as pd
+
+    villages = pd.read_csv(out / "villages.csv")
+    assert villages["prim_min"].min() >= 15 and (villages["prim_min"].dropna() % 5 == 0).all()
+    assert (villages["lon"].round(2) == villages["lon"]).all()

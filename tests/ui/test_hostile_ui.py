@@ -83,3 +83,55 @@ def test_nan_band_and_a_grid_too_big_for_memory_reach_a_dialog(window, qtbot, mo
     text = errors_shown()[-1].text
     assert "of memory, but only 50 MB is available; use a cell size of" in text
     assert window.result is None or window.result.grid.cell_size_m != 250
+
+
+def test_disk_full_and_safe_share_through_the_export_dialog(window, qtbot, tmp_path, monkeypatch):
+    import errno
+
+    from coverage_app.core.outputs import export as export_mod
+
+    from .conftest import run_analysis
+
+    result = run_analysis(qtbot, window)
+    out = tmp_path / "export"
+    choice = {"safe": False}
+
+    def accept(dialog):
+        dialog.folder.setText(str(out))
+        dialog.safe.setChecked(choice["safe"])
+        # safe-share Shapefiles need the short field names of wave/numbers (issue 11)
+        dialog.shp.setChecked(not choice["safe"] or hasattr(export_mod, "shapefile_columns"))
+        return True
+
+    monkeypatch.setattr(dialogs, "run_dialog", accept)
+    window.export_dialog()
+    qtbot.waitUntil(lambda: any(s.title == "Export coverage" for s in dialogs.shown), timeout=60000)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    real = export_mod._write
+    calls = []
+
+    def full_disk(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(export_mod, "_write", full_disk)
+    dialogs.shown.clear()
+    window.export_dialog()
+    qtbot.waitUntil(lambda: bool(errors_shown()), timeout=60000)
+    assert "the export failed (No space left on device); the previous files in the folder are unchanged" \
+        in errors_shown()[-1].text
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    monkeypatch.setattr(export_mod, "_write", real)
+    choice["safe"] = True
+    dialogs.shown.clear()
+    window.export_dialog()
+    qtbot.waitUntil(lambda: any(s.title == "Export coverage" for s in dialogs.shown) or bool(errors_shown()),
+                    timeout=60000)
+    assert not errors_shown()
+    record = json.loads((out / "run.json").read_text())
+    assert record["safe_share"] is True and not list(out.glob("*.tif"))
+    text = (out / "run.json").read_text() + (out / "villages.csv").read_text()
+    assert not any(i in text for i in result.facilities["fac_id"].astype(str))
+    assert str(tmp_path) not in text
