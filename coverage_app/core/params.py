@@ -62,51 +62,24 @@ class AnalysisParams:
             raise ValueError("; ".join(problems))
 
     def problems(self) -> list[str]:
-        """One plain message per bad value, naming the field, its unit and its limits."""
-        out = []
-        for name in ("cell_size_m", "primary_minutes", "secondary_minutes", "max_minutes"):
+        out = value_problems(self)  # finite, within the limits, right types: checked first
+        if out:
+            return out
+        for name in ("cell_size_m", "primary_minutes", "secondary_minutes"):
             value = getattr(self, name)
-            if name == "max_minutes" and value is None:
-                continue
-            out += _number_problems(name, value)
-        if not isinstance(self.mode, str) or self.mode not in self.speeds_kmh:
-            out.append(f"unknown travel mode {self.mode!r}; choose one of {', '.join(map(str, self.speeds_kmh))}")
-        if isinstance(self.neighbours, bool) or self.neighbours not in (8, 16):
-            out.append(f"neighbours must be 8 or 16, not {self.neighbours!r}")
-        bands = self.band_minutes
-        if not isinstance(bands, (tuple, list)) or len(bands) == 0:
-            out.append("Catchment bands (band_minutes) must list at least one number of minutes, e.g. 30, 60, 120")
-        else:
-            for b in bands:
-                out += _number_problems("band_minutes", b)
-        if self.as_of is not None and not isinstance(self.as_of, dt.date):
-            out.append(f"As of (as_of) must be a date like 2024-05-31, not {self.as_of!r}")
-        if not isinstance(self.unknown_counts, bool):
-            out.append(f"unknown_counts must be true or false, not {self.unknown_counts!r}")
-        if not isinstance(self.speeds_kmh, dict):
-            out.append("speeds_kmh must be a table of km/h by mode and surface")
-        else:
-            for mode, table in self.speeds_kmh.items():
-                if not isinstance(table, dict):
-                    out.append(f"speeds_kmh.{mode} must be a table of km/h by surface, not {table!r}")
-                    continue
-                for surface, v in table.items():
-                    if v is WALK:
-                        continue
-                    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0 \
-                            or v > 300:
-                        out.append(f"speeds_kmh.{mode}.{surface} must be a speed from 0 to 300 km/h (or empty "
-                                   f"for walking), not {v!r}")
+            meta = FIELDS[name].metadata if name in FIELDS else {}
+            if not isinstance(value, (int, float)) or value <= 0:
+                out.append(f"{meta.get('label', name)} must be a positive number of "
+                           f"{meta.get('unit', '')}, not {value!r}".replace("  ", " "))
+        if self.mode not in self.speeds_kmh:
+            out.append(f"unknown travel mode {self.mode!r}; choose one of {', '.join(self.speeds_kmh)}")
+        if self.neighbours not in (8, 16):
+            out.append("neighbours must be 8 or 16")
+        if any(b <= 0 for b in self.band_minutes):
+            out.append("catchment bands must be positive minutes")
+        if self.max_minutes is not None and self.max_minutes <= 0:
+            out.append("the search cut-off must be positive minutes")
         return out
-
-    @classmethod
-    def check_dict(cls, data: dict) -> list[str]:
-        """Problems of a parameter dict from JSON (a project's "analysis"), naming each field."""
-        try:
-            cls.from_dict(data)
-        except ValueError as exc:
-            return [str(exc)]
-        return []
 
     @property
     def as_of_date(self) -> dt.date:
@@ -124,31 +97,103 @@ class AnalysisParams:
     @classmethod
     def from_dict(cls, data: dict) -> "AnalysisParams":
         """Parameters from JSON; raises ValueError naming the field of a value of the wrong type."""
-        if not isinstance(data, dict):
-            raise ValueError(f"the analysis parameters must be an object, not {type(data).__name__}")
+        wrong = dict_problems(data)
+        if wrong:
+            raise ValueError("; ".join(wrong))
         known = {f.name for f in dataclasses.fields(cls)}
-        kwargs = {k: v for k, v in data.items() if k in known}
+        kwargs = {k: v for k, v in (data or {}).items() if k in known}
         if kwargs.get("as_of"):
-            try:
-                kwargs["as_of"] = dt.date.fromisoformat(str(kwargs["as_of"])[:10])
-            except ValueError:
-                raise ValueError(f"As of (as_of) must be a date like 2024-05-31, not {kwargs['as_of']!r}") from None
-        else:
-            kwargs.pop("as_of", None)
+            kwargs["as_of"] = dt.date.fromisoformat(str(kwargs["as_of"]))
         if "band_minutes" in kwargs:
-            bands = kwargs["band_minutes"]
-            if not isinstance(bands, (list, tuple)):
-                raise ValueError(f"Catchment bands (band_minutes) must be a list of minutes, not {bands!r}")
-            kwargs["band_minutes"] = tuple(bands)
+            kwargs["band_minutes"] = tuple(float(b) for b in kwargs["band_minutes"])
         if "speeds_kmh" in kwargs:
-            if not isinstance(kwargs["speeds_kmh"], dict) or not all(
-                    isinstance(t, dict) for t in kwargs["speeds_kmh"].values()):
-                raise ValueError("speeds_kmh must be a table of km/h by mode and surface")
             merged = default_speeds()
             for mode, table in kwargs["speeds_kmh"].items():
                 merged.setdefault(mode, {}).update(table)
             kwargs["speeds_kmh"] = merged
         return cls(**kwargs)
+
+
+FIELDS = {f.name: f for f in dataclasses.fields(AnalysisParams)}
+
+
+# -- value checks at the boundary (issue 12) ---------------------------------------------
+
+def value_problems(params: AnalysisParams) -> list[str]:
+    """One plain message per bad value, naming the field, its unit and its limits (NaN, inf, text,
+    out of range, an empty band list, negative speeds...)."""
+    out = []
+    for name in ("cell_size_m", "primary_minutes", "secondary_minutes", "max_minutes"):
+        value = getattr(params, name)
+        if name == "max_minutes" and value is None:
+            continue
+        out += _number_problems(name, value)
+    if not isinstance(params.mode, str) or params.mode not in params.speeds_kmh:
+        out.append(f"unknown travel mode {params.mode!r}; choose one of {', '.join(map(str, params.speeds_kmh))}")
+    if isinstance(params.neighbours, bool) or params.neighbours not in (8, 16):
+        out.append(f"neighbours must be 8 or 16, not {params.neighbours!r}")
+    bands = params.band_minutes
+    if not isinstance(bands, (tuple, list)) or len(bands) == 0:
+        out.append("Catchment bands (band_minutes) must list at least one number of minutes, e.g. 30, 60, 120")
+    else:
+        for b in bands:
+            out += _number_problems("band_minutes", b)
+    if params.as_of is not None and not isinstance(params.as_of, dt.date):
+        out.append(f"As of (as_of) must be a date like 2024-05-31, not {params.as_of!r}")
+    if not isinstance(params.unknown_counts, bool):
+        out.append(f"unknown_counts must be true or false, not {params.unknown_counts!r}")
+    if not isinstance(params.speeds_kmh, dict):
+        out.append("speeds_kmh must be a table of km/h by mode and surface")
+    else:
+        for mode, table in params.speeds_kmh.items():
+            if not isinstance(table, dict):
+                out.append(f"speeds_kmh.{mode} must be a table of km/h by surface, not {table!r}")
+                continue
+            for surface, v in table.items():
+                if v is WALK:
+                    continue
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0 \
+                        or v > 300:
+                    out.append(f"speeds_kmh.{mode}.{surface} must be a speed from 0 to 300 km/h (or empty "
+                               f"for walking), not {v!r}")
+    return out
+
+
+def dict_problems(data) -> list[str]:
+    """Type problems of a parameter dict from JSON (a project's "analysis"), before any conversion."""
+    if not isinstance(data, dict):
+        return [f"the analysis parameters must be an object, not {type(data).__name__}"]
+    out = []
+    for name in ("cell_size_m", "primary_minutes", "secondary_minutes", "max_minutes"):
+        value = data.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            out += _number_problems(name, value)
+    if data.get("as_of"):
+        try:
+            dt.date.fromisoformat(str(data["as_of"]))
+        except ValueError:
+            out.append(f"As of (as_of) must be a date like 2024-05-31, not {data['as_of']!r}")
+    if "band_minutes" in data:
+        bands = data["band_minutes"]
+        if not isinstance(bands, (list, tuple)):
+            out.append(f"Catchment bands (band_minutes) must be a list of minutes, not {bands!r}")
+        else:
+            for b in bands:
+                if isinstance(b, bool) or not isinstance(b, (int, float)):
+                    out += _number_problems("band_minutes", b)
+    if "speeds_kmh" in data and (not isinstance(data["speeds_kmh"], dict)
+                                 or not all(isinstance(t, dict) for t in data["speeds_kmh"].values())):
+        out.append("speeds_kmh must be a table of km/h by mode and surface")
+    return out
+
+
+def analysis_problems(data) -> list[str]:
+    """Every problem of a project's "analysis" object (types, then values), naming the fields."""
+    try:
+        AnalysisParams.from_dict(data)
+    except (ValueError, TypeError) as exc:
+        return [str(exc)]
+    return []
 
 
 def _number_problems(name: str, value) -> list[str]:
@@ -169,6 +214,3 @@ def _number_problems(name: str, value) -> list[str]:
                    "need too much memory)"
         return [f"{label} must be between {lo:g} and {hi:g} {unit_text} ({name}), not {value:g}{hint}"]
     return []
-
-
-FIELDS = {f.name: f for f in dataclasses.fields(AnalysisParams)}

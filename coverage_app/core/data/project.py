@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
 
 from coverage_app.core.atomic import write_text_atomic
-from coverage_app.core.params import DEFAULT_LANDCOVER_SPEEDS_KMH, AnalysisParams
+from coverage_app.core.params import DEFAULT_LANDCOVER_SPEEDS_KMH, AnalysisParams, analysis_problems
 
 PROJECT_FORMAT = "coverage-app-project"
 PROJECT_VERSION = 1
@@ -212,7 +212,7 @@ def check_project_dict(data) -> list[str]:
             for key in ("visible", "convert_zawgyi"):
                 want(ref.get(key), bool, f"{where}.{key}", "true or false")
     if want(data.get("analysis"), dict, "analysis", "an object"):
-        out += [f"analysis: {p}" for p in AnalysisParams.check_dict(data["analysis"])]
+        out += [f"analysis: {p}" for p in analysis_problems(data["analysis"])]
     if want(data.get("landcover_speeds_kmh"), dict, "landcover_speeds_kmh", "an object"):
         for k, v in data["landcover_speeds_kmh"].items():
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:

@@ -32,10 +32,11 @@ import numpy as np
 import pandas as pd
 import rasterio
 
-from coverage_app.core.atomic import FolderBusy, clean_stale, folder_lock, link_or_copy, staging_dir_for, switch_folder
 from coverage_app.core.errors import InputError, Problem
 from coverage_app.core.feedback import Cancelled, report
 from coverage_app.core.results import TIERS, AnalysisResult
+from coverage_app.core.atomic import (FolderBusy, clean_stale, folder_lock, link_or_copy,  # noqa: I001
+                                      staging_dir_for, switch_folder)
 
 RASTER_NODATA = -9999.0
 SHAPEFILE_FIELDS = {
