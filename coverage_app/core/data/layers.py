@@ -21,9 +21,9 @@ import shapely
 from pyproj import CRS
 
 from coverage_app.core.errors import InputError, Problem, errors_of
-from coverage_app.core.netguard import check_local_path
 from coverage_app.core.data.roles import COUNTING_STATUSES, FACILITY_STATUSES, ROLES, guess_mapping, guess_role
 from coverage_app.core.data import zawgyi
+from coverage_app.core.netguard import check_local_path
 
 # Myanmar in EPSG:4326 with a one-degree margin (lon_min, lat_min, lon_max, lat_max).
 MYANMAR_BOUNDS = (91.0, 8.5, 102.5, 29.5)

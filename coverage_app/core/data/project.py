@@ -22,8 +22,6 @@ from coverage_app.core.params import DEFAULT_LANDCOVER_SPEEDS_KMH, AnalysisParam
 PROJECT_FORMAT = "coverage-app-project"
 PROJECT_VERSION = 1
 PROJECT_SUFFIX = ".covproj"
-MAX_JSON_DEPTH = 32  # a real project nests 6 levels; deeper is damage or an attack
-_WINDOWS_PATH = re.compile(r"^([A-Za-z]:[\\/]|\\\\)|\\")
 
 
 class ProjectError(Exception):
@@ -111,8 +109,8 @@ class Project:
     scenarios: list[dict] = field(default_factory=list)
     active_scenario: str | None = None
     credits: list[str] = field(default_factory=list)
-    path: Path | None = None
     load_notes: list[str] = field(default_factory=list, compare=False)  # warnings found while opening
+    path: Path | None = None
 
     def layers_of(self, role: str) -> list[LayerRef]:
         return [ref for ref in self.layers if ref.role == role]
@@ -151,6 +149,10 @@ class Project:
             path=path,
             load_notes=notes,
         )
+
+
+MAX_JSON_DEPTH = 32  # a real project nests 6 levels; deeper is damage or an attack
+_WINDOWS_PATH = re.compile(r"^([A-Za-z]:[\\/]|\\\\)|\\")
 
 
 def _depth(value, limit: int) -> int:
@@ -248,17 +250,7 @@ def load_project(path) -> Project:
     """
     path = Path(path)
     try:
-        from coverage_app.core.data.layers import check_input_file
-
-        check_input_file(path)
-    except Exception as exc:  # InputError: missing, remote, a FIFO...
-        problems = getattr(exc, "problems", None)
-        message = problems[0].message if problems else str(exc)
-        if "not found" in message:
-            raise ProjectError(f"{path}: project file not found") from None
-        raise ProjectError(f"{path}: {message}") from None
-    try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = _read_project_text(path)  # a BOM is accepted; remote paths and FIFOs are refused
     except FileNotFoundError:
         raise ProjectError(f"{path}: project file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -290,6 +282,20 @@ def load_project(path) -> Project:
                            "untouched: correct the value (or open the project and set it again)") from None
     except (KeyError, TypeError) as exc:
         raise ProjectError(f"{path}: the project file is damaged ({exc}); it was left untouched") from None
+
+
+def _read_project_text(path: Path) -> str:
+    from coverage_app.core.data.layers import check_input_file
+    from coverage_app.core.errors import InputError
+
+    try:
+        check_input_file(path)
+    except InputError as err:
+        message = err.problems[0].message
+        if message.startswith("file not found"):
+            raise FileNotFoundError(str(path)) from None
+        raise ProjectError(f"{path}: {message}") from None
+    return path.read_text(encoding="utf-8-sig")
 
 
 def save_project(project: Project, path=None) -> Path:
