@@ -104,9 +104,9 @@ def _resolve_layer_path(written: str, base: Path | None, notes: list | None) -> 
 class Project:
     name: str = "Untitled"
     layers: list[LayerRef] = field(default_factory=list)
+    load_notes: list[str] = field(default_factory=list, compare=False)  # warnings found while opening
     params: AnalysisParams = field(default_factory=AnalysisParams)
     landcover_speeds_kmh: dict = field(default_factory=lambda: dict(DEFAULT_LANDCOVER_SPEEDS_KMH))
-    load_notes: list[str] = field(default_factory=list, compare=False)  # warnings found while opening
     scenarios: list[dict] = field(default_factory=list)
     active_scenario: str | None = None
     credits: list[str] = field(default_factory=list)
