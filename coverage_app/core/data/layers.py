@@ -493,9 +493,9 @@ def convert_zawgyi(gdf: gpd.GeoDataFrame, fields=None) -> tuple[gpd.GeoDataFrame
 
 
 def load_layer(path, role: str | None = None, *, layer: str | None = None, mapping=None,
-               name: str | None = None, strict: bool = True, written: str | None = None) -> Layer:
+               name: str | None = None, strict: bool = True) -> Layer:
     """Read, validate and map a vector layer. ``strict`` raises InputError on any error."""
-    gdf = read_vector(path, layer, written=written)
+    gdf = read_vector(path, layer)
     if role is None:
         role = guess_role(gdf.columns, set(gdf.geom_type.dropna().unique()))
         if role is None:

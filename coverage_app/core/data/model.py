@@ -69,8 +69,7 @@ class ProjectData:
 
 
 def load_layer_ref(ref: LayerRef) -> Layer:
-    layer = load_layer(ref.path, ref.role, layer=ref.layer, mapping=ref.mapping or None, name=ref.name,
-                       written=ref.written)
+    layer = load_layer(ref.path, ref.role, layer=ref.layer, mapping=ref.mapping or None, name=ref.name)
     if ref.convert_zawgyi:
         layer.data, _ = convert_zawgyi(layer.data)
         layer.problems = [p for p in layer.problems if p.fix != "zawgyi"]
@@ -95,6 +94,10 @@ def load_project_data(project: Project, feedback=None) -> ProjectData:
             data.problems += problems
             if info is not None and not errors_of(problems):
                 data.rasters[ref.name] = ref
+            continue
+        refused = _file_problems(ref)
+        if refused:
+            data.problems += refused
             continue
         try:
             layer = load_layer_ref(ref)
@@ -134,3 +137,14 @@ def describe(data: ProjectData) -> list[dict]:
             row.update(count=None, crs=None, extent=None, status="not loaded")
         rows.append(row)
     return rows
+
+
+def _file_problems(ref: LayerRef) -> list[Problem]:
+    """A layer file that is missing (shown as written in the project), remote or not a regular file."""
+    from coverage_app.core.data.layers import check_input_file
+
+    try:
+        check_input_file(ref.path, written=ref.written)
+    except InputError as err:
+        return err.problems
+    return []
