@@ -101,7 +101,12 @@ class Autosave(QObject):
                 pass
 
     def keep_damaged(self) -> Path | None:
-        """Move a damaged autosave aside, never deleting it; returns where it now is."""
+        """Move a damaged autosave aside, never deleting it; returns where it now is.
+
+        :meth:`recover` calls this when the autosave cannot be read: renamed to
+        ``autosave-damaged-<time>.covproj`` in the same folder, neither the next autosave nor a
+        discard removes it, and the error says where it is.
+        """
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         kept = self.folder / f"autosave-damaged-{stamp}.covproj"
         try:
@@ -118,12 +123,7 @@ class Autosave(QObject):
             return {}
 
     def recover(self):
-        """The autosaved project, with its original path restored (raises ProjectError).
-
-        A damaged autosave is not lost: it is renamed to ``autosave-damaged-<time>.covproj``
-        in the same folder (so the next autosave or a discard cannot remove it) and the error
-        says where it is.
-        """
+        """The autosaved project, with its original path restored (raises ProjectError)."""
         try:
             project = load_project(self.path)
         except ProjectError as exc:
