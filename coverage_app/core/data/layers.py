@@ -66,6 +66,8 @@ def list_layers(path, *, written: str | None = None) -> list[str]:
 
 
 def _gdal_reason(exc: Exception) -> str:
+    if "see previous exception" in str(exc).lower() and exc.__cause__ is not None:
+        exc = exc.__cause__  # rasterio's "Read failed." wraps GDAL's own message
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:200]
 
@@ -423,11 +425,11 @@ def _check_values(gdf, spec, mapping, where) -> list[Problem]:
                 problems.append(Problem("error", f"'{f.name}' must be a finite number, found infinity; correct "
                                         "those cells", field=source, rows=rows_of(np.isinf(numbers.astype(float))),
                                         **where))
-                continue
-            if f.name == "population" and (numbers > MAX_POPULATION).any():
+            huge = (numbers > MAX_POPULATION) & ~np.isinf(numbers.astype(float))
+            if f.name == "population" and huge.any():
                 problems.append(Problem("error", f"population above {MAX_POPULATION:,} (more than all of Myanmar) "
                                         "in a single feature; check the field (a wrong column or a unit "
-                                        "mistake?)", field=source, rows=rows_of(numbers > MAX_POPULATION), **where))
+                                        "mistake?)", field=source, rows=rows_of(huge), **where))
             gdf[f.name] = numbers.astype("float64")
         elif f.kind == "date":
             dates, notes = parse_date_column(col, blank)
