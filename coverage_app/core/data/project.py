@@ -63,7 +63,7 @@ class LayerRef:
         """``notes`` collects warnings (e.g. a Windows path found beside the project instead)."""
         written = str(data["path"])
         path = _resolve_layer_path(written, base, notes)
-        return cls(name=data.get("name") or path.stem, path=str(path), role=data["role"],
+        return cls(name=data.get("name") or PureWindowsPath(written).stem, path=str(path), role=data["role"],
                    layer=data.get("layer"), mapping=dict(data.get("mapping") or {}),
                    visible=bool(data.get("visible", True)), style=dict(data.get("style") or {}),
                    convert_zawgyi=bool(data.get("convert_zawgyi", False)),
