@@ -83,7 +83,7 @@ def project_from_args(args) -> Project:
         project = load_project(bundled_project_path())
     for role, path in given.items():
         project.layers = [ref for ref in project.layers if ref.role != role]
-        project.layers.append(LayerRef(Path(path).stem, str(Path(path).resolve()), role))
+        project.layers.append(LayerRef(Path(path).stem, str(Path(path).resolve()), role, written=path))
     return project
 
 
@@ -107,6 +107,9 @@ def cmd_analyse(args) -> int:
     formats = ("gpkg", "shp") if args.format == "both" else (args.format,)
     raster = args.friction_raster or args.speed_raster
     if raster:
+        from coverage_app.core.data.layers import check_input_file
+
+        check_input_file(raster)  # remote, missing or a FIFO: refused before GDAL opens it
         kind = "friction" if args.friction_raster else "speed"
         result = run_on_friction_raster(data, params, raster, kind, scenario=scenario, feedback=feedback)
     elif args.sensitivity:

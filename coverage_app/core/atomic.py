@@ -7,8 +7,10 @@ clobbered file: the previous version stays intact until the new one is complete.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -64,3 +66,130 @@ def _fsync(path: Path) -> None:
     if path.is_file():
         with open(path, "rb") as fh:
             os.fsync(fh.fileno())
+
+
+# -- whole-folder switches (exports) -----------------------------------------------------
+
+class FolderBusy(Exception):
+    """Another process holds the lock of the folder being written."""
+
+
+@contextlib.contextmanager
+def folder_lock(target):
+    """Hold an exclusive lock for writing the folder ``target`` (a lock file beside it).
+
+    The lock is an OS file lock (fcntl/msvcrt), so it is released when its holder ends, even
+    if killed; a second writer gets :class:`FolderBusy` at once instead of interleaving.
+    """
+    target = Path(target)
+    lock_path = target.parent / f".{target.name}.lock"
+    fh = open(lock_path, "a+")
+    try:
+        try:
+            if os.name == "nt":
+                import msvcrt
+
+                msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            holder = fh.read().strip()
+            raise FolderBusy(holder) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}")
+        fh.flush()
+        yield lock_path
+    finally:
+        fh.close()
+
+
+def staging_dir_for(target) -> Path:
+    """A new empty folder beside ``target`` (same file system, so it can be renamed onto it)."""
+    target = Path(target)
+    return Path(tempfile.mkdtemp(prefix=f".{target.name}.export-", dir=target.parent))
+
+
+def clean_stale(target) -> list[Path]:
+    """Remove what an interrupted switch of ``target`` left beside it; call with the lock held.
+
+    A kill between the two renames of the fallback switch leaves ``target`` missing and the
+    previous folder as ``.NAME.old-*``: it is put back first. Staging folders are removed.
+    """
+    target = Path(target)
+    removed = []
+    olds = sorted(target.parent.glob(f".{target.name}.old-*"))
+    if olds and not target.exists():
+        os.replace(olds[-1], target)
+        olds = olds[:-1]
+    for path in olds + sorted(target.parent.glob(f".{target.name}.export-*")):
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    if target.is_dir():  # staging folders of the earlier design lived inside the export folder
+        for path in target.glob(".export-*"):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+    return removed
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically exchange two folders (Linux renameat2 RENAME_EXCHANGE); False if unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    AT_FDCWD, RENAME_EXCHANGE = -100, 2
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP if hasattr(errno, "ENOTSUP") else errno.EINVAL):
+        return False
+    raise OSError(err, os.strerror(err))
+
+
+def switch_folder(new: Path, target: Path) -> None:
+    """Make the complete folder ``new`` become ``target`` in one step; the old one is removed.
+
+    With no previous folder this is one rename. Otherwise the two folders are exchanged by a
+    single atomic system call where the OS offers one (Linux); elsewhere the old folder is
+    renamed aside first and put back by :func:`clean_stale` if the process dies in between.
+    """
+    new, target = Path(new), Path(target)
+    if not target.exists():
+        os.replace(new, target)
+        return
+    if _exchange(new, target):
+        shutil.rmtree(new, ignore_errors=True)  # ``new`` now holds the previous export
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+    os.rmdir(old)
+    os.replace(target, old)
+    os.replace(new, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def link_or_copy(src: Path, dst: Path) -> None:
+    """Hard-link ``src`` to ``dst`` (no space, no time), copying where links are not possible."""
+    if src.is_dir() and not src.is_symlink():
+        shutil.copytree(src, dst, symlinks=True, copy_function=_link_file)
+    elif src.is_symlink():
+        os.symlink(os.readlink(src), dst)
+    else:
+        _link_file(src, dst)
+
+
+def _link_file(src, dst):
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)

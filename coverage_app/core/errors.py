@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 
 @dataclass(frozen=True)
@@ -19,11 +19,11 @@ class Problem:
     fix: str | None = None  # machine-readable hint for a front end, e.g. "zawgyi"
 
     def __str__(self) -> str:
-        where = Path(self.file).name if self.file else ""
+        where = PureWindowsPath(self.file).name if self.file else ""  # splits on / and on \
         if self.layer and self.layer != Path(self.file or "").stem:
             where += f" (layer {self.layer})" if where else f"layer {self.layer}"
         if self.field:
-            where += f", field '{self.field}'"
+            where += f"{', ' if where else ''}field '{self.field}'"
         if self.rows:
             shown = ", ".join(str(r) for r in self.rows[:8])
             more = f" and {len(self.rows) - 8} more" if len(self.rows) > 8 else ""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 
 MODES = ("walking", "motorbike", "car")
@@ -85,7 +86,9 @@ class AnalysisParams:
             raise ValueError("; ".join(problems))
 
     def problems(self) -> list[str]:
-        out = []
+        out = value_problems(self)  # finite, within the limits, right types: checked first
+        if out:
+            return out
         for name in ("cell_size_m", "primary_minutes", "secondary_minutes"):
             value = getattr(self, name)
             meta = FIELDS[name].metadata if name in FIELDS else {}
@@ -159,6 +162,10 @@ class AnalysisParams:
 
     @classmethod
     def from_dict(cls, data: dict) -> "AnalysisParams":
+        """Parameters from JSON; raises ValueError naming the field of a value of the wrong type."""
+        wrong = dict_problems(data)
+        if wrong:
+            raise ValueError("; ".join(wrong))
         known = {f.name for f in dataclasses.fields(cls)}
         kwargs = {k: v for k, v in (data or {}).items() if k in known}
         if kwargs.get("as_of"):
@@ -176,3 +183,102 @@ class AnalysisParams:
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(AnalysisParams)}
+
+
+# -- value checks at the boundary (issue 12) ---------------------------------------------
+
+def value_problems(params: AnalysisParams) -> list[str]:
+    """One plain message per bad value, naming the field, its unit and its limits (NaN, inf, text,
+    out of range, an empty band list, negative speeds...)."""
+    out = []
+    for name in ("cell_size_m", "primary_minutes", "secondary_minutes", "max_minutes"):
+        value = getattr(params, name)
+        if name == "max_minutes" and value is None:
+            continue
+        out += _number_problems(name, value)
+    if not isinstance(params.mode, str) or params.mode not in params.speeds_kmh:
+        out.append(f"unknown travel mode {params.mode!r}; choose one of {', '.join(map(str, params.speeds_kmh))}")
+    if isinstance(params.neighbours, bool) or params.neighbours not in (8, 16):
+        out.append(f"neighbours must be 8 or 16, not {params.neighbours!r}")
+    bands = params.band_minutes
+    if not isinstance(bands, (tuple, list)) or len(bands) == 0:
+        out.append("Catchment bands (band_minutes) must list at least one number of minutes, e.g. 30, 60, 120")
+    else:
+        for b in bands:
+            out += _number_problems("band_minutes", b)
+    if params.as_of is not None and not isinstance(params.as_of, dt.date):
+        out.append(f"As of (as_of) must be a date like 2024-05-31, not {params.as_of!r}")
+    if not isinstance(params.unknown_counts, bool):
+        out.append(f"unknown_counts must be true or false, not {params.unknown_counts!r}")
+    if not isinstance(params.speeds_kmh, dict):
+        out.append("speeds_kmh must be a table of km/h by mode and surface")
+    else:
+        for mode, table in params.speeds_kmh.items():
+            if not isinstance(table, dict):
+                out.append(f"speeds_kmh.{mode} must be a table of km/h by surface, not {table!r}")
+                continue
+            for surface, v in table.items():
+                if v is WALK:
+                    continue
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0 \
+                        or v > 300:
+                    out.append(f"speeds_kmh.{mode}.{surface} must be a speed from 0 to 300 km/h (or empty "
+                               f"for walking), not {v!r}")
+    return out
+
+
+def dict_problems(data) -> list[str]:
+    """Type problems of a parameter dict from JSON (a project's "analysis"), before any conversion."""
+    if not isinstance(data, dict):
+        return [f"the analysis parameters must be an object, not {type(data).__name__}"]
+    out = []
+    for name in ("cell_size_m", "primary_minutes", "secondary_minutes", "max_minutes"):
+        value = data.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            out += _number_problems(name, value)
+    if data.get("as_of"):
+        try:
+            dt.date.fromisoformat(str(data["as_of"]))
+        except ValueError:
+            out.append(f"As of (as_of) must be a date like 2024-05-31, not {data['as_of']!r}")
+    if "band_minutes" in data:
+        bands = data["band_minutes"]
+        if not isinstance(bands, (list, tuple)):
+            out.append(f"Catchment bands (band_minutes) must be a list of minutes, not {bands!r}")
+        else:
+            for b in bands:
+                if isinstance(b, bool) or not isinstance(b, (int, float)):
+                    out += _number_problems("band_minutes", b)
+    if "speeds_kmh" in data and (not isinstance(data["speeds_kmh"], dict)
+                                 or not all(isinstance(t, dict) for t in data["speeds_kmh"].values())):
+        out.append("speeds_kmh must be a table of km/h by mode and surface")
+    return out
+
+
+def analysis_problems(data) -> list[str]:
+    """Every problem of a project's "analysis" object (types, then values), naming the fields."""
+    try:
+        AnalysisParams.from_dict(data)
+    except (ValueError, TypeError) as exc:
+        return [str(exc)]
+    return []
+
+
+def _number_problems(name: str, value) -> list[str]:
+    """``value`` must be a finite number within the field's documented limits."""
+    meta = FIELDS[name].metadata
+    label, unit, lo, hi = meta["label"], meta["unit"], meta["min"], meta["max"]
+    unit_text = {"m": "metres", "min": "minutes"}.get(unit, unit)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return [f"{label} must be a number of {unit_text} ({name}), not {type(value).__name__} {value!r}"]
+    if not math.isfinite(value):
+        return [f"{label} must be a finite number of {unit_text} ({name}), not {value!r}"]
+    if value <= 0:
+        return [f"{label} must be a positive number of {unit_text} ({name}), not {value:g}"]
+    if lo is not None and value < lo or hi is not None and value > hi:
+        hint = ""
+        if name == "cell_size_m" and value < lo:
+            hint = f" (the documented minimum is {lo:g} m: finer cells are smaller than the road widths and " \
+                   "need too much memory)"
+        return [f"{label} must be between {lo:g} and {hi:g} {unit_text} ({name}), not {value:g}{hint}"]
+    return []

@@ -100,6 +100,22 @@ class Autosave(QObject):
             except OSError:
                 pass
 
+    def keep_damaged(self) -> Path | None:
+        """Move a damaged autosave aside, never deleting it; returns where it now is.
+
+        :meth:`recover` calls this when the autosave cannot be read: renamed to
+        ``autosave-damaged-<time>.covproj`` in the same folder, neither the next autosave nor a
+        discard removes it, and the error says where it is.
+        """
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        kept = self.folder / f"autosave-damaged-{stamp}.covproj"
+        try:
+            os.replace(self.path, kept)
+        except OSError as exc:
+            log.warning("cannot keep the damaged autosave: %s", exc)
+            return None
+        return kept
+
     def meta(self) -> dict:
         try:
             return json.loads(self.meta_path.read_text(encoding="utf-8"))
@@ -108,7 +124,13 @@ class Autosave(QObject):
 
     def recover(self):
         """The autosaved project, with its original path restored (raises ProjectError)."""
-        project = load_project(self.path)
+        try:
+            project = load_project(self.path)
+        except ProjectError as exc:
+            kept = self.keep_damaged()
+            reason = str(exc).replace(": restore a backup or the autosaved copy", "").rstrip(".")
+            where = f" The damaged autosave was kept as {kept}." if kept else ""
+            raise ProjectError(f"{reason}.{where}") from None
         original = self.meta().get("original_path")
         project.path = Path(original) if original else None
         return project

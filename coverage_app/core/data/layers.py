@@ -7,6 +7,8 @@ exception at the caller: unreadable input becomes :class:`InputError`.
 
 from __future__ import annotations
 
+import re
+import stat
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,12 +24,14 @@ from coverage_app.core.errors import InputError, Problem, errors_of
 from coverage_app.core.data.roles import (COUNTING_STATUSES, FACILITY_STATUSES, OSM_HIGHWAY_CLASSES, ROAD_CLASSES,
                                          ROLES, guess_mapping, guess_role)
 from coverage_app.core.data import zawgyi
+from coverage_app.core.netguard import check_local_path
 
 # Myanmar in EPSG:4326 with a one-degree margin (lon_min, lat_min, lon_max, lat_max).
 MYANMAR_BOUNDS = (91.0, 8.5, 102.5, 29.5)
 VECTOR_SUFFIXES = {".shp", ".gpkg", ".geojson", ".json", ".csv", ".fgb", ".kml", ".gml", ".osm", ".pbf"}
 OSM_SUFFIXES = {".osm", ".pbf"}  # OpenStreetMap XML / PBF, read through GDAL's OSM driver
 RASTER_SUFFIXES = {".tif", ".tiff", ".vrt", ".img", ".asc"}
+MAX_POPULATION = 60_000_000  # Myanmar had about 51 million people in 2014
 LON_NAMES = ("lon", "longitude", "long", "x", "lng", "easting")
 LAT_NAMES = ("lat", "latitude", "y", "northing")
 
@@ -54,8 +58,8 @@ def is_raster_path(path) -> bool:
     return Path(path).suffix.lower() in RASTER_SUFFIXES
 
 
-def list_layers(path) -> list[str]:
-    path = Path(path)
+def list_layers(path, *, written: str | None = None) -> list[str]:
+    path = check_input_file(path, written=written)
     try:
         return [str(name) for name, _ in pyogrio.list_layers(path)]
     except Exception as exc:  # GDAL raises many types
@@ -65,17 +69,44 @@ def list_layers(path) -> list[str]:
 
 
 def _gdal_reason(exc: Exception) -> str:
+    if "see previous exception" in str(exc).lower() and exc.__cause__ is not None:
+        exc = exc.__cause__  # rasterio's "Read failed." wraps GDAL's own message
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:200]
 
 
-def read_vector(path, layer: str | None = None) -> gpd.GeoDataFrame:
-    """Read a vector file (or one layer of it) as a GeoDataFrame; raise InputError if unusable."""
+def check_input_file(path, *, written: str | None = None, folder_ok: bool = False) -> Path:
+    """Refuse what cannot be read safely: remote paths, missing files, FIFOs and other special files.
+
+    ``written`` is the path as the user wrote it (e.g. in a project file), shown in messages.
+    A FIFO would block the reader forever, so anything but a regular file is refused.
+    """
+    shown = written or str(path)
+    check_local_path(path, file=shown)
     path = Path(path)
-    if not path.exists():
-        raise InputError(Problem("error", "file not found", file=str(path)))
-    if path.is_dir():
-        raise InputError(Problem("error", "is a folder, not a data file", file=str(path)))
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        where = f"{shown}" + (f" (looked for {path})" if written and str(path) != written else "")
+        raise InputError(Problem("error", f"file not found: {where}; check the path, or copy the data there",
+                                 file=shown)) from None
+    except OSError as exc:
+        raise InputError(Problem("error", f"cannot be opened ({exc.strerror or exc}): {shown}", file=shown)) from None
+    if stat.S_ISDIR(mode):
+        if folder_ok:
+            return path
+        raise InputError(Problem("error", f"is a folder, not a data file: {shown}", file=shown))
+    if not stat.S_ISREG(mode):
+        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else \
+            "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a special file"
+        raise InputError(Problem("error", f"is {kind}, not a regular file: reading it could wait forever; "
+                                 f"use the data file itself: {shown}", file=shown))
+    return path
+
+
+def read_vector(path, layer: str | None = None, *, written: str | None = None) -> gpd.GeoDataFrame:
+    """Read a vector file (or one layer of it) as a GeoDataFrame; raise InputError if unusable."""
+    path = check_input_file(path, written=written)
     if path.suffix.lower() == ".csv":
         return _read_csv_points(path)
     if path.suffix.lower() in OSM_SUFFIXES and layer is None:
@@ -86,10 +117,15 @@ def read_vector(path, layer: str | None = None) -> gpd.GeoDataFrame:
                 raise InputError(Problem(
                     "error", f"the shapefile's {ext} file is missing; a shapefile needs its .shp, .shx "
                     f"and .dbf files side by side (copy all files named {path.stem}.*)", file=str(path)))
+        for sidecar in path.parent.glob(f"{path.stem}.*"):
+            if sidecar.suffix.lower() in (".dbf", ".shx", ".prj", ".cpg") and sidecar != path:
+                check_input_file(sidecar)
+    encoding, read_problems = (shapefile_encoding(path) if path.suffix.lower() == ".shp" else (None, []))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            gdf = pyogrio.read_dataframe(path, layer=layer, on_invalid="ignore")
+            gdf = pyogrio.read_dataframe(path, layer=layer, on_invalid="ignore",
+                                         **({"ENCODING": encoding.upper()} if encoding else {}))
     except Exception as exc:
         raise InputError(Problem("error", f"cannot be read ({_gdal_reason(exc)}); the file may be "
                                  "damaged or truncated: export or download it again",
@@ -97,7 +133,49 @@ def read_vector(path, layer: str | None = None) -> gpd.GeoDataFrame:
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf:
         raise InputError(Problem("error", "has no geometry column; for a table of points use a CSV "
                                  "with longitude and latitude columns", file=str(path), layer=layer))
+    if read_problems:
+        gdf.attrs["read_problems"] = read_problems
     return gdf
+
+
+# dBASE language driver ids (byte 29 of a .dbf header) -> Python codec.
+DBF_LANGUAGE_IDS = {0x01: "cp437", 0x02: "cp850", 0x03: "cp1252", 0x57: "cp1252", 0x58: "cp1252", 0x59: "cp1252",
+                    0x64: "cp852", 0x65: "cp866", 0x4D: "cp936", 0x4E: "cp949", 0x4F: "cp950", 0x50: "cp874",
+                    0x7B: "cp932", 0x7C: "cp874", 0x7D: "cp1255", 0x7E: "cp1256", 0xC8: "cp1250", 0xC9: "cp1251",
+                    0xCA: "cp1254", 0xCB: "cp1253"}
+
+
+def shapefile_encoding(path: Path) -> tuple[str | None, list[Problem]]:
+    """The text encoding of a shapefile's .dbf: its .cpg if present (None: GDAL reads it); else UTF-8
+    if every record decodes as UTF-8; else the .dbf language id; else cp1252 with a warning."""
+    if any(path.with_suffix(e).exists() for e in (".cpg", ".CPG")):
+        return None, []
+    dbf = next((path.with_suffix(e) for e in (".dbf", ".DBF") if path.with_suffix(e).exists()), None)
+    if dbf is None:
+        return None, []
+    try:
+        with open(dbf, "rb") as fh:
+            header = fh.read(32)
+            if len(header) < 32:
+                return None, []
+            header_len = int.from_bytes(header[8:10], "little")
+            fh.seek(header_len)
+            records = fh.read(50_000_000)
+    except OSError:
+        return None, []
+    try:
+        records.decode("utf-8")
+        return "UTF-8", []
+    except UnicodeDecodeError as exc:
+        if exc.start > len(records) - 4 and len(records) == 50_000_000:
+            return "UTF-8", []  # cut inside a character at the read limit
+    ldid = header[29]
+    if ldid in DBF_LANGUAGE_IDS:
+        return DBF_LANGUAGE_IDS[ldid], []
+    return "cp1252", [Problem("warning", "the shapefile has no .cpg file and its text is not UTF-8, and the .dbf "
+                              "does not say its encoding: text was read as Windows-1252 (Latin). If names look "
+                              "wrong (Burmese especially), add a .cpg file naming the encoding (e.g. UTF-8) "
+                              "or re-export the layer as GeoPackage", file=str(path))]
 
 
 def _read_csv_points(path: Path) -> gpd.GeoDataFrame:
@@ -149,10 +227,15 @@ def validate_vector(gdf: gpd.GeoDataFrame, role: str, mapping: dict[str, str] | 
                                 "one feature", **where))
         return gdf, problems
     gdf = gdf.copy()
-    gdf = gdf[~gdf.geometry.isna() & ~gdf.geometry.is_empty]
-    if len(gdf) == 0:
+    no_geometry = (gdf.geometry.isna() | gdf.geometry.is_empty).to_numpy()
+    if no_geometry.all():
         problems.append(Problem("error", "no feature has a geometry", **where))
-        return gdf, problems
+        return gdf[~no_geometry], problems
+    if no_geometry.any():
+        problems.append(Problem("warning", f"{int(no_geometry.sum())} feature(s) have no geometry (empty or null) "
+                                "and are left out; give them a location or delete them",
+                                rows=tuple(int(i) + 1 for i in np.flatnonzero(no_geometry)), **where))
+        gdf = gdf[~no_geometry]
 
     # Geometry types.
     types = gdf.geom_type.map(_base_type)
@@ -210,6 +293,10 @@ def validate_vector(gdf: gpd.GeoDataFrame, role: str, mapping: dict[str, str] | 
         if f.required and f.name not in mapping:
             problems.append(Problem("error", f"no field is mapped to '{f.name}' (required for {role}); "
                                     f"map one of: {', '.join(columns) or '(no fields)'}", field=f.name, **where))
+    if role == "villages" and "population" not in mapping:
+        problems.append(Problem("warning", "no population field was found (none named like pop, population, "
+                                "pop_est...), so people cannot be counted, only villages; map the population "
+                                f"field (one of: {', '.join(columns) or '(no fields)'})", field="population", **where))
     if errors_of(problems):
         return gdf, problems
     gdf = _to_canonical(gdf, spec, mapping)
@@ -269,6 +356,56 @@ def _to_canonical(gdf, spec, mapping) -> gpd.GeoDataFrame:
     return out
 
 
+_NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})\s*$")
+_BARE_YEAR = re.compile(r"^\s*(\d{4})(\.0)?\s*$")
+
+
+def parse_date_column(col: pd.Series, blank: pd.Series) -> tuple[pd.Series, list[tuple[str, str, np.ndarray]]]:
+    """Dates of one column, read in ONE order for the whole column; returns (dates, notes).
+
+    ``notes`` are (severity, message, row mask). Numeric dates such as 31/12/2021 fix the order:
+    a first number above 12 means day/month/year, a second above 12 month/day/year; both in one
+    column is an error. When no value decides (01/02/2022 only), day/month/year is used (the
+    Myanmar and British order) and the column is reported as ambiguous. A bare year (2022)
+    becomes 1 January of that year, with a warning.
+    """
+    notes = []
+    values = col.where(~blank)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return pd.to_datetime(values), notes
+    text = pd.Series([None if b else (v.isoformat() if hasattr(v, "isoformat") else str(v))
+                      for v, b in zip(values.tolist(), blank.tolist())], index=col.index, dtype=object)
+    parts = text.map(lambda t: _NUMERIC_DATE.match(t) if isinstance(t, str) else None)
+    numeric = parts.notna().to_numpy()
+    years = text.map(lambda t: bool(_BARE_YEAR.match(t)) if isinstance(t, str) else False).to_numpy(bool)
+    out = pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns]")
+    if numeric.any():
+        first = np.array([int(m.group(1)) if m else 0 for m in parts])
+        second = np.array([int(m.group(2)) if m else 0 for m in parts])
+        day_first, month_first = first > 12, second > 12
+        if day_first.any() and month_first.any():
+            notes.append(("error", "dates are written in two orders in one column (e.g. 31/12/2021 day first "
+                          "and 12/31/2021 month first); write every date as YYYY-MM-DD", day_first | month_first))
+            return out, notes
+        order = "%m/%d/%Y" if month_first.any() else "%d/%m/%Y"
+        if not day_first.any() and not month_first.any():
+            notes.append(("warning", "ambiguous dates (e.g. 01/02/2022 could be 1 February or 2 January): read as "
+                          "day/month/year for the whole column; write them as YYYY-MM-DD to be sure", numeric))
+        norm = text[numeric].map(lambda t: re.sub(r"[.-]", "/", t.strip()))
+        norm = norm.map(lambda t: t if len(t.rsplit("/", 1)[1]) == 4 else t[:-2] + "20" + t[-2:])
+        out[numeric] = pd.to_datetime(norm, format=order, errors="coerce")
+    if years.any():
+        notes.append(("warning", "only a year is given; read as 1 January of that year", years))
+        out[years] = pd.to_datetime(text[years].str.strip().str[:4] + "-01-01", errors="coerce")
+    rest = ~numeric & ~years & ~blank.to_numpy(bool)
+    if rest.any():
+        out[rest] = pd.to_datetime(text[rest].astype("string"), errors="coerce", format="mixed", dayfirst=True)
+    bad = out.isna().to_numpy() & ~blank.to_numpy(bool)
+    if bad.any():
+        notes.append(("error", "must be a date like 2024-05-31", bad))
+    return out, notes
+
+
 def _check_values(gdf, spec, mapping, where) -> list[Problem]:
     problems = []
     rows_of = lambda mask: tuple(int(i) + 1 for i in np.flatnonzero(np.asarray(mask)))  # noqa: E731
@@ -289,13 +426,21 @@ def _check_values(gdf, spec, mapping, where) -> list[Problem]:
             if f.name == "population" and (numbers < 0).any():
                 problems.append(Problem("error", "population cannot be negative", field=source,
                                         rows=rows_of(numbers < 0), **where))
+            if f.kind == "float" and np.isinf(numbers.to_numpy(dtype="float64", na_value=np.nan)).any():
+                problems.append(Problem("error", f"'{f.name}' must be a finite number, found infinity; correct "
+                                        "those cells", field=source, rows=rows_of(np.isinf(numbers.astype(float))),
+                                        **where))
+            huge = (numbers > MAX_POPULATION) & ~np.isinf(numbers.astype(float))
+            if f.name == "population" and huge.any():
+                problems.append(Problem("error", f"population above {MAX_POPULATION:,} (more than all of Myanmar) "
+                                        "in a single feature; check the field (a wrong column or a unit "
+                                        "mistake?)", field=source, rows=rows_of(huge), **where))
             gdf[f.name] = numbers.astype("float64")
         elif f.kind == "date":
-            dates = pd.to_datetime(col.where(~blank).astype("string"), errors="coerce", format="mixed")
-            bad = dates.isna() & ~blank
-            if bad.any():
-                problems.append(Problem("error", f"'{f.name}' must be a date like 2024-05-31", field=source,
-                                        rows=rows_of(bad), **where))
+            dates, notes = parse_date_column(col, blank)
+            for severity, message, mask in notes:
+                problems.append(Problem(severity, message, field=source, rows=rows_of(mask), **where))
+            if any(severity == "error" for severity, _, _ in notes):
                 continue
             gdf[f.name] = dates.dt.date.where(~blank, None)
         elif f.kind == "bool":
@@ -431,34 +576,78 @@ class RasterInfo:
     nodata: float | None
 
 
-def inspect_raster(path) -> tuple[RasterInfo | None, list[Problem]]:
-    """Open a raster's header only (no pixels read) and check it is georeferenced."""
+def inspect_raster(path, *, written: str | None = None, full: bool = False,
+                   study_bounds=None, study_name: str = "the study area") -> tuple[RasterInfo | None, list[Problem]]:
+    """Open a raster and check it: georeferenced, readable, not all nodata, on the study area.
+
+    ``full`` reads every block (``validate``: a truncated file fails); otherwise one small
+    window and a decimated overview (at most 512 x 512 cells) are read. ``study_bounds``
+    (lon/lat, EPSG:4326) adds a warning when the raster does not overlap the study area.
+    """
     import rasterio
     from rasterio.errors import NotGeoreferencedWarning
 
-    path = Path(path)
-    if not path.exists():
-        return None, [Problem("error", "file not found", file=str(path))]
+    try:
+        path = check_input_file(path, written=written)
+    except InputError as err:
+        return None, err.problems
+    shown = written or str(path)
+    valid = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             with rasterio.open(path) as src:
+                if src.count < 1:
+                    return None, [Problem("error", "the raster has no bands", file=shown)]
                 info = RasterInfo(str(path), src.crs.to_string() if src.crs else None, (src.height, src.width),
                                   tuple(src.bounds), src.res, src.dtypes[0], src.nodata)
                 georeferenced = not src.transform.is_identity or src.gcps[0]
                 # read one small window to catch truncated files early
                 src.read(1, window=((0, min(1, src.height)), (0, min(64, src.width))))
+                if full:
+                    valid = 0
+                    for _, window in src.block_windows(1):
+                        valid += _valid_cells(src.read(1, window=window, masked=True))
+                else:
+                    shape = (min(src.height, 512), min(src.width, 512))
+                    valid = _valid_cells(src.read(1, out_shape=shape, masked=True))
     except Exception as exc:
         return None, [Problem("error", f"cannot be read as a raster ({_gdal_reason(exc)}); the file may be "
-                              "damaged or truncated", file=str(path))]
+                              "damaged or truncated: export or download it again", file=shown)]
     problems = []
     if not georeferenced:
         problems.append(Problem("error", "the raster has no georeferencing (no geotransform): it cannot be "
-                                "placed on the map; use a GeoTIFF with its position and CRS", file=str(path)))
+                                "placed on the map; use a GeoTIFF with its position and CRS", file=shown))
     elif info.crs is None:
         problems.append(Problem("error", "the raster has no CRS; assign one (e.g. gdal_edit.py -a_srs "
-                                "EPSG:4326) before loading it", file=str(path)))
+                                "EPSG:4326) before loading it", file=shown))
+    if valid == 0:
+        problems.append(Problem("warning", "every cell of the raster is nodata: it has no effect on travel "
+                                "times; check the file (a failed download or clip?)", file=shown))
+    if study_bounds is not None and info.crs and not errors_of(problems):
+        problems += raster_overlap_problems(info, study_bounds, shown, study_name)
     return info, problems
+
+
+def _valid_cells(band) -> int:
+    data = np.ma.masked_invalid(band) if band.dtype.kind == "f" else band
+    return int(np.ma.count(data))
+
+
+def raster_overlap_problems(info: RasterInfo, study_bounds, shown: str, what: str = "the study area") -> list[Problem]:
+    """A warning when the raster (its own CRS) misses the study area (lon/lat bounds)."""
+    from rasterio.warp import transform_bounds
+
+    try:
+        x0, y0, x1, y1 = transform_bounds(info.crs, "EPSG:4326", *info.bounds)
+    except Exception:
+        return []
+    a0, b0, a1, b1 = study_bounds
+    if x1 < a0 or x0 > a1 or y1 < b0 or y0 > b1:
+        return [Problem("warning", f"the raster (lon {x0:.2f} to {x1:.2f}, lat {y0:.2f} to {y1:.2f}) does not "
+                        f"overlap {what} (lon {a0:.2f} to {a1:.2f}, lat {b0:.2f} to {b1:.2f}): it has no "
+                        "effect on travel times; check its CRS or use the right tile", file=shown)]
+    return []
 
 
 def check_file(path, role: str | None = None, layer: str | None = None) -> list[tuple[str | None, str | None, list[Problem]]]:
@@ -466,10 +655,13 @@ def check_file(path, role: str | None = None, layer: str | None = None) -> list[
 
     Returns one ``(layer name, role used or guessed, problems)`` per layer; never raises.
     """
+    written = str(path)
     path = Path(path)
     if is_raster_path(path) or role in ("dem", "landcover"):
-        return [(None, role or "raster", inspect_raster(path)[1])]
+        return [(None, role or "raster", inspect_raster(path, written=written, full=True,
+                                                                study_bounds=MYANMAR_BOUNDS, study_name="Myanmar")[1])]
     try:
+        check_input_file(path, written=written)
         names = [layer] if layer else (list_layers(path) if path.suffix.lower() == ".gpkg" else [None])
     except InputError as err:
         return [(layer, role, err.problems)]

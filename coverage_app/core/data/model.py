@@ -84,6 +84,8 @@ def load_layer_ref(ref: LayerRef) -> Layer:
 def load_project_data(project: Project, feedback=None) -> ProjectData:
     """Load every layer of ``project``. Failures become problems; nothing raises for bad data."""
     data = ProjectData(project)
+    data.problems += [Problem("warning", note, file=str(project.path) if project.path else None)
+                      for note in project.load_notes]
     n = max(len(project.layers), 1)
     for i, ref in enumerate(project.layers):
         report(feedback, i / n, f"Loading {ref.name}")
@@ -91,10 +93,14 @@ def load_project_data(project: Project, feedback=None) -> ProjectData:
             data.problems.append(Problem("error", f"unknown role '{ref.role}'", file=ref.path, layer=ref.layer))
             continue
         if ROLES[ref.role].raster:
-            info, problems = inspect_raster(ref.path)
+            info, problems = inspect_raster(ref.path, written=ref.written)
             data.problems += problems
             if info is not None and not errors_of(problems):
                 data.rasters[ref.name] = ref
+            continue
+        refused = _file_problems(ref)
+        if refused:
+            data.problems += refused
             continue
         try:
             layer = load_layer_ref(ref)
@@ -103,6 +109,14 @@ def load_project_data(project: Project, feedback=None) -> ProjectData:
             continue
         data.layers[ref.name] = layer
         data.problems += layer.problems
+    study = data.bounds_of_study_area() if data.rasters else None
+    if study is not None:
+        from coverage_app.core.data.layers import raster_overlap_problems
+
+        for ref in data.rasters.values():
+            info, _ = inspect_raster(ref.path, written=ref.written)
+            if info is not None and info.crs:
+                data.problems += raster_overlap_problems(info, study, ref.written or ref.path)
     report(feedback, 1.0, "Layers loaded")
     return data
 
@@ -126,3 +140,14 @@ def describe(data: ProjectData) -> list[dict]:
             row.update(count=None, crs=None, extent=None, status="not loaded")
         rows.append(row)
     return rows
+
+
+def _file_problems(ref: LayerRef) -> list[Problem]:
+    """A layer file that is missing (shown as written in the project), remote or not a regular file."""
+    from coverage_app.core.data.layers import check_input_file
+
+    try:
+        check_input_file(ref.path, written=ref.written)
+    except InputError as err:
+        return err.problems
+    return []

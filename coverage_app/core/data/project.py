@@ -8,13 +8,16 @@ overwritten by the app.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import math
 import os
+import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 from coverage_app.core.atomic import write_text_atomic
-from coverage_app.core.params import DEFAULT_LANDCOVER_SPEEDS_KMH, AnalysisParams
+from coverage_app.core.params import DEFAULT_LANDCOVER_SPEEDS_KMH, AnalysisParams, analysis_problems
 
 PROJECT_FORMAT = "coverage-app-project"
 PROJECT_VERSION = 1
@@ -38,6 +41,7 @@ class LayerRef:
     style: dict = field(default_factory=dict)
     convert_zawgyi: bool = False
     options: dict = field(default_factory=dict)  # e.g. landcover: {"classes": {code: name}}
+    written: str | None = field(default=None, compare=False)  # the path as written in the project file
 
     def to_dict(self, base: Path | None) -> dict:
         path = Path(self.path)
@@ -55,21 +59,52 @@ class LayerRef:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict, base: Path | None) -> "LayerRef":
-        path = Path(data["path"])
-        if base is not None and not path.is_absolute():
-            path = (base / path).resolve()
-        return cls(name=data.get("name") or path.stem, path=str(path), role=data["role"],
+    def from_dict(cls, data: dict, base: Path | None, notes: list | None = None) -> "LayerRef":
+        """``notes`` collects warnings (e.g. a Windows path found beside the project instead)."""
+        written = str(data["path"])
+        path = _resolve_layer_path(written, base, notes)
+        return cls(name=data.get("name") or PureWindowsPath(written).stem, path=str(path), role=data["role"],
                    layer=data.get("layer"), mapping=dict(data.get("mapping") or {}),
                    visible=bool(data.get("visible", True)), style=dict(data.get("style") or {}),
                    convert_zawgyi=bool(data.get("convert_zawgyi", False)),
-                   options=dict(data.get("options") or {}))
+                   options=dict(data.get("options") or {}), written=written)
+
+
+def _resolve_layer_path(written: str, base: Path | None, notes: list | None) -> Path:
+    """The file a project path names. A path from another machine (e.g. ``C:\\data\\x.gpkg``, or an
+    absolute path that does not exist here) falls back to the same file name beside the project,
+    with a warning in ``notes``."""
+    from coverage_app.core.netguard import remote_reason
+
+    if remote_reason(written):
+        return Path(written)  # refused with a clear message when the layer is read
+    windows = os.name != "nt" and bool(_WINDOWS_PATH.search(written))
+    name = PureWindowsPath(written).name if windows else Path(written).name
+    if windows:
+        win = PureWindowsPath(written)
+        path = None if (win.is_absolute() or win.drive or win.root) else \
+            (base / win.as_posix()).resolve() if base is not None else Path(win.as_posix())
+    else:
+        path = Path(written)
+        if base is not None and not path.is_absolute():
+            path = (base / path).resolve()
+    if path is not None and path.exists():
+        return path
+    if base is not None and name:
+        beside = base / name
+        if beside.exists():
+            if notes is not None:
+                notes.append(f"layer file {written} was not found; using {beside.name} beside the project "
+                             "instead (save the project to keep this)")
+            return beside
+    return path if path is not None else Path(written)
 
 
 @dataclass
 class Project:
     name: str = "Untitled"
     layers: list[LayerRef] = field(default_factory=list)
+    load_notes: list[str] = field(default_factory=list, compare=False)  # warnings found while opening
     params: AnalysisParams = field(default_factory=AnalysisParams)
     landcover_speeds_kmh: dict = field(default_factory=lambda: dict(DEFAULT_LANDCOVER_SPEEDS_KMH))
     options: dict = field(default_factory=dict)  # e.g. {"population_total": "census2014" | "kontur2023"}
@@ -102,9 +137,14 @@ class Project:
 
     @classmethod
     def from_dict(cls, data: dict, base: Path | None = None, path: Path | None = None) -> "Project":
+        """Build a project from its JSON; raises ValueError naming the field of any bad value."""
+        problems = check_project_dict(data)
+        if problems:
+            raise ValueError("; ".join(problems))
+        notes: list[str] = []
         return cls(
             name=data.get("name", "Untitled"),
-            layers=[LayerRef.from_dict(d, base) for d in data.get("layers", [])],
+            layers=[LayerRef.from_dict(d, base, notes) for d in data.get("layers", [])],
             params=AnalysisParams.from_dict(data.get("analysis", {})),
             landcover_speeds_kmh=dict(data.get("landcover_speeds_kmh") or DEFAULT_LANDCOVER_SPEEDS_KMH),
             options=dict(data.get("options") or {}),
@@ -113,13 +153,110 @@ class Project:
             credits=list(data.get("credits") or []),
             status_ledger=[dict(e) for e in data.get("status_ledger") or []],
             path=path,
+            load_notes=notes,
         )
 
 
+MAX_JSON_DEPTH = 32  # a real project nests 6 levels; deeper is damage or an attack
+_WINDOWS_PATH = re.compile(r"^([A-Za-z]:[\\/]|\\\\)|\\")
+
+
+def _depth(value, limit: int) -> int:
+    """Nesting depth of JSON ``value``, stopping once past ``limit``."""
+    stack, deepest = [(value, 1)], 0
+    while stack:
+        item, d = stack.pop()
+        deepest = max(deepest, d)
+        if deepest > limit:
+            return deepest
+        if isinstance(item, dict):
+            stack += [(v, d + 1) for v in item.values()]
+        elif isinstance(item, list):
+            stack += [(v, d + 1) for v in item]
+    return deepest
+
+
+def _is_date(value) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        dt.date.fromisoformat(value[:10])
+        return len(value) >= 10
+    except ValueError:
+        return False
+
+
+def check_project_dict(data) -> list[str]:
+    """Type and value checks of a project's JSON; one message per bad value, naming its field."""
+    out = []
+    if not isinstance(data, dict):
+        return ["the project is not a JSON object"]
+    if _depth(data, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        return [f"the project is nested more than {MAX_JSON_DEPTH} levels deep (damaged or not a project)"]
+
+    def want(value, types, where, what):
+        if value is not None and not isinstance(value, types):
+            out.append(f"'{where}' must be {what}, not {type(value).__name__} {str(value)[:40]!r}")
+            return False
+        return value is not None
+
+    want(data.get("name"), str, "name", "text")
+    if want(data.get("layers"), list, "layers", "a list"):
+        for i, ref in enumerate(data["layers"]):
+            where = f"layers[{i}]"
+            if not isinstance(ref, dict):
+                out.append(f"'{where}' must be an object with path and role, not {type(ref).__name__}")
+                continue
+            for key in ("path", "role"):
+                if not isinstance(ref.get(key), str) or not ref.get(key).strip():
+                    out.append(f"'{where}.{key}' must be text" + ("" if key in ref else " (missing)"))
+            for key in ("name", "layer"):
+                want(ref.get(key), str, f"{where}.{key}", "text")
+            for key in ("mapping", "style", "options"):
+                want(ref.get(key), dict, f"{where}.{key}", "an object")
+            if isinstance(ref.get("mapping"), dict):
+                for k, v in ref["mapping"].items():
+                    want(v, str, f"{where}.mapping.{k}", "a field name (text)")
+            for key in ("visible", "convert_zawgyi"):
+                want(ref.get(key), bool, f"{where}.{key}", "true or false")
+    if want(data.get("analysis"), dict, "analysis", "an object"):
+        out += [f"analysis: {p}" for p in analysis_problems(data["analysis"])]
+    if want(data.get("landcover_speeds_kmh"), dict, "landcover_speeds_kmh", "an object"):
+        for k, v in data["landcover_speeds_kmh"].items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                out.append(f"'landcover_speeds_kmh.{k}' must be a speed of 0 km/h or more, not {v!r}")
+    if want(data.get("scenarios"), list, "scenarios", "a list"):
+        for i, sc in enumerate(data["scenarios"]):
+            where = f"scenarios[{i}]"
+            if not isinstance(sc, dict):
+                out.append(f"'{where}' must be an object, not {type(sc).__name__}")
+                continue
+            want(sc.get("name"), str, f"{where}.name", "text")
+            if sc.get("as_of") is not None and not _is_date(sc.get("as_of")):
+                out.append(f"'{where}.as_of' must be a date like 2024-05-31, not {sc.get('as_of')!r}")
+            if want(sc.get("edits"), list, f"{where}.edits", "a list"):
+                for j, edit in enumerate(sc["edits"]):
+                    if not isinstance(edit, dict):
+                        out.append(f"'{where}.edits[{j}]' must be an object, not {type(edit).__name__}")
+                    elif edit.get("date") is not None and not _is_date(edit.get("date")):
+                        out.append(f"'{where}.edits[{j}].date' must be a date like 2024-05-31, not "
+                                   f"{edit.get('date')!r}")
+    want(data.get("active_scenario"), str, "active_scenario", "text")
+    if want(data.get("credits"), list, "credits", "a list"):
+        for i, c in enumerate(data["credits"]):
+            want(c, str, f"credits[{i}]", "text")
+    return out
+
+
 def load_project(path) -> Project:
+    """Open a project file; raises ProjectError (file left untouched) with a message naming the problem.
+
+    A UTF-8 byte-order mark (as Windows Notepad writes) is accepted. Every value is checked
+    (types, dates, parameter limits) and a bad one is named by its field, e.g. ``analysis.cell_size_m``.
+    """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = _read_project_text(path)  # a BOM is accepted; remote paths and FIFOs are refused
     except FileNotFoundError:
         raise ProjectError(f"{path}: project file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -129,17 +266,42 @@ def load_project(path) -> Project:
     except json.JSONDecodeError as exc:
         raise ProjectError(f"{path}: the project file is damaged (not valid JSON at line {exc.lineno}); "
                            "it was left untouched: restore a backup or the autosaved copy") from None
+    except RecursionError:
+        raise ProjectError(f"{path}: the project file is damaged (JSON nested too deeply); it was left "
+                           "untouched") from None
     if not isinstance(data, dict) or data.get("format") != PROJECT_FORMAT:
         raise ProjectError(f"{path}: not a coverage-app project file")
     version = data.get("version")
-    if not isinstance(version, int) or version > PROJECT_VERSION:
+    if isinstance(version, str) and version.strip().isdigit():
+        version = int(version.strip())  # "1" written by hand or another tool: same format
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ProjectError(f"{path}: the project's 'version' must be a whole number such as "
+                           f"{PROJECT_VERSION}, not {data.get('version')!r}; the file was not changed")
+    if version > PROJECT_VERSION:
         raise ProjectError(f"{path}: written by a newer version of the app (project format {version}, "
                            f"this app reads up to {PROJECT_VERSION}); update the app to open it. "
                            "The file was not changed.")
     try:
         return Project.from_dict(data, base=path.parent.resolve(), path=path)
-    except (KeyError, TypeError, ValueError) as exc:
+    except ValueError as exc:
+        raise ProjectError(f"{path}: a value in the project cannot be used: {exc}. The file was left "
+                           "untouched: correct the value (or open the project and set it again)") from None
+    except (KeyError, TypeError) as exc:
         raise ProjectError(f"{path}: the project file is damaged ({exc}); it was left untouched") from None
+
+
+def _read_project_text(path: Path) -> str:
+    from coverage_app.core.data.layers import check_input_file
+    from coverage_app.core.errors import InputError
+
+    try:
+        check_input_file(path)
+    except InputError as err:
+        message = err.problems[0].message
+        if message.startswith("file not found"):
+            raise FileNotFoundError(str(path)) from None
+        raise ProjectError(f"{path}: {message}") from None
+    return path.read_text(encoding="utf-8-sig")
 
 
 def save_project(project: Project, path=None) -> Path:

@@ -131,6 +131,12 @@ def guess_mapping(role: str, columns) -> dict[str, str]:
             if candidate.lower() in lower and lower[candidate.lower()] not in mapping.values():
                 mapping[f.name] = lower[candidate.lower()]
                 break
+    if any(f.name == "population" for f in spec.fields) and "population" not in mapping:
+        # e.g. pop_est_2014, population_2019, total_population: the first such column
+        fuzzy = [c for low, c in lower.items() if (low.startswith("pop") or "population" in low)
+                 and "dens" not in low and c not in mapping.values()]
+        if fuzzy:
+            mapping["population"] = fuzzy[0]
     return mapping
 
 

@@ -1,8 +1,13 @@
 """Coverage exports (DESIGN.md section 5), shared by the app and the command line.
 
-Everything is first written into a temporary folder beside the target, then moved into
-place file by file (renames need no disk space), so a failure part-way (disk full, cancel,
-crash) leaves the previous export intact and never a half-written file.
+Everything is first written into a staging folder beside the target (``.NAME.export-*``),
+then switched in place of the target folder in one step (an atomic exchange of the two
+folders on Linux; elsewhere two renames that the next run repairs if interrupted), so a
+failure or kill at any point (disk full, cancel, crash) leaves the previous export whole,
+never old and new files mixed. ``run.json`` lists the complete set of files (``files``).
+Other files the user keeps in the folder are carried over (hard links). A lock file beside
+the folder (``.NAME.lock``) keeps two writers of one folder from interleaving; stale staging
+folders are removed by the next export.
 
 Shapefile field names (<= 10 characters, UTF-8 ``.cpg``) are listed in ``SHAPEFILE_FIELDS``
 and documented in the README.
@@ -10,7 +15,9 @@ and documented in the README.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
@@ -27,8 +34,10 @@ import rasterio
 
 from coverage_app.core.outputs.scenario_label import scenario_name
 from coverage_app.core.errors import InputError, Problem
-from coverage_app.core.feedback import report
+from coverage_app.core.feedback import Cancelled, report
 from coverage_app.core.results import TIERS, AnalysisResult
+from coverage_app.core.atomic import (FolderBusy, clean_stale, folder_lock, link_or_copy,  # noqa: I001
+                                      staging_dir_for, switch_folder)
 
 RASTER_NODATA = -9999.0
 SHAPEFILE_FIELDS = {
@@ -115,14 +124,18 @@ def catchment_table(result: AnalysisResult) -> gpd.GeoDataFrame:
 def safe_share_tables(tables: dict, result: AnalysisResult) -> dict:
     """For outputs that leave the team: facilities become counts per 20 km grid cell (no names, no
     ids, the same generalisation as the printed maps); catchments are dropped (they centre on the
-    facilities); villages keep their travel times but not which facility serves them."""
-    from coverage_app.core.outputs.safe_share import generalise_facilities
+    facilities); villages keep generalised travel times (5-minute bands, at least 15 minutes) at
+    points rounded to 0.01 degree, not which facility serves them."""
+    from coverage_app.core.outputs.safe_share import generalise_facilities, generalise_minutes, generalise_points
 
     out = dict(tables)
     out["facilities"] = generalise_facilities(result.facilities.to_crs(4326), method="grid",
                                               grid_km=SAFE_SHARE_GRID_KM)
     out.pop("catchments", None)
-    out["villages"] = tables["villages"].drop(columns=["prim_fac", "sec_fac"])
+    villages = generalise_points(tables["villages"].drop(columns=["prim_fac", "sec_fac"]))
+    for col in ("prim_min", "sec_min"):  # 5-minute bands, at least 15: no value marks a facility cell
+        villages[col] = generalise_minutes(villages[col])
+    out["villages"] = villages
     return out
 
 
@@ -219,9 +232,18 @@ def _write(table, path, **kwargs) -> None:
 
 
 def check_output_folder(out_dir) -> Path:
-    out = Path(out_dir)
+    """The export folder, resolved; refused if it is a file, not writable, or a folder that must not be
+    switched as a whole (the file-system root, the home folder, the current folder or one above it)."""
+    out = Path(out_dir).expanduser().resolve()
     if out.exists() and not out.is_dir():
         raise InputError(Problem("error", "the output folder is a file; choose a folder", file=str(out)))
+    special = "the root of the file system" if out == Path(out.anchor) else "your home folder" \
+        if out == Path.home().resolve() else "the current folder" if Path.cwd().resolve() == out \
+        else "a folder above the current one" if out in Path.cwd().resolve().parents else None
+    if special:
+        raise InputError(Problem("error", f"{out} is {special}; an export replaces its folder as a whole, so give "
+                                 "it a folder of its own, e.g. a new 'results' folder inside this one",
+                                 file=str(out)))
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-", delete=True)
@@ -229,6 +251,13 @@ def check_output_folder(out_dir) -> Path:
     except OSError as exc:
         raise InputError(Problem("error", f"cannot write to the output folder ({exc.strerror or exc}); choose "
                                  "another folder", file=str(out))) from None
+    try:  # the new export is written beside the folder, then switched in place of it
+        probe = tempfile.NamedTemporaryFile(dir=out.parent, prefix=f".{out.name}.write-test-", delete=True)
+        probe.close()
+    except OSError as exc:
+        raise InputError(Problem("error", f"cannot write beside the output folder, in {out.parent} "
+                                 f"({exc.strerror or exc}): an export is written there first and then switched "
+                                 "in at once; choose a folder inside one you can write to", file=str(out))) from None
     return out
 
 
@@ -244,8 +273,26 @@ def export_coverage(result: AnalysisResult, out_dir, formats=("gpkg", "shp"), *,
               "townships": township_table(result), "facilities": facility_table_out(result)}
     if safe_share:
         tables = safe_share_tables(tables, result)
-    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
-    try:
+    with _export_lock(out):
+        clean_stale(out)
+        staging = staging_dir_for(out)
+        try:
+            return _write_export(result, out, staging, tables, formats, safe_share=safe_share, project=project,
+                                 inputs=inputs, rasters=rasters, csv=csv, feedback=feedback)
+        except (InputError, Cancelled):
+            raise
+        except _WRITE_ERRORS as exc:  # disk full in Python or inside GDAL, a vanished folder, ...
+            raise InputError(Problem("error", f"the export failed ({_failure_reason(exc)}); the previous files in "
+                                     "the folder are unchanged. Free some disk space or choose another folder",
+                                     file=str(out))) from None
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_export(result, out: Path, staging: Path, tables: dict, formats, *, safe_share, project, inputs,
+                  rasters, csv, feedback) -> list[Path]:
+    """Write every product into ``staging``, then switch it in place of ``out`` in one step."""
+    if True:  # (the writing steps keep their indentation from before the split, for easy merges)
         steps = len(tables) * len(formats) + 3
         done = 0
         with warnings.catch_warnings():
@@ -276,22 +323,68 @@ def export_coverage(result: AnalysisResult, out_dir, formats=("gpkg", "shp"), *,
             write_travel_time_rasters(result, staging)
         done += 1
         record = run_record(result, project, inputs, safe_share)
+        if safe_share:
+            from coverage_app.core.outputs.safe_share import scrub_record
+
+            record = scrub_record(record, result.facilities)
+        products = sorted(p.name for p in staging.iterdir()) + ["run.json"]
+        record["files"] = products  # the manifest: the complete set this export wrote
         (staging / "run.json").write_text(json.dumps(record, indent=2, ensure_ascii=False, default=str) + "\n",
                                           encoding="utf-8")
         for path in staging.iterdir():
             with open(path, "rb") as fh:
                 os.fsync(fh.fileno())
-        report(feedback, (steps - 1) / steps, "Moving files into place")
-        final = []
-        for path in sorted(staging.iterdir()):
-            target = out / path.name
-            os.replace(path, target)
-            final.append(target)
+        report(feedback, (steps - 1) / steps, "Switching to the new export")
+        previous = _previous_products(out)
+        for entry in out.iterdir():  # the user's own files in the folder stay (hard links, no copy)
+            if entry.name not in products and entry.name not in previous and not entry.name.startswith(".write-test-"):
+                link_or_copy(entry, staging / entry.name)
+        switch_folder(staging, out)
         report(feedback, 1.0, "Export complete")
-        return final
-    except OSError as exc:
-        raise InputError(Problem("error", f"the export failed ({exc.strerror or exc}); the previous files in the "
-                                 "folder are unchanged. Free some disk space or choose another folder",
-                                 file=str(out))) from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        return [out / name for name in products]
+
+
+def _write_errors() -> tuple[type[BaseException], ...]:
+    """What a write can raise when the disk is full or the folder goes away: OSError, and the
+    GDAL errors of pyogrio and rasterio (e.g. "sqlite3_exec(COMMIT) failed: database or disk is full")."""
+    import sqlite3
+
+    import pyogrio.errors
+    import rasterio.errors
+
+    return (OSError, sqlite3.Error, pyogrio.errors.DataSourceError, pyogrio.errors.FieldError,
+            pyogrio.errors.GeometryError, rasterio.errors.RasterioError)
+
+
+_WRITE_ERRORS = _write_errors()
+
+
+@contextlib.contextmanager
+def _export_lock(out: Path):
+    try:
+        with folder_lock(out):
+            yield
+    except FolderBusy as busy:
+        holder = f" ({busy})" if str(busy) else ""
+        raise InputError(Problem("error", f"another export is writing into this folder right now{holder}; wait "
+                                 "until it has finished, or choose another folder", file=str(out))) from None
+
+
+def _previous_products(out: Path) -> set[str]:
+    """File names the previous export wrote (its run.json manifest); they are replaced, not kept."""
+    try:
+        files = json.loads((out / "run.json").read_text(encoding="utf-8")).get("files")
+    except (OSError, ValueError, AttributeError):
+        return set()
+    return {str(f) for f in files} if isinstance(files, list) else set()
+
+
+def _failure_reason(exc: Exception) -> str:
+    text = str(exc)
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC or any(
+            k in text.lower() for k in ("no space left", "disk is full", "disk full")):
+        return "No space left on device"
+    if isinstance(exc, OSError):
+        return exc.strerror or text or type(exc).__name__
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return first[:160]

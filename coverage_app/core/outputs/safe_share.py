@@ -102,3 +102,86 @@ def generalise_facilities(facilities_gdf: gpd.GeoDataFrame, townships_gdf: gpd.G
             out[col] = rows[col].values
     geometry = gpd.GeoSeries(rows.geometry.values, crs=towns.crs).representative_point()
     return gpd.GeoDataFrame(out, geometry=geometry.values, crs=towns.crs)
+
+
+# -- exports that leave the team ---------------------------------------------------------
+# The rule (README "Safe sharing"): travel times in 5-minute bands, the upper bound of the band,
+# never below 15 minutes; village points rounded to 0.01 degree (about 1 km); nothing that
+# names or numbers a facility, no file paths or user names in run.json.
+MINUTES_BAND = 5.0
+MINUTES_FLOOR = 15.0
+COORD_DECIMALS = 2
+
+
+def generalise_minutes(minutes) -> np.ndarray:
+    """Travel minutes rounded UP to the next 5-minute band, at least 15; NaN (unreached) kept.
+
+    A village on a facility's own cell (0 minutes) and one 14 minutes away both read 15, so no
+    value pins a facility to a cell; rounding up never makes access look better than it is.
+    """
+    m = np.asarray(minutes, dtype="float64")
+    out = np.maximum(np.ceil(m / MINUTES_BAND) * MINUTES_BAND, MINUTES_FLOOR)
+    return np.where(np.isnan(m), np.nan, out)
+
+
+def generalise_points(gdf: gpd.GeoDataFrame, decimals: int = COORD_DECIMALS) -> gpd.GeoDataFrame:
+    """Points snapped to a lon/lat lattice of ``10**-decimals`` degrees (returned in EPSG:4326)."""
+    ll = gdf.to_crs(4326) if gdf.crs is not None and not gdf.crs.equals("EPSG:4326") else gdf
+    pts = ll.geometry
+    snapped = gpd.points_from_xy(pts.x.round(decimals), pts.y.round(decimals), crs=4326)
+    return ll.set_geometry(snapped)
+
+
+def scrub_record(record: dict, facilities=None) -> dict:
+    """run.json for a safe-share export: no facility names or ids, no paths, no user names.
+
+    Inputs keep their file name and checksum (enough to cite the data); problems that name a
+    facility are replaced by a count; a scenario keeps its name and the number of edits.
+    """
+    import getpass
+    import re
+    from pathlib import Path
+
+    secrets = set()
+    if facilities is not None:
+        for col in ("fac_id", "name", "name_my", "name_en"):
+            if col in facilities:
+                secrets |= {str(v) for v in facilities[col].dropna() if len(str(v)) >= 3}
+    out = dict(record)
+    out["inputs"] = [{"file": Path(str(i.get("path", ""))).name, "sha256": i.get("sha256"),
+                      "layers": [{k: v for k, v in layer.items() if k in ("layer", "role")} for layer in i.get("layers", [])]}
+                     for i in record.get("inputs", [])]
+    if record.get("project"):
+        out["project"] = {"name": record["project"].get("name")}
+    sc = record.get("scenario")
+    if isinstance(sc, dict):
+        out["scenario"] = {"name": sc.get("name"), "as_of": sc.get("as_of"), "edits": len(sc.get("edits") or [])}
+    kept, withheld = [], 0
+    for text in record.get("problems", []):
+        if "facilit" in text.lower() or any(s in text for s in secrets):
+            withheld += 1
+        else:
+            kept.append(text)
+    if withheld:
+        kept.append(f"{withheld} message(s) naming facilities are withheld in this safe-share export")
+    out["problems"] = kept
+    try:
+        user = getpass.getuser()
+    except Exception:  # no user name in this environment
+        user = None
+    home = str(Path.home())
+
+    def clean(value):
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        if isinstance(value, str):
+            value = re.sub(r"(?:[A-Za-z]:)?(?:[\\/][^\\/\s:;,()'\"]+){2,}", lambda m: re.split(r"[\\/]", m.group(0))[-1],
+                           value)
+            value = value.replace(home, "~")
+            if user and len(user) >= 3:
+                value = re.sub(rf"\b{re.escape(user)}\b", "user", value)
+        return value
+
+    return clean(out)
