@@ -177,6 +177,8 @@ def test_null_geometries_are_counted_by_row(tmp_path):
     (["02/01/2022", "12/31/2021"], [dt.date(2022, 2, 1), dt.date(2021, 12, 31)], None),
     (["01/02/2022", "03/04/2022"], [dt.date(2022, 2, 1), dt.date(2022, 4, 3)], "ambiguous dates"),
     (["2022", "2023-06-30"], [dt.date(2022, 1, 1), dt.date(2023, 6, 30)], "only a year"),
+    # ISO dates whose day is 12 or less keep their order (dateutil's dayfirst would swap them)
+    (["2025-06-01", "2020-01-02"], [dt.date(2025, 6, 1), dt.date(2020, 1, 2)], None),
 ])
 def test_dates_one_order_per_column(tmp_path, dates, expected, note):
     csv = tmp_path / "f.csv"

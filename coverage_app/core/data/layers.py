@@ -399,7 +399,13 @@ def parse_date_column(col: pd.Series, blank: pd.Series) -> tuple[pd.Series, list
         out[years] = pd.to_datetime(text[years].str.strip().str[:4] + "-01-01", errors="coerce")
     rest = ~numeric & ~years & ~blank.to_numpy(bool)
     if rest.any():
-        out[rest] = pd.to_datetime(text[rest].astype("string"), errors="coerce", format="mixed", dayfirst=True)
+        # ISO dates (2025-06-01) first: dateutil's dayfirst would read them as 2025-01-06
+        iso = pd.to_datetime(text[rest].astype("string"), errors="coerce", format="ISO8601")
+        other = iso.isna().to_numpy()
+        if other.any():
+            iso[other] = pd.to_datetime(text[rest][other].astype("string"), errors="coerce", format="mixed",
+                                        dayfirst=True)
+        out[rest] = iso
     bad = out.isna().to_numpy() & ~blank.to_numpy(bool)
     if bad.any():
         notes.append(("error", "must be a date like 2024-05-31", bad))
