@@ -125,7 +125,7 @@ def test_info_on_project_cases(tmp_path, cli, bundled_project_path):
     code, text = cli("info", _project(tmp_path, data, bom=True))
     assert code == 0 and "C:\\Users\\thida\\Desktop\\sagaing\\sagaing.gpkg was not found; using sagaing.gpkg " \
                           "beside the project" in text
-    assert "5832" in text.replace(",", "")
+    assert "6829" in text.replace(",", "")  # villages of the census basis (5,832 located + placed + wards)
     for version, message in (("1", None), ("2.0", "'version' must be a whole number such as 1, not '2.0'")):
         code, text = cli("info", _project(tmp_path, data | {"version": version}))
         assert (code == 0) if message is None else (code == 2 and message in text and "newer" not in text)

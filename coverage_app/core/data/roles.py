@@ -133,8 +133,10 @@ def guess_mapping(role: str, columns) -> dict[str, str]:
                 break
     if any(f.name == "population" for f in spec.fields) and "population" not in mapping:
         # e.g. pop_est_2014, population_2019, total_population: the first such column
+        # (not descriptions of a population such as density, basis or source: pop_basis holds text)
+        not_counts = ("dens", "basis", "source", "src", "date", "year", "flag", "class", "type", "note")
         fuzzy = [c for low, c in lower.items() if (low.startswith("pop") or "population" in low)
-                 and "dens" not in low and c not in mapping.values()]
+                 and not any(word in low for word in not_counts) and c not in mapping.values()]
         if fuzzy:
             mapping["population"] = fuzzy[0]
     return mapping
