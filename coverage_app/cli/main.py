@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # One module per command group, each with a ``register(subparsers)``; add new groups here.
-COMMAND_MODULES = ("coverage_app.cli.analyse", "coverage_app.cli.brief")
+COMMAND_MODULES = ("coverage_app.cli.analyse", "coverage_app.cli.brief", "coverage_app.cli.sweep")
 
 
 def _extra_commands():

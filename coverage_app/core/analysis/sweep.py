@@ -277,14 +277,19 @@ def _warm_worker() -> dict:
 
 def numba_cache_stats() -> dict:
     """Cache hits and misses of the engine's compiled kernels in this process."""
+    from coverage_app.core.travel import friction
+
     hits = misses = 0
-    for name in dir(engine):
-        fn = getattr(engine, name)
-        stats = getattr(fn, "stats", None)
-        if stats is not None and hasattr(stats, "cache_hits"):
-            hits += sum(stats.cache_hits.values())
-            misses += sum(stats.cache_misses.values())
-    return {"hits": hits, "misses": misses, "pid": os.getpid()}
+    missed = []
+    for mod in (engine, friction):
+        for name in dir(mod):
+            stats = getattr(getattr(mod, name), "stats", None)
+            if stats is not None and hasattr(stats, "cache_hits"):
+                hits += sum(stats.cache_hits.values())
+                n = sum(stats.cache_misses.values())
+                misses += n
+                missed += [name] if n else []
+    return {"hits": hits, "misses": misses, "missed": missed, "pid": os.getpid()}
 
 
 # ----------------------------------------------------------------------------- the sweep
@@ -367,6 +372,7 @@ def run_sweep(spec: SweepSpec, feedback=None, scheduler=None, workers=None, data
                 raw[ci][name][j] = value
 
     cache = []
+    stages = {}
     used_workers = 1
     t1 = time.perf_counter()
     if scheduler == SERIAL:
@@ -379,28 +385,35 @@ def run_sweep(spec: SweepSpec, feedback=None, scheduler=None, workers=None, data
                 report(feedback, 0.1 + 0.85 * done / total, f"Draw {done} of {total}")
         where = SERIAL
     else:
-        where, used_workers, cache = _run_distributed(groups, dps, scheduler, workers, feedback, store, total)
+        where, used_workers, cache = _run_distributed(groups, dps, scheduler, workers, feedback, store, total, stages)
     t_draws = time.perf_counter() - t1
     report(feedback, 0.96, "Summarising draws")
     result = summarise(spec, base, dps, raw)
     result.scheduler, result.workers, result.worker_cache = where, used_workers, cache
     result.timings_s = {"prepare": t_prep, "draws": t_draws, "total": time.perf_counter() - t0,
                         "task_mean": float(np.mean(task_seconds)) if task_seconds else 0.0,
-                        "tasks": len(task_seconds), "groups": len(groups)}
+                        "tasks": len(task_seconds), "groups": len(groups)} | stages
     report(feedback, 1.0, "Done")
     return result
 
 
-def _run_distributed(groups, dps, scheduler, workers, feedback, store, total):
+def _run_distributed(groups, dps, scheduler, workers, feedback, store, total, stages):
     from distributed import wait
 
+    t = time.perf_counter()
     client, cluster, own = _connect(scheduler, workers)
+    stages["connect"] = time.perf_counter() - t
     futures = []
     try:
+        t = time.perf_counter()
         cache = list(client.run(_warm_worker).values())
+        stages["warm"] = time.perf_counter() - t
         n_workers = len(cache)
         report(feedback, 0.1, f"Sending inputs to {n_workers} workers")
+        t = time.perf_counter()
         shared = [client.scatter(g, broadcast=True, hash=False) for g in groups]  # once, to every worker
+        stages["scatter"] = time.perf_counter() - t
+        t = time.perf_counter()
         token = uuid.uuid4().hex[:8]
         where = {}
         for gi, gf in enumerate(shared):
@@ -423,6 +436,7 @@ def _run_distributed(groups, dps, scheduler, workers, feedback, store, total):
                 store(where[f.key], f.result())
                 done += 1
             report(feedback, 0.1 + 0.85 * done / total, f"Draw {done} of {total} on {n_workers} workers")
+        stages["run_tasks"] = time.perf_counter() - t
         cache = list(client.run(numba_cache_stats).values())
         return client.scheduler.address, n_workers, cache
     finally:
