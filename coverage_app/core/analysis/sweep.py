@@ -276,19 +276,22 @@ def _warm_worker() -> dict:
 
 
 def numba_cache_stats() -> dict:
-    """Cache hits and misses of the engine's compiled kernels in this process."""
-    from coverage_app.core.travel import friction
+    """Cache hits and misses of the travel kernels compiled in this process (every jitted
+    function of the ``coverage_app.core.travel`` modules); a miss is a compilation."""
+    import sys
 
     hits = misses = 0
     missed = []
-    for mod in (engine, friction):
-        for name in dir(mod):
-            stats = getattr(getattr(mod, name), "stats", None)
-            if stats is not None and hasattr(stats, "cache_hits"):
+    for modname, mod in list(sys.modules.items()):
+        if not modname.startswith("coverage_app.core.travel") or mod is None:
+            continue
+        for name, fn in list(vars(mod).items()):
+            stats = getattr(fn, "stats", None)
+            if stats is not None and hasattr(stats, "cache_hits") and getattr(fn, "__module__", "") == modname:
                 hits += sum(stats.cache_hits.values())
                 n = sum(stats.cache_misses.values())
                 misses += n
-                missed += [name] if n else []
+                missed += [f"{modname}.{name}"] if n else []
     return {"hits": hits, "misses": misses, "missed": missed, "pid": os.getpid()}
 
 
