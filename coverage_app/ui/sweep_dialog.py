@@ -65,10 +65,11 @@ class SeriesChart(QWidget):
             labels = list(series["label"]) if len(series) > 1 else []
             ax.set_xticks(range(len(labels)) if labels else [0, 1])
             ax.set_xticklabels(labels if labels else ["Primary", "Secondary"], fontsize=8)
-        ax.set_ylabel("Population within reach (%)")
+            ax.set_xlim(-0.6, max(len(labels), 2) - 0.4)
+        ax.set_ylabel("Within reach (%)")
         ax.set_ylim(0, max(5.0, float(series[[c for c in series if c.endswith("_pct95")]].max().max()) * 1.15))
         ax.grid(alpha=0.3)
-        ax.legend(loc="upper left", frameon=False, fontsize=8)
+        ax.legend(loc="upper right", frameon=False, fontsize=8)
         self.canvas.draw_idle()
 
 
@@ -113,6 +114,9 @@ class SweepDialog(QDialog):
         row.addWidget(self.spec_path)
         row.addWidget(browse)
         form.addRow("Spec file", row)
+        self._form_widgets = [self.draws, self.seed, self.speed_pm, self.zone_pm, self.unknown_p, self.cell,
+                              *self.modes.values()]
+        self.spec_path.textChanged.connect(self._spec_changed)
         # where to run, where to write
         where = QGroupBox("Run")
         wf = QFormLayout(where)
@@ -144,6 +148,7 @@ class SweepDialog(QDialog):
         pick.addWidget(self.case, 1)
         pick.addWidget(self.tier)
         self.chart = SeriesChart()
+        self.chart.setMinimumHeight(230)
         self.summary = QLabel("", objectName="sweep_summary", wordWrap=True, textFormat=Qt.RichText)
         buttons = QDialogButtonBox()
         self.run_button = buttons.addButton("Run", QDialogButtonBox.AcceptRole)
@@ -172,6 +177,10 @@ class SweepDialog(QDialog):
         path, _ = QFileDialog.getOpenFileName(self, "Sweep spec", "", "Sweep spec (*.toml)")
         if path:
             self.spec_path.setText(path)
+
+    def _spec_changed(self, text: str) -> None:
+        for w in self._form_widgets:  # a spec file says everything itself
+            w.setEnabled(not text.strip())
 
     def _run_on_changed(self, *_):
         key = self.run_on.currentData()
@@ -213,24 +222,33 @@ class SweepDialog(QDialog):
         if message:
             self.status.setText(message)
 
+    @staticmethod
+    def case_label(row: dict) -> str:
+        return row["label"] if row["as_of"] in row["label"] else f"{row['label']} ({row['as_of']})"
+
     def show_result(self, result) -> None:
         self.result = result
+        rows = result.series.to_dict("records")
         self.case.blockSignals(True)
         self.case.clear()
-        for case in result.cases:
-            self.case.addItem(result.series.iloc[case.index]["label"] + f" ({result.series.iloc[case.index]['as_of']})",
-                              case.index)
+        for case, row in zip(result.cases, rows):
+            self.case.addItem(self.case_label(row), case.index)
         self.case.blockSignals(False)
         self.chart.plot(result.series)
         t = result.timings_s
-        rows = "".join(
-            f"<tr><td>{r['label']} {r['as_of']}</td><td align=right>{r['prim_pct5']:.1f} / <b>{r['prim_pct50']:.1f}"
-            f"</b> / {r['prim_pct95']:.1f}</td><td align=right>{r['sec_pct5']:.1f} / <b>{r['sec_pct50']:.1f}</b> / "
-            f"{r['sec_pct95']:.1f}</td></tr>" for r in result.series.to_dict("records")[:6])
+        shown = rows if len(rows) <= 4 else [rows[0], rows[-1]]
+
+        def cells(r):
+            return (f"<td>{self.case_label(r)}</td><td align=right>{r['prim_pct5']:.1f} / <b>{r['prim_pct50']:.1f}"
+                    f"</b> / {r['prim_pct95']:.1f}</td><td align=right>{r['sec_pct5']:.1f} / <b>{r['sec_pct50']:.1f}"
+                    f"</b> / {r['sec_pct95']:.1f}</td>")
+
+        table = "".join(f"<tr>{cells(r)}</tr>" for r in shown)
+        more = f" ({len(rows)} cases: the first and the last shown; all in the chart)" if len(rows) > 4 else ""
         self.summary.setText(
-            f"{len(result.draws)} draws, {t['draws']:.1f} s on {result.scheduler}. Population within reach, "
-            f"5 / <b>50</b> / 95 % of draws:<table cellspacing=6><tr><th></th><th>Primary %</th>"
-            f"<th>Secondary %</th></tr>{rows}</table>")
+            f"{len(result.draws)} draws per case, {t['draws']:.1f} s on {result.scheduler}. Population within "
+            f"reach, 5 / <b>50</b> / 95 % of draws{more}:<table cellspacing=6><tr><th></th><th>Primary %</th>"
+            f"<th>Secondary %</th></tr>{table}</table>")
         self.status.setText("Done. The map shows each village's probability of access.")
         self._view_changed()
 
@@ -295,8 +313,9 @@ class SweepController(Controller):
 
         result = self.dialog.result
         villages = result.villages[result.villages["case"] == case_index].reset_index(drop=True)
-        label = result.series.iloc[case_index]["label"]
-        title = f"Probability of {'primary' if field == 'p_prim' else 'secondary'} access ({label}, sweep)"
+        row = result.series.iloc[case_index]
+        label = row["label"] if row["as_of"] in row["label"] else f"{row['label']}, {row['as_of']}"
+        title = f"Probability of {'primary' if field == 'p_prim' else 'secondary'} access: {label} (sweep)"
         layer = self.session.result_layers.get(LAYER_KEY)
         if layer is None or layer not in self.stack.layers:
             layer = VectorLayer(title, "access_probability", villages, self.canvas.crs, result=True,

@@ -43,7 +43,7 @@ def test_sweep_dialog_runs_and_maps_probabilities(qtbot, window, tmp_path):
     assert (tmp_path / "out" / "sweep.gpkg").exists() and (tmp_path / "out" / "run.json").exists()
     layer = window.session.result_layers["sweep_probability"]
     assert layer in window.stack.layers and layer.visible and layer.role == "access_probability"
-    assert "primary" in layer.title and "walking" in layer.title
+    assert "primary" in layer.title and "walking" in layer.title, layer.title
     classes = layer.classes()
     styles = {c.style.fill for c in classes}
     assert styles == set(sym.ACCESS_PROBABILITY_COLOURS)
