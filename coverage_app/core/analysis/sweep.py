@@ -211,11 +211,13 @@ def prepare_sweep(spec: SweepSpec, data=None, feedback=None) -> tuple[list[Group
 
 # ----------------------------------------------------------------------------- one draw
 
-def run_group_draw(group: Group, dp: DrawParams) -> dict:
+def run_group_draw(group: Group, dp: DrawParams, tier_threads: int = 2) -> dict:
     """Every case of ``group`` under draw ``dp``. Returns {case index: per-village float32
     minutes ``prim`` / ``sec`` (NaN = not reached), bool ``ok_prim`` / ``ok_sec`` (within the
     drawn thresholds), region share ``share_prim`` / ``share_sec`` (%) and township shares
-    ``tsp_prim`` / ``tsp_sec`` (%, NaN without people)} plus ``"seconds"`` for the task."""
+    ``tsp_prim`` / ``tsp_sec`` (%, NaN without people)} plus ``"seconds"`` for the task.
+    ``tier_threads=2`` runs the two tiers' searches side by side (serial sweeps); a dask
+    worker runs them one after the other (the cluster's parallelism is across tasks)."""
     t0 = time.perf_counter()
     params = _drawn_params(group, dp)
     if group.friction is not None:
@@ -248,8 +250,11 @@ def run_group_draw(group: Group, dp: DrawParams) -> dict:
             mins, _ = sample_cells(res.minutes, res.allocation, group.v_rows, group.v_cols, group.v_inside)
             return np.round(mins, 1)  # as village_access does
 
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="sweep-tier") as pool:
-            prim, sec = pool.map(one, TIERS)  # the engine releases the GIL: both tiers at once
+        if tier_threads > 1:
+            with ThreadPoolExecutor(max_workers=2, thread_name_prefix="sweep-tier") as pool:
+                prim, sec = pool.map(one, TIERS)  # the engine releases the GIL: both tiers at once
+        else:
+            prim, sec = (one(t) for t in TIERS)
         ok_p = prim <= cprm.primary_minutes  # NaN (not reached) is no access
         ok_s = sec <= cprm.secondary_minutes
         rec = {"prim": prim.astype("float32"), "sec": sec.astype("float32"), "ok_prim": ok_p, "ok_sec": ok_s}
@@ -265,7 +270,7 @@ def run_group_draw(group: Group, dp: DrawParams) -> dict:
 
 def _group_task(group: Group, dp: dict) -> dict:
     """What a dask worker runs: one draw of one group (``dp`` as :meth:`DrawParams.to_dict`)."""
-    return run_group_draw(group, DrawParams(**dp))
+    return run_group_draw(group, DrawParams(**dp), tier_threads=1)
 
 
 def _warm_worker() -> dict:

@@ -115,3 +115,37 @@ def read_run_record(path) -> dict:
     if record.get("format") != RUN_FORMAT:
         raise InputError(Problem("error", "not a sweep run.json (format is not coverage-app-sweep)", file=str(path)))
     return record
+
+
+# ----------------------------------------------------------------------------- for maps
+
+TIERS_FIELD = {"primary": "p_prim", "secondary": "p_sec"}
+
+
+def sweep_map_view(result, case: int = 0, tier: str = "primary") -> dict:
+    """What a map of one case of a sweep shows: the villages with their probability of access
+    (EPSG:4326), the region's and the townships' 5/50/95 % shares. ``result`` is a SweepResult
+    or a folder written by :func:`export_sweep`."""
+    if tier not in TIERS_FIELD:
+        raise InputError(f"the sweep map shows primary or secondary care, not {tier!r}")
+    if isinstance(result, (str, Path)):
+        import geopandas as gpd
+
+        folder = Path(result)
+        if not (folder / "sweep.gpkg").exists():
+            raise InputError(Problem("error", "no sweep.gpkg here: give the folder a sweep was written to "
+                                     "(coverage-app sweep SPEC --out DIR)", file=str(folder)))
+        villages = gpd.read_file(folder / "sweep.gpkg", layer="villages", engine="pyogrio")
+        townships = gpd.read_file(folder / "sweep.gpkg", layer="townships", engine="pyogrio")
+        series = pd.read_csv(folder / "series.csv", dtype={"scenario": str}, keep_default_na=False)
+        draws = int(series["draws"].iloc[0])
+    else:
+        villages, townships, series, draws = result.villages, result.townships, result.series, len(result.draws)
+    cases = list(series["case"])
+    if case not in cases:
+        raise InputError(f"the sweep has no case {case} (cases {cases[0]} to {cases[-1]})")
+    row = series[series["case"] == case].iloc[0].to_dict()
+    return {"villages": villages[villages["case"] == case].reset_index(drop=True), "field": TIERS_FIELD[tier],
+            "tier": tier, "label": f"{row['label']}, {row['as_of']}" if row["as_of"] not in row["label"]
+            else row["label"], "draws": draws, "region": row,
+            "townships": pd.DataFrame(townships[townships["case"] == case].drop(columns="geometry", errors="ignore"))}

@@ -70,6 +70,8 @@ def figures_lines(layers, town, page, width):
             out.append((f"Health facilities: {fmt_int(n_fac)} ({fmt_int(n_sec)} providing secondary care)",
                         6.6, "normal", INK))
         out.append(("Run an analysis for people and villages without care within reach.", 5.9, "normal", MUTED))
+    if layers.sweep is not None:
+        out += sweep_lines(layers.sweep, None if town is None else str(town["pcode"]), p)
     if layers.zones is None:
         out.append(("No conflict-zone layer in the project.", 6.2, "normal", MUTED))
     else:
@@ -80,6 +82,28 @@ def figures_lines(layers, town, page, width):
         for i, line in enumerate(page.wrap(text, size, width, weight)):
             wrapped.append(((line if i == 0 else "   " + line), size, weight, colour))
     return wrapped
+
+
+def sweep_lines(sweep, pcode, params) -> list:
+    """Key-figure lines of a sweep: the share of people within reach, median and 5–95 % range
+    of the draws, for the region (``pcode`` None) or one township."""
+    src = sweep["region"]
+    if pcode is not None:
+        t = sweep["townships"]
+        t = t[t["pcode"].astype(str) == pcode]
+        if not len(t):
+            return []
+        src = t.iloc[0].to_dict()
+    out = [(f"Uncertainty ({sweep['draws']} draws, {sweep['label']}): share of people within reach, median "
+            "(5–95 % of draws)", 6.4, "bold", INK)]
+    for short, tier, minutes, colour in (("prim", "primary", params.primary_minutes, "#a6611a"),
+                                         ("sec", "secondary", params.secondary_minutes, "#8e0152")):
+        lo, mid, hi = (src.get(f"{short}_pct{q}") for q in (5, 50, 95))
+        if mid is None or pd.isna(mid):
+            continue
+        out.append((f"{tier.capitalize()} care within {minutes:g} min: {mid:.1f} % ({lo:.1f}–{hi:.1f} %)", 6.4,
+                    "normal", colour))
+    return out
 
 
 def draw_lines(page, x, y_top, lines):
