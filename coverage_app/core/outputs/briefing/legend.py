@@ -19,7 +19,7 @@ def legend_entries(layers, focus_pcode):
     rows = []
     if layers.sweep is not None:
         sw = layers.sweep
-        rows.append(("header", None, f"Villages: probability of {sw['tier']} care within reach ({sw['draws']} draws)"))
+        rows.append(("header", None, f"Villages: {sw['tier']} care in reach in"))
         for _lo, _hi, style in reversed(sym.access_probability_classes()):
             rows.append(("marker", style, style.label))
     elif layers.has_result:
