@@ -108,3 +108,21 @@ def test_not_toml_and_missing_file(tmp_path):
     (tmp_path / "latin1.toml").write_bytes("version = 1 # caf\xe9".encode("latin-1"))
     with pytest.raises(InputError, match="UTF-8"):
         load_spec(tmp_path / "latin1.toml")
+
+
+def test_example_specs_and_the_readme_spec_parse(tmp_path):
+    import re
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    for name in ("uncertainty.toml", "monthly.toml"):
+        spec = load_spec(repo / "docs" / "sweeps" / name)
+        assert spec.project_path == (repo / "layers" / "sagaing.covproj").resolve()
+    assert len(load_spec(repo / "docs" / "sweeps" / "monthly.toml").cases) == 36
+    readme = (repo / "README.md").read_text()
+    text = re.search(r"```toml\n(.*?)```", readme, flags=re.S).group(1)
+    sub = tmp_path / "a" / "b"
+    sub.mkdir(parents=True)
+    (tmp_path / "layers").symlink_to(repo / "layers")
+    spec = load_spec(write(sub, text))
+    assert len(spec.cases) == 6 and spec.base_params.max_minutes == 180.0 and spec.unknown_functioning == 0.7
