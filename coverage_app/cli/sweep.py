@@ -35,6 +35,13 @@ def cmd_sweep(args) -> int:
     out = check_output_folder(args.out) if args.out else None  # before any slow work
     spec = load_spec(args.spec)
     feedback = TerminalFeedback(args.quiet)
+    import logging
+    import os
+
+    if not os.environ.get("COVERAGE_APP_DEBUG"):  # dask's own INFO lines (workers starting, ...) stay quiet
+        for name in ("distributed", "distributed.scheduler", "distributed.nanny", "distributed.core",
+                     "distributed.worker", "distributed.http.proxy"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     if args.draw is not None:
         return _one_draw(spec, args.draw, out, feedback)
     scheduler = "serial" if args.serial else args.scheduler
