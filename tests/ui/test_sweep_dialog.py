@@ -83,3 +83,20 @@ def test_bad_spec_file_is_reported(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: "stopped" in dialog.status.text(), timeout=60000)
     assert "sweep spec key 'version'" in dialog.status.text()
     assert dialog.run_button.isEnabled()
+
+
+def test_sweep_dialog_on_a_local_cluster(qtbot, window):
+    dialog = open_dialog(qtbot, window)
+    dialog.draws.setValue(3)
+    dialog.run_on.setCurrentIndex(dialog.run_on.findData("local"))
+    dialog.workers.setValue(2)
+    assert dialog.workers.isEnabled() and not dialog.address.isEnabled()
+    qtbot.mouseClick(dialog.run_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: dialog.result is not None or "stopped" in dialog.status.text(), timeout=180000)
+    wait_idle(qtbot, window)
+    result = dialog.result
+    assert result is not None, dialog.status.text()
+    assert result.workers == 2 and result.scheduler.startswith("tcp://127.0.0.1:")
+    serial = run_sweep(parse_spec(dialog.spec_dict(), project=window.project), scheduler="serial", data=window.data)
+    assert np.array_equal(serial.villages["p_prim"], result.villages["p_prim"])
+    assert np.array_equal(serial.draw_table["share_sec"], result.draw_table["share_sec"])
