@@ -24,6 +24,11 @@ def cmd_brief(args) -> int:
     from coverage_app.core.data.project import bundled_project_path, load_project
 
     out = check_output_path(args.out)  # before any slow work
+    sweep = None
+    if args.sweep:
+        from coverage_app.core.outputs.sweep_export import sweep_map_view
+
+        sweep = sweep_map_view(args.sweep, case=args.sweep_case, tier=args.sweep_tier)
     if out.suffix.lower() == ".png" and (args.atlas or args.table_page):
         raise InputError(f"{out.name}: the atlas and the table page have several pages; write them to a .pdf")
     if args.atlas and args.township:
@@ -62,7 +67,7 @@ def cmd_brief(args) -> int:
     path = write_briefing(out, data, result, atlas=args.atlas, paper=args.paper, landscape=args.landscape,
                           township=args.township, language=args.language, safe_share=args.safe_share,
                           title=args.title, subtitle=args.subtitle, extra_credits=extra,
-                          table_page=args.table_page, safe_method=args.safe_method, dpi=args.dpi,
+                          table_page=args.table_page, safe_method=args.safe_method, dpi=args.dpi, sweep=sweep,
                           feedback=sub(feedback, 0.4 if result is not None else 0.0, 1.0))
     if not args.quiet:
         what = "atlas" if args.atlas else (f"township {args.township}" if args.township else "region page")
@@ -98,6 +103,10 @@ def register(subparsers) -> None:
     p.add_argument("--no-analysis", action="store_true", help="map the input layers only (no travel times)")
     p.add_argument("--sensitivity", action="store_true",
                    help="also run the low / high speed cases and give the key figures as ranges")
+    p.add_argument("--sweep", metavar="DIR", help="map the probability of access from a sweep written to DIR "
+                   "(coverage-app sweep SPEC --out DIR) and print its 5/50/95 %% shares")
+    p.add_argument("--sweep-case", type=int, default=0, metavar="K", help="which case of the sweep (default 0)")
+    p.add_argument("--sweep-tier", choices=("primary", "secondary"), default="primary")
     p.add_argument("--quiet", action="store_true", help="no progress or summary output")
     add_analysis_flags(p)
     p.set_defaults(func=cmd_brief)

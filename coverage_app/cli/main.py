@@ -17,7 +17,7 @@ from coverage_app.cli.common import run_command
 # One module per command group, each with a ``register(subparsers)``; add new groups here.
 # The order is the order of the commands in --help.
 COMMAND_MODULES = ("coverage_app.cli.data", "coverage_app.cli.analyse", "coverage_app.cli.brief",
-                   "coverage_app.cli.status")
+                   "coverage_app.cli.status", "coverage_app.cli.sweep")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -62,3 +62,25 @@ def warm_up(feedback=None):
 
     engine.warm_up()
     return True
+
+
+def sweep(source, data, out_dir=None, scheduler="serial", workers=None, feedback=None):
+    """A sweep (issue 15): ``source`` is a spec file path or a parsed spec dict (read against the
+    loaded project). Runs it, writes it to ``out_dir`` if given; returns the SweepResult."""
+    from pathlib import Path
+
+    from coverage_app.core.analysis.sweep import run_sweep
+    from coverage_app.core.analysis.sweep_spec import load_spec, parse_spec
+    from coverage_app.core.outputs.sweep_export import export_sweep
+
+    if isinstance(source, dict):
+        spec = parse_spec(source, project=data.project)
+    else:
+        spec = load_spec(source)
+    own = data.project.path and spec.project_path and Path(spec.project_path) == Path(data.project.path).resolve()
+    use = data if isinstance(source, dict) or own else None  # the open project's layers, already loaded
+    result = run_sweep(spec, feedback=sub(feedback, 0.0, 0.92 if out_dir else 1.0), scheduler=scheduler,
+                       workers=workers, data=use)
+    if out_dir:
+        export_sweep(result, out_dir, feedback=sub(feedback, 0.92, 1.0))
+    return result

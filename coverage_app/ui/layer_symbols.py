@@ -104,6 +104,15 @@ def auto_classes(layer: VectorLayer) -> list[SymbolClass]:
             gap = gap.where(frame["on_grid"].fillna(False).astype(bool), "unreachable")
         return [SymbolClass(g, sym.GAP_STYLES[g].label, sym.GAP_STYLES[g], _rows(gap == g))
                 for g in ("none", "secondary", "primary", "both", "unreachable")]
+    if role == "access_probability":  # sweeps: graduated by the share of draws within reach
+        field = layer.style.get("field", "p_prim")
+        p = pd.to_numeric(frame[field], errors="coerce").fillna(0.0).to_numpy() if field in frame else np.zeros(len(frame))
+        out, low = [], np.zeros(len(p), bool)
+        for i, (lo, hi, style) in enumerate(sym.access_probability_classes()):
+            mask = (p <= hi) & ~low
+            low |= mask
+            out.append(SymbolClass(("p", i), style.label, style, _rows(mask)))
+        return out[::-1]  # likely-reached villages drawn first, the unlikely ones on top
     if role == "comparison" and "change" in frame:
         change = frame["change"].astype(str)
         return [SymbolClass(c, sym.COMPARISON_STYLES[c].label, sym.COMPARISON_STYLES[c], _rows(change == c))

@@ -35,6 +35,7 @@ from .numbers_tools import NumbersController
 from .output_controller import OutputController, print_dialog_available
 from .project_controller import ProjectController
 from .results_dock import ResultsDock
+from .sweep_dialog import SweepController
 from .scenario_controller import ScenarioController
 from .scenario_panel import ScenarioPanel
 from .session import Session
@@ -114,6 +115,7 @@ class MainWindow(QMainWindow):
         self.outputs = OutputController(s, t, self, say)
         self.numbers = NumbersController(s, t, self, self.stack, self.canvas, self.results.extras, self.scenarios,
                                          self.analysis, say)  # ranges, sites, status import (issue 11)
+        self.sweeps = SweepController(s, t, self, self.stack, self.canvas, say)
         for bar in (self.map_tools.coords_label, self.map_tools.scale_label):
             self.statusBar().addPermanentWidget(bar)
         self.coords_label, self.scale_label = self.map_tools.coords_label, self.map_tools.scale_label
@@ -212,6 +214,7 @@ class MainWindow(QMainWindow):
         lp.visibility_changed.connect(lambda layer: self.session.set_dirty(True) if layer.ref is not None else None)
         self.results.township_selected.connect(mt.zoom_to_township)
         self.results.village_selected.connect(mt.zoom_to_village)
+        self.results.sweep_requested.connect(self.sweeps.open_dialog)
         self.canvas.files_dropped.connect(lc.add_layer_files)
 
     def _arrange_docks(self) -> None:

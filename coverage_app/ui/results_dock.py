@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QLineEdit, QPlainTextEdit, QTableView,
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QLineEdit, QPlainTextEdit, QPushButton,
+                               QTableView,
                                QTabWidget, QVBoxLayout, QWidget)
 
 from coverage_app.core.outputs import symbology as sym
@@ -233,6 +234,7 @@ class CurveChart(QWidget):
 class ResultsDock(QWidget):
     township_selected = Signal(str)
     village_selected = Signal(str)
+    sweep_requested = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -252,6 +254,10 @@ class ResultsDock(QWidget):
         pl = QVBoxLayout(page)
         pl.addWidget(self.summary, 1)
         pl.addWidget(self.problems)
+        sweep = QPushButton("Uncertainty sweep…", objectName="sweep_button")
+        sweep.setToolTip("Monte Carlo draws of speeds, zones and facility status: probability of access")
+        sweep.clicked.connect(self.sweep_requested)
+        pl.addWidget(sweep, 0, Qt.AlignLeft)
         self.tabs.addTab(page, "Summary")
         # townships
         self.township_model = FrameModel(TOWNSHIP_COLUMNS, (0, 1, 11), self)

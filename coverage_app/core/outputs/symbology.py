@@ -110,6 +110,36 @@ def travel_time_lut(max_minutes: float = 300.0, steps: int = 256) -> list[str]:
     return [travel_time_colour(max_minutes * (i + 0.5) / steps) for i in range(steps)]
 
 
+# Probability of access (sweeps, issue 15): share of Monte Carlo draws in which a village is
+# within the threshold (0..1). Graduated, colour-blind safe (viridis-like, dark = unlikely);
+# screen and print use these breaks and colours.
+ACCESS_PROBABILITY_BREAKS = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0)
+ACCESS_PROBABILITY_COLOURS = ("#3b0f70", "#5c3c9e", "#3e7fb0", "#2fb28b", "#9bd554", "#fde725")
+ACCESS_PROBABILITY_SIZES = (2.8, 2.6, 2.4, 2.3, 2.2, 2.2)  # points: the villages least likely reached stand out
+
+
+def access_probability_classes() -> list[tuple[float, float, Style]]:
+    """(low, high, style) for each class of probability; a class holds low < p <= high (the
+    first also p = 0)."""
+    out = []
+    edges = ACCESS_PROBABILITY_BREAKS
+    for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
+        label = f"{lo * 100:g}–{hi * 100:g} % of draws" if i else f"≤ {hi * 100:g} % of draws"
+        if i == len(edges) - 2:
+            label = f"> {lo * 100:g} % of draws"
+        out.append((lo, hi, Style(fill=ACCESS_PROBABILITY_COLOURS[i], stroke="#222222" if i < 2 else None,
+                                  stroke_width=0.3, size=ACCESS_PROBABILITY_SIZES[i], label=label)))
+    return out
+
+
+def access_probability_class(p: float) -> int:
+    """Index of the class of probability ``p`` (NaN -> the first class)."""
+    for i, (_lo, hi, _s) in enumerate(access_probability_classes()):
+        if p <= hi:
+            return i
+    return 0
+
+
 def hex_to_rgba(colour: str, alpha: float = 1.0) -> tuple[int, int, int, int]:
     colour = colour.lstrip("#")
     return int(colour[0:2], 16), int(colour[2:4], 16), int(colour[4:6], 16), int(round(alpha * 255))

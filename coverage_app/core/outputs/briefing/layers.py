@@ -18,6 +18,7 @@ from coverage_app.core.data.crs import working_crs_for
 from coverage_app.core.errors import InputError
 from coverage_app.core.feedback import report
 from coverage_app.core.outputs.briefing.style import REGION_MY
+from coverage_app.core.outputs import symbology as sym
 from coverage_app.core.outputs.safe_share import generalise_facilities
 from coverage_app.core.analysis.edits import apply_zone_edits
 
@@ -57,6 +58,7 @@ class BriefingLayers:
     safe_grid_km: float = 20.0
     scenario: dict | None = None           # the scenario the figures reflect (None = baseline)
     sensitivity: dict | None = None        # low/high speed ranges (analysis/sensitivity.py), or None
+    sweep: dict | None = None              # a sweep's probability map (sweep_export.sweep_map_view)
 
 
 def zones_valid_on(zones: gpd.GeoDataFrame | None, date: dt.date) -> gpd.GeoDataFrame | None:
@@ -224,8 +226,10 @@ def _township_figures(layers_townships, villages, result, facilities) -> pd.Data
 
 
 def prepare_layers(data, result=None, *, safe_share: bool = False, safe_method: str = "township",
-                   safe_grid_km: float = 20.0, extra_credits=(), feedback=None) -> BriefingLayers:
-    """Project every layer once into the metric CRS and derive what the pages need."""
+                   safe_grid_km: float = 20.0, extra_credits=(), sweep=None, feedback=None) -> BriefingLayers:
+    """Project every layer once into the metric CRS and derive what the pages need. With
+    ``sweep`` (:func:`~coverage_app.core.outputs.sweep_export.sweep_map_view`) the villages show
+    their probability of access and the key figures the sweep's 5/50/95 % shares."""
     report(feedback, 0.0, "Preparing the map layers")
     townships = data.role("townships")
     if townships is None or townships.empty:
@@ -323,6 +327,14 @@ def prepare_layers(data, result=None, *, safe_share: bool = False, safe_method: 
 
     figures = _township_figures(townships, data.role("villages") if result is None else villages, result,
                                 facilities)
+    if sweep is not None and villages is not None:  # villages by probability of access: klass p0 .. p5
+        sv = sweep["villages"]
+        p_of = pd.Series(pd.to_numeric(sv[sweep["field"]], errors="coerce").to_numpy(),
+                         index=sv["pcode"].astype(str))
+        p_of = p_of[~p_of.index.duplicated()]
+        villages = villages.copy()
+        villages["p_access"] = villages["pcode"].astype(str).map(p_of).to_numpy() if "pcode" in villages else np.nan
+        villages["klass"] = [f"p{sym.access_probability_class(x)}" for x in villages["p_access"].fillna(0.0)]
     credits = [_strip_source(c) for c in data.project.credits] + _user_layer_credits(data) + [str(c) for c in extra_credits if c]
     layers = BriefingLayers(
         crs=crs, project_name=data.project.name, region_name_en=region_en, region_name_my=region_my,
@@ -335,7 +347,8 @@ def prepare_layers(data, result=None, *, safe_share: bool = False, safe_method: 
         population_basis=getattr(result, "population_basis", None) if result is not None else None,
         assumed_unknown=int(getattr(result, "assumed_unknown", 0) or 0) if result is not None else 0,
         credits=credits, safe_share=safe_share, safe_method=safe_method, safe_grid_km=safe_grid_km,
-        scenario=scenario, sensitivity=getattr(result, "sensitivity", None) if result is not None else None)
+        scenario=scenario, sensitivity=getattr(result, "sensitivity", None) if result is not None else None,
+        sweep=sweep)
     report(feedback, 1.0, "Map layers ready")
     return layers
 

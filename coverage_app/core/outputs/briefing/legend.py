@@ -17,7 +17,12 @@ from coverage_app.core.outputs.briefing.style import INK, MUTED, OUTSIDE_TOWNSHI
 def legend_entries(layers, focus_pcode):
     """(kind, payload, label) rows; kinds: header, marker, patch, line, count, note."""
     rows = []
-    if layers.has_result:
+    if layers.sweep is not None:
+        sw = layers.sweep
+        rows.append(("header", None, f"Villages: {sw['tier']} care in reach in"))
+        for _lo, _hi, style in reversed(sym.access_probability_classes()):
+            rows.append(("marker", style, style.label))
+    elif layers.has_result:
         rows.append(("header", None, "Villages"))
         for klass in ("both", "primary", "secondary", "none"):
             rows.append(("marker", sym.GAP_STYLES[klass], sym.GAP_STYLES[klass].label))

@@ -172,8 +172,13 @@ def draw_map(page, layers, box, focus_geom, extent, town, language, placer_obsta
         inview = (vx >= view[0]) & (vx <= view[2]) & (vy >= view[1]) & (vy <= view[3])
         shrink = 0.6 if town is None else 1.1
         order = ("none", "secondary", "primary", "both", "unreachable") if layers.has_result else ("village",)
+        styles = dict(sym.GAP_STYLES)
+        if layers.sweep is not None:  # probability of access: the least likely villages on top
+            classes = sym.access_probability_classes()
+            order = tuple(f"p{i}" for i in reversed(range(len(classes))))
+            styles = {f"p{i}": c[2] for i, c in enumerate(classes)}
         for z, klass in enumerate(order):
-            st = sym.GAP_STYLES.get(klass) or sym.ROLE_STYLES["villages"]
+            st = styles.get(klass) or sym.ROLE_STYLES["villages"]
             sel = inview & (v["klass"].values == klass)
             if not sel.any():
                 continue

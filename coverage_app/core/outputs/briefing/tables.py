@@ -75,6 +75,8 @@ def figures_lines(layers, town, page, width):
             out.append((f"Health facilities: {fmt_int(n_fac)} ({fmt_int(n_sec)} providing secondary care)",
                         6.6, "normal", INK))
         out.append(("Run an analysis for people and villages without care within reach.", 5.9, "normal", MUTED))
+    if layers.sweep is not None:
+        out += sweep_lines(layers.sweep, None if town is None else str(town["pcode"]), p)
     if layers.zones is None:
         out.append(("No conflict-zone layer in the project.", 6.2, "normal", MUTED))
     else:
@@ -105,6 +107,26 @@ def _range_line(layers, town) -> str | None:
         lo_p, hi_p, lo_s, hi_s = (float(row[c].iloc[0]) for c in ("pct_lo", "pct_hi", "pct_sec_lo", "pct_sec_hi"))
     return (f"Range under low / high speed assumptions: within {p.primary_minutes:g} min of primary care "
             f"{lo_p:.0f}–{hi_p:.0f} %, within {p.secondary_minutes:g} min of secondary care {lo_s:.0f}–{hi_s:.0f} %")
+def sweep_lines(sweep, pcode, params) -> list:
+    """Key-figure lines of a sweep: the share of people within reach, median and 5–95 % range
+    of the draws, for the region (``pcode`` None) or one township."""
+    src = sweep["region"]
+    if pcode is not None:
+        t = sweep["townships"]
+        t = t[t["pcode"].astype(str) == pcode]
+        if not len(t):
+            return []
+        src = t.iloc[0].to_dict()
+    out = [(f"Uncertainty ({sweep['draws']} draws, {sweep['label']}): share of people within reach, median "
+            "(5–95 % of draws)", 6.4, "bold", INK)]
+    for short, tier, minutes, colour in (("prim", "primary", params.primary_minutes, "#a6611a"),
+                                         ("sec", "secondary", params.secondary_minutes, "#8e0152")):
+        lo, mid, hi = (src.get(f"{short}_pct{q}") for q in (5, 50, 95))
+        if mid is None or pd.isna(mid):
+            continue
+        out.append((f"{tier.capitalize()} care within {minutes:g} min: {mid:.1f} % ({lo:.1f}–{hi:.1f} %)", 6.4,
+                    "normal", colour))
+    return out
 
 
 def draw_lines(page, x, y_top, lines):

@@ -57,11 +57,13 @@ def write_briefing(path, data, result=None, *, atlas: bool = False, paper: str =
                    township=None, language: str = "en", safe_share: bool = False, title: str | None = None,
                    subtitle: str | None = None, extra_credits=(), table_page: bool = False,
                    safe_method: str = "township", dpi: int = PNG_DPI, printed_on: dt.date | None = None,
-                   feedback=None) -> Path:
+                   sweep=None, feedback=None) -> Path:
     """Write a briefing map: one page (region, or ``township``) or the ``atlas``; PDF or PNG.
 
     The atlas is the region overview followed by one page per township (sorted by pcode);
-    ``table_page`` adds the whole township table after the overview. PNG holds one page
+    ``table_page`` adds the whole township table after the overview. ``sweep``
+    (:func:`~coverage_app.core.outputs.sweep_export.sweep_map_view`) maps the villages'
+    probability of access and prints the sweep's 5/50/95 % shares. PNG holds one page
     (``dpi`` dots per inch). The file is written atomically; bad options raise
     :class:`InputError` before anything is drawn.
     """
@@ -74,7 +76,7 @@ def write_briefing(path, data, result=None, *, atlas: bool = False, paper: str =
     from coverage_app.core.feedback import sub
 
     layers = prepare_layers(data, result, safe_share=safe_share, safe_method=safe_method,
-                            extra_credits=extra_credits, feedback=sub(feedback, 0.0, 0.08))
+                            extra_credits=extra_credits, sweep=sweep, feedback=sub(feedback, 0.0, 0.08))
     if township is not None:
         resolve_township(layers, township)
     printed_on = printed_on or dt.date.today()
