@@ -107,7 +107,7 @@ def cmd_analyse(args) -> int:
     formats = ("gpkg", "shp") if args.format == "both" else (args.format,)
     raster = args.friction_raster or args.speed_raster
     if raster:
-        from coverage_app.core.data.layers import check_input_file
+        from coverage_app.core.data.files import check_input_file
 
         check_input_file(raster)  # remote, missing or a FIFO: refused before GDAL opens it
         kind = "friction" if args.friction_raster else "speed"

@@ -8,7 +8,6 @@ exception at the caller: unreadable input becomes :class:`InputError`.
 from __future__ import annotations
 
 import re
-import stat
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,8 @@ from coverage_app.core.errors import InputError, Problem, errors_of
 from coverage_app.core.data.roles import (COUNTING_STATUSES, FACILITY_STATUSES, OSM_HIGHWAY_CLASSES, ROAD_CLASSES,
                                          ROLES, guess_mapping, guess_role)
 from coverage_app.core.data import zawgyi
-from coverage_app.core.netguard import check_local_path
+from coverage_app.core.data.files import check_input_file, gdal_reason
+from coverage_app.core.data.rasters import inspect_raster
 
 # Myanmar in EPSG:4326 with a one-degree margin (lon_min, lat_min, lon_max, lat_max).
 MYANMAR_BOUNDS = (91.0, 8.5, 102.5, 29.5)
@@ -63,45 +63,9 @@ def list_layers(path, *, written: str | None = None) -> list[str]:
     try:
         return [str(name) for name, _ in pyogrio.list_layers(path)]
     except Exception as exc:  # GDAL raises many types
-        raise InputError(Problem("error", f"cannot be read ({_gdal_reason(exc)}); "
+        raise InputError(Problem("error", f"cannot be read ({gdal_reason(exc)}); "
                                  "check that it is a complete GeoPackage/Shapefile, or export it again",
                                  file=str(path))) from None
-
-
-def _gdal_reason(exc: Exception) -> str:
-    if "see previous exception" in str(exc).lower() and exc.__cause__ is not None:
-        exc = exc.__cause__  # rasterio's "Read failed." wraps GDAL's own message
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:200]
-
-
-def check_input_file(path, *, written: str | None = None, folder_ok: bool = False) -> Path:
-    """Refuse what cannot be read safely: remote paths, missing files, FIFOs and other special files.
-
-    ``written`` is the path as the user wrote it (e.g. in a project file), shown in messages.
-    A FIFO would block the reader forever, so anything but a regular file is refused.
-    """
-    shown = written or str(path)
-    check_local_path(path, file=shown)
-    path = Path(path)
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        where = f"{shown}" + (f" (looked for {path})" if written and str(path) != written else "")
-        raise InputError(Problem("error", f"file not found: {where}; check the path, or copy the data there",
-                                 file=shown)) from None
-    except OSError as exc:
-        raise InputError(Problem("error", f"cannot be opened ({exc.strerror or exc}): {shown}", file=shown)) from None
-    if stat.S_ISDIR(mode):
-        if folder_ok:
-            return path
-        raise InputError(Problem("error", f"is a folder, not a data file: {shown}", file=shown))
-    if not stat.S_ISREG(mode):
-        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else \
-            "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a special file"
-        raise InputError(Problem("error", f"is {kind}, not a regular file: reading it could wait forever; "
-                                 f"use the data file itself: {shown}", file=shown))
-    return path
 
 
 def read_vector(path, layer: str | None = None, *, written: str | None = None) -> gpd.GeoDataFrame:
@@ -127,7 +91,7 @@ def read_vector(path, layer: str | None = None, *, written: str | None = None) -
             gdf = pyogrio.read_dataframe(path, layer=layer, on_invalid="ignore",
                                          **({"ENCODING": encoding.upper()} if encoding else {}))
     except Exception as exc:
-        raise InputError(Problem("error", f"cannot be read ({_gdal_reason(exc)}); the file may be "
+        raise InputError(Problem("error", f"cannot be read ({gdal_reason(exc)}); the file may be "
                                  "damaged or truncated: export or download it again",
                                  file=str(path), layer=layer)) from None
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf:
@@ -182,7 +146,7 @@ def _read_csv_points(path: Path) -> gpd.GeoDataFrame:
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except Exception as exc:
-        raise InputError(Problem("error", f"cannot be read as CSV ({_gdal_reason(exc)})", file=str(path))) from None
+        raise InputError(Problem("error", f"cannot be read as CSV ({gdal_reason(exc)})", file=str(path))) from None
     lower = {c.lower().strip(): c for c in table.columns}
     lon = next((lower[n] for n in LON_NAMES if n in lower), None)
     lat = next((lower[n] for n in LAT_NAMES if n in lower), None)
@@ -569,91 +533,6 @@ def load_layer(path, role: str | None = None, *, layer: str | None = None, mappi
     used_mapping = dict(mapping) if mapping else guess_mapping(role, gdf.columns)
     return Layer(name or layer or Path(path).stem, role, str(path), layer, data, used_mapping, problems,
                  road_classes=applied)
-
-
-@dataclass
-class RasterInfo:
-    path: str
-    crs: str | None
-    shape: tuple[int, int]
-    bounds: tuple[float, float, float, float]
-    resolution: tuple[float, float]
-    dtype: str
-    nodata: float | None
-
-
-def inspect_raster(path, *, written: str | None = None, full: bool = False,
-                   study_bounds=None, study_name: str = "the study area") -> tuple[RasterInfo | None, list[Problem]]:
-    """Open a raster and check it: georeferenced, readable, not all nodata, on the study area.
-
-    ``full`` reads every block (``validate``: a truncated file fails); otherwise one small
-    window and a decimated overview (at most 512 x 512 cells) are read. ``study_bounds``
-    (lon/lat, EPSG:4326) adds a warning when the raster does not overlap the study area.
-    """
-    import rasterio
-    from rasterio.errors import NotGeoreferencedWarning
-
-    try:
-        path = check_input_file(path, written=written)
-    except InputError as err:
-        return None, err.problems
-    shown = written or str(path)
-    valid = None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.open(path) as src:
-                if src.count < 1:
-                    return None, [Problem("error", "the raster has no bands", file=shown)]
-                info = RasterInfo(str(path), src.crs.to_string() if src.crs else None, (src.height, src.width),
-                                  tuple(src.bounds), src.res, src.dtypes[0], src.nodata)
-                georeferenced = not src.transform.is_identity or src.gcps[0]
-                # read one small window to catch truncated files early
-                src.read(1, window=((0, min(1, src.height)), (0, min(64, src.width))))
-                if full:
-                    valid = 0
-                    for _, window in src.block_windows(1):
-                        valid += _valid_cells(src.read(1, window=window, masked=True))
-                else:
-                    shape = (min(src.height, 512), min(src.width, 512))
-                    valid = _valid_cells(src.read(1, out_shape=shape, masked=True))
-    except Exception as exc:
-        return None, [Problem("error", f"cannot be read as a raster ({_gdal_reason(exc)}); the file may be "
-                              "damaged or truncated: export or download it again", file=shown)]
-    problems = []
-    if not georeferenced:
-        problems.append(Problem("error", "the raster has no georeferencing (no geotransform): it cannot be "
-                                "placed on the map; use a GeoTIFF with its position and CRS", file=shown))
-    elif info.crs is None:
-        problems.append(Problem("error", "the raster has no CRS; assign one (e.g. gdal_edit.py -a_srs "
-                                "EPSG:4326) before loading it", file=shown))
-    if valid == 0:
-        problems.append(Problem("warning", "every cell of the raster is nodata: it has no effect on travel "
-                                "times; check the file (a failed download or clip?)", file=shown))
-    if study_bounds is not None and info.crs and not errors_of(problems):
-        problems += raster_overlap_problems(info, study_bounds, shown, study_name)
-    return info, problems
-
-
-def _valid_cells(band) -> int:
-    data = np.ma.masked_invalid(band) if band.dtype.kind == "f" else band
-    return int(np.ma.count(data))
-
-
-def raster_overlap_problems(info: RasterInfo, study_bounds, shown: str, what: str = "the study area") -> list[Problem]:
-    """A warning when the raster (its own CRS) misses the study area (lon/lat bounds)."""
-    from rasterio.warp import transform_bounds
-
-    try:
-        x0, y0, x1, y1 = transform_bounds(info.crs, "EPSG:4326", *info.bounds)
-    except Exception:
-        return []
-    a0, b0, a1, b1 = study_bounds
-    if x1 < a0 or x0 > a1 or y1 < b0 or y0 > b1:
-        return [Problem("warning", f"the raster (lon {x0:.2f} to {x1:.2f}, lat {y0:.2f} to {y1:.2f}) does not "
-                        f"overlap {what} (lon {a0:.2f} to {a1:.2f}, lat {b0:.2f} to {b1:.2f}): it has no "
-                        "effect on travel times; check its CRS or use the right tile", file=shown)]
-    return []
 
 
 def check_file(path, role: str | None = None, layer: str | None = None) -> list[tuple[str | None, str | None, list[Problem]]]:

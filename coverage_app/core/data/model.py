@@ -14,7 +14,8 @@ import pandas as pd
 
 from coverage_app.core.errors import InputError, Problem, errors_of
 from coverage_app.core.feedback import report
-from coverage_app.core.data.layers import Layer, convert_zawgyi, inspect_raster, load_layer
+from coverage_app.core.data.layers import Layer, convert_zawgyi, load_layer
+from coverage_app.core.data.rasters import inspect_raster
 from coverage_app.core.data.project import LayerRef, Project
 from coverage_app.core.data.roles import ROLES
 
@@ -111,7 +112,7 @@ def load_project_data(project: Project, feedback=None) -> ProjectData:
         data.problems += layer.problems
     study = data.bounds_of_study_area() if data.rasters else None
     if study is not None:
-        from coverage_app.core.data.layers import raster_overlap_problems
+        from coverage_app.core.data.rasters import raster_overlap_problems
 
         for ref in data.rasters.values():
             info, _ = inspect_raster(ref.path, written=ref.written)
@@ -144,7 +145,7 @@ def describe(data: ProjectData) -> list[dict]:
 
 def _file_problems(ref: LayerRef) -> list[Problem]:
     """A layer file that is missing (shown as written in the project), remote or not a regular file."""
-    from coverage_app.core.data.layers import check_input_file
+    from coverage_app.core.data.files import check_input_file
 
     try:
         check_input_file(ref.path, written=ref.written)

@@ -291,7 +291,7 @@ def load_project(path) -> Project:
 
 
 def _read_project_text(path: Path) -> str:
-    from coverage_app.core.data.layers import check_input_file
+    from coverage_app.core.data.files import check_input_file
     from coverage_app.core.errors import InputError
 
     try:
