@@ -224,7 +224,8 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.results_dock, self.identify_dock)
         self.analysis_dock.raise_()
         self.results_dock.raise_()
-        self.resizeDocks([self.layer_dock, self.results_dock], [320, 420], Qt.Horizontal)
+        left, right = dock_widths(self.width())
+        self.resizeDocks([self.layer_dock, self.results_dock], [left, right], Qt.Horizontal)
         self.resizeDocks([self.layer_dock, self.analysis_dock], [420, 480], Qt.Vertical)
         if isinstance(self._saved_state, QByteArray) and not self._saved_state.isEmpty():
             self.restoreState(self._saved_state)
@@ -408,6 +409,14 @@ class MainWindow(QMainWindow):
         self.autosave.end_session()
         dialogs.close_all()
         event.accept()
+
+
+def dock_widths(window_width: int) -> tuple[int, int]:
+    """Left (layers, analysis, scenarios) and right (results, identify) dock widths in px for
+    a first layout: the map keeps more than half the window (1366 px wide: 260 + 300)."""
+    left = int(min(340, max(240, 0.19 * window_width)))
+    right = int(min(460, max(280, 0.22 * window_width)))
+    return left, right
 
 
 def first_run_size(screen, fraction: float = 0.9, cap=(1400, 900)) -> QSize:

@@ -17,6 +17,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QLabel
 
+from . import settings
 from .maplayers import MapLayer, RasterLayer, VectorLayer
 from .session import Controller
 
@@ -53,6 +54,9 @@ class MapTools(Controller):
         canvas.cursor_moved.connect(self._cursor_moved)
         canvas.scale_changed.connect(self._scale_changed)
         canvas.map_clicked.connect(self._map_clicked)
+        # the user's choice to fold the on-map legend is remembered between sessions
+        canvas.legend_collapsed = bool(settings.value("map/legend_collapsed", False) in (True, "true", "1", 1))
+        canvas.legend_toggled.connect(lambda folded: settings.set_value("map/legend_collapsed", bool(folded)))
         identify_panel.feature_activated.connect(self._identify_activated)
 
     def add_tool_action(self, tool: str, text: str, tip: str, hint: str) -> QAction:

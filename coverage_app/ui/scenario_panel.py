@@ -7,11 +7,13 @@ import datetime as dt
 
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QUndoCommand
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFormLayout,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
                                QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                                QPushButton, QScrollArea, QToolButton, QUndoView, QVBoxLayout, QWidget)
 
-from coverage_app.core.data.roles import FACILITY_STATUSES
+from coverage_app.core.data.roles import FACILITY_STATUSES  # noqa: F401
+
+from .date_edit import DateEdit
 
 EDIT_STATUSES = ("functioning", "partial", "closed", "destroyed")
 DEFAULT_LEVELS = ("Mobile clinic", "Clinic", "Rural health centre", "Sub-rural health centre", "Station hospital",
@@ -50,7 +52,7 @@ class StatusDialog(QDialog):
         # default to the most likely change: a working facility closes, a closed one reopens
         proposal = "closed" if current in ("functioning", "partial", "unknown") else "functioning"
         self.status.setCurrentIndex(self.status.findData(proposal))
-        self.date = QDateEdit(_qdate(default_date))
+        self.date = DateEdit(_qdate(default_date))
         self.date.setObjectName("date")
         self.date.setCalendarPopup(True)
         self.date.setDisplayFormat("yyyy-MM-dd")
@@ -90,7 +92,7 @@ class AddFacilityDialog(QDialog):
         self.primary.setChecked(True)
         self.secondary = QCheckBox("provides secondary care (hospital)")
         self.level.currentTextChanged.connect(self._level_changed)
-        self.date = QDateEdit(_qdate(default_date))
+        self.date = DateEdit(_qdate(default_date))
         self.date.setCalendarPopup(True)
         self.date.setDisplayFormat("yyyy-MM-dd")
         form = QFormLayout()
@@ -158,7 +160,7 @@ class ScenarioPanel(QWidget):
             buttons.addWidget(b)
         self.as_of_box = QCheckBox("Scenario date (as of)")
         self.as_of_box.setToolTip("Edits dated after this date are not yet in force; empty = the analysis date")
-        self.as_of = QDateEdit(_qdate(dt.date.today()))
+        self.as_of = DateEdit(_qdate(dt.date.today()))
         self.as_of.setCalendarPopup(True)
         self.as_of.setDisplayFormat("yyyy-MM-dd")
         self.as_of.setEnabled(False)
