@@ -198,6 +198,7 @@ class MainWindow(QMainWindow):
         lc.project_dropped.connect(pc.open_dropped_project)
         ac.result_shown.connect(self._update_actions)
         ac.result_shown.connect(self.result_shown)
+        ac.result_shown.connect(self.results_dock.raise_)  # a finished run is shown, not left behind Identify
         sc.comparison_shown.connect(self.results_dock.raise_)
         mt.identified.connect(lambda _hits: self.identify_dock.raise_())
         lp = self.layer_panel

@@ -291,6 +291,7 @@ class ResultsDock(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
         self._pending_curve = None
+        self.comparison_stale = False
         self.tabs.currentChanged.connect(lambda _i: self._draw_curve())
 
     def _draw_curve(self) -> None:
@@ -336,9 +337,11 @@ class ResultsDock(QWidget):
 
     def show_comparison(self, comparison, name_a: str, name_b: str) -> None:
         if comparison is None:
+            self.comparison_stale = False
             self.compare_model.set_frame(None)
             self.compare_label.setText("Compare two scenarios in the Scenarios panel.")
             return
+        self.comparison_stale = False
         s = comparison.summary()
         self.compare_label.setText(
             f"<b>{name_b}</b> compared with <b>{name_a}</b>: "
@@ -350,6 +353,13 @@ class ResultsDock(QWidget):
         self.compare_view.sortByColumn(1, Qt.DescendingOrder)
         self.compare_view.fit_columns()
         self.tabs.setCurrentIndex(4)
+
+    def mark_comparison_stale(self) -> None:
+        text = self.compare_label.text()
+        if "Out of date" not in text:
+            self.compare_label.setText("<p style='color:#b2182b'><b>Out of date</b>: a compared scenario changed; "
+                                       "press Compare again in the Scenarios panel.</p>" + text)
+        self.comparison_stale = True
 
     # -- selection ----------------------------------------------------------------------
     def _selected(self, view, model, column: str) -> str | None:
