@@ -40,6 +40,9 @@ class MapCanvas(QWidget):
     files_dropped = Signal(list)
     rendered = Signal(float)                   # milliseconds of the last full render
     legend_toggled = Signal(bool)              # the legend was folded (True) or unfolded
+    rect_dragged = Signal(float, float, float, float)  # a box drawn by a drag tool (map x0, y0, x1, y1)
+    map_double_clicked = Signal(float, float)  # finishes a sketch (measure, zone polygon)
+    crs_changed = Signal(object)
 
     def __init__(self, stack: LayerStack, parent=None):
         super().__init__(parent)
@@ -60,6 +63,10 @@ class MapCanvas(QWidget):
         self.legend_collapsed = False  # the legend folds to its title chip (click its title)
         self.show_scalebar = True
         self.highlight = []            # shapely geometries in map coordinates
+        self.sketch: list[tuple[float, float]] = []   # vertices being drawn (measure, zone), map coordinates
+        self.sketch_closed = False     # draw the sketch as a polygon
+        self.sketch_cursor = None      # (x, y) map point following the mouse while sketching
+        self._rubber = None            # (QPoint, QPoint) of a box drag, screen px
         self.highlight_colour = QColor("#00e5ff")
         self.font_ui = QFont()
         # render cache
@@ -85,6 +92,7 @@ class MapCanvas(QWidget):
         self.crs = CRS(crs)
         self._to_lonlat = Transformer.from_crs(self.crs, 4326, always_xy=True)
         self._from_lonlat = Transformer.from_crs(4326, self.crs, always_xy=True)
+        self.crs_changed.emit(self.crs)
         self.refresh()
 
     def lonlat_to_map(self, lon: float, lat: float) -> tuple[float, float]:
@@ -233,6 +241,7 @@ class MapCanvas(QWidget):
             painter.drawImage(QPointF(0, 0), self._image)
         painter.setRenderHint(QPainter.Antialiasing, True)
         self._draw_highlight(painter)
+        self._draw_sketch(painter)
         if self.show_scalebar:
             self._draw_scalebar(painter)
         if self.show_legend:
@@ -278,6 +287,31 @@ class MapCanvas(QWidget):
             if not geom.geom_type.endswith("Polygon"):
                 painter.setBrush(Qt.NoBrush)
             painter.drawPath(world.map(path))
+
+    #: tools whose left-button drag draws a box instead of panning (pan with the middle button)
+    BOX_TOOLS = ("select",)
+
+    def _draw_sketch(self, painter: QPainter) -> None:
+        if self._rubber is not None:
+            a, b = self._rubber
+            painter.setPen(QPen(QColor("#1f4e79"), 1, Qt.DashLine))
+            painter.setBrush(QColor(31, 78, 121, 40))
+            painter.drawRect(QRectF(QPointF(a), QPointF(b)).normalized())
+        points = list(self.sketch) + ([self.sketch_cursor] if self.sketch and self.sketch_cursor else [])
+        if not points:
+            return
+        screen = [QPointF(*self.to_screen(x, y)) for x, y in points]
+        pen = QPen(QColor("#d7301f"), 2)
+        painter.setPen(pen)
+        if self.sketch_closed and len(screen) >= 3:
+            painter.setBrush(QColor(215, 48, 31, 50))
+            painter.drawPolygon(screen)
+        else:
+            painter.setBrush(Qt.NoBrush)
+            painter.drawPolyline(screen)
+        painter.setBrush(QColor("#d7301f"))
+        for pt in screen[: len(self.sketch)]:
+            painter.drawEllipse(pt, 3, 3)
 
     def _draw_scalebar(self, painter: QPainter) -> None:
         target_px = 120
@@ -464,6 +498,14 @@ class MapCanvas(QWidget):
             self.cursor_moved.emit(float(lon), float(lat))
         except Exception:
             pass
+        if self.sketch:
+            self.sketch_cursor = (x, y)
+            self.update()
+        if self._press_pos is not None and self.tool in self.BOX_TOOLS and event.buttons() & Qt.LeftButton:
+            self._rubber = (self._press_pos, pos.toPoint())
+            self.update()
+            super().mouseMoveEvent(event)
+            return
         if self._press_pos is not None and event.buttons() & (Qt.LeftButton | Qt.MiddleButton):
             delta = pos.toPoint() - self._press_pos
             if not self._dragging and (abs(delta.x()) > DRAG_THRESHOLD or abs(delta.y()) > DRAG_THRESHOLD):
@@ -475,7 +517,26 @@ class MapCanvas(QWidget):
                 self.set_view(cx - delta.x() * scale, cy + delta.y() * scale, scale)
         super().mouseMoveEvent(event)
 
+    def mouseDoubleClickEvent(self, event) -> None:
+        # (not QWidget's default, which would press again: the first click already added the vertex)
+        if event.button() == Qt.LeftButton:
+            self._press_pos = None
+            pos = event.position()
+            self.map_double_clicked.emit(*self.to_map(pos.x(), pos.y()))
+        event.accept()
+
     def mouseReleaseEvent(self, event) -> None:
+        if self._rubber is not None and event.button() == Qt.LeftButton:
+            a, b = self._rubber
+            self._rubber = None
+            self._press_pos = None
+            self.update()
+            if (a - b).manhattanLength() > DRAG_THRESHOLD:
+                x0, y0 = self.to_map(a.x(), a.y())
+                x1, y1 = self.to_map(b.x(), b.y())
+                self.rect_dragged.emit(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+                super().mouseReleaseEvent(event)
+                return
         if self._press_pos is not None:
             header = self.legend_header_rect()
             if not self._dragging and event.button() == Qt.LeftButton and header is not None \
@@ -524,7 +585,8 @@ class MapCanvas(QWidget):
 
     def _apply_tool_cursor(self) -> None:
         self.setCursor({"pan": Qt.OpenHandCursor, "identify": Qt.WhatsThisCursor, "status": Qt.PointingHandCursor,
-                        "add": Qt.CrossCursor}.get(self.tool, Qt.ArrowCursor))
+                        "add": Qt.CrossCursor, "select": Qt.CrossCursor, "measure": Qt.CrossCursor,
+                        "zone": Qt.CrossCursor}.get(self.tool, Qt.ArrowCursor))
 
     def leaveEvent(self, event) -> None:
         super().leaveEvent(event)

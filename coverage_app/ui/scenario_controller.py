@@ -15,7 +15,7 @@ import logging
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QUndoStack
 
-from coverage_app.core.analysis.edits import apply_facility_edits
+from coverage_app.core.analysis.edits import apply_facility_edits, apply_zone_edits
 from coverage_app.core.data.viewmodel import result_key
 from coverage_app.core.errors import InputError
 
@@ -245,6 +245,25 @@ class ScenarioController(Controller):
                 except InputError as exc:
                     log.warning("scenario edits not shown: %s", exc)
             first = False
+            layer.set_frame(frame)
+            self.stack.changed(layer)
+        self._refresh_zones(scenario)
+
+    def _refresh_zones(self, scenario) -> None:
+        """Conflict zones as the scenario has them (zones drawn or removed as edits)."""
+        refs = self.project.layers_of("conflict_zones")
+        if not refs:
+            return
+        layer = self.session.map_layers.get(refs[0].name)
+        base = self.data.layers.get(refs[0].name)
+        if not isinstance(layer, VectorLayer) or base is None:
+            return
+        try:
+            frame = apply_zone_edits(base.data, scenario)
+        except (InputError, ValueError, KeyError) as exc:
+            log.warning("scenario zones not shown: %s", exc)
+            return
+        if len(frame) != len(layer.frame) or frame is not base.data:
             layer.set_frame(frame)
             self.stack.changed(layer)
 

@@ -34,7 +34,9 @@ def describe_edit(edit: dict) -> str:
         return f"{edit.get('name') or edit.get('fac_id')}: {edit.get('status')} ({edit.get('date') or 'no date'})"
     if edit.get("type") == "add_facility":
         return f"New {edit.get('level', 'facility').lower()} “{edit.get('name')}” ({edit.get('date') or 'no date'})"
-    return f"{edit.get('type')}: {edit.get('zone_id', '')}"
+    from coverage_app.core.outputs.scenario_label import describe_edit as describe
+
+    return describe(edit)
 
 
 class StatusDialog(QDialog):
