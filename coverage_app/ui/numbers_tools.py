@@ -51,7 +51,8 @@ class RangesAndSites(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        from coverage_app.ui.results_dock import FrameModel, _table
+        from coverage_app.ui.results_dock import FrameModel
+        from coverage_app.ui.tables import FrozenColumnView
 
         self.controller: NumbersController | None = None
         self.result = None
@@ -69,7 +70,7 @@ class RangesAndSites(QWidget):
         self.range_label.setTextFormat(Qt.RichText)
         self.range_label.setMinimumHeight(self.range_label.fontMetrics().height() * 6)  # wrapped lines fit
         self.range_model = FrameModel(RANGE_COLUMNS, (0, 7), self)
-        self.range_view = _table(self.range_model)
+        self.range_view = FrozenColumnView(self.range_model, "ranges")
         self.range_view.setObjectName("range_table")
         box = QGroupBox("Speed sensitivity")
         bl = QVBoxLayout(box)
@@ -94,7 +95,7 @@ class RangesAndSites(QWidget):
         self.sites_label.setObjectName("sites_label")
         self.sites_label.setWordWrap(True)
         self.site_model = FrameModel(SITE_COLUMNS, (1,), self)
-        self.site_view = _table(self.site_model)
+        self.site_view = FrozenColumnView(self.site_model, "sites")
         self.site_view.setObjectName("site_table")
         row = QHBoxLayout()
         row.addWidget(self.count)

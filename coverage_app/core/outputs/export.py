@@ -221,7 +221,7 @@ def write_travel_time_rasters(result: AnalysisResult, folder: Path) -> list[Path
     return written
 
 
-def _write(table, path, **kwargs) -> None:
+def write_table(table, path, **kwargs) -> None:
     """Write a layer; a table without geometry (e.g. townships when none were loaded) as attributes only."""
     import pyogrio
 
@@ -300,12 +300,12 @@ def _write_export(result, out: Path, staging: Path, tables: dict, formats, *, sa
             if "gpkg" in formats:
                 for name, table in tables.items():
                     report(feedback, done / steps, f"coverage.gpkg: {name}")
-                    _write(table, staging / "coverage.gpkg", layer=name, driver="GPKG")
+                    write_table(table, staging / "coverage.gpkg", layer=name, driver="GPKG")
                     done += 1
             if "shp" in formats:
                 for name, table in tables.items():
                     report(feedback, done / steps, f"{name}.shp")
-                    _write(shapefile_columns(table), staging / f"{name}.shp", driver="ESRI Shapefile",
+                    write_table(shapefile_columns(table), staging / f"{name}.shp", driver="ESRI Shapefile",
                            encoding="UTF-8")
                     done += 1
         if csv:

@@ -29,7 +29,7 @@ import pandas as pd
 from coverage_app import __version__
 from coverage_app.core.errors import InputError, Problem
 from coverage_app.core.feedback import report
-from coverage_app.core.outputs.export import _write, check_output_folder
+from coverage_app.core.outputs.export import check_output_folder, write_table
 
 RUN_FORMAT = "coverage-app-sweep"
 
@@ -70,12 +70,12 @@ def export_sweep(result, out_dir, feedback=None) -> list[Path]:
             warnings.simplefilter("ignore", RuntimeWarning)
             report(feedback, 0.1, "sweep.gpkg")
             for name, table in tables.items():
-                _write(table, staging / "sweep.gpkg", layer=name, driver="GPKG")
+                write_table(table, staging / "sweep.gpkg", layer=name, driver="GPKG")
             for name, table in (("series", result.series), ("draws", result.draw_table)):
-                _write(table, staging / "sweep.gpkg", layer=name, driver="GPKG")
+                write_table(table, staging / "sweep.gpkg", layer=name, driver="GPKG")
             report(feedback, 0.5, "Shapefiles")
             for name, table in tables.items():
-                _write(table, staging / f"{name}.shp", driver="ESRI Shapefile", encoding="UTF-8")
+                write_table(table, staging / f"{name}.shp", driver="ESRI Shapefile", encoding="UTF-8")
         report(feedback, 0.8, "CSV tables")
         for name, table in tables.items():
             frame = pd.DataFrame(table.drop(columns="geometry", errors="ignore"))
