@@ -71,7 +71,7 @@ def test_export_is_a_complete_set_named_by_the_manifest(run, tmp_path):
 
 def _fail_nth(n, exc):
     calls = {"n": 0}
-    real = export_mod._write
+    real = export_mod.write_table
 
     def write(*args, **kwargs):
         calls["n"] += 1
@@ -91,11 +91,11 @@ def test_disk_full_anywhere_keeps_the_previous_export(run, tmp_path, monkeypatch
     before = snapshot(out)
     enospc = OSError(errno.ENOSPC, "No space left on device")
     if where == "first gpkg layer":
-        monkeypatch.setattr(export_mod, "_write", _fail_nth(1, enospc))
+        monkeypatch.setattr(export_mod, "write_table", _fail_nth(1, enospc))
     elif where == "third gpkg layer":
-        monkeypatch.setattr(export_mod, "_write", _fail_nth(3, enospc))
+        monkeypatch.setattr(export_mod, "write_table", _fail_nth(3, enospc))
     elif where == "a shapefile":
-        monkeypatch.setattr(export_mod, "_write", _fail_nth(6, enospc))
+        monkeypatch.setattr(export_mod, "write_table", _fail_nth(6, enospc))
     elif where in ("GDAL commit", "GDAL shapefile"):
         # what pyogrio raises when SQLite/GDAL hits a full disk inside a write
         message = "sqlite3_exec(COMMIT) failed: database or disk is full" if where == "GDAL commit" else \

@@ -107,7 +107,7 @@ def test_disk_full_and_safe_share_through_the_export_dialog(window, qtbot, tmp_p
     window.export_dialog()
     qtbot.waitUntil(lambda: any(s.title == "Export coverage" for s in dialogs.shown), timeout=60000)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    real = export_mod._write
+    real = export_mod.write_table
     calls = []
 
     def full_disk(*args, **kwargs):
@@ -116,14 +116,14 @@ def test_disk_full_and_safe_share_through_the_export_dialog(window, qtbot, tmp_p
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(export_mod, "_write", full_disk)
+    monkeypatch.setattr(export_mod, "write_table", full_disk)
     dialogs.shown.clear()
     window.export_dialog()
     qtbot.waitUntil(lambda: bool(errors_shown()), timeout=60000)
     assert "the export failed (No space left on device); the previous files in the folder are unchanged" \
         in errors_shown()[-1].text
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
-    monkeypatch.setattr(export_mod, "_write", real)
+    monkeypatch.setattr(export_mod, "write_table", real)
     choice["safe"] = True
     dialogs.shown.clear()
     window.export_dialog()
