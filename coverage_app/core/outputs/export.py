@@ -27,6 +27,7 @@ import rasterio
 
 from coverage_app.core.errors import InputError, Problem
 from coverage_app.core.feedback import report
+from coverage_app.core.profile import stage
 from coverage_app.core.results import TIERS, AnalysisResult
 
 RASTER_NODATA = -9999.0
@@ -144,7 +145,7 @@ def _as_of(result):
     return scenario_as_of(result.params, result.scenario)
 
 
-def write_travel_time_rasters(result: AnalysisResult, folder: Path) -> list[Path]:
+def write_travel_time_rasters(result: AnalysisResult, folder: Path, stages=None) -> list[Path]:
     """travel_time_{tier}.tif (float32 minutes) and allocation_{tier}.tif (int32 facility index, with
     allocation_facilities.csv mapping index -> fac_id), in the working CRS."""
     written = []
@@ -154,12 +155,14 @@ def write_travel_time_rasters(result: AnalysisResult, folder: Path) -> list[Path
     for tier in TIERS:
         t = result.tiers[tier]
         path = folder / f"travel_time_{tier}.tif"
-        with rasterio.open(path, "w", dtype="float32", nodata=RASTER_NODATA, predictor=3, **profile) as dst:
+        with stage(stages, f"export: {path.name}"), \
+                rasterio.open(path, "w", dtype="float32", nodata=RASTER_NODATA, predictor=3, **profile) as dst:
             dst.write(np.where(np.isnan(t.minutes), RASTER_NODATA, t.minutes).astype("float32"), 1)
             dst.update_tags(units="minutes", tier=tier, mode=result.params.mode)
             dst.set_band_description(1, f"minutes to nearest {tier} care facility ({result.params.mode})")
         path2 = folder / f"allocation_{tier}.tif"
-        with rasterio.open(path2, "w", dtype="int32", nodata=-1, **profile) as dst:
+        with stage(stages, f"export: {path2.name}"), \
+                rasterio.open(path2, "w", dtype="int32", nodata=-1, **profile) as dst:
             dst.write(t.allocation.astype("int32"), 1)
             dst.set_band_description(1, f"index of the nearest {tier} facility (see allocation_facilities.csv)")
         written += [path, path2]
@@ -196,17 +199,20 @@ def check_output_folder(out_dir) -> Path:
 
 
 def export_coverage(result: AnalysisResult, out_dir, formats=("gpkg", "shp"), *, safe_share: bool = False,
-                    project=None, inputs=None, rasters: bool = True, csv: bool = True, feedback=None) -> list[Path]:
-    """Write the coverage products into ``out_dir`` (see module docstring); return the final paths."""
+                    project=None, inputs=None, rasters: bool = True, csv: bool = True, feedback=None,
+                    stages=None) -> list[Path]:
+    """Write the coverage products into ``out_dir`` (see module docstring); return the final paths.
+    ``stages`` (a :class:`~coverage_app.core.profile.Stages`) receives seconds per output file."""
     out = check_output_folder(out_dir)
     formats = tuple(formats)
     bad = set(formats) - {"gpkg", "shp"}
     if bad:
         raise InputError(f"unknown export format {', '.join(sorted(bad))}: use gpkg, shp or both")
-    tables = {"villages": village_table(result), "catchments": catchment_table(result),
-              "townships": township_table(result), "facilities": facility_table_out(result)}
-    if safe_share:
-        tables = safe_share_tables(tables, result)
+    with stage(stages, "export: output tables"):
+        tables = {"villages": village_table(result), "catchments": catchment_table(result),
+                  "townships": township_table(result), "facilities": facility_table_out(result)}
+        if safe_share:
+            tables = safe_share_tables(tables, result)
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
     try:
         steps = len(tables) * len(formats) + 3
@@ -216,35 +222,42 @@ def export_coverage(result: AnalysisResult, out_dir, formats=("gpkg", "shp"), *,
             if "gpkg" in formats:
                 for name, table in tables.items():
                     report(feedback, done / steps, f"coverage.gpkg: {name}")
-                    _write(table, staging / "coverage.gpkg", layer=name, driver="GPKG")
+                    with stage(stages, f"export: coverage.gpkg {name}"):
+                        _write(table, staging / "coverage.gpkg", layer=name, driver="GPKG")
                     done += 1
             if "shp" in formats:
                 for name, table in tables.items():
                     report(feedback, done / steps, f"{name}.shp")
                     too_long = [c for c in table.columns if len(c) > 10]
                     assert not too_long, too_long
-                    _write(table, staging / f"{name}.shp", driver="ESRI Shapefile", encoding="UTF-8")
+                    with stage(stages, f"export: {name}.shp"):
+                        _write(table, staging / f"{name}.shp", driver="ESRI Shapefile", encoding="UTF-8")
                     done += 1
         if csv:
             report(feedback, done / steps, "CSV tables")
-            for name in ("townships", "villages"):
-                frame = pd.DataFrame(tables[name].drop(columns="geometry", errors="ignore"))
-                if name == "villages":
-                    ll = tables[name].geometry.to_crs(4326)
-                    frame["lon"], frame["lat"] = ll.x.round(6), ll.y.round(6)
-                frame.to_csv(staging / f"{name}.csv", index=False, encoding="utf-8")
-            result.curve.round(4).to_csv(staging / "coverage_curve.csv", index=False)
+            with stage(stages, "export: CSV tables"):
+                for name in ("townships", "villages"):
+                    frame = pd.DataFrame(tables[name].drop(columns="geometry", errors="ignore"))
+                    if name == "villages":
+                        ll = tables[name].geometry.to_crs(4326)
+                        frame["lon"], frame["lat"] = ll.x.round(6), ll.y.round(6)
+                    frame.to_csv(staging / f"{name}.csv", index=False, encoding="utf-8")
+                result.curve.round(4).to_csv(staging / "coverage_curve.csv", index=False)
         done += 1
         if rasters and not safe_share:
             report(feedback, done / steps, "Travel-time rasters")
-            write_travel_time_rasters(result, staging)
+            write_travel_time_rasters(result, staging, stages=stages)
         done += 1
-        record = run_record(result, project, inputs, safe_share)
-        (staging / "run.json").write_text(json.dumps(record, indent=2, ensure_ascii=False, default=str) + "\n",
-                                          encoding="utf-8")
-        for path in staging.iterdir():
-            with open(path, "rb") as fh:
-                os.fsync(fh.fileno())
+        with stage(stages, "export: run.json (input hashes)"):
+            record = run_record(result, project, inputs, safe_share)
+            if stages is not None:  # the profile so far (the move into place is not in it)
+                record["timings"] = stages.as_dict()
+            (staging / "run.json").write_text(json.dumps(record, indent=2, ensure_ascii=False, default=str)
+                                              + "\n", encoding="utf-8")
+        with stage(stages, "export: fsync"):
+            for path in staging.iterdir():
+                with open(path, "rb") as fh:
+                    os.fsync(fh.fileno())
         report(feedback, (steps - 1) / steps, "Moving files into place")
         final = []
         for path in sorted(staging.iterdir()):
