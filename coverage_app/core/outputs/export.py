@@ -145,25 +145,50 @@ def _as_of(result):
     return scenario_as_of(result.params, result.scenario)
 
 
+# GeoTIFF profiles (measured on a 3000 x 3000 travel-time grid, see benchmarks/README.md): float
+# minutes hardly compress (deflate with predictor 3 saves 1/3 of the size for ~10x the write time),
+# so they are written uncompressed; allocation indices compress ~100x with fast deflate (level 1, no
+# predictor). Both are readable by any GDAL, QGIS or ArcGIS.
+TRAVEL_TIME_PROFILE = dict(tiled=True, blockxsize=256, blockysize=256)
+ALLOCATION_PROFILE = dict(tiled=True, blockxsize=256, blockysize=256, compress="deflate", zlevel=1)
+_STRIP_ROWS = 256  # rows written at a time (one row of tiles): no grid-sized temporary
+
+
+def _write_strips(dst, array, nodata=None) -> None:
+    """Write ``array`` into band 1 strip by strip, NaN replaced by ``nodata`` in a strip-sized buffer
+    (never a full-grid float64 or float32 copy)."""
+    from rasterio.windows import Window
+
+    rows, cols = array.shape
+    buf = np.empty((min(_STRIP_ROWS, rows), cols), dtype=dst.dtypes[0])
+    for r0 in range(0, rows, _STRIP_ROWS):
+        n = min(_STRIP_ROWS, rows - r0)
+        part = buf[:n]
+        np.copyto(part, array[r0:r0 + n], casting="same_kind")
+        if nodata is not None:
+            part[np.isnan(part)] = nodata
+        dst.write(part, 1, window=Window(0, r0, cols, n))
+
+
 def write_travel_time_rasters(result: AnalysisResult, folder: Path, stages=None) -> list[Path]:
-    """travel_time_{tier}.tif (float32 minutes) and allocation_{tier}.tif (int32 facility index, with
-    allocation_facilities.csv mapping index -> fac_id), in the working CRS."""
+    """travel_time_{tier}.tif (float32 minutes, nodata -9999) and allocation_{tier}.tif (int32 facility
+    index, nodata -1, with allocation_facilities.csv mapping index -> fac_id), in the working CRS."""
     written = []
     g = result.grid
-    profile = dict(driver="GTiff", width=g.shape[1], height=g.shape[0], count=1, crs=g.crs.to_wkt(),
-                   transform=g.transform, compress="deflate", tiled=True, blockxsize=256, blockysize=256)
+    base = dict(driver="GTiff", width=g.shape[1], height=g.shape[0], count=1, crs=g.crs.to_wkt(),
+                transform=g.transform)
     for tier in TIERS:
         t = result.tiers[tier]
         path = folder / f"travel_time_{tier}.tif"
         with stage(stages, f"export: {path.name}"), \
-                rasterio.open(path, "w", dtype="float32", nodata=RASTER_NODATA, predictor=3, **profile) as dst:
-            dst.write(np.where(np.isnan(t.minutes), RASTER_NODATA, t.minutes).astype("float32"), 1)
+                rasterio.open(path, "w", dtype="float32", nodata=RASTER_NODATA, **base, **TRAVEL_TIME_PROFILE) as dst:
+            _write_strips(dst, t.minutes, RASTER_NODATA)
             dst.update_tags(units="minutes", tier=tier, mode=result.params.mode)
             dst.set_band_description(1, f"minutes to nearest {tier} care facility ({result.params.mode})")
         path2 = folder / f"allocation_{tier}.tif"
         with stage(stages, f"export: {path2.name}"), \
-                rasterio.open(path2, "w", dtype="int32", nodata=-1, **profile) as dst:
-            dst.write(t.allocation.astype("int32"), 1)
+                rasterio.open(path2, "w", dtype="int32", nodata=-1, **base, **ALLOCATION_PROFILE) as dst:
+            _write_strips(dst, t.allocation)
             dst.set_band_description(1, f"index of the nearest {tier} facility (see allocation_facilities.csv)")
         written += [path, path2]
     fac = result.facilities
