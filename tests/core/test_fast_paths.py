@@ -93,3 +93,24 @@ def test_rasters_written_in_strips_round_trip_exactly(tmp_path):
         with rasterio.open(tmp_path / f"allocation_{tier}.tif") as src:
             assert src.compression.value == "DEFLATE" and src.profile.get("predictor") is None
             np.testing.assert_array_equal(src.read(1), t.allocation)
+
+
+def test_geopackage_written_unsynced_is_complete_and_the_gdal_option_is_put_back(tmp_path, bundled_project_path):
+    import pyogrio
+
+    from coverage_app.core.analysis.pipeline import run_analysis
+    from coverage_app.core.data.model import load_project_data
+    from coverage_app.core.data.project import load_project
+    from coverage_app.core.outputs.export import export_coverage
+
+    project = load_project(bundled_project_path)
+    result = run_analysis(load_project_data(project), project.params.replace(cell_size_m=2000.0))
+    pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "FULL"})
+    try:
+        export_coverage(result, tmp_path, ("gpkg",), rasters=False, csv=False)
+        assert pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") == "FULL"
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": None})
+    for name, n in (("villages", len(result.villages)), ("catchments", len(result.catchments)),
+                    ("facilities", len(result.facilities))):
+        assert pyogrio.read_info(tmp_path / "coverage.gpkg", layer=name)["features"] == n

@@ -10,6 +10,7 @@ and documented in the README.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -209,6 +210,22 @@ def _write(table, path, **kwargs) -> None:
         pyogrio.write_dataframe(pd.DataFrame(table).drop(columns="geometry", errors="ignore"), path, **kwargs)
 
 
+@contextlib.contextmanager
+def _unsynced_sqlite():
+    """GeoPackage layers written without SQLite's fsync at every commit (OGR_SQLITE_SYNCHRONOUS=OFF;
+    0.8 -> 0.3 s for the four layers at 250 m): the file is in the staging folder, fsynced once
+    below before it is moved into place, so a crash still leaves the previous export intact.
+    GDAL's option is process-wide: the previous value is put back."""
+    import pyogrio
+
+    before = pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
+    pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "OFF"})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": before})
+
+
 def check_output_folder(out_dir) -> Path:
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -242,7 +259,7 @@ def export_coverage(result: AnalysisResult, out_dir, formats=("gpkg", "shp"), *,
     try:
         steps = len(tables) * len(formats) + 3
         done = 0
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _unsynced_sqlite():
             warnings.simplefilter("ignore", RuntimeWarning)
             if "gpkg" in formats:
                 for name, table in tables.items():
