@@ -21,6 +21,15 @@ from coverage_app.core.outputs.briefing.style import (GAP_MM, INK, MARGIN_MM, MA
                                                       MY_PHRASES, extent_pt, nice_scale)
 from coverage_app.core.outputs.briefing.tables import draw_lines, draw_table, figures_lines, table_spec
 from coverage_app.core.outputs.fonts import register_matplotlib_fonts
+from coverage_app.core.outputs.scenario_label import edit_lines, scenario_heading, scenario_name
+
+
+def page_marking(layers) -> str:
+    """The marking strip's text: sensitivity, and a hypothetical scenario's name."""
+    marking = sym.SAFE_SHARE_MARKING if layers.safe_share else sym.SENSITIVE_MARKING
+    if layers.scenario:
+        marking = f"HYPOTHETICAL SCENARIO “{scenario_name(layers.scenario)}” · {marking}"
+    return marking
 
 
 def find_township(townships: gpd.GeoDataFrame, township):
@@ -53,6 +62,9 @@ def default_titles(layers, town, language):
     else:
         en = f"Access to health care: {town['name_en']} Township"
         my = f"{town['name_my'] or town['name_en']} {MY_PHRASES['township']} {MY_PHRASES['title']}"
+    if layers.scenario:  # a what-if is named in the title itself
+        en = f"{en} — scenario “{scenario_name(layers.scenario)}”"
+        my = f"{my} — “{scenario_name(layers.scenario)}”"
     titles = {"en": [en], "my": [my], "both": [en, my]}[language]
     p = layers.params
     if layers.has_result:
@@ -62,13 +74,16 @@ def default_titles(layers, town, language):
         sub = "Health facilities, conflict zones and villages (input layers; no travel-time analysis)"
     if town is not None:
         sub = f"{region_en} · {sub}"
+    edits = edit_lines(layers.scenario)
+    sub = f"{scenario_heading(layers.scenario)}" + (": " + "; ".join(edits) if edits else "") + f" · {sub}"
     return titles, sub
 
 
 def _parameter_lines(layers, printed_on, scale_text):
     p = layers.params
     lines = [f"Printed {printed_on.isoformat()}",
-             f"Situation as of {layers.as_of.isoformat()}"]
+             f"Situation as of {layers.as_of.isoformat()}",
+             f"Scenario: {scenario_name(layers.scenario)}" + (" (hypothetical)" if layers.scenario else "")]
     if layers.has_result:
         lines.append(f"{p.mode.capitalize()} · thresholds: primary {p.primary_minutes:g} min, "
                      f"secondary {p.secondary_minutes:g} min")
@@ -142,7 +157,7 @@ def compose_figure(layers, *, paper, landscape, township, language, title, subti
     subtitle = default_sub if subtitle is None else subtitle
 
     # --- marking strip and header -------------------------------------------------------
-    marking = sym.SAFE_SHARE_MARKING if layers.safe_share else sym.SENSITIVE_MARKING
+    marking = page_marking(layers)
     strip_h = 5.2 * k
     top = page.h - MARGIN_MM
     page.fig.patches.append(Rectangle(((MARGIN_MM) / page.w, (top - strip_h) / page.h),
@@ -161,7 +176,7 @@ def compose_figure(layers, *, paper, landscape, township, language, title, subti
         for line in page.wrap(t, size, title_w, "bold"):
             title_lines.append((line, size))
     stack = [(line, size, "bold", INK) for line, size in title_lines]
-    stack += [(line, 8.2, "normal", "#444444") for line in page.wrap(subtitle, 8.2, title_w)[:3]]
+    stack += [(line, 8.2, "normal", "#444444") for line in page.wrap(subtitle, 8.2, title_w)[:4]]
     yy, prev_descent = y, 0.0
     for i, (line, size, weight, colour) in enumerate(stack):
         ascent, descent = extent_pt(line, size * k)
@@ -175,7 +190,7 @@ def compose_figure(layers, *, paper, landscape, township, language, title, subti
     # --- layout ---------------------------------------------------------------------------
     focus_geom, extent = focus_extent(layers, town)
     footer_h = 14.0 * k
-    n_info = 5 if layers.has_result else 4
+    n_info = 6 if layers.has_result else 5
     info_bottom = y - n_info * 6.4 * k * 1.42 / 72 * 25.4 - 1.0
     header_h = top - min(header_bottom_text, info_bottom) + 3.0
     map_box, panel, side = _layout(page, extent, header_h, footer_h, True)
@@ -189,7 +204,7 @@ def compose_figure(layers, *, paper, landscape, township, language, title, subti
     iy = y
     for i, line in enumerate(info):
         iy -= 6.4 * k * 1.42 / 72 * 25.4
-        page.text(page.w - MARGIN_MM, iy, line, 6.4, "bold" if i == 1 else "normal", INK if i else MUTED,
+        page.text(page.w - MARGIN_MM, iy, line, 6.4, "bold" if i in (1, 2) else "normal", INK if i else MUTED,
                   ha="right", va="baseline")
 
     # --- panel: inset, key figures, legend, table ---------------------------------------
@@ -254,6 +269,10 @@ def _draw_footer(page, layers, marking, footer_h):
     k = page.k
     width = page.w - 2 * MARGIN_MM
     sentences = ["Sources: " + "; ".join(layers.credits) if layers.credits else "Sources: not recorded in the project"]
+    if layers.scenario:
+        edits = edit_lines(layers.scenario)
+        sentences.append(f"Hypothetical scenario “{scenario_name(layers.scenario)}”: the figures assume "
+                         + ("; ".join(edits) if edits else "no edits yet") + ", not the recorded situation")
     if layers.has_result:
         sentences.append("Travel times are modelled estimates (friction surface over roads, rivers and conflict zones)")
     if layers.zones is not None:
@@ -287,7 +306,7 @@ def compose_table_page(layers: BriefingLayers, *, paper="a4", landscape=False, l
     with font_rc(family):
         page = Page(paper, landscape, family)
         k = page.k
-        marking = sym.SAFE_SHARE_MARKING if layers.safe_share else sym.SENSITIVE_MARKING
+        marking = page_marking(layers)
         top = page.h - MARGIN_MM
         strip_h = 5.2 * k
         page.fig.patches.append(Rectangle((MARGIN_MM / page.w, (top - strip_h) / page.h),
@@ -295,8 +314,8 @@ def compose_table_page(layers: BriefingLayers, *, paper="a4", landscape=False, l
                                           transform=page.fig.transFigure,
                                           facecolor=MARKING_COLOURS[layers.safe_share], edgecolor="none"))
         page.text(page.w / 2, top - strip_h / 2, marking, 7.4, "bold", "white", ha="center", va="center_baseline")
-        page.text(MARGIN_MM, top - strip_h - 8.0 * k, f"Key figures by township: {layers.region_name_en}", 13.0,
-                  "bold", INK, va="baseline")
+        page.text(MARGIN_MM, top - strip_h - 8.0 * k, f"Key figures by township: {layers.region_name_en} — "
+                  f"{scenario_name(layers.scenario)}", 13.0, "bold", INK, va="baseline")
         title, cols, rows, total = table_spec(layers, None, language)
         footer_h = 14.0 * k
         table_top = top - strip_h - 12.0 * k

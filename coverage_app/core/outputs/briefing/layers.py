@@ -19,6 +19,7 @@ from coverage_app.core.errors import InputError
 from coverage_app.core.feedback import report
 from coverage_app.core.outputs.briefing.style import REGION_MY
 from coverage_app.core.outputs.safe_share import generalise_facilities
+from coverage_app.core.analysis.edits import apply_zone_edits
 
 
 @dataclass
@@ -53,6 +54,7 @@ class BriefingLayers:
     safe_share: bool = False
     safe_method: str = "township"
     safe_grid_km: float = 20.0
+    scenario: dict | None = None           # the scenario the figures reflect (None = baseline)
 
 
 def zones_valid_on(zones: gpd.GeoDataFrame | None, date: dt.date) -> gpd.GeoDataFrame | None:
@@ -227,7 +229,10 @@ def prepare_layers(data, result=None, *, safe_share: bool = False, safe_method: 
     if townships is None or townships.empty:
         raise InputError("a briefing map needs a townships layer; add one to the project")
     params = result.params if result is not None else data.project.params
-    as_of = params.as_of_date
+    scenario = getattr(result, "scenario", None) if result is not None else None
+    # the scenario's own date wins (as core.analysis.pipeline.scenario_as_of)
+    as_of = dt.date.fromisoformat(str(scenario["as_of"])) if scenario and scenario.get("as_of") \
+        else params.as_of_date
     crs = result.grid.crs if result is not None and getattr(result, "grid", None) is not None \
         else working_crs_for(townships.total_bounds, 4326)
     crs = CRS(crs)
@@ -254,7 +259,7 @@ def prepare_layers(data, result=None, *, safe_share: bool = False, safe_method: 
     states = _read_reference(data, "myanmar_states")
     report(feedback, 0.2, "Preparing the map layers")
 
-    zones_all = data.role("conflict_zones")
+    zones_all = apply_zone_edits(data.role("conflict_zones"), scenario)  # zones the scenario adds or removes
     zones = zones_valid_on(zones_all, as_of)
     if zones is not None:
         zones = zones[["kind", "geometry"]].to_crs(crs)
@@ -326,7 +331,8 @@ def prepare_layers(data, result=None, *, safe_share: bool = False, safe_method: 
         secondary_reach=secondary_reach, figures=figures,
         headline=result.headline() if result is not None else None,
         assumed_unknown=int(getattr(result, "assumed_unknown", 0) or 0) if result is not None else 0,
-        credits=credits, safe_share=safe_share, safe_method=safe_method, safe_grid_km=safe_grid_km)
+        credits=credits, safe_share=safe_share, safe_method=safe_method, safe_grid_km=safe_grid_km,
+        scenario=scenario)
     report(feedback, 1.0, "Map layers ready")
     return layers
 
