@@ -1,0 +1,50 @@
+"""Issue 14 item 3: the first what-if from the baseline is an incremental update of the baseline's
+result (no full run), and equals a full run; result tables still fit their columns."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from coverage_app.ui import jobs
+
+from .conftest import run_analysis, wait_idle
+
+
+def test_first_edit_from_the_baseline_updates_its_result_instead_of_running_twice(window, qtbot, monkeypatch):
+    baseline = run_analysis(qtbot, window)
+    calls = []
+    for name in ("run_analysis", "update_result"):
+        real = getattr(jobs, name)
+        monkeypatch.setattr(jobs, name, lambda *a, _real=real, _name=name, **k: calls.append(_name) or _real(*a, **k))
+    fac = baseline.facilities
+    fac_id = str(fac.loc[fac["counts_primary"] & fac["on_grid"], "fac_id"].iloc[0])
+    with qtbot.waitSignal(window.result_shown, timeout=60000):
+        window.scenarios.push_edit({"type": "set_status", "fac_id": fac_id, "status": "closed", "date": "2024-01-01"})
+    wait_idle(qtbot, window)
+    assert calls == ["update_result"]
+    scenario = window.project.scenario(window.project.active_scenario)
+    assert window.result.scenario["edits"] == scenario["edits"]
+    from coverage_app.core.analysis.pipeline import run_analysis as full_run
+
+    full = full_run(window.data, window.project.params, scenario)
+    np.testing.assert_array_equal(window.result.tiers["primary"].minutes, full.tiers["primary"].minutes)
+    assert window.result.headline() == full.headline()
+    assert window.result.headline()["pop_no_primary"] >= baseline.headline()["pop_no_primary"]
+    # back to the baseline: its own result, untouched by the scenario's update
+    window.scenarios.activate_scenario(None)
+    wait_idle(qtbot, window)
+    assert window.result is baseline and (baseline.tiers["primary"].allocation == fac.index.get_loc(
+        fac.index[fac["fac_id"] == fac_id][0])).any()
+
+
+def test_village_table_columns_fit_their_contents(window, qtbot):
+    run_analysis(qtbot, window)
+    view = window.results.village_view
+    header = view.horizontalHeader()
+    widths = [view.columnWidth(c) for c in range(header.count()) if not view.isColumnHidden(c)]
+    assert widths and min(widths) >= 48
+    # the name column is wide enough for the names on show
+    fm = view.fontMetrics()
+    model = view.model()
+    names = [str(model.data(model.index(r, 0))) for r in range(min(20, model.rowCount()))]
+    assert view.columnWidth(0) >= min(220, max(fm.horizontalAdvance(n) for n in names))
