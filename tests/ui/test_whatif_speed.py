@@ -48,3 +48,30 @@ def test_village_table_columns_fit_their_contents(window, qtbot):
     model = view.model()
     names = [str(model.data(model.index(r, 0))) for r in range(min(20, model.rowCount()))]
     assert view.columnWidth(0) >= min(220, max(fm.horizontalAdvance(n) for n in names))
+
+
+def _classify_reference(values, breaks, argb, alpha):
+    """The pixel-by-pixel classification as it was (premultiplying every pixel)."""
+    from coverage_app.ui.render import premultiply
+
+    idx = np.clip(np.searchsorted(breaks[1:], values, side="left"), 0, len(argb) - 1)
+    out = argb[idx]
+    if alpha < 1.0:
+        out = premultiply(out, alpha)
+    return np.where(np.isnan(values), np.uint32(0), out).astype(np.uint32)
+
+
+def test_travel_time_colours_from_a_premultiplied_table_match_pixel_by_pixel():
+    from coverage_app.core.outputs import symbology as sym
+    from coverage_app.ui import render
+
+    breaks, argb = render.colour_lut(sym.TRAVEL_TIME_BREAKS, sym.TRAVEL_TIME_COLOURS, sym.BEYOND_COLOUR)
+    rng = np.random.default_rng(1)
+    values = rng.uniform(-5, 900, (257, 311)).astype("float32")
+    values[rng.random(values.shape) < 0.1] = np.nan
+    values[0, :len(breaks)] = breaks  # exactly on each break: the class below it
+    for alpha in (1.0, 0.85, 0.3):
+        got = render.classify_to_argb(values, breaks, argb, alpha)
+        assert got.dtype == np.uint32 and got.shape == values.shape
+        np.testing.assert_array_equal(got, _classify_reference(values, breaks, argb, alpha))
+        np.testing.assert_array_equal(render.classify_to_argb(values.astype("float64"), breaks, argb, alpha), got)
