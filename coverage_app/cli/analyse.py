@@ -104,9 +104,10 @@ def cmd_analyse(args) -> int:
     if raster:
         kind = "friction" if args.friction_raster else "speed"
         result = run_on_friction_raster(data, params, raster, kind, scenario=scenario, feedback=feedback,
-                                        stages=stages)
-    else:
-        result = run_analysis(data, params, scenario, feedback=feedback, stages=stages)
+                                        stages=stages, catchments=not args.safe_share)
+    else:  # a safe-share export omits catchments: they are not computed
+        result = run_analysis(data, params, scenario, feedback=feedback, stages=stages,
+                              catchments=not args.safe_share)
     for problem in result.problems:
         if not args.quiet:
             print(problem)

@@ -38,3 +38,18 @@ def test_without_profile_nothing_is_printed_and_run_json_has_no_timings(tmp_path
     out = tmp_path / "out"
     assert main(["analyse", "--out", str(out), "--cell-size", "2000", "--quiet", "--format", "gpkg"]) == 0
     assert "timings" not in json.loads((out / "run.json").read_text())
+
+
+def test_safe_share_computes_no_catchments_and_exports_none(tmp_path):
+    import pyogrio
+
+    out = tmp_path / "out"
+    run = subprocess.run([sys.executable, "-m", "coverage_app", "analyse", "--out", str(out), "--cell-size", "2000",
+                          "--quiet", "--profile", "--safe-share", "--format", "gpkg"], cwd=REPO, capture_output=True,
+                         text=True)
+    assert run.returncode == 0, run.stderr
+    timings = json.loads((out / "run.json").read_text())["timings"]
+    # not computed, not only not written
+    assert timings["catchment polygons (dissolve, population)"] == 0 == timings["catchment shapes (inside the wall)"]
+    assert "catchments" not in [name for name, _ in pyogrio.list_layers(out / "coverage.gpkg")]
+    assert not list(out.glob("*.tif"))

@@ -234,20 +234,21 @@ def referral_minutes(fac_w: gpd.GeoDataFrame, rows, cols, ok, secondary: TierRes
 # ----------------------------------------------------------------------------- the run
 
 def run_analysis(data: ProjectData, params: AnalysisParams | None = None, scenario: dict | None = None,
-                 feedback=None, stages=None) -> AnalysisResult:
+                 feedback=None, stages=None, catchments: bool = True) -> AnalysisResult:
     """Run the whole analysis on a loaded project; see :class:`~coverage_app.core.results.AnalysisResult`.
-    ``stages`` (a :class:`~coverage_app.core.profile.Stages`) receives seconds per stage."""
+    ``stages`` (a :class:`~coverage_app.core.profile.Stages`) receives seconds per stage;
+    ``catchments=False`` skips the catchment polygons (e.g. a safe-share export omits them)."""
     params = params or data.project.params
     t0 = time.perf_counter()
     _require_facilities(data)
     grid = analysis_grid(data, params)
     report(feedback, 0.02, f"Grid {grid.shape[1]} x {grid.shape[0]} cells of {grid.cell_size_m:g} m")
     friction = build_project_friction(data, params, grid, scenario, feedback=sub(feedback, 0.02, 0.2))
-    return _run_on(data, params, scenario, friction, feedback, t0, stages)
+    return _run_on(data, params, scenario, friction, feedback, t0, stages, catchments)
 
 
 def run_on_friction_raster(data: ProjectData, params: AnalysisParams, path, kind: str, scenario=None,
-                           feedback=None, stages=None) -> AnalysisResult:
+                           feedback=None, stages=None, catchments: bool = True) -> AnalysisResult:
     """Travel times over a user-supplied surface: ``kind="friction"`` (minutes per metre) or ``"speed"``
     (km/h). With townships or villages in the project the raster is resampled onto the usual grid;
     with facilities alone it is used on its own grid."""
@@ -257,7 +258,7 @@ def run_on_friction_raster(data: ProjectData, params: AnalysisParams, path, kind
     _require_facilities(data)
     grid = analysis_grid(data, params) if data.bounds_of_study_area() is not None else None
     friction = friction_from_raster(path, kind=kind, grid=grid)
-    return _run_on(data, params, scenario, friction, feedback, t0, stages)
+    return _run_on(data, params, scenario, friction, feedback, t0, stages, catchments)
 
 
 def _require_facilities(data: ProjectData) -> None:
@@ -266,7 +267,7 @@ def _require_facilities(data: ProjectData) -> None:
         raise InputError("the project has no health facilities layer: add one (role 'facilities')")
 
 
-def _run_on(data, params, scenario, friction: Friction, feedback, t0, stages=None) -> AnalysisResult:
+def _run_on(data, params, scenario, friction: Friction, feedback, t0, stages=None, catchments=True) -> AnalysisResult:
     timings = {"friction": time.perf_counter() - t0}
     t = time.perf_counter()
     grid = friction.grid
@@ -291,7 +292,8 @@ def _run_on(data, params, scenario, friction: Friction, feedback, t0, stages=Non
         timings["catchment_shapes"] += time.perf_counter() - t
 
     t = time.perf_counter()
-    tiers = run_tiers(fac_w, rows, cols, ok, friction, params, sub(feedback, 0.2, 0.8), timings, then=shapes_of)
+    tiers = run_tiers(fac_w, rows, cols, ok, friction, params, sub(feedback, 0.2, 0.8), timings,
+                      then=shapes_of if catchments else None)
     timings["search_wall"] = time.perf_counter() - t
     t = time.perf_counter()
     report(feedback, 0.8, "Villages and townships")
@@ -299,7 +301,8 @@ def _run_on(data, params, scenario, friction: Friction, feedback, t0, stages=Non
     timings["tables"] = time.perf_counter() - t
     t = time.perf_counter()
     report(feedback, 0.9, "Catchments")
-    result.catchments = all_catchments(result, data, shapes)
+    if catchments:
+        result.catchments = all_catchments(result, data, shapes)
     timings["catchments"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
     result.timings_s = timings
