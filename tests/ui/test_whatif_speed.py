@@ -16,12 +16,18 @@ def test_first_edit_from_the_baseline_updates_its_result_instead_of_running_twic
     for name in ("run_analysis", "update_result"):
         real = getattr(jobs, name)
         monkeypatch.setattr(jobs, name, lambda *a, _real=real, _name=name, **k: calls.append(_name) or _real(*a, **k))
+    view = window.results.village_view
+    widths = [view.columnWidth(c) for c in range(view.horizontalHeader().count())]
+    fitted = []
+    monkeypatch.setattr(view, "fit_columns", lambda: fitted.append(1))
     fac = baseline.facilities
     fac_id = str(fac.loc[fac["counts_primary"] & fac["on_grid"], "fac_id"].iloc[0])
     with qtbot.waitSignal(window.result_shown, timeout=60000):
         window.scenarios.push_edit({"type": "set_status", "fac_id": fac_id, "status": "closed", "date": "2024-01-01"})
     wait_idle(qtbot, window)
     assert calls == ["update_result"]
+    # the village table keeps the widths fitted to the first result (same columns): no refit
+    assert not fitted and [view.columnWidth(c) for c in range(view.horizontalHeader().count())] == widths
     scenario = window.project.scenario(window.project.active_scenario)
     assert window.result.scenario["edits"] == scenario["edits"]
     from coverage_app.core.analysis.pipeline import run_analysis as full_run
