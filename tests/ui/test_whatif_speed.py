@@ -81,3 +81,36 @@ def test_travel_time_colours_from_a_premultiplied_table_match_pixel_by_pixel():
         assert got.dtype == np.uint32 and got.shape == values.shape
         np.testing.assert_array_equal(got, _classify_reference(values, breaks, argb, alpha))
         np.testing.assert_array_equal(render.classify_to_argb(values.astype("float64"), breaks, argb, alpha), got)
+
+
+def test_a_raster_layer_updated_in_place_draws_what_a_new_layer_draws(qapp):
+    from rasterio.transform import from_origin
+
+    from coverage_app.ui.layer_symbols import travel_time_colours
+    from coverage_app.ui.maplayers import RasterLayer, changed_window
+
+    rng = np.random.default_rng(2)
+    a = rng.uniform(0, 300, (180, 240)).astype("float32")
+    a[:20] = np.nan
+    b = a.copy()
+    b[50:70, 100:130] += 45.0  # a closed facility: its cells get further
+    b[60, 120] = np.nan  # one cell cut off
+    t = from_origin(0, 0, 250, 250)
+
+    def pixels(layer):
+        img = layer.image()
+        return np.frombuffer(img.bits(), np.uint32).reshape(img.height(), img.width()).copy()
+
+    layer = RasterLayer("tt", "travel_time", a, t, colour=travel_time_colours, style={"opacity": 0.85})
+    pixels(layer)
+    version = layer.version
+    assert changed_window(a, b) == ((50, 70), (100, 130)) and changed_window(a, a.copy()) is None
+    layer.set_values(b, t)
+    assert layer.version > version and layer.values is b
+    fresh = RasterLayer("tt", "travel_time", b, t, colour=travel_time_colours, style={"opacity": 0.85})
+    np.testing.assert_array_equal(pixels(layer), pixels(fresh))
+    version = layer.version
+    layer.set_values(b, t)  # the same array (an unchanged tier): nothing to do
+    assert layer.version == version
+    layer.set_values(b[:100], t)  # another grid: drawn afresh
+    assert pixels(layer).shape == (100, 240)
