@@ -72,7 +72,7 @@ GRASS_SCRIPT = textwrap.dedent("""
     v.in.ogr --q -o input="$2" output=fac
     r.cost --q $4 input=fr output=cc start_points=fac memory=1024
     r.mapcalc --q "mins = float(cc / 60.0)"
-    r.out.gdal --q -c -f input=mins output="$3" type=Float32 createopt=COMPRESS=DEFLATE,TILED=YES
+    r.out.gdal --q --o -c -f input=mins output="$3" type=Float32 createopt=COMPRESS=DEFLATE,TILED=YES
 """)
 
 
