@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from coverage_app.core import profile as _profile  # first: its import time is the start of our code
+
 import os
 import sys
 

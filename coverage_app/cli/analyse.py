@@ -88,16 +88,28 @@ def project_from_args(args) -> Project:
 
 
 def cmd_analyse(args) -> int:
-    from coverage_app.cli import TerminalFeedback
-    from coverage_app.core.analysis.pipeline import run_analysis, run_on_friction_raster
-    from coverage_app.core.outputs.export import export_coverage
-    from coverage_app.core.data.model import load_project_data
+    from coverage_app.core.profile import Stages, stage
+
+    stages = Stages() if getattr(args, "profile", False) else None
+    if stages is not None:
+        stages.record_startup()
+    with stage(stages, "imports (analysis modules)"):
+        from coverage_app.cli import TerminalFeedback
+        from coverage_app.core.analysis.pipeline import run_analysis, run_on_friction_raster
+        from coverage_app.core.outputs.export import export_coverage
+        from coverage_app.core.data.model import load_project_data
 
     feedback = TerminalFeedback(args.quiet)
-    project = project_from_args(args)
-    params = params_from_args(project, args)
-    scenario = scenario_from_args(project, args)
-    data = load_project_data(project)
+    with stage(stages, "read project and layers"):
+        project = project_from_args(args)
+        params = params_from_args(project, args)
+        scenario = scenario_from_args(project, args)
+        data = load_project_data(project)
+    if stages is not None:  # otherwise the kernels load inside the search, as before
+        from coverage_app.core.travel import engine
+
+        with stages.stage("numba cache load (engine.warm_up)"):
+            engine.warm_up()
     fatal = errors_of(data.problems)
     for problem in data.problems:
         if problem.severity == "error" or not args.quiet:
@@ -111,18 +123,20 @@ def cmd_analyse(args) -> int:
 
         check_input_file(raster)  # remote, missing or a FIFO: refused before GDAL opens it
         kind = "friction" if args.friction_raster else "speed"
-        result = run_on_friction_raster(data, params, raster, kind, scenario=scenario, feedback=feedback)
+        result = run_on_friction_raster(data, params, raster, kind, scenario=scenario, feedback=feedback,
+                                        stages=stages, catchments=not args.safe_share)
     elif args.sensitivity:
         from coverage_app.core.analysis.sensitivity import run_sensitivity
 
         result = run_sensitivity(data, params, scenario, feedback=feedback)
-    else:
-        result = run_analysis(data, params, scenario, feedback=feedback)
+    else:  # a safe-share export omits catchments: they are not computed
+        result = run_analysis(data, params, scenario, feedback=feedback, stages=stages,
+                              catchments=not args.safe_share)
     for problem in result.problems:
         if not args.quiet:
             print(problem)
     written = export_coverage(result, args.out, formats, safe_share=args.safe_share, project=project,
-                              inputs=[raster] if raster else None, feedback=feedback)
+                              inputs=[raster] if raster else None, feedback=feedback, stages=stages)
     if not args.quiet:
         h = result.headline()
         print(f"{params.mode}, {params.cell_size_m:g} m cells, as of {result.params.as_of_date}: "
@@ -135,6 +149,8 @@ def cmd_analyse(args) -> int:
                   f"{r['share_primary']['hi']:.1%}, secondary {r['share_secondary']['lo']:.1%} to "
                   f"{r['share_secondary']['hi']:.1%}")
         print(f"analysis {result.timings_s.get('total', 0):.2f} s; wrote {len(written)} files to {args.out}")
+    if stages is not None:
+        print(stages.table())
     return 0
 
 
@@ -190,6 +206,9 @@ def register(sub) -> None:
     p.add_argument("--safe-share", action="store_true",
                    help="drop facility names, generalise facility locations, omit rasters and catchments")
     p.add_argument("--quiet", action="store_true", help="no progress or summary")
+    p.add_argument("--profile", action="store_true",
+                   help="print seconds per stage (start-up, reading, friction, searches, tables, each output "
+                        "file); also in run.json 'timings'")
     for role in ROLE_FLAGS:
         p.add_argument(f"--{role.replace('_', '-')}", dest=role, metavar="PATH", help=f"a {role} layer")
     group = p.add_mutually_exclusive_group()

@@ -9,6 +9,9 @@ the way QGIS keeps interaction smooth with big layers.
 
 Coordinates in the status bar are longitude/latitude; the scale is 1:N at the screen's
 logical DPI. A scale bar and a compact legend are drawn over the map.
+
+Long because: one widget whose view state, render cache, gestures and overlays share the same
+fields and timing; split, each part would reach into the others.
 """
 
 from __future__ import annotations

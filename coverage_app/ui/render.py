@@ -258,13 +258,19 @@ def classify_to_argb(values: np.ndarray, breaks: np.ndarray, argb: np.ndarray, a
 
     Class i covers (breaks[i], breaks[i+1]]; values above the last break get ``argb[-1]``.
     """
-    idx = np.searchsorted(breaks[1:], values, side="left")
-    idx = np.clip(idx, 0, len(argb) - 1)
-    out = argb[idx]
+    # the colour table is premultiplied, not the pixels, and NaN looks up a transparent entry:
+    # one pass over the grid and one uint32 image (a what-if repaints the whole raster)
+    lut = np.asarray(argb, dtype=np.uint32)
     if alpha < 1.0:
-        out = premultiply(out, alpha)
-    out = np.where(np.isnan(values), np.uint32(0), out)
-    return out.astype(np.uint32)
+        lut = premultiply(lut, alpha)
+    lut = np.append(lut, np.uint32(0))
+    edges = np.asarray(breaks[1:], dtype=np.float64)
+    if values.dtype == np.float32 and np.array_equal(edges.astype(np.float32), edges):
+        edges = edges.astype(np.float32)  # the same comparisons without a float64 copy of the grid
+    idx = np.searchsorted(edges, values, side="left")
+    np.minimum(idx, len(lut) - 2, out=idx)
+    idx[np.isnan(values)] = len(lut) - 1
+    return lut[idx]
 
 
 def premultiply(argb: np.ndarray, alpha: float) -> np.ndarray:

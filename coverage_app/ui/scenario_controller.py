@@ -95,9 +95,23 @@ class ScenarioController(Controller):
         scenario = copy.deepcopy(base) if base else {"name": name, "as_of": None, "edits": []}
         scenario["name"] = name if not base else self._unique_name(f"{base['name']} (copy)")
         scenarios.append(scenario)
+        self._seed_from_baseline(scenario)
         self.session.set_dirty(True)
         self.activate_scenario(scenario["name"])
         return scenario
+
+    def _seed_from_baseline(self, scenario: dict) -> None:
+        """A new scenario without edits has the baseline's result: cache it (sharing the baseline's
+        arrays) so that activating it and then its first edit (an incremental update of it) need
+        no full run. Without this, the first what-if from the baseline ran the analysis twice."""
+        if scenario.get("edits") or scenario.get("as_of"):
+            return
+        baseline = self.session.cache.get(self.analysis.key(None))
+        if baseline is not None:
+            import dataclasses
+
+            self.analysis.remember(self.analysis.key(scenario),
+                                   dataclasses.replace(baseline, scenario=copy.deepcopy(scenario)))
 
     def _unique_name(self, name: str) -> str:
         existing = {s["name"] for s in self.project.scenarios}

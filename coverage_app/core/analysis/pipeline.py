@@ -257,19 +257,21 @@ def referral_minutes(fac_w: gpd.GeoDataFrame, rows, cols, ok, secondary: TierRes
 # ----------------------------------------------------------------------------- the run
 
 def run_analysis(data: ProjectData, params: AnalysisParams | None = None, scenario: dict | None = None,
-                 feedback=None) -> AnalysisResult:
-    """Run the whole analysis on a loaded project; see :class:`~coverage_app.core.results.AnalysisResult`."""
+                 feedback=None, stages=None, catchments: bool = True) -> AnalysisResult:
+    """Run the whole analysis on a loaded project; see :class:`~coverage_app.core.results.AnalysisResult`.
+    ``stages`` (a :class:`~coverage_app.core.profile.Stages`) receives seconds per stage;
+    ``catchments=False`` skips the catchment polygons (e.g. a safe-share export omits them)."""
     params = params or data.project.params
     t0 = time.perf_counter()
     _require_facilities(data)
     grid = analysis_grid(data, params)
     report(feedback, 0.02, f"Grid {grid.shape[1]} x {grid.shape[0]} cells of {grid.cell_size_m:g} m")
     friction = build_project_friction(data, params, grid, scenario, feedback=sub(feedback, 0.02, 0.2))
-    return _run_on(data, params, scenario, friction, feedback, t0)
+    return _run_on(data, params, scenario, friction, feedback, t0, stages, catchments)
 
 
 def run_on_friction_raster(data: ProjectData, params: AnalysisParams, path, kind: str, scenario=None,
-                           feedback=None) -> AnalysisResult:
+                           feedback=None, stages=None, catchments: bool = True) -> AnalysisResult:
     """Travel times over a user-supplied surface: ``kind="friction"`` (minutes per metre) or ``"speed"``
     (km/h). With townships or villages in the project the raster is resampled onto the usual grid;
     with facilities alone it is used on its own grid."""
@@ -279,7 +281,7 @@ def run_on_friction_raster(data: ProjectData, params: AnalysisParams, path, kind
     _require_facilities(data)
     grid = analysis_grid(data, params) if data.bounds_of_study_area() is not None else None
     friction = friction_from_raster(path, kind=kind, grid=grid)
-    return _run_on(data, params, scenario, friction, feedback, t0)
+    return _run_on(data, params, scenario, friction, feedback, t0, stages, catchments)
 
 
 def _require_facilities(data: ProjectData) -> None:
@@ -310,8 +312,9 @@ def duplicate_facility_ids(facilities: gpd.GeoDataFrame) -> None:
     raise InputError(problems)
 
 
-def _run_on(data, params, scenario, friction: Friction, feedback, t0) -> AnalysisResult:
+def _run_on(data, params, scenario, friction: Friction, feedback, t0, stages=None, catchments=True) -> AnalysisResult:
     timings = {"friction": time.perf_counter() - t0}
+    t = time.perf_counter()
     grid = friction.grid
     problems: list[Problem] = list(friction.problems or [])
     fac, fac_problems, assumed = facility_table(data.role("facilities"), params, scenario,
@@ -325,6 +328,7 @@ def _run_on(data, params, scenario, friction: Friction, feedback, t0) -> Analysi
             problems.append(Problem("warning", f"no {tier} care facility counts on {scenario_as_of(params, scenario)} "
                                     f"(functioning or partial): every village is without {tier} care",
                                     layer="facilities"))
+    timings["facilities"] = time.perf_counter() - t
     shapes = {}
     timings["catchment_shapes"] = 0.0
 
@@ -333,19 +337,41 @@ def _run_on(data, params, scenario, friction: Friction, feedback, t0) -> Analysi
         shapes[tier] = catchment_shapes(tier_result, grid, params.band_minutes)
         timings["catchment_shapes"] += time.perf_counter() - t
 
-    tiers = run_tiers(fac_w, rows, cols, ok, friction, params, sub(feedback, 0.2, 0.8), timings, then=shapes_of)
+    t = time.perf_counter()
+    tiers = run_tiers(fac_w, rows, cols, ok, friction, params, sub(feedback, 0.2, 0.8), timings,
+                      then=shapes_of if catchments else None)
+    timings["search_wall"] = time.perf_counter() - t
     t = time.perf_counter()
     report(feedback, 0.8, "Villages and townships")
     result = assemble(data, params, grid, tiers, fac, fac_w, rows, cols, ok, friction, problems, assumed, scenario)
     timings["tables"] = time.perf_counter() - t
     t = time.perf_counter()
     report(feedback, 0.9, "Catchments")
-    result.catchments = all_catchments(result, data, shapes)
+    if catchments:
+        result.catchments = all_catchments(result, data, shapes)
     timings["catchments"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
     result.timings_s = timings
+    if stages is not None:
+        _record_stages(stages, timings)
     report(feedback, 1.0, "Done")
     return result
+
+
+def _record_stages(stages, timings: dict) -> None:
+    """The run's timings as profile stages; the per-tier searches and the shapes polygonised
+    while a search ran are inside ``search (2 threads)``, so marked overlapped."""
+    for key, name, over in (("friction", "grid + friction (reproject, rasterise)", False),
+                            ("facilities", "facilities (status, snap)", False),
+                            ("search_prepare", "search: prepare records", True),
+                            ("search_wall", "search + catchment shapes (2 threads, wall)", False),
+                            ("search_primary", "search: primary", True),
+                            ("search_secondary", "search: secondary", True),
+                            ("catchment_shapes", "catchment shapes (inside the wall)", True),
+                            ("tables", "tables (villages, townships, capacity)", False),
+                            ("catchments", "catchment polygons (dissolve, population)", False)):
+        if key in timings:
+            stages.add(name, timings[key], overlapped=over)
 
 
 def _no_villages() -> gpd.GeoDataFrame:

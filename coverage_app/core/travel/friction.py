@@ -165,15 +165,26 @@ def study_area_mask(townships_w: gpd.GeoDataFrame | None, grid: Grid) -> np.ndar
     return mask
 
 
+def _same_grid(src, grid: Grid) -> bool:
+    """The raster's cells are exactly the grid's (same CRS, transform and shape)."""
+    return ((src.height, src.width) == tuple(grid.shape) and src.crs is not None and src.crs == grid.crs
+            and src.transform.almost_equals(grid.transform, precision=1e-9))
+
+
 def read_onto_grid(path, grid: Grid, resampling=Resampling.bilinear, dtype="float32", band: int = 1,
                    nodata_out=np.nan) -> np.ndarray:
     """Resample band ``band`` of a raster onto ``grid`` (any CRS; GDAL warps in chunks, so a raster
     larger than memory is fine: only the grid-sized result is held)."""
-    out = np.full(grid.shape, nodata_out, dtype=dtype)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with rasterio.open(path) as src:
+                if _same_grid(src, grid):  # already on the grid: a plain read, no warp
+                    out = src.read(band, out_dtype=dtype)
+                    if src.nodata is not None:
+                        out[out == src.nodata] = nodata_out
+                    return out
+                out = np.full(grid.shape, nodata_out, dtype=dtype)
                 reproject(source=rasterio.band(src, band), destination=out, dst_transform=grid.transform,
                           dst_crs=grid.crs, dst_nodata=nodata_out, resampling=resampling,
                           src_nodata=src.nodata)
@@ -575,14 +586,17 @@ def friction_from_raster(path, *, kind: str, grid: Grid | None = None) -> Fricti
                 b = transform_bounds(src.crs, crs, *src.bounds)
                 res = min(src.res) * (111_320 if src.crs.is_geographic else 1.0)
                 grid = Grid.covering(b, crs, res)
-    values = read_onto_grid(path, grid, Resampling.bilinear)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    if kind not in ("friction", "speed"):
+        raise ValueError(kind)
+    cost = read_onto_grid(path, grid, Resampling.bilinear)  # float32, NaN outside the raster
+    study = np.isfinite(cost)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # in place: no grid-sized temporaries
         if kind == "friction":
-            cost = values * 60.0  # minutes/m -> seconds/m
-        elif kind == "speed":
-            cost = 1.0 / (values * KMH_TO_MS)
+            cost *= 60.0  # minutes/m -> seconds/m
         else:
-            raise ValueError(kind)
-    cost = np.where(np.isfinite(cost) & (cost > 0), cost, np.inf).astype("float32")
-    study = np.isfinite(values)
+            cost *= KMH_TO_MS  # km/h -> m/s
+            np.divide(1.0, cost, out=cost)  # -> seconds/m
+    bad = ~(cost > 0)  # NaN, zero or negative
+    bad |= np.isinf(cost)
+    cost[bad] = np.inf
     return Friction(grid, cost, study, problems=[])

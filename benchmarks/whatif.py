@@ -1,0 +1,170 @@
+"""What-if latency in the desktop app: from the edit (a facility closed, or one added) to the
+repainted map with the updated tables, on the bundled Sagaing project (offscreen).
+
+    python benchmarks/whatif.py [--cell-size 250] [--repeat 3] [--json]
+
+The real main window is built as the app builds it; the analysis runs once at ``--cell-size``;
+then each round closes a different functioning primary facility (through the scenario
+controller's ``push_edit``, what the status tool calls after its dialog) and adds one new
+facility at a village without primary care. Timed per edit, wall clock on the GUI thread:
+
+* ``worker``: seconds in the worker thread (``jobs.update_result`` or a full ``jobs.run_analysis``),
+* ``shown``: to ``result_shown`` (result layers and the results dock updated),
+* ``painted``: to the end of the next full map render (what the user sees).
+
+Best of ``--repeat`` and all values (the machine is shared). Not a test: targets are 0.3 s at
+250 m and 1 s at 100 m (DESIGN.md section 6, issue 14).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--cell-size", type=float, default=250.0)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--json", action="store_true", help="print one JSON line last")
+    p.add_argument("--cprofile", metavar="FILE", help="cProfile the GUI thread during the last edit into FILE")
+    args = p.parse_args(argv)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    tmp = tempfile.mkdtemp(prefix="whatif-")
+    os.environ["COVERAGE_APP_DATA_DIR"] = tmp
+
+    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    from coverage_app.ui import dialogs, settings
+
+    settings.use_settings_file(Path(tmp) / "settings.ini")
+    dialogs.ask = lambda *a, **k: False
+    from coverage_app.ui.app import create_window
+
+    window = create_window(["--no-restore"])
+    window.resize(1400, 900)
+    window.show()
+
+    def wait(signal, timeout_s=300.0, condition=None):
+        """Run the event loop until ``signal`` fires (and ``condition()`` holds); the time it fired."""
+        loop, seen = QEventLoop(), {}
+
+        def fired(*_):
+            if condition is None or condition():
+                seen.setdefault("t", time.perf_counter())
+                loop.quit()
+
+        signal.connect(fired)
+        QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+        loop.exec()
+        signal.disconnect(fired)
+        if "t" not in seen:
+            raise SystemExit(f"timed out waiting for {signal}")
+        return seen["t"]
+
+    def idle():
+        loop = QEventLoop()
+        t = QTimer()
+        t.timeout.connect(lambda: loop.quit() if not [x for x in window.tasks.running if x.group != "warmup"]
+                          else None)
+        t.start(20)
+        loop.exec()
+        t.stop()
+
+    wait(window.project_loaded)
+    idle()
+    window.analysis_panel.cell.setValue(args.cell_size)
+    t0 = time.perf_counter()
+    window.analysis.run_analysis()
+    wait(window.result_shown)
+    full_run = time.perf_counter() - t0
+    idle()
+    app.processEvents()
+
+    from coverage_app.ui import jobs
+
+    worker = []  # (which job, seconds) of each job the window hands to a worker thread
+
+    def timing(name, fn):
+        def run(*a, **k):
+            t = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                worker.append((name, time.perf_counter() - t))
+        return run
+
+    jobs.update_result = timing("update_result", jobs.update_result)
+    jobs.run_analysis = timing("run_analysis (full)", jobs.run_analysis)
+    result = window.result
+    fac = result.facilities
+    pool = fac[fac["counts_primary"] & fac["on_grid"]]
+    # facilities serving the most cells first: the slowest closures (the worst case a user meets)
+    served = result.tiers["primary"].allocation
+    import numpy as np
+
+    counts = np.bincount(served[served >= 0].ravel(), minlength=len(fac))
+    order = pool.index[np.argsort(-counts[pool.index.to_numpy()], kind="stable")]
+    unserved = result.villages[result.villages["gap"].astype(str).isin(["primary", "none"])
+                               & result.villages["on_grid"]]
+    unserved = unserved.sort_values("population", ascending=False).to_crs(4326)
+
+    def timed(edit, last=False):
+        worker.clear()
+        prof = None
+        if args.cprofile and last:
+            import cProfile
+
+            prof = cProfile.Profile()
+            prof.enable()
+        t0 = time.perf_counter()
+        window.scenarios.push_edit(edit)
+        t_shown = wait(window.result_shown, condition=lambda: window.result is not None)
+        t_paint = wait(window.canvas.rendered)
+        if prof is not None:
+            prof.disable()
+            prof.dump_stats(args.cprofile)
+        idle()
+        return {"worker": sum(s for _, s in worker), "job": "+".join(n for n, _ in worker) or "cached",
+                "shown": t_shown - t0, "painted": t_paint - t0}
+
+    rounds = {"close": [], "add": []}
+    for i in range(args.repeat):
+        row = fac.loc[order[i]]
+        rounds["close"].append(timed({"type": "set_status", "fac_id": str(row["fac_id"]), "status": "closed",
+                                      "date": "2024-01-01", "name": row.get("name")}))
+        v = unserved.iloc[i]
+        rounds["add"].append(timed({"type": "add_facility", "fac_id": window.scenarios.new_facility_id(),
+                                    "name": f"Mobile clinic {i}", "level": "Sub-RHC", "date": "2024-01-01",
+                                    "lon": round(float(v.geometry.x), 6), "lat": round(float(v.geometry.y), 6),
+                                    "status": "functioning", "provides_secondary": False},
+                                   last=i == args.repeat - 1))
+    out = {"cell_size_m": args.cell_size, "grid": list(result.grid.shape), "full_run_s": round(full_run, 3),
+           "load": round(os.getloadavg()[0], 1)}
+    for kind, rs in rounds.items():
+        out[f"{kind}_jobs"] = [r["job"] for r in rs]
+        for part in ("worker", "shown", "painted"):
+            values = [r[part] for r in rs if r[part] is not None]
+            out[f"{kind}_{part}_best_s"] = round(min(values), 3) if values else None
+            out[f"{kind}_{part}_all_s"] = [round(v, 3) for v in values]
+    window.session.set_dirty(False)
+    window.close()
+    if args.json:
+        print(json.dumps(out))
+    else:
+        for k, v in out.items():
+            print(f"{k}: {v}")
+
+
+if __name__ == "__main__":
+    main()

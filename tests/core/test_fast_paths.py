@@ -1,0 +1,116 @@
+"""The faster read and write paths give exactly what the general ones did: a raster already on the
+grid is read without a warp, travel-time rasters are written strip by strip with fast profiles."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+from rasterio.transform import from_origin
+from pyproj import CRS
+from rasterio.warp import Resampling, reproject
+
+from coverage_app.core.grid import Grid
+from coverage_app.core.travel.friction import KMH_TO_MS, friction_from_raster, read_onto_grid
+
+
+@pytest.fixture
+def speed_tif(tmp_path):
+    rng = np.random.default_rng(3)
+    speed = rng.uniform(0.5, 60, (300, 520)).astype("float32")
+    speed[10:20, 30:90] = 0  # impassable
+    speed[200:230, :] = -9  # nodata
+    speed[50, 50] = np.inf
+    path = tmp_path / "speed.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=520, height=300, count=1, dtype="float32",
+                       crs="EPSG:32646", transform=from_origin(500_000, 2_500_000, 100, 100), nodata=-9) as dst:
+        dst.write(speed, 1)
+    return path
+
+
+def _warped(path, grid):
+    out = np.full(grid.shape, np.nan, "float32")
+    with rasterio.open(path) as src:
+        reproject(source=rasterio.band(src, 1), destination=out, dst_transform=grid.transform, dst_crs=grid.crs,
+                  dst_nodata=np.nan, resampling=Resampling.bilinear, src_nodata=src.nodata)
+    return out
+
+
+def test_a_raster_on_the_grid_reads_as_the_warp_did(speed_tif):
+    with rasterio.open(speed_tif) as src:
+        grid = Grid(src.crs, src.transform, (src.height, src.width))
+    fast = read_onto_grid(speed_tif, grid)
+    assert fast.dtype == np.float32
+    np.testing.assert_array_equal(fast, _warped(speed_tif, grid))
+    assert np.isnan(fast[200:230]).all()
+
+
+def test_speed_raster_friction_is_bit_identical_to_the_formula(speed_tif):
+    f = friction_from_raster(speed_tif, kind="speed")
+    values = _warped(speed_tif, f.grid)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = 1.0 / (values * KMH_TO_MS)
+    expected = np.where(np.isfinite(expected) & (expected > 0), expected, np.inf).astype("float32")
+    assert f.cost_s_per_m.dtype == np.float32
+    np.testing.assert_array_equal(f.cost_s_per_m, expected)
+    np.testing.assert_array_equal(f.study_mask, np.isfinite(values))
+    assert np.isinf(f.cost_s_per_m[10:20, 30:90]).all() and np.isinf(f.cost_s_per_m[200:230]).all()
+    assert f.cost_s_per_m[50, 50] == np.inf  # infinite speed is not a free ride: a barrier, as before
+
+
+def test_a_shifted_grid_is_still_warped(speed_tif):
+    with rasterio.open(speed_tif) as src:
+        t = src.transform
+    grid = Grid("EPSG:32646", from_origin(t.c + 50, t.f, 100, 100), (300, 520))
+    np.testing.assert_array_equal(read_onto_grid(speed_tif, grid), _warped(speed_tif, grid))
+
+
+def test_rasters_written_in_strips_round_trip_exactly(tmp_path):
+    from types import SimpleNamespace
+
+    from coverage_app.core.outputs.export import RASTER_NODATA, write_travel_time_rasters
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    shape = (600, 333)  # three strips, the last one partial
+    tiers = {}
+    for tier in ("primary", "secondary"):
+        minutes = rng.uniform(0, 500, shape).astype("float32")
+        minutes[rng.random(shape) < 0.2] = np.nan
+        alloc = rng.integers(-1, 40, shape).astype("int32")
+        tiers[tier] = SimpleNamespace(minutes=minutes, allocation=alloc)
+    grid = Grid(CRS.from_epsg(32646), from_origin(500_000, 2_500_000, 250, 250), shape)
+    result = SimpleNamespace(grid=grid, tiers=tiers, params=SimpleNamespace(mode="walking"),
+                             facilities=pd.DataFrame({"fac_id": [f"F{i}" for i in range(40)],
+                                                      "name": ["x"] * 40}))
+    write_travel_time_rasters(result, tmp_path)
+    for tier, t in tiers.items():
+        with rasterio.open(tmp_path / f"travel_time_{tier}.tif") as src:
+            assert src.nodata == RASTER_NODATA and src.dtypes[0] == "float32"
+            assert src.compression is None and src.profile.get("predictor") is None
+            back = src.read(1)
+        np.testing.assert_array_equal(np.where(back == RASTER_NODATA, np.nan, back), t.minutes)
+        with rasterio.open(tmp_path / f"allocation_{tier}.tif") as src:
+            assert src.compression.value == "DEFLATE" and src.profile.get("predictor") is None
+            np.testing.assert_array_equal(src.read(1), t.allocation)
+
+
+def test_geopackage_written_unsynced_is_complete_and_the_gdal_option_is_put_back(tmp_path, bundled_project_path):
+    import pyogrio
+
+    from coverage_app.core.analysis.pipeline import run_analysis
+    from coverage_app.core.data.model import load_project_data
+    from coverage_app.core.data.project import load_project
+    from coverage_app.core.outputs.export import export_coverage
+
+    project = load_project(bundled_project_path)
+    result = run_analysis(load_project_data(project), project.params.replace(cell_size_m=2000.0))
+    pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "FULL"})
+    try:
+        export_coverage(result, tmp_path, ("gpkg",), rasters=False, csv=False)
+        assert pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") == "FULL"
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": None})
+    for name, n in (("villages", len(result.villages)), ("catchments", len(result.catchments)),
+                    ("facilities", len(result.facilities))):
+        assert pyogrio.read_info(tmp_path / "coverage.gpkg", layer=name)["features"] == n

@@ -1,0 +1,116 @@
+"""Issue 14 item 3: the first what-if from the baseline is an incremental update of the baseline's
+result (no full run), and equals a full run; result tables still fit their columns."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from coverage_app.ui import jobs
+
+from .conftest import run_analysis, wait_idle
+
+
+def test_first_edit_from_the_baseline_updates_its_result_instead_of_running_twice(window, qtbot, monkeypatch):
+    baseline = run_analysis(qtbot, window)
+    calls = []
+    for name in ("run_analysis", "update_result"):
+        real = getattr(jobs, name)
+        monkeypatch.setattr(jobs, name, lambda *a, _real=real, _name=name, **k: calls.append(_name) or _real(*a, **k))
+    view = window.results.village_view
+    widths = [view.columnWidth(c) for c in range(view.horizontalHeader().count())]
+    fitted = []
+    monkeypatch.setattr(view, "fit_columns", lambda: fitted.append(1))
+    fac = baseline.facilities
+    fac_id = str(fac.loc[fac["counts_primary"] & fac["on_grid"], "fac_id"].iloc[0])
+    with qtbot.waitSignal(window.result_shown, timeout=60000):
+        window.scenarios.push_edit({"type": "set_status", "fac_id": fac_id, "status": "closed", "date": "2024-01-01"})
+    wait_idle(qtbot, window)
+    assert calls == ["update_result"]
+    # the village table keeps the widths fitted to the first result (same columns): no refit
+    assert not fitted and [view.columnWidth(c) for c in range(view.horizontalHeader().count())] == widths
+    scenario = window.project.scenario(window.project.active_scenario)
+    assert window.result.scenario["edits"] == scenario["edits"]
+    from coverage_app.core.analysis.pipeline import run_analysis as full_run
+
+    full = full_run(window.data, window.project.params, scenario)
+    np.testing.assert_array_equal(window.result.tiers["primary"].minutes, full.tiers["primary"].minutes)
+    assert window.result.headline() == full.headline()
+    assert window.result.headline()["pop_no_primary"] >= baseline.headline()["pop_no_primary"]
+    # back to the baseline: its own result, untouched by the scenario's update
+    window.scenarios.activate_scenario(None)
+    wait_idle(qtbot, window)
+    assert window.result is baseline and (baseline.tiers["primary"].allocation == fac.index.get_loc(
+        fac.index[fac["fac_id"] == fac_id][0])).any()
+
+
+def test_village_table_columns_fit_their_contents(window, qtbot):
+    run_analysis(qtbot, window)
+    view = window.results.village_view
+    header = view.horizontalHeader()
+    widths = [view.columnWidth(c) for c in range(header.count()) if not view.isColumnHidden(c)]
+    assert widths and min(widths) >= 48
+    # the name column is wide enough for the names on show
+    fm = view.fontMetrics()
+    model = view.model()
+    names = [str(model.data(model.index(r, 0))) for r in range(min(20, model.rowCount()))]
+    assert view.columnWidth(0) >= min(220, max(fm.horizontalAdvance(n) for n in names))
+
+
+def _classify_reference(values, breaks, argb, alpha):
+    """The pixel-by-pixel classification as it was (premultiplying every pixel)."""
+    from coverage_app.ui.render import premultiply
+
+    idx = np.clip(np.searchsorted(breaks[1:], values, side="left"), 0, len(argb) - 1)
+    out = argb[idx]
+    if alpha < 1.0:
+        out = premultiply(out, alpha)
+    return np.where(np.isnan(values), np.uint32(0), out).astype(np.uint32)
+
+
+def test_travel_time_colours_from_a_premultiplied_table_match_pixel_by_pixel():
+    from coverage_app.core.outputs import symbology as sym
+    from coverage_app.ui import render
+
+    breaks, argb = render.colour_lut(sym.TRAVEL_TIME_BREAKS, sym.TRAVEL_TIME_COLOURS, sym.BEYOND_COLOUR)
+    rng = np.random.default_rng(1)
+    values = rng.uniform(-5, 900, (257, 311)).astype("float32")
+    values[rng.random(values.shape) < 0.1] = np.nan
+    values[0, :len(breaks)] = breaks  # exactly on each break: the class below it
+    for alpha in (1.0, 0.85, 0.3):
+        got = render.classify_to_argb(values, breaks, argb, alpha)
+        assert got.dtype == np.uint32 and got.shape == values.shape
+        np.testing.assert_array_equal(got, _classify_reference(values, breaks, argb, alpha))
+        np.testing.assert_array_equal(render.classify_to_argb(values.astype("float64"), breaks, argb, alpha), got)
+
+
+def test_a_raster_layer_updated_in_place_draws_what_a_new_layer_draws(qapp):
+    from rasterio.transform import from_origin
+
+    from coverage_app.ui.layer_symbols import travel_time_colours
+    from coverage_app.ui.maplayers import RasterLayer, changed_window
+
+    rng = np.random.default_rng(2)
+    a = rng.uniform(0, 300, (180, 240)).astype("float32")
+    a[:20] = np.nan
+    b = a.copy()
+    b[50:70, 100:130] += 45.0  # a closed facility: its cells get further
+    b[60, 120] = np.nan  # one cell cut off
+    t = from_origin(0, 0, 250, 250)
+
+    def pixels(layer):
+        img = layer.image()
+        return np.frombuffer(img.bits(), np.uint32).reshape(img.height(), img.width()).copy()
+
+    layer = RasterLayer("tt", "travel_time", a, t, colour=travel_time_colours, style={"opacity": 0.85})
+    pixels(layer)
+    version = layer.version
+    assert changed_window(a, b) == ((50, 70), (100, 130)) and changed_window(a, a.copy()) is None
+    layer.set_values(b, t)
+    assert layer.version > version and layer.values is b
+    fresh = RasterLayer("tt", "travel_time", b, t, colour=travel_time_colours, style={"opacity": 0.85})
+    np.testing.assert_array_equal(pixels(layer), pixels(fresh))
+    version = layer.version
+    layer.set_values(b, t)  # the same array (an unchanged tier): nothing to do
+    assert layer.version == version
+    layer.set_values(b[:100], t)  # another grid: drawn afresh
+    assert pixels(layer).shape == (100, 240)
