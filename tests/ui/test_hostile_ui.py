@@ -46,7 +46,7 @@ def test_window_opens_a_bom_project_with_windows_paths(window, qtbot, tmp_path, 
     path.write_bytes(b"\xef\xbb\xbf" + json.dumps(data).encode("utf-8"))
     dialogs.shown.clear()
     with qtbot.waitSignal(window.project_loaded, timeout=60000):
-        assert window.open_project(str(path))
+        assert window.projects.open_project(str(path))
     assert len(window.data.layers) + len(window.data.rasters) == len(window.project.layers)
     [report] = [s for s in dialogs.shown if s.title == "Problems in the project's layers"]
     assert report.kind == "warning" and "D:\\field\\sagaing\\sagaing.gpkg was not found; using sagaing.gpkg" \
@@ -57,16 +57,16 @@ def test_window_opens_a_bom_project_with_windows_paths(window, qtbot, tmp_path, 
 def test_window_refuses_a_fifo_project_and_layers(window, qtbot, tmp_path):
     os.mkfifo(tmp_path / "p.covproj")
     dialogs.shown.clear()
-    assert window.open_project(str(tmp_path / "p.covproj")) is False
+    assert window.projects.open_project(str(tmp_path / "p.covproj")) is False
     assert "FIFO" in errors_shown()[-1].text
     os.mkfifo(tmp_path / "dem.tif")
-    window.add_layer(str(tmp_path / "dem.tif"), "dem")
+    window.layers.add_layer(str(tmp_path / "dem.tif"), "dem")
     assert "FIFO" in errors_shown()[-1].text
     vrt = tmp_path / "remote.vrt"
     vrt.write_text('<VRTDataset rasterXSize="1" rasterYSize="1"><VRTRasterBand dataType="Byte" band="1">'
                    "<SimpleSource><SourceFilename>/vsicurl/https://example.org/dem.tif</SourceFilename>"
                    "</SimpleSource></VRTRasterBand></VRTDataset>")
-    window.add_layer(str(vrt), "dem")
+    window.layers.add_layer(str(vrt), "dem")
     assert "never connects to the network" in errors_shown()[-1].text
     assert all(Path(r.path).name not in ("dem.tif", "remote.vrt") for r in window.project.layers)
 
@@ -74,11 +74,11 @@ def test_window_refuses_a_fifo_project_and_layers(window, qtbot, tmp_path):
 def test_nan_band_and_a_grid_too_big_for_memory_reach_a_dialog(window, qtbot, monkeypatch):
     window.analysis_panel.bands.setText("30, nan")
     dialogs.shown.clear()
-    window.run_analysis()
+    window.analysis.run_analysis()
     assert "Catchment bands must be a finite number of minutes (band_minutes), not nan" in errors_shown()[-1].text
     window.analysis_panel.bands.setText("30, 60, 120")
     monkeypatch.setenv("COVERAGE_APP_MEMORY_LIMIT_MB", "50")
-    window.run_analysis()  # the bundled project's 250 m grid needs about 320 MB
+    window.analysis.run_analysis()  # the bundled project's 250 m grid needs about 320 MB
     qtbot.waitUntil(lambda: len(errors_shown()) >= 2, timeout=60000)
     text = errors_shown()[-1].text
     assert "of memory, but only 50 MB is available; use a cell size of" in text
@@ -104,7 +104,7 @@ def test_disk_full_and_safe_share_through_the_export_dialog(window, qtbot, tmp_p
         return True
 
     monkeypatch.setattr(dialogs, "run_dialog", accept)
-    window.export_dialog()
+    window.outputs.export_dialog()
     qtbot.waitUntil(lambda: any(s.title == "Export coverage" for s in dialogs.shown), timeout=60000)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     real = export_mod.write_table
@@ -118,7 +118,7 @@ def test_disk_full_and_safe_share_through_the_export_dialog(window, qtbot, tmp_p
 
     monkeypatch.setattr(export_mod, "write_table", full_disk)
     dialogs.shown.clear()
-    window.export_dialog()
+    window.outputs.export_dialog()
     qtbot.waitUntil(lambda: bool(errors_shown()), timeout=60000)
     assert "the export failed (No space left on device); the previous files in the folder are unchanged" \
         in errors_shown()[-1].text
@@ -126,7 +126,7 @@ def test_disk_full_and_safe_share_through_the_export_dialog(window, qtbot, tmp_p
     monkeypatch.setattr(export_mod, "write_table", real)
     choice["safe"] = True
     dialogs.shown.clear()
-    window.export_dialog()
+    window.outputs.export_dialog()
     qtbot.waitUntil(lambda: any(s.title == "Export coverage" for s in dialogs.shown) or bool(errors_shown()),
                     timeout=60000)
     assert not errors_shown()

@@ -10,6 +10,9 @@ Atlas Project convention) or speed raster (km/h) can replace the built surface.
 
 Cells outside the study area (the townships, plus a margin) are barriers: results there are
 nodata.
+
+Long because: one surface built in one pass order (speeds, roads, water and crossings, zones,
+mask) whose steps share the same preallocated arrays; split, each step would need the others'.
 """
 
 from __future__ import annotations
