@@ -350,9 +350,13 @@ def convert_zawgyi(gdf: gpd.GeoDataFrame, fields=None) -> tuple[gpd.GeoDataFrame
 
 
 def load_layer(path, role: str | None = None, *, layer: str | None = None, mapping=None,
-               name: str | None = None, strict: bool = True) -> Layer:
-    """Read, validate and map a vector layer. ``strict`` raises InputError on any error."""
-    gdf = read_vector(path, layer)
+               name: str | None = None, strict: bool = True, frame=None) -> Layer:
+    """Read, validate and map a vector layer. ``strict`` raises InputError on any error.
+
+    ``frame``: the layer already read (a protected project's in-memory copy); ``path`` then
+    only names it in messages.
+    """
+    gdf = read_vector(path, layer) if frame is None else frame
     if role is None:
         role = guess_role(gdf.columns, set(gdf.geom_type.dropna().unique()))
         if role is None:

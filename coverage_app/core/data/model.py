@@ -68,8 +68,14 @@ class ProjectData:
         return tuple(frame.total_bounds)
 
 
-def load_layer_ref(ref: LayerRef) -> Layer:
-    layer = load_layer(ref.path, ref.role, layer=ref.layer, mapping=ref.mapping or None, name=ref.name)
+def load_layer_ref(ref: LayerRef, project: Project | None = None) -> Layer:
+    frame = None
+    if ref.options.get("embedded"):  # a protected project's copy, decrypted in memory only
+        from coverage_app.core.data.protect import embedded_frame
+
+        frame = embedded_frame(ref, project if project is not None else Project())
+    layer = load_layer(ref.path, ref.role, layer=ref.layer, mapping=ref.mapping or None, name=ref.name,
+                       frame=frame)
     if ref.convert_zawgyi:
         layer.data, _ = convert_zawgyi(layer.data)
         layer.problems = [p for p in layer.problems if p.fix != "zawgyi"]
@@ -94,7 +100,7 @@ def load_project_data(project: Project, feedback=None) -> ProjectData:
                 data.rasters[ref.name] = ref
             continue
         try:
-            layer = load_layer_ref(ref)
+            layer = load_layer_ref(ref, project)
         except InputError as err:
             data.problems += err.problems
             continue
