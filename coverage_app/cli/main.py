@@ -15,7 +15,7 @@ from pathlib import Path
 from coverage_app import __version__
 from coverage_app.core.errors import InputError, errors_of
 from coverage_app.core.feedback import Cancelled
-from coverage_app.core.data.project import ProjectError, bundled_project_path, load_project
+from coverage_app.core.data.project import ProjectError
 from coverage_app.core.data.roles import ROLES
 
 log = logging.getLogger("coverage_app")
@@ -46,8 +46,10 @@ class TerminalFeedback:
         return False
 
 
-def _project_arg(value: str | None):
-    return load_project(value) if value else load_project(bundled_project_path())
+def _project_arg(value: str | None, args=None):
+    from coverage_app.cli.protect import open_project_arg
+
+    return open_project_arg(value, args)
 
 
 def cmd_validate(args) -> int:
@@ -70,7 +72,7 @@ def cmd_validate(args) -> int:
 def cmd_info(args) -> int:
     from coverage_app.core.data.model import describe, load_project_data
 
-    project = _project_arg(args.project)
+    project = _project_arg(args.project, args)
     data = load_project_data(project)
     print(f"Project: {project.name}  ({project.path})")
     print(f"Analysis: {project.params.mode}, {project.params.cell_size_m:g} m cells, primary "
@@ -127,11 +129,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     for register in _extra_commands():
         register(sub)
+    from coverage_app.cli.protect import add_passphrase_flags
+
+    add_passphrase_flags(sub)  # every command reading a PROJECT opens protected ones
     return parser
 
 
 # One module per command group, each with a ``register(subparsers)``; add new groups here.
-COMMAND_MODULES = ("coverage_app.cli.analyse", "coverage_app.cli.brief")
+COMMAND_MODULES = ("coverage_app.cli.analyse", "coverage_app.cli.brief", "coverage_app.cli.protect")
 
 
 def _extra_commands():

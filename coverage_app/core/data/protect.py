@@ -30,8 +30,8 @@ import zipfile
 from pathlib import Path
 
 from coverage_app.core.atomic import atomic_path
-from coverage_app.core.data.project import (PROJECT_FORMAT, PROJECT_VERSION, PROTECTED_SUFFIX, LayerRef, Project,
-                                            ProjectError)
+from coverage_app.core.data.project import (PROJECT_FORMAT, PROJECT_VERSION, PROTECTED_SUFFIX,  # noqa: F401
+                                            LayerRef, Project, ProjectError)
 from coverage_app.core.data.roles import ROLES
 
 MAGIC = b"COVERAGE-APP-PROTECTED\n"
