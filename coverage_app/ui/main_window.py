@@ -30,6 +30,7 @@ from coverage_app.core.data.crs import working_crs_for
 from coverage_app.core.errors import InputError, Problem, errors_of
 from coverage_app.core.feedback import Cancelled
 from coverage_app.core.data.layers import RASTER_SUFFIXES, VECTOR_SUFFIXES, convert_zawgyi, inspect_raster, load_layer
+from coverage_app.core.data import protect
 from coverage_app.core.data.model import ProjectData, load_project_data
 from coverage_app.core.data.project import (PROJECT_SUFFIX, LayerRef, Project, ProjectError, bundled_project_path,
                                        load_project, save_project)
@@ -105,6 +106,10 @@ class MainWindow(QMainWindow):
                                  interval_min=float(settings.value("autosave_minutes", 2.0) or 2.0), parent=self)
         self.autosave.project_getter = lambda: self.project
         self.autosave.dirty_getter = lambda: self.dirty
+        from .protect_controller import ProtectController
+
+        self.protection = ProtectController(self)  # protected projects, quick close
+        self.protection.install_menu()
         self._update_title()
 
     # =====================================================================================
@@ -369,6 +374,8 @@ class MainWindow(QMainWindow):
         return None
 
     def open_project(self, path) -> bool:
+        if protect.is_protected(path):
+            return self.protection.open_protected(path)
         try:
             project = load_project(path)
         except ProjectError as exc:
@@ -384,7 +391,7 @@ class MainWindow(QMainWindow):
     def open_project_dialog(self) -> None:
         if not self._maybe_save():
             return
-        path = dialogs.get_open_file(self, "Open project", f"Projects (*{PROJECT_SUFFIX});;All files (*)",
+        path = dialogs.get_open_file(self, "Open project", self.protection.open_file_filter(),
                                      str(Path(self.project.path).parent) if self.project and self.project.path else "")
         if path:
             self.open_project(path)
@@ -575,6 +582,8 @@ class MainWindow(QMainWindow):
             return False
 
     def save_as(self) -> bool:
+        if self.project is not None and self.project.protected:
+            return self.protection.save_protected_as()
         start = str(Path(self.project.path).parent / f"{Path(self.project.path).stem}-copy{PROJECT_SUFFIX}") \
             if self.project and self.project.path else f"project{PROJECT_SUFFIX}"
         path = dialogs.get_save_file(self, "Save project as", f"Projects (*{PROJECT_SUFFIX})", start)
@@ -585,6 +594,8 @@ class MainWindow(QMainWindow):
         return self._save_to(path)
 
     def _save_to(self, path) -> bool:
+        if self.project.protected:
+            return self.protection.save_to(path)
         try:
             save_project(self.project, path)
         except ProjectError as exc:
@@ -1366,10 +1377,13 @@ class MainWindow(QMainWindow):
             return
         folder = settings.value("last_export_folder", "") or str(Path.home() / "coverage-export")
         dialog = ExportDialog(str(folder), self)
+        self.protection.adapt_export_dialog(dialog)
         self.last_export_dialog = dialog
         if not dialogs.run_dialog(dialog):
             return
-        self.export(dialog.options())
+        options = self.protection.export_options(dialog)  # a full protected export asks the passphrase
+        if options is not None:
+            self.export(options)
 
     def export(self, options: dict):
         settings.set_value("last_export_folder", options["out_dir"])
@@ -1379,7 +1393,8 @@ class MainWindow(QMainWindow):
             self.status_message.setText(f"Exported {len(paths)} files to {options['out_dir']}")
             dialogs.show_info(self, "Export coverage", f"Exported {len(paths)} files to {options['out_dir']}:\n{names}")
 
-        return self.tasks.start(jobs.export, self.result, options, self.project, label="Exporting coverage",
+        return self.tasks.start(self.protection.export_job(options), self.result, options, self.project,
+                                label="Exporting coverage",
                                 group="export", on_done=done, on_error=lambda exc: self._task_error("Export", exc),
                                 on_cancelled=lambda: self.status_message.setText(
                                     "Export cancelled; the folder's previous files are unchanged"))
@@ -1391,6 +1406,7 @@ class MainWindow(QMainWindow):
         from .print_dialog import PrintDialog  # written by the briefing-map work
 
         dialog = PrintDialog(self, self.project, self.data, self.result)
+        self.protection.adapt_print_dialog(dialog)
         self.last_print_dialog = dialog
         if hasattr(dialog, "open"):
             dialog.open()
