@@ -10,6 +10,7 @@ recent-projects list.
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import time
@@ -204,19 +205,10 @@ class ProtectController:
         return options if ok is not None else None
 
     def export_job(self, options: dict):
+        """The task function for ``options``: the plain export, or the encrypted archive."""
         if not options.get("encrypt"):
             return jobs.export
-        key = self.project.protection
-
-        def export_sealed(result, opts, project=None, feedback=None):
-            from coverage_app.core.outputs.sealed import export_encrypted
-
-            out = export_encrypted(result, Path(opts["out_dir"]) / f"coverage{protect.ARCHIVE_SUFFIX}", key,
-                                   formats=opts["formats"], safe_share=opts["safe_share"], project=project,
-                                   rasters=opts.get("rasters", True), csv=opts.get("csv", True), feedback=feedback)
-            return [out]
-
-        return export_sealed
+        return functools.partial(jobs.export_encrypted, key=self.project.protection)
 
     def adapt_print_dialog(self, dialog) -> None:
         if self.protected and hasattr(dialog, "safe_share"):

@@ -345,3 +345,51 @@ def test_kill_9_mid_session_leaves_no_clear_text(home, protected_file, needles):
     # the encrypted autosave is recovered after the crash, with the passphrase
     recovered = protect.load_protected(autosave, PASS)
     assert recovered.scenarios[0]["edits"][0]["name"] == "Secret Field Clinic"
+
+
+def test_protected_autosave_recovered_after_a_crash(qtbot, monkeypatch, protected_file, answers,
+                                                    isolated_app_state):
+    from tests.ui.conftest import make_window
+
+    first = make_window(qtbot, argv=[str(protected_file), "--no-restore"])
+    wait_idle(qtbot, first)
+    first.push_edit(dict(NEW_CLINIC))
+    assert first.autosave.save_now() == isolated_app_state / "autosave.covprojx"
+    first.tasks.shutdown(20000)  # a crash: no clean end of session
+    first.autosave.timer.stop()
+    first.autosave.debounce.stop()
+    monkeypatch.setattr(dialogs, "ask", lambda *a, **k: True)  # "Recover?" yes
+    answers["answers"], answers["asked"] = ["wrong guess number one", PASS], []
+    second = make_window(qtbot, argv=["--no-restore"])
+    wait_idle(qtbot, second)
+    assert answers["asked"] == ["Recover protected project"] * 2
+    assert second.project.protected and second.dirty
+    assert second.project.path == protected_file
+    assert second.project.scenarios[0]["edits"][0]["name"] == "Secret Field Clinic"
+    assert len(second.data.layers["Health facilities"].data) == 141
+    second.autosave.save_now()
+    second.tasks.shutdown(20000)
+    second.autosave.timer.stop()
+    second.autosave.debounce.stop()
+    # a third start where the user cancels the passphrase: the autosave is kept, still encrypted
+    answers["answers"], answers["asked"] = [None], []
+    third = make_window(qtbot, argv=["--no-restore"])
+    wait_idle(qtbot, third)
+    kept = list(isolated_app_state.glob("unrecovered-*.covprojx"))
+    assert len(kept) == 1 and protect.is_protected(kept[0])
+    assert "kept, still encrypted" in errors_shown()[-1].text
+    assert protect.load_protected(kept[0], PASS).scenarios[0]["edits"][0]["name"] == "Secret Field Clinic"
+    for w in (first, second, third):
+        w.dirty = False
+        w.close()
+
+
+def test_print_dialog_defaults_to_safe_share(window, qtbot, protected_file, answers):
+    from coverage_app.ui import main_window
+
+    if not main_window._print_dialog_available():
+        pytest.skip("printing is not available")
+    open_protected(qtbot, window, protected_file)
+    window.print_dialog()
+    assert window.last_print_dialog.safe_share.isChecked()
+    window.last_print_dialog.close()
