@@ -12,15 +12,13 @@ import sys
 import traceback
 from pathlib import Path
 
-from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication, QIcon, QImageReader
+from PySide6.QtGui import QGuiApplication, QIcon, QImageReader
 from PySide6.QtWidgets import QApplication
 
-from coverage_app.core.outputs.fonts import LATIN_FAMILY, MYANMAR_FAMILY, font_files
-
 from . import dialogs, settings
+from .fonts import register_fonts, ui_font  # noqa: F401  (ui_font: the app's public name)
 
 log = logging.getLogger("coverage_app.ui")
-_registered: list[str] = []
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 DESKTOP_FILE_NAME = "coverage-app"  # packaging/coverage-app.desktop: taskbar / dock grouping on Linux
 
@@ -45,30 +43,6 @@ def set_app_identity(app=None) -> QIcon:
     if app is not None and not icon.isNull():
         app.setWindowIcon(icon)
     return icon
-
-
-def register_fonts() -> list[str]:
-    """Register the bundled OFL fonts; make Noto Sans (with Noto Sans Myanmar) the UI font."""
-    if not _registered:
-        for path in font_files():
-            font_id = QFontDatabase.addApplicationFont(str(path))
-            if font_id >= 0:
-                _registered.extend(QFontDatabase.applicationFontFamilies(font_id))
-        app = QApplication.instance()
-        if app is not None and LATIN_FAMILY in _registered:
-            font = QFont(LATIN_FAMILY)
-            font.setFamilies([LATIN_FAMILY, MYANMAR_FAMILY])
-            font.setPointSizeF(max(9.0, app.font().pointSizeF()))
-            app.setFont(font)
-    return sorted(set(_registered))
-
-
-def ui_font(size: float | None = None) -> QFont:
-    font = QFont(LATIN_FAMILY)
-    font.setFamilies([LATIN_FAMILY, MYANMAR_FAMILY])
-    if size:
-        font.setPointSizeF(size)
-    return font
 
 
 def setup_logging() -> Path | None:

@@ -127,3 +127,31 @@ def get_text(parent, title: str, label: str, text: str = "") -> str | None:
 def run_dialog(dialog) -> bool:
     """Run a custom dialog modally; tests replace this to accept dialogs without blocking."""
     return bool(dialog.exec())
+
+
+def show_task_error(parent, title: str, exc, status=None) -> None:
+    """Tell the user a background task failed: input problems as a list, known errors as
+    their message, anything else as "Something went wrong" with the traceback as details.
+    ``status(text)`` (the status bar) gets a one-line note."""
+    from coverage_app.core.data.project import ProjectError
+    from coverage_app.core.errors import InputError
+    from coverage_app.core.feedback import Cancelled
+
+    if isinstance(exc, Cancelled):
+        if status:
+            status(f"{title}: cancelled")
+        return
+    if isinstance(exc, InputError):
+        show_problems(parent, title, "", exc.problems)
+    elif isinstance(exc, ProjectError):
+        show_error(parent, title, str(exc))
+    elif isinstance(exc, (ValueError, OSError)) and str(exc):
+        show_error(parent, title, str(exc))
+    else:
+        import traceback
+
+        details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        show_error(parent, title, f"Something went wrong: {exc}\n\nYour project is kept; the details "
+                                  "are in the log file.", details)
+    if status:
+        status(f"{title}: failed")

@@ -18,6 +18,7 @@ from PySide6.QtGui import QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QProgressBar, QPushButton, QScrollArea, QSizePolicy, QVBoxLayout, QWidget)
 
+from coverage_app.core.outputs.scenario_label import file_part
 from coverage_app.core.errors import InputError
 from coverage_app.core.feedback import report, sub
 
@@ -441,10 +442,27 @@ class PrintDialog(QDialog):
     def _default_name(self, suffix: str) -> str:
         o = self.options()
         name = "briefing_atlas" if o["atlas"] else (f"briefing_{o['township']}" if o["township"] else "briefing")
+        name += "_" + file_part(getattr(self.result, "scenario", None)).replace("-", "_")  # baseline / scenario_x
         if o["safe_share"]:
             name += "_safe"
-        folder = _setting("print/folder", "") or ""
-        return str(Path(folder) / f"{name}{suffix}") if folder else f"{name}{suffix}"
+        folder = _setting("print/folder", "") or self._project_folder()
+        return str(Path(folder) / f"{name}{suffix}")
+
+    def _project_folder(self) -> str:
+        """Where a first save goes: the project's folder (not the bundled data's), else the
+        user's Documents folder, else home."""
+        from coverage_app.core.data.project import ProjectError, bundled_project_path
+
+        path = getattr(self.project, "path", None)
+        if path:
+            try:
+                bundled = Path(path).resolve().parent == bundled_project_path().resolve().parent
+            except (ProjectError, OSError):
+                bundled = False
+            if not bundled:
+                return str(Path(path).resolve().parent)
+        documents = Path.home() / "Documents"
+        return str(documents if documents.is_dir() else Path.home())
 
     def save_pdf(self) -> None:
         self._save(".pdf", "PDF document (*.pdf)")

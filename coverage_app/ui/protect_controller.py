@@ -39,6 +39,8 @@ class ProtectController:
         self.last_quick_close_s: float | None = None
         self._purging = False  # after a quick close: tasks still running are emptied when they end
         window.autosave.passphrase_getter = self._autosave_passphrase
+        window.projects.protection = self  # open/save of protected projects
+        window.outputs.protection = self   # export and print defaults
         window.tasks.task_ended.connect(self._task_ended)
 
     def install_menu(self) -> None:
@@ -86,7 +88,7 @@ class ProtectController:
             return False
         if project is None:
             return False
-        self.w.set_project(project)  # not added to the recent projects: its name stays off the disk
+        self.w.projects.set_project(project)  # not added to the recent projects: its name stays off the disk
         self.w.status_message.setText(f"Opened protected project {path.name}")
         return True
 
@@ -165,7 +167,7 @@ class ProtectController:
         except ProjectError as exc:
             dialogs.show_error(self.w, "Save protected", str(exc))
             return False
-        self.w._set_dirty(False)
+        self.w.session.set_dirty(False)
         self.w.autosave.discard()
         self.w._update_title()
         self.w.status_message.setText(f"Saved protected {Path(path).name} "
@@ -228,21 +230,21 @@ class ProtectController:
         self._purging = True
         for task in self._finished_tasks():
             _purge(task)
-        for stack in list(w.undo_group.stacks()) + list(w.undo_stacks.values()):
+        for stack in list(w.undo_group.stacks()) + list(w.scenarios.undo_stacks.values()):
             stack.clear()  # deletes the edit commands (they hold facility names and coordinates)
-        for name in ("last_export_dialog", "last_print_dialog"):
-            dialog = getattr(w, name, None)
+        for name in ("last_export_dialog", "last_print_dialog", "about_dialog"):
+            dialog = getattr(w.outputs, name, None)
             if dialog is not None:
                 dialog.close()
                 dialog.deleteLater()
-                setattr(w, name, None)
+                setattr(w.outputs, name, None)
         dialogs.close_all()
         w.autosave.debounce.stop()
         if old is not None and old.protected:
             w.autosave.discard()
         protect.drop_secrets(old)
         w.dirty = False
-        w.set_project(Project(name="Untitled"))
+        w.projects.set_project(Project(name="Untitled"))
         forget_protected_recent()
         gc.collect()
         self.last_quick_close_s = time.perf_counter() - started

@@ -88,10 +88,15 @@ class IdentifyPanel(QWidget):
 class ExportDialog(QDialog):
     """Export coverage: formats, safe sharing, folder."""
 
-    def __init__(self, folder: str, parent=None):
+    def __init__(self, folder: str, parent=None, scenario_text: str = ""):
         super().__init__(parent)
         self.setObjectName("export_dialog")
         self.setWindowTitle("Export coverage")
+        # which scenario the files hold (run.json records it with its edits)
+        self.scenario_label = QLabel(scenario_text)
+        self.scenario_label.setObjectName("export_scenario")
+        self.scenario_label.setWordWrap(True)
+        self.scenario_label.setStyleSheet("font-weight:bold")
         self.gpkg = QCheckBox("GeoPackage (coverage.gpkg, all layers in one file)")
         self.gpkg.setChecked(True)
         self.shp = QCheckBox("Shapefiles (villages, catchments, townships, facilities; UTF-8 .cpg)")
@@ -125,6 +130,8 @@ class ExportDialog(QDialog):
         buttons.accepted.connect(self._accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
+        if scenario_text:
+            layout.addWidget(self.scenario_label)
         layout.addLayout(form)
         layout.addWidget(note)
         layout.addWidget(buttons)

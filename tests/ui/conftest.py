@@ -24,7 +24,7 @@ def reuse_bundled_layers(monkeypatch):
     import copy
 
     from coverage_app.core.data import model
-    from coverage_app.ui import main_window
+    from coverage_app.ui import project_controller
 
     real = model.load_project_data
 
@@ -41,7 +41,7 @@ def reuse_bundled_layers(monkeypatch):
         return model.ProjectData(project, {k: copy.copy(v) for k, v in data.layers.items()}, rasters,
                                  list(data.problems))
 
-    monkeypatch.setattr(main_window, "load_project_data", load)
+    monkeypatch.setattr(project_controller, "load_project_data", load)
 
 
 @pytest.fixture(autouse=True)
@@ -99,6 +99,6 @@ def wait_idle(qtbot, win, timeout=60000):
 def run_analysis(qtbot, win, cell=FAST_CELL_M):
     win.analysis_panel.cell.setValue(cell)
     with qtbot.waitSignal(win.result_shown, timeout=60000):
-        win.run_analysis()
+        win.analysis.run_analysis()
     wait_idle(qtbot, win)
     return win.result

@@ -63,7 +63,7 @@ def test_run_analysis_shows_results_as_layers_and_tables(window, qtbot):
 
 def test_cancel_an_analysis_midway(window, qtbot):
     window.analysis_panel.cell.setValue(150)  # a fine grid: several seconds of work
-    task = window.run_analysis()
+    task = window.analysis.run_analysis()
     assert task is not None
     qtbot.waitUntil(lambda: task.fraction > 0.0 or not task.is_running(), timeout=30000)
     assert task.is_running(), "the analysis finished before it could be cancelled"
@@ -99,7 +99,7 @@ def test_close_a_facility_undo_and_redo(window, qtbot, monkeypatch):
     row = _hospital_row(window)
     layer = window.stack.by_title("Health facilities")
     fac_id = layer.frame["fac_id"].iloc[row]
-    window.zoom_to_layer(layer)
+    window.map_tools.zoom_to_layer(layer)
     window.canvas.zoom_by(3, QPointF(*window.canvas.to_screen(layer.xs[row], layer.ys[row])))
 
     def close_it(dialog):
@@ -113,7 +113,7 @@ def test_close_a_facility_undo_and_redo(window, qtbot, monkeypatch):
     with qtbot.waitSignal(window.result_shown, timeout=60000):
         _click_facility(window, qtbot, row)
     wait_idle(qtbot, window)
-    scenario = window.active_scenario()
+    scenario = window.scenarios.active_scenario()
     assert scenario is not None and scenario["edits"][-1]["fac_id"] == fac_id
     assert scenario["edits"][-1]["status"] == "closed"
     shown = window.stack.by_title("Health facilities")
@@ -125,12 +125,12 @@ def test_close_a_facility_undo_and_redo(window, qtbot, monkeypatch):
     # undo: the edit goes, the baseline numbers come back (from the cache: no new run)
     window.act_undo.trigger()
     wait_idle(qtbot, window)
-    assert window.active_scenario()["edits"] == []
+    assert window.scenarios.active_scenario()["edits"] == []
     assert window.result.headline() == baseline.headline()
     assert shown.frame.loc[shown.frame["fac_id"] == fac_id, "status"].iloc[0] != "closed"
     window.act_redo.trigger()
     wait_idle(qtbot, window)
-    assert window.active_scenario()["edits"][-1]["status"] == "closed"
+    assert window.scenarios.active_scenario()["edits"][-1]["status"] == "closed"
     assert window.result.headline() == closed.headline()
     assert not errors_shown()
 
@@ -150,11 +150,11 @@ def test_add_a_facility_by_clicking_the_map(window, qtbot, monkeypatch):
         return True
 
     monkeypatch.setattr(dialogs, "run_dialog", add_it)
-    window.set_tool("add")
+    window.map_tools.set_tool("add")
     with qtbot.waitSignal(window.result_shown, timeout=60000):
         qtbot.mouseClick(window.canvas, Qt.LeftButton, pos=QPoint(int(px), int(py)))
     wait_idle(qtbot, window)
-    edit = window.active_scenario()["edits"][-1]
+    edit = window.scenarios.active_scenario()["edits"][-1]
     assert edit["type"] == "add_facility" and edit["name"] == "Mobile clinic A"
     assert abs(edit["lon"] - worst.geometry.x) < 0.01 and abs(edit["lat"] - worst.geometry.y) < 0.01
     facilities = window.stack.by_title("Health facilities")
@@ -169,19 +169,19 @@ def test_scenarios_switch_and_compare(window, qtbot):
     row = _hospital_row(window)
     fac_id = str(window.stack.by_title("Health facilities").frame["fac_id"].iloc[row])
     with qtbot.waitSignal(window.result_shown, timeout=60000):
-        window.push_edit({"type": "set_status", "fac_id": fac_id, "status": "destroyed", "date": "2024-01-01"})
+        window.scenarios.push_edit({"type": "set_status", "fac_id": fac_id, "status": "destroyed", "date": "2024-01-01"})
     wait_idle(qtbot, window)
     name = window.project.active_scenario
     assert name and window.scenario_panel.list.count() == 2
     # back to the baseline and again to the scenario: cached results, facility symbols follow
-    window.activate_scenario(None)
+    window.scenarios.activate_scenario(None)
     wait_idle(qtbot, window)
     frame = window.stack.by_title("Health facilities").frame
     assert frame.loc[frame["fac_id"] == fac_id, "status"].iloc[0] != "destroyed"
-    window.activate_scenario(name)
+    window.scenarios.activate_scenario(name)
     wait_idle(qtbot, window)
     # compare: villages losing access are highlighted
-    window.compare_scenarios(None, name)
+    window.scenarios.compare_scenarios(None, name)
     wait_idle(qtbot, window)
     assert window.comparison is not None
     layer = window.result_layers.get("compare")
@@ -203,7 +203,7 @@ def test_export_coverage_to_a_folder(window, qtbot, tmp_path, monkeypatch):
 
     monkeypatch.setattr(dialogs, "run_dialog", accept)
     assert window.act_export.isEnabled() or window._update_actions() is None
-    window.export_dialog()
+    window.outputs.export_dialog()
     qtbot.waitUntil(lambda: any(s.title == "Export coverage" for s in dialogs.shown) or bool(errors_shown()),
                     timeout=60000)
     assert not errors_shown(), errors_shown()
@@ -213,14 +213,14 @@ def test_export_coverage_to_a_folder(window, qtbot, tmp_path, monkeypatch):
 
 def test_failed_analysis_shows_the_core_message(window, qtbot):
     window.analysis_panel.bands.setText("30, sixty")
-    window.run_analysis()
+    window.analysis.run_analysis()
     assert "catchment bands" in errors_shown()[-1].text
     # a project without facilities: the core's InputError reaches a dialog, the app stays
     window.analysis_panel.bands.setText("30, 60")
     for layer in [l for l in window.stack if l.role == "facilities"]:
         window.project.layers.remove(layer.ref)
         window.data.layers.pop(layer.ref.name)
-    window.run_analysis()
+    window.analysis.run_analysis()
     qtbot.waitUntil(lambda: len(errors_shown()) >= 2, timeout=30000)
     assert "facilit" in errors_shown()[-1].text.lower()
     assert window.isVisible()

@@ -96,7 +96,7 @@ def test_pan_and_zoom_change_the_view(window, qtbot):
     # full extent and zoom to layer
     window.act_zoom_full.trigger()
     assert canvas.scale > nscale / 1.5
-    window.zoom_to_layer(window.stack.by_title("Health facilities"))
+    window.map_tools.zoom_to_layer(window.stack.by_title("Health facilities"))
     minx, miny, maxx, maxy = window.stack.by_title("Health facilities").extent()
     vx0, vy0, vx1, vy1 = canvas.visible_extent()
     assert vx0 <= minx and vy0 <= miny and vx1 >= maxx and vy1 >= maxy
@@ -110,7 +110,7 @@ def _facility_pos(window, row=0):
 
 def test_identify_a_facility_by_clicking(window, qtbot):
     layer, _ = _facility_pos(window)
-    window.zoom_to_layer(layer)
+    window.map_tools.zoom_to_layer(layer)
     window.canvas.zoom_by(4, QPointF(*window.canvas.to_screen(layer.xs[10], layer.ys[10])))
     _, pos = _facility_pos(window, 10)
     qtbot.mouseClick(window.canvas, Qt.LeftButton, pos=pos)
@@ -130,7 +130,7 @@ def test_corrupt_file_shows_the_error_and_the_app_carries_on(window, qtbot, tmp_
     bad = tmp_path / "broken.gpkg"
     bad.write_bytes(b"this is not a geopackage\x00\x01" * 100)
     count = len(window.stack)
-    window.add_layer_files([str(bad)])
+    window.layers.add_layer_files([str(bad)])
     qtbot.waitUntil(lambda: bool(errors_shown()), timeout=20000)
     error = errors_shown()[-1]
     assert "broken.gpkg" in error.text and "cannot be read" in error.text
@@ -141,7 +141,7 @@ def test_corrupt_file_shows_the_error_and_the_app_carries_on(window, qtbot, tmp_
     damaged = tmp_path / "damaged.covproj"
     damaged.write_text("{ not json", encoding="utf-8")
     name = window.project.name
-    assert window.open_project(damaged) is False
+    assert window.projects.open_project(damaged) is False
     assert "damaged" in errors_shown()[-1].text
     assert window.project.name == name
 
@@ -165,7 +165,7 @@ def test_add_layer_with_field_mapping(window, qtbot, tmp_path, monkeypatch, bund
 
     monkeypatch.setattr(dialogs, "run_dialog", accept)
     with qtbot.waitSignal(window.layer_added, timeout=20000) as blocker:
-        window.add_layer_files([str(path)])
+        window.layers.add_layer_files([str(path)])
     layer = blocker.args[0]
     assert window.stack.layers[0] is layer and layer.count() == 12
     assert window.project.layers[0].mapping["level"] == "HF_KIND"
@@ -177,11 +177,11 @@ def test_save_and_open_round_trip(window, qtbot, tmp_path, monkeypatch):
     window.analysis_panel.cell.setValue(500)
     window.layer_panel.set_layer_visible(window.stack.by_title("Roads"), False)
     monkeypatch.setattr(dialogs, "get_save_file", lambda *a, **k: str(target))
-    assert window.save()  # the bundled project is never overwritten: Save asks where
+    assert window.projects.save()  # the bundled project is never overwritten: Save asks where
     assert target.exists() and not window.dirty
     saved = json.loads(target.read_text(encoding="utf-8"))
     assert saved["analysis"]["cell_size_m"] == 500
-    window.open_project(target)
+    window.projects.open_project(target)
     qtbot.waitUntil(lambda: window.data is not None, timeout=30000)
     assert window.project.params.cell_size_m == 500
     assert not window.stack.by_title("Roads").visible
@@ -243,7 +243,7 @@ def test_layer_properties_categorised_style_and_labels(window, monkeypatch):
         return True
 
     monkeypatch.setattr(dialogs, "run_dialog", accept)
-    window.layer_properties(facilities)
+    window.layers.layer_properties(facilities)
     assert facilities.style["mode"] == "categorised" and facilities.style["field"] == "level"
     assert facilities.ref.style["label_field"] == "name"
     levels = facilities.frame["level"].nunique()
@@ -253,12 +253,12 @@ def test_layer_properties_categorised_style_and_labels(window, monkeypatch):
 
 
 def test_about_box_credits_sources_and_fonts(window):
-    window.about()
-    text = window.about_dialog.findChild(__import__("PySide6.QtWidgets").QtWidgets.QTextBrowser).toPlainText()
+    window.outputs.about()
+    text = window.outputs.about_dialog.findChild(__import__("PySide6.QtWidgets").QtWidgets.QTextBrowser).toPlainText()
     for credit in window.project.credits:
         assert credit.split(",")[0][:30] in text
     assert "Open Font License" in text and "Noto Sans Myanmar" in text
-    window.about_dialog.close()
+    window.outputs.about_dialog.close()
 
 
 def test_recent_projects_and_settings_persist(window, qtbot, tmp_path, monkeypatch):
@@ -266,8 +266,8 @@ def test_recent_projects_and_settings_persist(window, qtbot, tmp_path, monkeypat
 
     target = tmp_path / "a.covproj"
     monkeypatch.setattr(dialogs, "get_save_file", lambda *a, **k: str(target))
-    window.save_as()
-    window._fill_recent_menu()
+    window.projects.save_as()
+    window.projects.fill_recent_menu(window.recent_menu)
     assert [a.text() for a in window.recent_menu.actions()][0] == str(target.resolve())
     window.dirty = False
     window.close()

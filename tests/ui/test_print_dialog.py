@@ -207,7 +207,7 @@ def test_file_print_opens_the_dialog_on_the_window_result(qtbot, window):
     result = run_analysis(qtbot, window)
     assert window.act_print.isEnabled()
     window.act_print.trigger()
-    dialog = window.last_print_dialog
+    dialog = window.outputs.last_print_dialog
     assert isinstance(dialog, PrintDialog) and dialog.result is result
     assert dialog.tasks is window.tasks  # the window's runner: one place starts threads
     qtbot.waitUntil(lambda: dialog.previews_rendered >= 1, timeout=30000)

@@ -74,7 +74,7 @@ def protected_file(tmp_path, bundled_project_path):
 
 def open_protected(qtbot, window, path):
     with qtbot.waitSignal(window.project_loaded, timeout=30000):
-        assert window.open_project(path)
+        assert window.projects.open_project(path)
     wait_idle(qtbot, window)
 
 
@@ -91,7 +91,7 @@ def test_save_protected_then_open(window, qtbot, tmp_path, monkeypatch, answers,
     # Save again (Ctrl+S) keeps the key: no question, same salt
     salt = protect.read_header(target.read_bytes())[0]["salt"]
     window.analysis_panel.primary.setValue(45)
-    assert window.save()
+    assert window.projects.save()
     assert protect.read_header(target.read_bytes())[0]["salt"] == salt
     assert answers["asked"] == ["Save protected"]
     # open it again: one passphrase question, facilities from the protected copy
@@ -114,7 +114,7 @@ def test_wrong_passphrase_three_times_changes_nothing(window, qtbot, protected_f
     answers["answers"] = ["nope nope nope nope"]
     before = window.project
     blob = protected_file.read_bytes()
-    assert not window.open_project(protected_file)
+    assert not window.projects.open_project(protected_file)
     assert window.project is before and answers["asked"] == ["Open protected project"] * 3
     assert "Wrong passphrase" in errors_shown()[-1].text
     assert protected_file.read_bytes() == blob
@@ -124,14 +124,14 @@ def test_wrong_passphrase_three_times_changes_nothing(window, qtbot, protected_f
     protected_file.write_bytes(bytes(bad))
     answers["answers"] = [PASS]
     dialogs.shown.clear()
-    assert not window.open_project(protected_file)
+    assert not window.projects.open_project(protected_file)
     assert "altered or damaged" in errors_shown()[-1].text and window.project is before
 
 
 def test_autosave_of_a_protected_project_is_encrypted(window, qtbot, protected_file, answers, needles,
                                                       isolated_app_state):
     open_protected(qtbot, window, protected_file)
-    window.push_edit(dict(NEW_CLINIC))
+    window.scenarios.push_edit(dict(NEW_CLINIC))
     assert window.dirty
     path = window.autosave.save_now()
     assert path == isolated_app_state / "autosave.covprojx" and protect.is_protected(path)
@@ -167,7 +167,7 @@ def test_export_defaults_to_safe_sharing_and_full_export_asks_again(window, qtbo
     dialog.folder.setText(str(tmp_path / "safe"))
     options = window.protection.export_options(dialog)
     assert options["safe_share"] and not options["encrypt"] and answers["asked"] == []
-    task = window.export(options)
+    task = window.outputs.export(options)
     qtbot.waitUntil(lambda: task.state != "running", timeout=60000)
     wait_idle(qtbot, window)
     names = {n for n in facility_needles() if not n[:1].isdigit() and len(n) > 8 and b"\x00" not in n}
@@ -181,7 +181,7 @@ def test_export_defaults_to_safe_sharing_and_full_export_asks_again(window, qtbo
     answers["answers"] = [PASS]
     options = window.protection.export_options(dialog)
     assert options is not None and options["encrypt"] and not options["safe_share"]
-    task = window.export(options)
+    task = window.outputs.export(options)
     qtbot.waitUntil(lambda: task.state != "running", timeout=60000)
     wait_idle(qtbot, window)
     assert [p.name for p in (tmp_path / "full").iterdir()] == ["coverage.zip.enc"]
@@ -198,9 +198,9 @@ def test_quick_close_drops_everything(window, qtbot, protected_file, answers, na
 
     open_protected(qtbot, window, protected_file)
     run_analysis(qtbot, window)
-    window.push_edit(dict(NEW_CLINIC))
+    window.scenarios.push_edit(dict(NEW_CLINIC))
     wait_idle(qtbot, window)
-    window.identify_panel.show_hits(window.identify(95.976, 21.873))
+    window.identify_panel.show_hits(window.map_tools.identify(95.976, 21.873))
     settings.set_value("recent_projects", [str(protected_file), "/data/plain.covproj"])
     settings.set_value("last_project", str(protected_file))
     all_names = names | {"Secret Field Clinic"}
@@ -214,8 +214,8 @@ def test_quick_close_drops_everything(window, qtbot, protected_file, answers, na
     assert seconds < 1.0
     wait_idle(qtbot, window)
     assert window.project.name == "Untitled" and not window.project.layers and not window.project.protected
-    assert window.result is None and not window.cache and not window.map_layers and not window.stack.layers
-    assert not window.undo_stacks and not window.undo_group.stacks()
+    assert window.result is None and not window.session.cache and not window.map_layers and not window.stack.layers
+    assert not window.scenarios.undo_stacks and not window.undo_group.stacks()
     assert key.wiped
     left = reachable_facility_data(window, all_names)
     assert left == [], "\n".join(left)
@@ -257,7 +257,7 @@ def test_protected_session_leaves_no_clear_text(qtbot, home, protected_file, ans
     wait_idle(qtbot, window)
     assert window.project.protected and answers["asked"] == ["Open protected project"]
     run_analysis(qtbot, window)
-    window.push_edit(dict(NEW_CLINIC))
+    window.scenarios.push_edit(dict(NEW_CLINIC))
     wait_idle(qtbot, window)
     assert window.autosave.save_now() is not None
     from coverage_app.ui.small_widgets import ExportDialog
@@ -265,7 +265,7 @@ def test_protected_session_leaves_no_clear_text(qtbot, home, protected_file, ans
     dialog = ExportDialog(str(home / "home" / "export"), window)
     window.protection.adapt_export_dialog(dialog)
     dialog.safe.setChecked(False)
-    task = window.export(window.protection.export_options(dialog))
+    task = window.outputs.export(window.protection.export_options(dialog))
     qtbot.waitUntil(lambda: task.state != "running", timeout=60000)
     wait_idle(qtbot, window)
     assert (home / "home" / "export" / "coverage.zip.enc").exists()
@@ -296,7 +296,7 @@ SESSION = textwrap.dedent('''
     deadline = time.time() + 60
     while window.data is None and time.time() < deadline:
         app.processEvents(); time.sleep(0.02)
-    window.push_edit(eval(sys.argv[2]))
+    window.scenarios.push_edit(eval(sys.argv[2]))
     path = window.autosave.save_now()
     print("READY", path, len(window.data.layers["Health facilities"].data), sep="\t", flush=True)
     while True:
@@ -353,7 +353,7 @@ def test_protected_autosave_recovered_after_a_crash(qtbot, monkeypatch, protecte
 
     first = make_window(qtbot, argv=[str(protected_file), "--no-restore"])
     wait_idle(qtbot, first)
-    first.push_edit(dict(NEW_CLINIC))
+    first.scenarios.push_edit(dict(NEW_CLINIC))
     assert first.autosave.save_now() == isolated_app_state / "autosave.covprojx"
     first.tasks.shutdown(20000)  # a crash: no clean end of session
     first.autosave.timer.stop()
@@ -385,11 +385,11 @@ def test_protected_autosave_recovered_after_a_crash(qtbot, monkeypatch, protecte
 
 
 def test_print_dialog_defaults_to_safe_share(window, qtbot, protected_file, answers):
-    from coverage_app.ui import main_window
+    from coverage_app.ui.output_controller import print_dialog_available
 
-    if not main_window._print_dialog_available():
+    if not print_dialog_available():
         pytest.skip("printing is not available")
     open_protected(qtbot, window, protected_file)
-    window.print_dialog()
-    assert window.last_print_dialog.safe_share.isChecked()
-    window.last_print_dialog.close()
+    window.outputs.print_dialog()
+    assert window.outputs.last_print_dialog.safe_share.isChecked()
+    window.outputs.last_print_dialog.close()

@@ -173,9 +173,9 @@ def test_zawgyi_offer_converts_the_layer(window, qtbot, monkeypatch, tmp_path, b
     villages.to_file(path, layer="villages")
     monkeypatch.setattr(dialogs, "run_dialog", lambda dialog: True)
     with qtbot.waitSignal(window.layer_added, timeout=20000) as blocker:
-        window.add_layer_files([str(path)])
+        window.layers.add_layer_files([str(path)])
     layer = blocker.args[0]
-    box = getattr(window, "_zawgyi_box", None)
+    box = getattr(window.layers, "zawgyi_box", None)
     assert box is not None and "Zawgyi" in box.text()
     ref = layer.ref
     assert not ref.convert_zawgyi
@@ -191,13 +191,13 @@ def test_raster_layer_loads_when_shown_and_can_be_removed(window, qtbot, monkeyp
     window.layer_panel.set_layer_visible(landcover, True)
     qtbot.waitUntil(lambda: not landcover.pending, timeout=30000)
     assert landcover.values.size > 0 and np.isfinite(landcover.values).any()
-    window.zoom_to_layer(landcover)
+    window.map_tools.zoom_to_layer(landcover)
     window.canvas.repaint()
     x, y = window.canvas.to_map(window.canvas.width() / 2, window.canvas.height() / 2)
-    hits = window.hits_at(x, y, roles=("landcover",))
+    hits = window.map_tools.hits_at(x, y, roles=("landcover",))
     assert hits and hits[0][0] is landcover
     monkeypatch.setattr(dialogs, "ask", lambda *a, **k: True)
-    window.remove_layer(landcover)
+    window.layers.remove_layer(landcover)
     assert landcover not in window.stack.layers
     assert all(r.name != landcover.title for r in window.project.layers)
     assert not errors_shown()

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import rasterio
 
+from coverage_app.core.outputs.scenario_label import scenario_name
 from coverage_app.core.errors import InputError, Problem
 from coverage_app.core.feedback import report
 from coverage_app.core.results import TIERS, AnalysisResult
@@ -128,6 +129,7 @@ def run_record(result: AnalysisResult, project=None, inputs=None, safe_share=Fal
         "project": None if project is None else {"name": project.name, "path": str(project.path)},
         "parameters": result.params.to_dict() | {"as_of_used": _as_of(result).isoformat()},
         "scenario": result.scenario,
+        "scenario_name": scenario_name(result.scenario),  # "Baseline" or the scenario's name
         "grid": {"crs": result.grid.crs.to_string(), "cell_size_m": result.grid.cell_size_m,
                  "shape": list(result.grid.shape), "bounds": list(result.grid.bounds)},
         "inputs": list(files.values()),

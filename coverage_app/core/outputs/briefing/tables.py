@@ -1,0 +1,271 @@
+"""Key figures and the township table: which columns, how they fit the box (type size,
+one- or two-line names) and drawing them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from matplotlib.patches import Rectangle
+
+from coverage_app.core.outputs.briefing.style import (INK, MUTED, fmt_int, fmt_pct, has_my, line_factor,
+                                                      place_name)
+
+
+def figures_lines(layers, town, page, width):
+    """Key-figure lines [(text, size, weight, colour)] for the region or a township."""
+    p = layers.params
+    out = []
+    if town is None:
+        label = "Key figures: " + layers.region_name_en
+    else:
+        label = f"Key figures: {town['name_en']} Township"
+    out.append((label, 7.4, "bold", INK))
+    figs = layers.figures
+    row = None if town is None else figs[figs["pcode"] == town["pcode"]].iloc[0]
+    if layers.has_result:
+        if row is None:
+            hl = layers.headline
+            pop, n_vil = hl["population"], hl["villages"]
+            noprim, pnoprim, vnoprim = hl["pop_no_primary"], 1 - hl["share_primary"], hl["villages_no_primary"]
+            nosec, pnosec, vnosec = hl["pop_no_secondary"], 1 - hl["share_secondary"], hl["villages_no_secondary"]
+            fac = (f"Facilities counted: {hl['facilities_counted_primary']:,} for primary, "
+                   f"{hl['facilities_counted_secondary']:,} for secondary care")
+        else:
+            pop, n_vil = row["pop"], row["n_villages"]
+            noprim, pnoprim, vnoprim = row["pop_noprim"], row["pct_noprim"], row["vil_noprim"]
+            nosec, pnosec, vnosec = row["pop_nosec"], row["pct_nosec"], row["vil_nosec"]
+            fac = None
+            if "n_fac" in row and not pd.isna(row["n_fac"]):
+                n_sec = int(row.get("n_sec", 0) or 0)
+                fac = (f"Health facilities in the township: {int(row['n_fac'])} ({n_sec} "
+                       f"hospital{'' if n_sec == 1 else 's'} providing secondary care)")
+        out.append((f"Population of the villages: {fmt_int(pop)} in {fmt_int(n_vil)} villages", 6.6,
+                    "normal", INK))
+        out.append((f"No primary care within {p.primary_minutes:g} min: {fmt_int(noprim)} people "
+                    f"({fmt_pct(pnoprim)}), {fmt_int(vnoprim)} villages", 6.6, "bold", "#a6611a"))
+        out.append((f"No secondary care within {p.secondary_minutes:g} min: {fmt_int(nosec)} people "
+                    f"({fmt_pct(pnosec)}), {fmt_int(vnosec)} villages", 6.6, "bold", "#8e0152"))
+        if fac:
+            out.append((fac, 6.2, "normal", INK))
+        if layers.assumed_unknown:
+            out.append((f"{layers.assumed_unknown} facilities of unknown status were counted as functioning: "
+                        "coverage may be overstated.", 5.9, "normal", "#b2182b"))
+    else:
+        if row is None:
+            figs_sum = figs
+            pop = figs_sum["census_pop"].sum()
+            n_vil = figs_sum["n_villages"].sum() if "n_villages" in figs_sum else None
+            n_fac = figs_sum["n_fac"].sum() if "n_fac" in figs_sum else None
+            n_sec = figs_sum["n_sec"].sum() if "n_sec" in figs_sum else None
+        else:
+            pop, n_vil = row["census_pop"], row.get("n_villages")
+            n_fac, n_sec = row.get("n_fac"), row.get("n_sec")
+        out.append((f"Census population (2014): {fmt_int(pop)}", 6.6, "normal", INK))
+        if n_vil is not None:
+            out.append((f"Villages: {fmt_int(n_vil)}", 6.6, "normal", INK))
+        if n_fac is not None:
+            out.append((f"Health facilities: {fmt_int(n_fac)} ({fmt_int(n_sec)} providing secondary care)",
+                        6.6, "normal", INK))
+        out.append(("Run an analysis for people and villages without care within reach.", 5.9, "normal", MUTED))
+    if layers.zones is None:
+        out.append(("No conflict-zone layer in the project.", 6.2, "normal", MUTED))
+    else:
+        out.append((f"Conflict zones in force on {layers.as_of.isoformat()}: {len(layers.zones)} of "
+                    f"{layers.n_zones_all}", 6.2, "normal", INK))
+    wrapped = []
+    for text, size, weight, colour in out:
+        for i, line in enumerate(page.wrap(text, size, width, weight)):
+            wrapped.append(((line if i == 0 else "   " + line), size, weight, colour))
+    return wrapped
+
+
+def draw_lines(page, x, y_top, lines):
+    """Draw text lines downwards from ``y_top`` (mm); return the height used (mm)."""
+    yy = y_top
+    for i, (text, size, weight, colour) in enumerate(lines):
+        step = size * page.k * (line_factor(text) + 0.08) / 72 * 25.4
+        if i == 1:
+            yy -= 0.8
+        yy -= step
+        page.text(x, yy, text, size, weight, colour, va="baseline")
+    return y_top - yy + 1.0
+
+
+def _col(header, key, align="right", fmt=fmt_int, group=""):
+    return {"header": header, "key": key, "align": align, "fmt": fmt, "group": group}
+
+
+def _mins(value) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "beyond"
+    return f"{float(value):.0f}"
+
+
+def table_spec(layers, town, language):
+    """(title, columns, rows, total row) of the key-figures table for the region or a township."""
+    p = layers.params
+    if town is None:
+        figs = layers.figures.copy()
+        records = figs.to_dict("records")
+        figs["label"] = [place_name(r, language, " ") for r in records]
+        if language == "both":
+            figs["label2"] = [place_name(r, language, "\n") for r in records]
+        if layers.has_result:
+            figs = figs.sort_values(["pop_noprim", "pop_nosec"], ascending=False)
+            prim = f"Over {p.primary_minutes:g} min to primary"
+            sec = f"Over {p.secondary_minutes:g} min to secondary"
+            cols = [_col("Township", "label", "left", str), _col("Population", "pop"),
+                    _col("people", "pop_noprim", group=prim), _col("%", "pct_noprim", fmt=fmt_pct, group=prim),
+                    _col("villages", "vil_noprim", group=prim),
+                    _col("people", "pop_nosec", group=sec), _col("%", "pct_nosec", fmt=fmt_pct, group=sec),
+                    _col("villages", "vil_nosec", group=sec)]
+            total = {"label": "Total", "pop": figs["pop"].sum(), "pop_noprim": figs["pop_noprim"].sum(),
+                     "vil_noprim": figs["vil_noprim"].sum(), "pop_nosec": figs["pop_nosec"].sum(),
+                     "vil_nosec": figs["vil_nosec"].sum()}
+            total["pct_noprim"] = total["pop_noprim"] / total["pop"] if total["pop"] else float("nan")
+            total["pct_nosec"] = total["pop_nosec"] / total["pop"] if total["pop"] else float("nan")
+            title = "Townships by people without primary care"
+        else:
+            figs = figs.sort_values("pcode")
+            cols = [_col("Township", "label", "left", str), _col("Census pop.", "census_pop")]
+            if "n_villages" in figs:
+                cols.append(_col("Villages", "n_villages"))
+            if "n_fac" in figs:
+                cols += [_col("Facilities", "n_fac"), _col("Hospitals", "n_sec")]
+            total = {"label": "Total", **{c["key"]: figs[c["key"]].sum() for c in cols[1:]}}
+            title = "Townships"
+        return title, cols, figs.to_dict("records"), total
+    # township page: the largest villages without primary care
+    if not layers.has_result or layers.villages is None:
+        return None, [], [], None
+    v = layers.villages
+    v = v[(v["township_pcode"].astype(str) == town["pcode"]) & v["gap"].isin(["primary", "both"])]
+    v = v.sort_values(["population", "prim_min"], ascending=[False, False])
+    rows = [{"label": place_name(r, language, " "), "population": r.get("population"), "prim_min": r.get("prim_min"),
+             "sec_min": r.get("sec_min")} for r in v.to_dict("records")]
+    cols = [_col("Village", "label", "left", str), _col("Population", "population"),
+            _col("primary", "prim_min", fmt=_mins, group="Minutes to"),
+            _col("secondary", "sec_min", fmt=_mins, group="Minutes to")]
+    return "Largest villages without primary care", cols, rows, None
+
+
+def _table_fit(page, w, h, cols, rows, total, size, two_line):
+    """Row heights, rows that fit, cells and column widths of a table at font ``size``."""
+    k = page.k
+    pad = 1.2
+    key = "label2" if two_line else "label"
+    row_h = size * k * 1.55 / 72 * 25.4
+    labels = [str(r.get(key, r.get("label", ""))) for r in rows]
+    multiline = any("\n" in t for t in labels)
+    burmese = any(has_my(t) for t in labels[:60])
+    data_row_h = row_h * (1.8 if multiline else 1.0) * (1.3 if burmese else 1.0)
+    has_groups = any(c["group"] for c in cols)
+    header_h = row_h * (2.0 if has_groups else 1.1)
+    title_h = 7.0 * k * 1.7 / 72 * 25.4
+
+    def cell(c, r, label):
+        return label if c["key"] == "label" else c["fmt"](r.get(c["key"]))
+
+    avail = h - title_h - header_h - (row_h * 1.3 if total else 0) - row_h * 1.3
+    n_fit = max(0, int(avail // data_row_h))
+    cells = [[cell(c, r, labels[i]) for c in cols] for i, r in enumerate(rows[:n_fit])]
+    total_cells = [cell(c, total, str(total.get("label", ""))) for c in cols] if total else None
+    hsize = size - 0.4
+    widths = []
+    for j, c in enumerate(cols):
+        texts = [row[j] for row in cells] + ([total_cells[j]] if total_cells else [])
+        wmax = max([page.text_mm(t, size)[0] for t in texts] + [page.text_mm(c["header"], hsize, "bold")[0]])
+        widths.append(wmax + 2 * pad)
+    groups = []
+    for j, c in enumerate(cols):
+        if c["group"] and (not groups or groups[-1][0] != c["group"]):
+            groups.append([c["group"], j, j])
+        elif c["group"]:
+            groups[-1][2] = j
+    for name, a, b in groups:  # a group heading must fit over its columns
+        need = page.text_mm(name, hsize, "bold")[0] + 2 * pad
+        have = sum(widths[a:b + 1])
+        if need > have:
+            for j in range(a, b + 1):
+                widths[j] += (need - have) / (b - a + 1)
+    return dict(pad=pad, row_h=row_h, data_row_h=data_row_h, has_groups=has_groups, header_h=header_h,
+                title_h=title_h, n_fit=n_fit, cells=cells, total_cells=total_cells, hsize=hsize, widths=widths,
+                groups=groups, size=size)
+
+
+def draw_table(page, x, y, w, h, title, cols, rows, total, note_total=None, size=6.0, fit_all=False):
+    """Draw the table in the box (mm): as many rows as fit; returns the number of rows drawn.
+
+    Labels stay on one line where the table fits the width (two lines, English over Burmese,
+    where it does not); the font shrinks (to 5 pt) before columns would overlap, and with
+    ``fit_all`` until every row fits.
+    """
+    if not cols:
+        return 0
+    two_line_possible = any("label2" in r for r in rows)
+    fit = None
+    trial = size
+    while True:
+        fit = _table_fit(page, w, h, cols, rows, total, trial, False)
+        if sum(fit["widths"]) > w and two_line_possible:
+            fit = _table_fit(page, w, h, cols, rows, total, trial, True)
+        too_wide = sum(fit["widths"]) > w
+        too_long = fit_all and fit["n_fit"] < len(rows)
+        if not (too_wide or too_long) or trial <= 5.0:
+            break
+        trial = round(trial - 0.25, 2)
+    pad, row_h, data_row_h, header_h, title_h = (fit[k] for k in ("pad", "row_h", "data_row_h", "header_h",
+                                                                   "title_h"))
+    has_groups, n_fit, cells, total_cells = fit["has_groups"], fit["n_fit"], fit["cells"], fit["total_cells"]
+    hsize, widths, groups, size = fit["hsize"], fit["widths"], fit["groups"], fit["size"]
+    if sum(widths) > w:
+        widths = [wd * w / sum(widths) for wd in widths]
+    else:
+        widths[0] += w - sum(widths)
+    shown = rows[:n_fit]
+    ax = page.mm_axes(x, y, w, h)
+    ytop = h
+    heading = title + (f" (top {len(shown)} of {len(rows)})" if len(shown) < len(rows) else "")
+    ax.text(0, ytop - title_h * 0.5, heading, fontproperties=page.font(7.0, "bold"), color=INK, va="center")
+    ytop -= title_h
+    xs = np.concatenate([[0], np.cumsum(widths)])
+    ax.add_patch(Rectangle((0, ytop - header_h), w, header_h, facecolor="#e6e6e6", edgecolor="none"))
+
+    def put(j, yy, text, prop, colour=INK):
+        ha = cols[j]["align"]
+        tx = xs[j] + pad if ha == "left" else xs[j + 1] - pad
+        ax.text(tx, yy, text, fontproperties=prop, color=colour, ha=ha, va="center", multialignment=ha,
+                linespacing=1.0)
+
+    hprop = page.font(hsize, "bold")
+    for name, a, b in groups:
+        ax.text((xs[a] + xs[b + 1]) / 2, ytop - header_h * 0.27, name, fontproperties=hprop, color=INK,
+                ha="center", va="center")
+        ax.plot([xs[a] + pad, xs[b + 1] - pad], [ytop - header_h * 0.5] * 2, color="#888888", linewidth=0.4)
+    for j, c in enumerate(cols):
+        yy = ytop - header_h * (0.73 if (has_groups and c["group"]) else 0.5)
+        put(j, yy if c["group"] or not has_groups else ytop - header_h * 0.73, c["header"], hprop)
+    ytop -= header_h
+    prop = page.font(size)
+    for i, r in enumerate(shown):
+        if i % 2 == 1:
+            ax.add_patch(Rectangle((0, ytop - data_row_h), w, data_row_h, facecolor="#f4f4f4", edgecolor="none"))
+        for j in range(len(cols)):
+            put(j, ytop - data_row_h / 2, cells[i][j], prop)
+        ytop -= data_row_h
+    if total:
+        ax.plot([0, w], [ytop, ytop], color=INK, linewidth=0.6)
+        bprop = page.font(size, "bold")
+        for j in range(len(cols)):
+            put(j, ytop - row_h * 0.65, total_cells[j], bprop)
+        ytop -= row_h * 1.3
+    if note_total and len(shown) < len(rows):
+        ax.text(0, ytop - row_h * 0.6, note_total, fontproperties=page.font(5.4), color=MUTED,
+                va="center")
+    if not rows:
+        ax.text(0, ytop - row_h * 0.6, "None", fontproperties=page.font(size), color=MUTED,
+                va="center")
+    return len(shown)
