@@ -104,3 +104,28 @@ def test_install_linux_refuses_a_missing_bundle(tmp_path):
                             env=env, capture_output=True, text=True)
     assert result.returncode != 0
     assert not (tmp_path / ".local" / "opt" / "coverage-app").exists()
+
+
+def test_spec_collects_every_module_with_numba_kernels_as_source():
+    """Run the spec's own collection loop: every module that defines a jitted function (with
+    ``jit_kernel`` or ``njit``/``jit`` with cache=True) must be collected as a .py file, or a
+    frozen app loses numba's on-disk cache for it and compiles its kernels on every start."""
+    source = spec_source()
+    start = source.index("numba_modules = {}")
+    end = source.index("print(", start)
+    scope = {"ROOT": ROOT, "Path": Path}
+    exec(source[start:end], scope)
+    collected = set(scope["numba_modules"])
+
+    jitted = set()
+    for path in (ROOT / "coverage_app").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef):
+                for dec in node.decorator_list:
+                    target = dec.func if isinstance(dec, ast.Call) else dec
+                    name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+                    if name in ("jit_kernel", "njit", "jit"):
+                        jitted.add(".".join(path.relative_to(ROOT).with_suffix("").parts))
+    assert {"coverage_app.core.travel.kernels", "coverage_app.core.travel.friction",
+            "coverage_app.core.analysis.catchments"} <= jitted
+    assert jitted <= collected, f"jitted modules the spec would put in the PYZ: {sorted(jitted - collected)}"

@@ -58,10 +58,10 @@ def scenario_from_args(project: Project, args):
 def project_from_args(args) -> Project:
     """The project named on the command line, the bundled one, or one built from --ROLE PATH flags."""
     given = {role: getattr(args, role, None) for role in ROLE_FLAGS if getattr(args, role, None)}
-    from coverage_app.cli.protect import open_project_arg
+    from coverage_app.cli.common import load_project_arg
 
     if args.project or not given:
-        project = open_project_arg(args.project, args)  # plain, protected or the bundled project
+        project = load_project_arg(args.project, args)  # plain, protected or the bundled project
     else:
         project = Project(name="command line")
     for role, path in given.items():

@@ -27,9 +27,9 @@ def cmd_brief(args) -> int:
         raise InputError(f"{out.name}: the atlas and the table page have several pages; write them to a .pdf")
     if args.atlas and args.township:
         raise InputError("choose either --atlas (every township) or --township PCODE (one page), not both")
-    from coverage_app.cli.protect import open_project_arg
+    from coverage_app.cli.common import load_project_arg
 
-    project = open_project_arg(args.project, args)
+    project = load_project_arg(args.project, args)
     params = params_from_args(project, args)
     scenario = scenario_from_args(project, args)
     feedback = TerminalFeedback(args.quiet)

@@ -201,9 +201,14 @@ class ProtectController:
         if not self.protected or options["safe_share"]:
             return options
         key = self.project.protection
-        header = {"kdf": key.kdf, "salt": protect._b64e(key.salt), "check": protect._b64e(key.check)}
+
+        def verify(secret):
+            if not key.verify(secret):
+                raise protect.WrongPassphrase("wrong passphrase")
+            return True
+
         ok = self._ask("Full export", "A full export holds facility names and exact locations. Type the project's "
-                       "passphrase to confirm.", lambda secret: protect.Key.for_header(secret, header))
+                       "passphrase to confirm.", verify)
         return options if ok is not None else None
 
     def export_job(self, options: dict):

@@ -185,3 +185,8 @@ def test_quick_close_wipes_key(project, tmp_path):
     assert not any(key._aes)
     with pytest.raises(protect.ProtectError, match="dropped"):
         key.encrypt(b"x", "project")
+
+
+def test_key_verify_checks_the_passphrase():
+    key = protect.Key.new(PASS)
+    assert key.verify(PASS) and not key.verify(PASS + " ")

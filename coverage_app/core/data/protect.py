@@ -112,6 +112,11 @@ class Key:
                                   "(passphrases are case-sensitive; check the keyboard layout)")
         return key
 
+    def verify(self, passphrase: str) -> bool:
+        """True if ``passphrase`` derives this key (a full KDF run: as slow as opening the file)."""
+        return hmac.compare_digest(Key(self.kdf, self.salt, _derive(passphrase, self.kdf, self.salt)).check,
+                                   self.check)
+
     def matches(self, header: dict) -> bool:
         return (self.kdf == header.get("kdf") and self.salt == _b64d(header.get("salt", ""))
                 and hmac.compare_digest(self.check, _b64d(header.get("check", ""))))

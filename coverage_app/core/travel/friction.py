@@ -27,7 +27,7 @@ from rasterio import features
 from rasterio.enums import Resampling
 from rasterio.warp import reproject
 
-from coverage_app.core.travel.engine import jit_kernel
+from coverage_app.core.travel.kernels import jit_kernel
 from coverage_app.core.errors import InputError, Problem
 from coverage_app.core.feedback import report
 from coverage_app.core.grid import Grid

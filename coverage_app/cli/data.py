@@ -1,0 +1,79 @@
+"""Data commands: ``validate`` (check files before loading them), ``info`` (a project's layers)
+and ``convert-zawgyi`` (Zawgyi-encoded Burmese text to Unicode, written to a new file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from coverage_app.cli.common import load_project_arg
+from coverage_app.core.data.roles import ROLES
+from coverage_app.core.errors import InputError, errors_of
+
+
+def cmd_validate(args) -> int:
+    from coverage_app.core.data.layers import check_file
+
+    worst = 0
+    for path in args.paths:
+        for layer, role, problems in check_file(path, role=args.role, layer=args.layer):
+            for problem in problems:
+                print(problem)
+            if errors_of(problems):
+                worst = 2
+            else:
+                note = f" ({len(problems)} warning{'s' if len(problems) != 1 else ''})" if problems else ""
+                what = f"{Path(path).name}" + (f" layer {layer}" if layer else "")
+                print(f"ok: {what} is usable as {role}{note}")
+    return worst
+
+
+def cmd_info(args) -> int:
+    from coverage_app.core.data.model import describe, load_project_data
+
+    project = load_project_arg(args.project, args)
+    data = load_project_data(project)
+    print(f"Project: {project.name}  ({project.path})")
+    print(f"Analysis: {project.params.mode}, {project.params.cell_size_m:g} m cells, primary "
+          f"{project.params.primary_minutes:g} min, secondary {project.params.secondary_minutes:g} min")
+    print(f"{'layer':<36} {'role':<15} {'count':>16}  {'CRS':<11} extent (lon/lat)")
+    for row in describe(data):
+        extent = ", ".join(f"{v:.3f}" for v in row["extent"]) if row.get("extent") else row.get("status", "")
+        count = "-" if row.get("count") is None else str(row["count"])
+        print(f"{row['name'][:36]:<36} {row['role']:<15} {count:>16}  {str(row.get('crs') or '-'):<11} {extent}")
+    for problem in data.problems:
+        print(problem)
+    return 2 if errors_of(data.problems) else 0
+
+
+def cmd_convert_zawgyi(args) -> int:
+    from coverage_app.core.atomic import atomic_path
+    from coverage_app.core.data.layers import convert_zawgyi, read_vector
+
+    gdf = read_vector(args.path, args.layer)
+    fixed, changed = convert_zawgyi(gdf, args.field or None)
+    out = Path(args.out)
+    if out.resolve() == Path(args.path).resolve():
+        raise InputError("write the converted layer to a new file (--out), so the original is kept")
+    with atomic_path(out) as tmp:
+        fixed.to_file(tmp, layer=args.layer or out.stem.replace(".", "_"), engine="pyogrio")
+    print(f"converted {changed} value(s) from Zawgyi to Unicode; written to {out}")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("validate", help="check data files before loading them")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--role", choices=sorted(ROLES), help="what the file holds (guessed if omitted)")
+    p.add_argument("--layer", help="layer name inside a GeoPackage (default: every layer)")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("info", help="summarise a project's layers (default: the bundled Sagaing project)")
+    p.add_argument("project", nargs="?", metavar="PROJECT")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("convert-zawgyi", help="convert Zawgyi-encoded Burmese text in a layer to Unicode")
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("--out", required=True, help="new file to write (GeoPackage, Shapefile, GeoJSON)")
+    p.add_argument("--layer")
+    p.add_argument("--field", action="append", help="field to convert (default: every text field)")
+    p.set_defaults(func=cmd_convert_zawgyi)
