@@ -276,6 +276,7 @@ def test_protected_session_leaves_no_clear_text(qtbot, home, protected_file, ans
     written = [p for p in home.rglob("*") if p.is_file()]
     assert any(p.name == "settings.ini" for p in written)
     assert not leaks_in([home], needles), [str(p) for p in written]
+    assert not leaks_in([home], [protected_file.name.encode()])  # not even the protected file's name
     assert not errors_shown()
 
 
@@ -342,6 +343,7 @@ def test_kill_9_mid_session_leaves_no_clear_text(home, protected_file, needles):
     written = [p for p in home.rglob("*") if p.is_file() and p != protected_file]
     assert any(p.name == "session.lock" for p in written)
     assert not leaks_in([home], needles), [str(p) for p in written]
+    assert not leaks_in([home], [protected_file.name.encode()])
     # the encrypted autosave is recovered after the crash, with the passphrase
     recovered = protect.load_protected(autosave, PASS)
     assert recovered.scenarios[0]["edits"][0]["name"] == "Secret Field Clinic"
