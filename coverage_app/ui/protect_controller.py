@@ -47,8 +47,10 @@ class ProtectController:
     def install_menu(self) -> None:
         """Add the actions to the File menu (after Save as…) and the quick close to the window."""
         menu = self.w.file_menu
-        menu.insertAction(self.w.act_add_layer, self.act_save_protected)
-        menu.insertSeparator(self.w.act_add_layer)
+        actions = menu.actions()
+        at = actions.index(self.w.act_add_layer) if self.w.act_add_layer in actions else -1
+        before = actions[at - 1] if at > 0 and actions[at - 1].isSeparator() else self.w.act_add_layer
+        menu.insertAction(before, self.act_save_protected)  # with Save and Save as
         menu.insertAction(self.w.act_quit, self.act_open_archive)
         menu.insertAction(self.w.act_quit, self.act_quick_close)
         menu.insertSeparator(self.w.act_quit)
