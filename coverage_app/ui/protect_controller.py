@@ -78,7 +78,7 @@ class ProtectController:
                 return verify(secret)
             except protect.WrongPassphrase:
                 text = f"Wrong passphrase ({attempt + 1} of {MAX_TRIES} tries). Passphrases are case-sensitive."
-        dialogs.show_error(self.w, title, "Wrong passphrase: the file was not opened and nothing was changed.")
+        dialogs.show_error(self.w, title, "Wrong passphrase: nothing was opened, exported, printed or changed.")
         return None
 
     def open_protected(self, path) -> bool:
@@ -138,6 +138,14 @@ class ProtectController:
             return False
         if not path.endswith(PROTECTED_SUFFIX):
             path += PROTECTED_SUFFIX
+        chosen = protect_dialogs.choose_sensitive_layers(self.w, self.project)
+        if chosen is None:
+            return False
+        for ref in self.project.layers:
+            if ref.name in chosen:
+                ref.options["sensitive"] = True
+            elif ref.options.get("sensitive") and not ref.options.get("embedded"):
+                ref.options.pop("sensitive")  # un-ticked (an embedded copy stays protected)
         key = None
         if self.protected and dialogs.ask(self.w, "Save protected", "Keep the current passphrase?"):
             key = self.project.protection
@@ -221,8 +229,26 @@ class ProtectController:
         return functools.partial(jobs.export_encrypted, key=self.project.protection)
 
     def adapt_print_dialog(self, dialog) -> None:
-        if self.protected and hasattr(dialog, "safe_share"):
-            dialog.safe_share.setChecked(True)
+        """Protected project: the safe-share version first; a full print asks for the passphrase."""
+        if not (self.protected and hasattr(dialog, "safe_share")):
+            return
+        dialog.safe_share.setChecked(True)
+        key = self.project.protection
+
+        def toggled(on: bool) -> None:
+            if on:
+                return
+
+            def verify(secret):
+                if not key.verify(secret):
+                    raise protect.WrongPassphrase("wrong passphrase")
+                return True
+
+            if self._ask("Full print", "A full print shows facility names and exact locations. Type the "
+                         "project's passphrase to confirm.", verify) is None:
+                dialog.safe_share.setChecked(True)
+
+        dialog.safe_share.toggled.connect(toggled)
 
     # -- quick close ---------------------------------------------------------------------
     def quick_close(self) -> float:

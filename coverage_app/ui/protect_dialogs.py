@@ -10,6 +10,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout)
 
 from coverage_app.core.data import protect
+from coverage_app.core.data.roles import ROLES
 
 from . import dialogs
 
@@ -100,4 +101,44 @@ def ask_passphrase(parent, title: str, text: str = "", new: bool = False) -> str
         return dialog.value() if dialogs.run_dialog(dialog) else None
     finally:
         dialog.clear()
+        dialog.deleteLater()
+
+
+class SensitiveLayersDialog(QDialog):
+    """Which vector layers go inside the protected file (facilities always do)."""
+
+    def __init__(self, parent, project):
+        super().__init__(parent)
+        self.setObjectName("sensitive_layers_dialog")
+        self.setWindowTitle("Layers to protect")
+        layout = QVBoxLayout(self)
+        intro = QLabel("These layers are copied into the protected file, encrypted. The others stay where they "
+                       "are and are only referenced (roads, rivers and census villages are usually public).")
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        self.boxes: dict[str, QCheckBox] = {}
+        for ref in project.layers:
+            if ref.role in ROLES and ROLES[ref.role].raster:
+                continue
+            box = QCheckBox(f"{ref.name} ({ref.role})")
+            box.setChecked(protect.is_sensitive(ref))
+            if ref.role in protect.SENSITIVE_ROLES:
+                box.setEnabled(False)  # facilities are always protected
+            self.boxes[ref.name] = box
+            layout.addWidget(box)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def chosen(self) -> list[str]:
+        return [name for name, box in self.boxes.items() if box.isChecked()]
+
+
+def choose_sensitive_layers(parent, project) -> list[str] | None:
+    """Names of the layers to protect, or None if cancelled (blocking)."""
+    dialog = SensitiveLayersDialog(parent, project)
+    try:
+        return dialog.chosen() if dialogs.run_dialog(dialog) else None
+    finally:
         dialog.deleteLater()

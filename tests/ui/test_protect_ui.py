@@ -61,6 +61,8 @@ def answers(monkeypatch):
         return state["answers"].pop(0) if len(state["answers"]) > 1 else state["answers"][0]
 
     monkeypatch.setattr(protect_dialogs, "ask_passphrase", ask)
+    monkeypatch.setattr(protect_dialogs, "choose_sensitive_layers",
+                        lambda parent, project: state.get("layers", ["Health facilities"]))
     return state
 
 
@@ -116,7 +118,7 @@ def test_wrong_passphrase_three_times_changes_nothing(window, qtbot, protected_f
     blob = protected_file.read_bytes()
     assert not window.projects.open_project(protected_file)
     assert window.project is before and answers["asked"] == ["Open protected project"] * 3
-    assert "Wrong passphrase" in errors_shown()[-1].text
+    assert "Wrong passphrase: nothing was opened" in errors_shown()[-1].text
     assert protected_file.read_bytes() == blob
     # a flipped byte: one clear message, nothing changed
     bad = bytearray(blob)
@@ -393,5 +395,29 @@ def test_print_dialog_defaults_to_safe_share(window, qtbot, protected_file, answ
         pytest.skip("printing is not available")
     open_protected(qtbot, window, protected_file)
     window.outputs.print_dialog()
-    assert window.outputs.last_print_dialog.safe_share.isChecked()
-    window.outputs.last_print_dialog.close()
+    dialog = window.outputs.last_print_dialog
+    assert dialog.safe_share.isChecked()
+    answers["asked"].clear()
+    answers["answers"] = ["wrong wrong wrong wrong"]
+    dialog.safe_share.setChecked(False)  # a full print: asks, and three wrong answers put safe share back
+    assert answers["asked"] == ["Full print"] * 3 and dialog.safe_share.isChecked()
+    answers["answers"] = [PASS]
+    dialog.safe_share.setChecked(False)
+    assert not dialog.safe_share.isChecked()
+    dialog.close()
+
+
+def test_layers_marked_in_the_dialog_are_protected(window, qtbot, tmp_path, monkeypatch, answers):
+    dialog = protect_dialogs.SensitiveLayersDialog(window, window.project)
+    facilities = dialog.boxes["Health facilities"]
+    assert facilities.isChecked() and not facilities.isEnabled()
+    assert not dialog.boxes["Villages"].isChecked() and "Land cover sample (Sentinel-2, 10 m)" not in dialog.boxes
+    dialog.boxes["Villages"].setChecked(True)
+    assert dialog.chosen() == ["Villages", "Health facilities"]
+    dialog.deleteLater()
+    answers["layers"] = ["Villages", "Health facilities"]
+    target = tmp_path / "v.covprojx"
+    monkeypatch.setattr(dialogs, "get_save_file", lambda *a, **k: str(target))
+    assert window.protection.save_protected_as()
+    opened = protect.load_protected(target, PASS)
+    assert {r.name for r in opened.layers if r.options.get("embedded")} == {"Villages", "Health facilities"}
