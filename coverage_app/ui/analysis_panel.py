@@ -6,11 +6,13 @@ from __future__ import annotations
 import datetime as dt
 
 from PySide6.QtCore import QDate, Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QDoubleSpinBox, QFormLayout, QGroupBox,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox,
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QScrollArea,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from coverage_app.core.params import FIELDS, SURFACES, AnalysisParams, default_speeds
+
+from .date_edit import DateEdit
 
 SURFACE_LABELS = {"main": "Main road", "secondary": "Secondary road", "tertiary": "Tertiary road",
                   "track": "Track", "path": "Path", "off_road": "Off road"}
@@ -94,21 +96,25 @@ class AnalysisPanel(QWidget):
         self.bands.setToolTip("Catchment time bands in minutes, separated by commas")
         self.as_of_today = QCheckBox("today")
         self.as_of_today.setObjectName("as_of_today")
-        self.as_of = QDateEdit()
+        self.as_of = DateEdit()
         self.as_of.setObjectName("as_of")
-        self.as_of.setCalendarPopup(True)
-        self.as_of.setDisplayFormat("yyyy-MM-dd")
         self.as_of_today.toggled.connect(lambda on: self.as_of.setEnabled(not on))
         self.neighbours = QComboBox()
-        self.neighbours.addItem("16 (knight's moves, accurate)", 16)
+        self.neighbours.addItem("16 (accurate)", 16)
         self.neighbours.addItem("8 (faster)", 8)
-        self.unknown = QCheckBox(FIELDS["unknown_counts"].metadata["label"])
+        self.neighbours.setToolTip("16: knight's moves as well as the 8 neighbours (accurate); 8: faster")
+        # a check box's text never wraps: the box, and its label beside it wrapping in a narrow dock
+        self.unknown = QCheckBox()
         self.unknown.setObjectName("unknown_counts")
+        self.unknown_label = QLabel(FIELDS["unknown_counts"].metadata["label"])
+        self.unknown_label.setWordWrap(True)
+        self.unknown_label.setBuddy(self.unknown)
+        self.unknown_label.mousePressEvent = lambda _e: self.unknown.toggle()
         self.cutoff = _spin("max_minutes")
         self.cutoff.setSpecialValueText("none")
         self.cutoff.setMinimum(0)
         self.speed_table = SpeedTable()
-        self.speed_reset = QPushButton("Reset speeds to defaults")
+        self.speed_reset = QPushButton("Reset to defaults")
         self.speed_reset.clicked.connect(lambda: (self.speed_table.set_speeds(default_speeds()), self._edited()))
         self.run_button = QPushButton("Run analysis")
         self.run_button.setObjectName("run_analysis")
@@ -119,19 +125,30 @@ class AnalysisPanel(QWidget):
         self.status.setObjectName("analysis_status")
 
         form = QFormLayout()
+        # a narrow dock puts each label above its field instead of clipping the field
+        form.setRowWrapPolicy(QFormLayout.WrapLongRows)
+        form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        for combo in (self.mode, self.neighbours):
+            combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
         form.addRow(FIELDS["mode"].metadata["label"], self.mode)
         form.addRow(FIELDS["primary_minutes"].metadata["label"], self.primary)
         form.addRow(FIELDS["secondary_minutes"].metadata["label"], self.secondary)
         form.addRow(FIELDS["band_minutes"].metadata["label"] + " (min)", self.bands)
-        date_row = QHBoxLayout()
-        date_row.addWidget(self.as_of, 1)
+        date_row = QVBoxLayout()  # "today" under the date: never pushed out of a narrow dock
+        date_row.setSpacing(2)
+        date_row.addWidget(self.as_of)
         date_row.addWidget(self.as_of_today)
         form.addRow(FIELDS["as_of"].metadata["label"], date_row)
         form.addRow(FIELDS["cell_size_m"].metadata["label"], self.cell)
         form.addRow(FIELDS["neighbours"].metadata["label"], self.neighbours)
         form.addRow(FIELDS["max_minutes"].metadata["label"], self.cutoff)
-        form.addRow(self.unknown)
-        speeds = QGroupBox(FIELDS["speeds_kmh"].metadata["label"] + " (km/h)")
+        unknown_row = QHBoxLayout()
+        unknown_row.addWidget(self.unknown, 0, Qt.AlignTop)
+        unknown_row.addWidget(self.unknown_label, 1)
+        form.addRow(unknown_row)
+        speeds = QGroupBox("Speeds (km/h)")  # a group box is never narrower than its title: kept short
+        speeds.setToolTip(FIELDS["speeds_kmh"].metadata["label"] + " (km/h)")
         sl = QVBoxLayout(speeds)
         sl.addWidget(self.speed_table)
         sl.addWidget(self.speed_reset, 0, Qt.AlignRight)
@@ -142,8 +159,12 @@ class AnalysisPanel(QWidget):
         layout.addWidget(self.run_button)
         layout.addWidget(self.status)
         layout.addStretch(1)
+        self.speed_table.setMinimumWidth(120)
         scroll = QScrollArea()
+        scroll.setObjectName("analysis_scroll")
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)  # fields wrap; the panel never scrolls sideways
+        self.scroll = scroll
         scroll.setWidget(inner)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -194,6 +215,9 @@ class AnalysisPanel(QWidget):
             raise ValueError("give at least one catchment band in minutes, e.g. 30, 60, 120")
         date = None
         if not self.as_of_today.isChecked():
+            if not self.as_of.is_valid():
+                raise ValueError(f"{FIELDS['as_of'].metadata['label']}: “{self.as_of.text()}” is not a date; "
+                                 "type it as YYYY-MM-DD, e.g. 2024-06-01, or tick “today”")
             q = self.as_of.date()
             date = dt.date(q.year(), q.month(), q.day())
         speeds = self.speed_table.speeds()

@@ -39,6 +39,10 @@ class MapCanvas(QWidget):
     map_clicked = Signal(float, float, object)  # map x, map y, Qt.MouseButton
     files_dropped = Signal(list)
     rendered = Signal(float)                   # milliseconds of the last full render
+    legend_toggled = Signal(bool)              # the legend was folded (True) or unfolded
+    rect_dragged = Signal(float, float, float, float)  # a box drawn by a drag tool (map x0, y0, x1, y1)
+    map_double_clicked = Signal(float, float)  # finishes a sketch (measure, zone polygon)
+    crs_changed = Signal(object)
 
     def __init__(self, stack: LayerStack, parent=None):
         super().__init__(parent)
@@ -56,8 +60,13 @@ class MapCanvas(QWidget):
         self._to_lonlat = Transformer.from_crs(self.crs, 4326, always_xy=True)
         self.tool = "pan"
         self.show_legend = True
+        self.legend_collapsed = False  # the legend folds to its title chip (click its title)
         self.show_scalebar = True
         self.highlight = []            # shapely geometries in map coordinates
+        self.sketch: list[tuple[float, float]] = []   # vertices being drawn (measure, zone), map coordinates
+        self.sketch_closed = False     # draw the sketch as a polygon
+        self.sketch_cursor = None      # (x, y) map point following the mouse while sketching
+        self._rubber = None            # (QPoint, QPoint) of a box drag, screen px
         self.highlight_colour = QColor("#00e5ff")
         self.font_ui = QFont()
         # render cache
@@ -83,6 +92,7 @@ class MapCanvas(QWidget):
         self.crs = CRS(crs)
         self._to_lonlat = Transformer.from_crs(self.crs, 4326, always_xy=True)
         self._from_lonlat = Transformer.from_crs(4326, self.crs, always_xy=True)
+        self.crs_changed.emit(self.crs)
         self.refresh()
 
     def lonlat_to_map(self, lon: float, lat: float) -> tuple[float, float]:
@@ -231,6 +241,7 @@ class MapCanvas(QWidget):
             painter.drawImage(QPointF(0, 0), self._image)
         painter.setRenderHint(QPainter.Antialiasing, True)
         self._draw_highlight(painter)
+        self._draw_sketch(painter)
         if self.show_scalebar:
             self._draw_scalebar(painter)
         if self.show_legend:
@@ -276,6 +287,31 @@ class MapCanvas(QWidget):
             if not geom.geom_type.endswith("Polygon"):
                 painter.setBrush(Qt.NoBrush)
             painter.drawPath(world.map(path))
+
+    #: tools whose left-button drag draws a box instead of panning (pan with the middle button)
+    BOX_TOOLS = ("select",)
+
+    def _draw_sketch(self, painter: QPainter) -> None:
+        if self._rubber is not None:
+            a, b = self._rubber
+            painter.setPen(QPen(QColor("#1f4e79"), 1, Qt.DashLine))
+            painter.setBrush(QColor(31, 78, 121, 40))
+            painter.drawRect(QRectF(QPointF(a), QPointF(b)).normalized())
+        points = list(self.sketch) + ([self.sketch_cursor] if self.sketch and self.sketch_cursor else [])
+        if not points:
+            return
+        screen = [QPointF(*self.to_screen(x, y)) for x, y in points]
+        pen = QPen(QColor("#d7301f"), 2)
+        painter.setPen(pen)
+        if self.sketch_closed and len(screen) >= 3:
+            painter.setBrush(QColor(215, 48, 31, 50))
+            painter.drawPolygon(screen)
+        else:
+            painter.setBrush(Qt.NoBrush)
+            painter.drawPolyline(screen)
+        painter.setBrush(QColor("#d7301f"))
+        for pt in screen[: len(self.sketch)]:
+            painter.drawEllipse(pt, 3, 3)
 
     def _draw_scalebar(self, painter: QPainter) -> None:
         target_px = 120
@@ -329,7 +365,7 @@ class MapCanvas(QWidget):
 
     def _legend_layout(self):
         """(rows, rect, fonts, line height) of the on-map legend, or None (cached per view)."""
-        key = (self.stack.version, self.width(), self.height())
+        key = (self.stack.version, self.width(), self.height(), self.legend_collapsed)
         cached = getattr(self, "_legend_cache", None)
         if cached is not None and cached[0] == key:
             return cached[1]
@@ -337,7 +373,12 @@ class MapCanvas(QWidget):
         self._legend_cache = (key, layout)
         return layout
 
+    #: the on-map legend stays in the bottom-right corner: at most this share of the canvas
+    LEGEND_MAX_W, LEGEND_MAX_H = 0.30, 0.40
+
     def _compute_legend_layout(self):
+        """Rows of the legend, cut to fit its corner (at most LEGEND_MAX_W x LEGEND_MAX_H of
+        the canvas); the first row is its title, which folds and unfolds it."""
         entries = self.legend_entries()
         if not entries:
             return None
@@ -349,23 +390,43 @@ class MapCanvas(QWidget):
 
         fm = QFontMetrics(bold)
         line = max(16, fm.height() + 2)
-        max_h = self.height() - 80
-        rows = []
-        for title, items in entries:
-            if len(rows) + 1 + min(len(items), 8) > max_h // line:
-                break
-            rows.append((title, None))
-            for label, icon in items[:8]:
-                rows.append((label, icon))
-            if len(items) > 8:
-                rows.append((f"… {len(items) - 8} more", None))
-        if not rows:
-            return None
-        width = max(fm.horizontalAdvance(text) + (22 if icon is not None else 0) for text, icon in rows) + 24
-        width = min(width, 280)
+        header = ("▸ Legend" if self.legend_collapsed else "▾ Legend", "header")
+        rows = [header]
+        if not self.legend_collapsed:
+            max_rows = max(1, int((self.height() * self.LEGEND_MAX_H - 10) // line))
+            body = []
+            for title, items in entries:
+                body.append((title, None))
+                for label, icon in items[:8]:
+                    body.append((label, icon))
+                if len(items) > 8:
+                    body.append((f"… {len(items) - 8} more", None))
+            if 1 + len(body) > max_rows:
+                cut = len(body) - (max_rows - 2)
+                body = body[:max_rows - 2] + [(f"… {cut} more rows: see the Layers panel", None)]
+            rows += body
+        width = max(fm.horizontalAdvance(text) + (22 if icon is not None and icon != "header" else 0)
+                    for text, icon in rows) + 24
+        width = min(width, 280, max(90, int(self.width() * self.LEGEND_MAX_W)))
         height = len(rows) * line + 10
         rect = QRectF(self.width() - width - 10, self.height() - height - 10, width, height)
         return rows, rect, font, bold, line
+
+    def legend_header_rect(self) -> QRectF | None:
+        """Where a click folds or unfolds the legend (logical px), or None."""
+        if not self.show_legend:
+            return None
+        layout = self._legend_layout()
+        if layout is None:
+            return None
+        rect, line = layout[1], layout[4]
+        return QRectF(rect.x(), rect.y(), rect.width(), line + 5)
+
+    def set_legend_collapsed(self, collapsed: bool) -> None:
+        self.legend_collapsed = bool(collapsed)
+        self._legend_cache = None
+        self.legend_toggled.emit(self.legend_collapsed)
+        self.update()
 
     def overlay_rects(self) -> list[QRectF]:
         """Parts of the canvas covered by the legend, scale bar and north arrow (logical px),
@@ -392,7 +453,11 @@ class MapCanvas(QWidget):
         painter.drawRoundedRect(rect, 5, 5)
         cy = y + 5
         for text, icon in rows:
-            if icon is None:
+            if icon == "header":
+                painter.setFont(bold)
+                painter.setPen(QColor("#1f4e79"))
+                painter.drawText(QRectF(x + 8, cy, width - 12, line), Qt.AlignVCenter | Qt.AlignLeft, text)
+            elif icon is None:
                 painter.setFont(bold if not text.startswith("…") else font)
                 painter.setPen(QColor("#222222"))
                 painter.drawText(QRectF(x + 8, cy, width - 12, line), Qt.AlignVCenter | Qt.AlignLeft,
@@ -407,8 +472,15 @@ class MapCanvas(QWidget):
 
     # -- events ---------------------------------------------------------------------------
     def resizeEvent(self, event) -> None:
+        """Keep what was in view in view: a bigger window shows the same extent larger
+        (maximising re-fits the map), a smaller one zooms out to keep it."""
+        old = event.oldSize()
         if not self._have_view and len(self.stack):
             self.zoom_full()
+        elif self._have_view and old.isValid() and old.width() > 0 and old.height() > 0 \
+                and self.width() > 0 and self.height() > 0:
+            scale = max(old.width() * self.scale / self.width(), old.height() * self.scale / self.height())
+            self.set_view(self.cx, self.cy, scale)
         super().resizeEvent(event)
 
     def mousePressEvent(self, event) -> None:
@@ -426,6 +498,14 @@ class MapCanvas(QWidget):
             self.cursor_moved.emit(float(lon), float(lat))
         except Exception:
             pass
+        if self.sketch:
+            self.sketch_cursor = (x, y)
+            self.update()
+        if self._press_pos is not None and self.tool in self.BOX_TOOLS and event.buttons() & Qt.LeftButton:
+            self._rubber = (self._press_pos, pos.toPoint())
+            self.update()
+            super().mouseMoveEvent(event)
+            return
         if self._press_pos is not None and event.buttons() & (Qt.LeftButton | Qt.MiddleButton):
             delta = pos.toPoint() - self._press_pos
             if not self._dragging and (abs(delta.x()) > DRAG_THRESHOLD or abs(delta.y()) > DRAG_THRESHOLD):
@@ -437,9 +517,32 @@ class MapCanvas(QWidget):
                 self.set_view(cx - delta.x() * scale, cy + delta.y() * scale, scale)
         super().mouseMoveEvent(event)
 
+    def mouseDoubleClickEvent(self, event) -> None:
+        # (not QWidget's default, which would press again: the first click already added the vertex)
+        if event.button() == Qt.LeftButton:
+            self._press_pos = None
+            pos = event.position()
+            self.map_double_clicked.emit(*self.to_map(pos.x(), pos.y()))
+        event.accept()
+
     def mouseReleaseEvent(self, event) -> None:
+        if self._rubber is not None and event.button() == Qt.LeftButton:
+            a, b = self._rubber
+            self._rubber = None
+            self._press_pos = None
+            self.update()
+            if (a - b).manhattanLength() > DRAG_THRESHOLD:
+                x0, y0 = self.to_map(a.x(), a.y())
+                x1, y1 = self.to_map(b.x(), b.y())
+                self.rect_dragged.emit(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+                super().mouseReleaseEvent(event)
+                return
         if self._press_pos is not None:
-            if not self._dragging and event.button() == Qt.LeftButton:
+            header = self.legend_header_rect()
+            if not self._dragging and event.button() == Qt.LeftButton and header is not None \
+                    and header.contains(event.position()):
+                self.set_legend_collapsed(not self.legend_collapsed)
+            elif not self._dragging and event.button() == Qt.LeftButton:
                 pos = event.position()
                 x, y = self.to_map(pos.x(), pos.y())
                 self.map_clicked.emit(x, y, event.button())
@@ -482,7 +585,8 @@ class MapCanvas(QWidget):
 
     def _apply_tool_cursor(self) -> None:
         self.setCursor({"pan": Qt.OpenHandCursor, "identify": Qt.WhatsThisCursor, "status": Qt.PointingHandCursor,
-                        "add": Qt.CrossCursor}.get(self.tool, Qt.ArrowCursor))
+                        "add": Qt.CrossCursor, "select": Qt.CrossCursor, "measure": Qt.CrossCursor,
+                        "zone": Qt.CrossCursor}.get(self.tool, Qt.ArrowCursor))
 
     def leaveEvent(self, event) -> None:
         super().leaveEvent(event)

@@ -236,18 +236,21 @@ class LayerController(Controller):
             return
 
         def done(loaded):
+            for problem in loaded.problems:  # every message names the file it is about
+                if not problem.file:
+                    problem.file = str(path)
             if errors_of(loaded.problems):
                 dialogs.show_problems(self.widget, "Add layer", f"“{name}” cannot be added:", loaded.problems)
                 return
             ref = LayerRef(name=name, path=str(Path(path).resolve()), role=role, layer=layer,
-                           mapping=dict(mapping or loaded.mapping))
+                           mapping=dict(mapping or loaded.mapping), style=self.added_style(role))
             self.project.layers.insert(0, ref)
             self.data.layers[name] = loaded
             self._insert_ref_layer(ref)
             warnings = [p for p in loaded.problems if p.fix != "zawgyi"]
             if warnings:
-                dialogs.show_problems(self.widget, "Layer added with warnings", f"“{name}” was added; note:",
-                                      warnings)
+                dialogs.show_problems(self.widget, "Layer added with warnings",
+                                      f"“{name}” was added from {Path(path).name}; note:", warnings)
             for problem in loaded.problems:
                 if problem.fix == "zawgyi":
                     self.offer_zawgyi(problem)
@@ -255,6 +258,21 @@ class LayerController(Controller):
         self.tasks.start(load_layer, path, role, layer=layer, mapping=mapping or None, name=name, strict=False,
                          pass_feedback=False, label=f"Loading {name}", on_done=done,
                          on_error=lambda exc: self.task_error(f"Add layer {name}", exc))
+
+    #: outline colours that tell a second (third…) layer of a role from the project's own
+    ADDED_OUTLINES = ("#ff7f00", "#6a3d9a", "#00a6a6", "#b15928")
+
+    def added_style(self, role: str) -> dict:
+        """A distinct look for a layer whose role the project already has (e.g. a second
+        facilities file): a coloured, thicker outline and, for points, a diamond marker."""
+        same = [r for r in self.project.layers if r.role == role]
+        if not same or ROLES[role].raster:
+            return {}
+        colour = self.ADDED_OUTLINES[(len(same) - 1) % len(self.ADDED_OUTLINES)]
+        style = {"stroke": colour, "stroke_width": 2.0}
+        if role in ("facilities", "villages", "reference"):
+            style["marker"] = "D"
+        return style
 
     def _insert_ref_layer(self, ref: LayerRef) -> None:
         layer = self.make_layer(ref)

@@ -82,9 +82,10 @@ class AddLayerDialog(QDialog):
         self.name_edit.setText(info.layer or Path(info.path).stem)
         role = info.role or ("landcover" if self.raster else "reference")
         index = self.role_combo.findData(role)
-        if index >= 0:
-            self.role_combo.setCurrentIndex(index)
-        self._role_changed()
+        if index >= 0 and index != self.role_combo.currentIndex():
+            self.role_combo.setCurrentIndex(index)  # (fills the mapping through _role_changed)
+        else:
+            self._role_changed()
 
     def _role_changed(self, *_):
         role = self.role_combo.currentData()
@@ -95,6 +96,14 @@ class AddLayerDialog(QDialog):
         if self.raster:
             return
         mapping = guess_mapping(role, self.info.columns)
+        # drop the previous drop-downs now: a replaced cell widget lingers until deleted later
+        # and was drawn over the first field's name
+        for row in range(self.table.rowCount()):
+            old = self.table.cellWidget(row, 1)
+            if old is not None:
+                self.table.removeCellWidget(row, 1)
+                old.hide()
+                old.deleteLater()
         self.table.setRowCount(len(spec.fields))
         for row, f in enumerate(spec.fields):
             label = QTableWidgetItem(f"{f.name}{' *' if f.required else ''}")

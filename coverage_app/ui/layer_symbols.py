@@ -86,6 +86,8 @@ def auto_classes(layer: VectorLayer) -> list[SymbolClass]:
                     mask = (status == st) & (secondary == is_sec) & (new == is_new)
                     style = sym.facility_style(st, is_sec, new=is_new)
                     style = Style(**{**style.__dict__, "label": ("New facility, " + st) if is_new else style.label})
+                    style = apply_overrides(style, {k: layer.style[k] for k in ("stroke", "stroke_width", "marker")
+                                                    if k in layer.style})  # an added layer's own outline
                     out.append(SymbolClass(("fac", st, is_sec, is_new), style.label, style, _rows(mask)))
         return out
     if role == "conflict_zones" and "kind" in frame:

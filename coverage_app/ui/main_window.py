@@ -16,6 +16,7 @@ itself shows task progress and closes safely; it never computes anything.
 from __future__ import annotations
 
 import logging
+import time
 
 from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QUndoGroup
@@ -26,6 +27,7 @@ from .analysis_controller import AnalysisController
 from .analysis_panel import AnalysisPanel
 from .canvas import MapCanvas
 from .fonts import ui_font
+from .gis_tools import GisTools
 from .layer_controller import LayerController
 from .layer_panel import LayerPanel
 from .map_tools import MapTools
@@ -111,8 +113,10 @@ class MainWindow(QMainWindow):
         self.scenarios = ScenarioController(s, t, self, self.stack, self.canvas, self.undo_group, self.scenario_panel,
                                             self.results, self.analysis, self.map_tools, say)
         self.outputs = OutputController(s, t, self, say)
+        self.gis = GisTools(s, t, self, self.stack, self.canvas, self.map_tools, self.scenarios, self.analysis,
+                            self.layer_panel, say)
         self.protection = ProtectController(self)  # protected projects and quick close
-        for bar in (self.map_tools.coords_label, self.map_tools.scale_label):
+        for bar in (self.map_tools.coords_label, self.gis.crs_label, self.map_tools.scale_label):
             self.statusBar().addPermanentWidget(bar)
         self.coords_label, self.scale_label = self.map_tools.coords_label, self.map_tools.scale_label
 
@@ -148,7 +152,7 @@ class MainWindow(QMainWindow):
         self.act_legend = a("Show &legend on map", mt.toggle_legend, None, "legend", checkable=True)
         self.act_legend.setChecked(True)
         self.act_run = a("&Run analysis", self.analysis.run_analysis, "F5", "run")
-        self.act_cancel = a("&Cancel running work", self.tasks.cancel_all, "Esc", "cancel")
+        self.act_cancel = a("&Cancel running work", self._escape, "Esc", "cancel")
         self.act_about = a("&About…", oc.about, None, "about")
         self.act_undo = self.undo_group.createUndoAction(self, "&Undo")
         self.act_undo.setShortcut(QKeySequence.Undo)
@@ -200,6 +204,7 @@ class MainWindow(QMainWindow):
         lc.project_dropped.connect(pc.open_dropped_project)
         ac.result_shown.connect(self._update_actions)
         ac.result_shown.connect(self.result_shown)
+        ac.result_shown.connect(self.results_dock.raise_)  # a finished run is shown, not left behind Identify
         sc.comparison_shown.connect(self.results_dock.raise_)
         mt.identified.connect(lambda _hits: self.identify_dock.raise_())
         lp = self.layer_panel
@@ -226,7 +231,8 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.results_dock, self.identify_dock)
         self.analysis_dock.raise_()
         self.results_dock.raise_()
-        self.resizeDocks([self.layer_dock, self.results_dock], [320, 420], Qt.Horizontal)
+        left, right = dock_widths(self.width())
+        self.resizeDocks([self.layer_dock, self.results_dock], [left, right], Qt.Horizontal)
         self.resizeDocks([self.layer_dock, self.analysis_dock], [420, 480], Qt.Vertical)
         if isinstance(self._saved_state, QByteArray) and not self._saved_state.isEmpty():
             self.restoreState(self._saved_state)
@@ -279,7 +285,7 @@ class MainWindow(QMainWindow):
         self.edit_menu = edit
         view = bar.addMenu("&View")
         for act in (self.act_zoom_full, self.act_zoom_layer, self.act_zoom_selection, self.act_zoom_in,
-                    self.act_zoom_out, None, self.act_legend, None):
+                    self.act_zoom_out, self.gis.act_goto, None, self.gis.act_table, self.act_legend, None):
             view.addSeparator() if act is None else view.addAction(act)
         for dock in (self.layer_dock, self.analysis_dock, self.scenario_dock, self.results_dock, self.identify_dock):
             view.addAction(dock.toggleViewAction())
@@ -287,6 +293,8 @@ class MainWindow(QMainWindow):
         analysis = bar.addMenu("&Analysis")
         analysis.addAction(self.act_run)
         analysis.addAction(self.act_cancel)
+        analysis.addSeparator()
+        analysis.addAction(self.gis.act_landcover)
         self.analysis_menu = analysis
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.act_about)
@@ -311,7 +319,8 @@ class MainWindow(QMainWindow):
         self.progress.setObjectName("progress")
         self.progress.setRange(0, 1000)
         self.progress.setMaximumWidth(220)
-        self.progress.setTextVisible(False)
+        self.progress.setTextVisible(True)  # "42%"
+        self.progress.setFormat("%p%")
         self.progress.hide()
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setObjectName("cancel_button")
@@ -333,6 +342,12 @@ class MainWindow(QMainWindow):
         self._saved_state = state  # restored once the docks are arranged (after show)
         self.projects.start(project_path, restore=restore)
 
+    def _escape(self) -> None:
+        """Esc: drop a half-drawn measurement or zone, and cancel running work."""
+        self.gis.measure.clear()
+        self.gis.zones.cancel()
+        self.tasks.cancel_all()
+
     def _update_title(self) -> None:
         project = self.session.project
         name = project.name if project else "Coverage analyser"
@@ -350,6 +365,7 @@ class MainWindow(QMainWindow):
     # =====================================================================================
     # tasks, errors
     def _task_started(self, task) -> None:
+        task.started_at = time.perf_counter()
         task.progressed.connect(self._task_progress)
         self._update_progress()
 
@@ -372,7 +388,9 @@ class MainWindow(QMainWindow):
         self.progress.show()
         self.progress.setValue(int(task.fraction * 1000))
         self.cancel_button.setVisible(any(t.cancellable for t in visible))
-        self.status_message.setText(f"{task.label}: {task.message}" if task.message != task.label else task.label)
+        text = f"{task.label}: {task.message}" if task.message != task.label else task.label
+        self.status_message.setText(text + progress_note(task.fraction, time.perf_counter()
+                                                          - getattr(task, "started_at", time.perf_counter())))
 
     def on_unexpected_error(self, exc, text: str) -> None:
         """Called by the app's excepthook: keep the project safe, tell the user, carry on."""
@@ -411,6 +429,25 @@ class MainWindow(QMainWindow):
         self.autosave.end_session()
         dialogs.close_all()
         event.accept()
+
+
+def progress_note(fraction: float, elapsed_s: float) -> str:
+    """ " — 42%, about 30 s left" once a task is far enough along to estimate (else " — 42%")."""
+    if not 0 < fraction < 1:
+        return ""
+    note = f" — {fraction * 100:.0f}%"
+    if fraction >= 0.05 and elapsed_s >= 2:
+        left = elapsed_s * (1 - fraction) / fraction
+        note += f", about {left:.0f} s left" if left < 90 else f", about {left / 60:.0f} min left"
+    return note
+
+
+def dock_widths(window_width: int) -> tuple[int, int]:
+    """Left (layers, analysis, scenarios) and right (results, identify) dock widths in px for
+    a first layout: the map keeps more than half the window (1366 px wide: 260 + 300)."""
+    left = int(min(340, max(240, 0.19 * window_width)))
+    right = int(min(460, max(280, 0.22 * window_width)))
+    return left, right
 
 
 def first_run_size(screen, fraction: float = 0.9, cap=(1400, 900)) -> QSize:

@@ -15,8 +15,9 @@ import numpy as np
 import shapely
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction, QActionGroup
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLabel, QLineEdit
 
+from . import settings
 from .maplayers import MapLayer, RasterLayer, VectorLayer
 from .session import Controller
 
@@ -47,12 +48,18 @@ class MapTools(Controller):
         self.coords_label = QLabel("")
         self.coords_label.setObjectName("coords")
         self.coords_label.setMinimumWidth(190)
-        self.scale_label = QLabel("")
+        # the scale, as a box one can type a scale into (1:250,000 or 250000)
+        self.scale_label = QLineEdit("")
         self.scale_label.setObjectName("scale")
-        self.scale_label.setMinimumWidth(110)
+        self.scale_label.setMaximumWidth(120)
+        self.scale_label.setToolTip("Map scale: type one (e.g. 1:250000) and press Enter")
+        self.scale_label.editingFinished.connect(lambda: self.set_scale_text(self.scale_label.text()))
         canvas.cursor_moved.connect(self._cursor_moved)
         canvas.scale_changed.connect(self._scale_changed)
         canvas.map_clicked.connect(self._map_clicked)
+        # the user's choice to fold the on-map legend is remembered between sessions
+        canvas.legend_collapsed = bool(settings.value("map/legend_collapsed", False) in (True, "true", "1", 1))
+        canvas.legend_toggled.connect(lambda folded: settings.set_value("map/legend_collapsed", bool(folded)))
         identify_panel.feature_activated.connect(self._identify_activated)
 
     def add_tool_action(self, tool: str, text: str, tip: str, hint: str) -> QAction:
@@ -125,8 +132,23 @@ class MapTools(Controller):
         self.coords_label.setText(f"{abs(lat):.5f}° {'N' if lat >= 0 else 'S'}, {abs(lon):.5f}° "
                                   f"{'E' if lon >= 0 else 'W'}")
 
+    def set_scale_text(self, text: str) -> bool:
+        """Zoom to a typed scale "1:250,000" / "250000" about the map centre."""
+        digits = text.replace(",", "").replace(" ", "").split(":")[-1]
+        try:
+            n = float(digits)
+        except ValueError:
+            n = 0.0
+        if not n > 0:
+            self.status(f"“{text}” is not a scale: type e.g. 1:250000")
+            self._scale_changed(self.canvas.scale_denominator())
+            return False
+        metres_per_px = n * 0.0254 / self.canvas.logicalDpiX()
+        self.canvas.set_view(self.canvas.cx, self.canvas.cy, metres_per_px)
+        return True
+
     def _scale_changed(self, n: float) -> None:
-        if not math.isfinite(n):
+        if not math.isfinite(n) or self.scale_label.hasFocus():
             return
         magnitude = 10 ** max(0, int(math.log10(max(n, 1))) - 1)
         self.scale_label.setText(f"1:{round(n / magnitude) * magnitude:,.0f}")
@@ -146,17 +168,31 @@ class MapTools(Controller):
             self.tool_clicked.emit(tool, x, y)
 
     def hits_at(self, x: float, y: float, roles=None) -> list[tuple[MapLayer, int]]:
-        """Features within a few pixels of the map point (x, y), top layer first."""
+        """Features within a few pixels of the map point (x, y): the nearest point or line
+        first, then polygons containing the point, then raster cells; ties keep the layer
+        order (top first)."""
         tolerance = IDENTIFY_TOLERANCE_PX * self.canvas.scale
-        hits = []
-        for layer in self.stack:
+        ranked = []
+        click = shapely.Point(x, y)
+        for order, layer in enumerate(self.stack):
             if not layer.visible or (roles and layer.role not in roles):
                 continue
             if isinstance(layer, RasterLayer) and getattr(layer, "pending", False):
                 continue
             for row in layer.identify(x, y, tolerance)[:3]:
-                hits.append((layer, row))
-        return hits
+                if isinstance(layer, RasterLayer):
+                    rank = 3 * tolerance
+                else:
+                    geom = layer.feature_geometry(row)
+                    if geom is None or geom.is_empty:
+                        rank = 3 * tolerance
+                    elif geom.geom_type.endswith("Polygon"):
+                        rank = 2 * tolerance + (0 if geom.contains(click) else float(geom.distance(click)))
+                    else:
+                        rank = float(geom.distance(click))
+                ranked.append((rank, order, layer, row))
+        ranked.sort(key=lambda h: (h[0], h[1]))
+        return [(layer, row) for _rank, _order, layer, row in ranked]
 
     def identify(self, x: float, y: float) -> list:
         hits = self.hits_at(x, y)

@@ -272,6 +272,14 @@ class ProtectController:
                 dialog.close()
                 dialog.deleteLater()
                 setattr(w.outputs, name, None)
+        gis = getattr(w, "gis", None)  # attribute tables and the map selection hold layer frames
+        if gis is not None:
+            for table in list(getattr(gis, "tables", [])):
+                table.close()
+                table.deleteLater()
+            getattr(gis, "tables", []).clear()
+            if getattr(gis, "select", None) is not None:
+                gis.select.selection = {}
         dialogs.close_all()
         w.autosave.debounce.stop()
         if old is not None and old.protected:

@@ -9,23 +9,29 @@ import numpy as np
 import pandas as pd
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QLineEdit, QPlainTextEdit, QTableView,
+from PySide6.QtWidgets import (QLabel, QLineEdit, QPlainTextEdit,
                                QTabWidget, QVBoxLayout, QWidget)
 
 from coverage_app.core.outputs import symbology as sym
 
-TOWNSHIP_COLUMNS = [("name_en", "Township"), ("name_my", "မြို့နယ်"), ("pop", "Population (villages)"),
-                    ("pct_prim", "% within primary"), ("pct_sec", "% within secondary"),
-                    ("vil_noprim", "Villages without primary"), ("vil_nosec", "Villages without secondary"),
-                    ("pop_prim", "Pop. within primary"), ("pop_sec", "Pop. within secondary"),
-                    ("n_villages", "Villages"), ("census_pop", "Census 2014"), ("pcode", "Pcode")]
-VILLAGE_COLUMNS = [("name_en", "Village"), ("name_my", "ရွာ"), ("pcode", "Pcode"), ("township", "Township"),
-                   ("population", "Population"), ("prim_min", "Min. to primary"), ("sec_min", "Min. to secondary"),
-                   ("gap", "Gap")]
-COMPARE_COLUMNS = [("name_en", "Township"), ("pop_lose_prim", "Pop. losing primary"),
-                   ("pop_lose_sec", "Pop. losing secondary"), ("pop_gain_prim", "Pop. gaining primary"),
-                   ("pop_gain_sec", "Pop. gaining secondary"), ("vil_loses_primary", "Villages losing primary"),
-                   ("vil_loses_secondary", "Villages losing secondary"), ("pcode", "Pcode")]
+from .tables import FrozenColumnView
+
+# the figures that matter first (people and % without care), the name column frozen
+TOWNSHIP_COLUMNS = [("name_en", "Township"), ("pct_noprim", "No primary\n(%)"),
+                    ("pop_noprim", "No primary\n(people)"), ("pct_nosec", "No secondary\n(%)"),
+                    ("pop_nosec", "No secondary\n(people)"), ("pop", "Population\n(villages)"),
+                    ("vil_noprim", "Villages\nno primary"), ("vil_nosec", "Villages\nno secondary"),
+                    ("pct_prim", "Within\nprimary (%)"), ("pct_sec", "Within\nsecondary (%)"),
+                    ("pop_prim", "Within primary\n(people)"), ("pop_sec", "Within secondary\n(people)"),
+                    ("n_villages", "Villages"), ("census_pop", "Census\n2014"), ("name_my", "မြို့နယ်"),
+                    ("pcode", "Pcode")]
+VILLAGE_COLUMNS = [("name_en", "Village"), ("population", "Population"), ("gap", "Gap"),
+                   ("prim_min", "Min. to\nprimary"), ("sec_min", "Min. to\nsecondary"), ("township", "Township"),
+                   ("name_my", "ရွာ"), ("pcode", "Pcode")]
+COMPARE_COLUMNS = [("name_en", "Township"), ("pop_lose_prim", "Losing\nprimary"),
+                   ("pop_gain_prim", "Gaining\nprimary"), ("pop_lose_sec", "Losing\nsecondary"),
+                   ("pop_gain_sec", "Gaining\nsecondary"), ("vil_loses_primary", "Villages\nlosing prim."),
+                   ("vil_loses_secondary", "Villages\nlosing sec."), ("pcode", "Pcode")]
 GAP_LABELS = {g: s.label for g, s in sym.GAP_STYLES.items()}
 
 
@@ -33,7 +39,7 @@ def _fmt(value, column: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if column.startswith("pct"):
-        return f"{float(value):.1f}"
+        return f"{float(value):.1f}%"
     if column.endswith("_min"):
         return f"{float(value):.0f}"
     if isinstance(value, (int, np.integer)) or (isinstance(value, (float, np.floating)) and float(value).is_integer()):
@@ -155,20 +161,6 @@ class FrameModel(QAbstractTableModel):
         return self.frame[column].iloc[int(self._rows[row])]
 
 
-def _table(model) -> QTableView:
-    view = QTableView()
-    view.setModel(model)
-    view.setSortingEnabled(True)
-    view.setSelectionBehavior(QAbstractItemView.SelectRows)
-    view.setSelectionMode(QAbstractItemView.SingleSelection)
-    view.setAlternatingRowColors(True)
-    view.verticalHeader().setVisible(False)
-    view.verticalHeader().setDefaultSectionSize(22)
-    view.horizontalHeader().setSectionResizeMode(QHeaderView.Interactive)
-    view.horizontalHeader().setStretchLastSection(True)
-    return view
-
-
 class CurveChart(QWidget):
     """Share of population within t minutes (matplotlib Figure, no pyplot).
 
@@ -253,14 +245,14 @@ class ResultsDock(QWidget):
         pl.addWidget(self.problems)
         self.tabs.addTab(page, "Summary")
         # townships
-        self.township_model = FrameModel(TOWNSHIP_COLUMNS, (0, 1, 11), self)
-        self.township_view = _table(self.township_model)
+        self.township_model = FrameModel(TOWNSHIP_COLUMNS, _search(TOWNSHIP_COLUMNS), self)
+        self.township_view = FrozenColumnView(self.township_model, "townships")
         self.township_view.setObjectName("township_table")
         self.township_view.selectionModel().selectionChanged.connect(self._township_changed)
         self.tabs.addTab(self.township_view, "Townships")
         # uncovered villages
-        self.village_model = FrameModel(VILLAGE_COLUMNS, (0, 1, 2), self)
-        self.village_view = _table(self.village_model)
+        self.village_model = FrameModel(VILLAGE_COLUMNS, _search(VILLAGE_COLUMNS), self)
+        self.village_view = FrozenColumnView(self.village_model, "villages")
         self.village_view.setObjectName("village_table")
         self.village_view.selectionModel().selectionChanged.connect(self._village_changed)
         self.search = QLineEdit()
@@ -269,6 +261,8 @@ class ResultsDock(QWidget):
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self.village_model.set_text)
         self.village_count = QLabel("")
+        self.village_count.setWordWrap(True)
+        self.search.setMinimumWidth(120)
         page = QWidget()
         vl = QVBoxLayout(page)
         vl.setContentsMargins(2, 2, 2, 2)
@@ -283,8 +277,8 @@ class ResultsDock(QWidget):
         self.compare_label = QLabel("Compare two scenarios in the Scenarios panel.")
         self.compare_label.setWordWrap(True)
         self.compare_label.setTextFormat(Qt.RichText)
-        self.compare_model = FrameModel(COMPARE_COLUMNS, (0, 7), self)
-        self.compare_view = _table(self.compare_model)
+        self.compare_model = FrameModel(COMPARE_COLUMNS, _search(COMPARE_COLUMNS), self)
+        self.compare_view = FrozenColumnView(self.compare_model, "comparison")
         self.compare_view.setObjectName("compare_table")
         self.compare_view.selectionModel().selectionChanged.connect(self._compare_changed)
         page = QWidget()
@@ -297,6 +291,7 @@ class ResultsDock(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
         self._pending_curve = None
+        self.comparison_stale = False
         self.tabs.currentChanged.connect(lambda _i: self._draw_curve())
 
     def _draw_curve(self) -> None:
@@ -317,17 +312,17 @@ class ResultsDock(QWidget):
             self.problems.setPlainText("")
             return
         self.summary.setText(headline_html(result, stale, scenario_name))
-        towns = pd.DataFrame(result.townships.drop(columns="geometry", errors="ignore"))
+        towns = township_figures(result.townships)
         self.township_model.set_frame(towns)
-        self.township_view.sortByColumn(3, Qt.AscendingOrder)
-        self.township_view.resizeColumnsToContents()
+        self.township_view.sortByColumn(2, Qt.DescendingOrder)  # most people without primary care first
+        self.township_view.fit_columns()
         villages = pd.DataFrame(result.villages.drop(columns="geometry", errors="ignore"))
         uncovered = villages[villages["gap"].astype(str) != "none"].copy() if "gap" in villages else villages
         if "township_pcode" in uncovered and "pcode" in towns and "name_en" in towns:
             uncovered["township"] = uncovered["township_pcode"].map(towns.set_index("pcode")["name_en"])
         self.village_model.set_frame(uncovered)
-        self.village_view.sortByColumn(4, Qt.DescendingOrder)
-        self.village_view.resizeColumnsToContents()
+        self.village_view.sortByColumn(1, Qt.DescendingOrder)
+        self.village_view.fit_columns()
         self.village_count.setText(f"{len(uncovered):,} of {len(villages):,} villages lack primary or secondary "
                                    "care within the thresholds")
         self._pending_curve = (result.curve, result.params)
@@ -342,9 +337,11 @@ class ResultsDock(QWidget):
 
     def show_comparison(self, comparison, name_a: str, name_b: str) -> None:
         if comparison is None:
+            self.comparison_stale = False
             self.compare_model.set_frame(None)
             self.compare_label.setText("Compare two scenarios in the Scenarios panel.")
             return
+        self.comparison_stale = False
         s = comparison.summary()
         self.compare_label.setText(
             f"<b>{name_b}</b> compared with <b>{name_a}</b>: "
@@ -354,8 +351,15 @@ class ResultsDock(QWidget):
             "(highlighted on the map).")
         self.compare_model.set_frame(pd.DataFrame(comparison.townships))
         self.compare_view.sortByColumn(1, Qt.DescendingOrder)
-        self.compare_view.resizeColumnsToContents()
+        self.compare_view.fit_columns()
         self.tabs.setCurrentIndex(4)
+
+    def mark_comparison_stale(self) -> None:
+        text = self.compare_label.text()
+        if "Out of date" not in text:
+            self.compare_label.setText("<p style='color:#b2182b'><b>Out of date</b>: a compared scenario changed; "
+                                       "press Compare again in the Scenarios panel.</p>" + text)
+        self.comparison_stale = True
 
     # -- selection ----------------------------------------------------------------------
     def _selected(self, view, model, column: str) -> str | None:
@@ -385,6 +389,24 @@ class ResultsDock(QWidget):
 
     def select_village_row(self, proxy_row: int) -> None:
         self.village_view.selectRow(proxy_row)
+
+
+def _search(columns) -> tuple[int, ...]:
+    """Columns a search looks in: names and pcodes."""
+    return tuple(i for i, (c, _t) in enumerate(columns) if c in ("name_en", "name_my", "pcode"))
+
+
+def township_figures(townships) -> pd.DataFrame:
+    """The township table with people and % without primary / secondary care (people:
+    village population; % of the township's village population, 0-100)."""
+    towns = pd.DataFrame(townships.drop(columns="geometry", errors="ignore")).copy()
+    if {"pop", "pop_prim", "pop_sec"} <= set(towns):
+        towns["pop_noprim"] = towns["pop"] - towns["pop_prim"]
+        towns["pop_nosec"] = towns["pop"] - towns["pop_sec"]
+        pop = towns["pop"].where(towns["pop"] > 0)
+        towns["pct_noprim"] = (100 * towns["pop_noprim"] / pop).round(1)
+        towns["pct_nosec"] = (100 * towns["pop_nosec"] / pop).round(1)
+    return towns
 
 
 def headline_html(result, stale: bool = False, scenario_name: str | None = None) -> str:

@@ -15,7 +15,7 @@ import logging
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QUndoStack
 
-from coverage_app.core.analysis.edits import apply_facility_edits
+from coverage_app.core.analysis.edits import apply_facility_edits, apply_zone_edits
 from coverage_app.core.data.viewmodel import result_key
 from coverage_app.core.errors import InputError
 
@@ -50,11 +50,16 @@ class ScenarioController(Controller):
         p.compare_requested.connect(self.compare_scenarios)
         p.as_of_changed.connect(self._as_of_changed)
         map_tools.tool_clicked.connect(self._tool_clicked)
+        self.compared = None  # {"a", "b", "ka", "kb"} of the comparison on show (names None = baseline)
+        session.scenario_changed.connect(self.check_comparison)
+        analysis.panel.params_edited.connect(self.check_comparison)  # after the analysis took the new params
 
     def active_scenario(self) -> dict | None:
         return self.session.active_scenario()
 
     def reset(self, _project=None) -> None:
+        self.compared = None
+        self.panel.set_compare_state("")
         self.undo_stacks.clear()
         for stack in list(self.undo_group.stacks()):
             self.undo_group.removeStack(stack)
@@ -113,6 +118,10 @@ class ScenarioController(Controller):
         name = self._unique_name(name.strip())
         old = scenario["name"]
         scenario["name"] = name
+        if self.compared is not None:  # the comparison follows the rename (its content is unchanged)
+            for side in ("a", "b"):
+                if self.compared[side] == old:
+                    self.compared[side] = name
         self.project.active_scenario = name
         if old in self.undo_stacks:
             stack = self.undo_stacks.pop(old)
@@ -156,6 +165,7 @@ class ScenarioController(Controller):
             return
         scenario["as_of"] = value
         self.session.set_dirty(True)
+        self.session.scenario_changed.emit()
         self.refresh_facilities()
         self.analysis.results_for_current_state()
 
@@ -235,6 +245,25 @@ class ScenarioController(Controller):
                 except InputError as exc:
                     log.warning("scenario edits not shown: %s", exc)
             first = False
+            layer.set_frame(frame)
+            self.stack.changed(layer)
+        self._refresh_zones(scenario)
+
+    def _refresh_zones(self, scenario) -> None:
+        """Conflict zones as the scenario has them (zones drawn or removed as edits)."""
+        refs = self.project.layers_of("conflict_zones")
+        if not refs:
+            return
+        layer = self.session.map_layers.get(refs[0].name)
+        base = self.data.layers.get(refs[0].name)
+        if not isinstance(layer, VectorLayer) or base is None:
+            return
+        try:
+            frame = apply_zone_edits(base.data, scenario)
+        except (InputError, ValueError, KeyError) as exc:
+            log.warning("scenario zones not shown: %s", exc)
+            return
+        if len(frame) != len(layer.frame) or frame is not base.data:
             layer.set_frame(frame)
             self.stack.changed(layer)
 
@@ -319,12 +348,54 @@ class ScenarioController(Controller):
             self.analysis.remember(ka, ra)
             self.analysis.remember(kb, rb)
             self.session.comparison = comparison
+            self.compared = {"a": name_a, "b": name_b, "ka": ka, "kb": kb}
             self.show_comparison(comparison, name_a or "Baseline", name_b or "Baseline")
+            self.panel.set_compare_state(f"Showing {name_a or 'Baseline'} → {name_b or 'Baseline'}")
 
         self.tasks.start(jobs.compare, jobs.snapshot(self.data), params, sa, sb, cache.get(ka), cache.get(kb),
                          label="Comparing scenarios", group="analysis", replace=True,
                          on_done=done, on_error=lambda exc: self.task_error("Compare scenarios", exc),
                          on_cancelled=lambda: self.status("Comparison cancelled"))
+
+    def _comparison_keys(self):
+        """Current result keys of the compared scenarios, or None if one was deleted."""
+        c = self.compared
+        keys = []
+        for side in ("a", "b"):
+            name = c[side]
+            scenario = self.project.scenario(name) if name else None
+            if name and scenario is None:
+                return None
+            keys.append(result_key(self.project.params, copy.deepcopy(scenario) if scenario else None))
+        return keys
+
+    def check_comparison(self, *_args) -> None:
+        """After any change (edit, undo, rename, delete, date, parameters): a comparison whose
+        scenarios changed is recomputed when both results are at hand, else marked stale."""
+        if self.compared is None or self.project is None:
+            return
+        keys = self._comparison_keys()
+        c = self.compared
+        if keys == [c["ka"], c["kb"]]:
+            return
+        cache = self.session.cache
+        if keys is not None and keys[0] in cache and keys[1] in cache and self.data is not None:
+            self.compare_scenarios(c["a"], c["b"])  # only the comparison step runs
+            return
+        self.mark_comparison_stale()
+
+    def mark_comparison_stale(self) -> None:
+        c = self.compared
+        names = f"{c['a'] or 'Baseline'} → {c['b'] or 'Baseline'}"
+        self.compared = {**c, "ka": None, "kb": None}  # stays stale until compared again
+        self.panel.set_compare_state(f"Out of date: {names} changed since the comparison. Press Compare "
+                                     "again.", stale=True)
+        self.results.mark_comparison_stale()
+        layer = self.session.result_layers.get("compare")
+        if layer is not None and not layer.title.endswith("(out of date)"):
+            layer.title = f"{layer.title} (out of date)"
+            self.stack.structure_changed.emit()
+        self.status(f"The comparison {names} is out of date")
 
     def show_comparison(self, comparison, name_a: str, name_b: str) -> None:
         self.results.show_comparison(comparison, name_a, name_b)

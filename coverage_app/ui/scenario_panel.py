@@ -7,11 +7,13 @@ import datetime as dt
 
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QUndoCommand
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFormLayout,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
                                QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                                QPushButton, QScrollArea, QToolButton, QUndoView, QVBoxLayout, QWidget)
 
-from coverage_app.core.data.roles import FACILITY_STATUSES
+from coverage_app.core.data.roles import FACILITY_STATUSES  # noqa: F401
+
+from .date_edit import DateEdit
 
 EDIT_STATUSES = ("functioning", "partial", "closed", "destroyed")
 DEFAULT_LEVELS = ("Mobile clinic", "Clinic", "Rural health centre", "Sub-rural health centre", "Station hospital",
@@ -32,7 +34,9 @@ def describe_edit(edit: dict) -> str:
         return f"{edit.get('name') or edit.get('fac_id')}: {edit.get('status')} ({edit.get('date') or 'no date'})"
     if edit.get("type") == "add_facility":
         return f"New {edit.get('level', 'facility').lower()} “{edit.get('name')}” ({edit.get('date') or 'no date'})"
-    return f"{edit.get('type')}: {edit.get('zone_id', '')}"
+    from coverage_app.core.outputs.scenario_label import describe_edit as describe
+
+    return describe(edit)
 
 
 class StatusDialog(QDialog):
@@ -50,7 +54,7 @@ class StatusDialog(QDialog):
         # default to the most likely change: a working facility closes, a closed one reopens
         proposal = "closed" if current in ("functioning", "partial", "unknown") else "functioning"
         self.status.setCurrentIndex(self.status.findData(proposal))
-        self.date = QDateEdit(_qdate(default_date))
+        self.date = DateEdit(_qdate(default_date))
         self.date.setObjectName("date")
         self.date.setCalendarPopup(True)
         self.date.setDisplayFormat("yyyy-MM-dd")
@@ -90,7 +94,7 @@ class AddFacilityDialog(QDialog):
         self.primary.setChecked(True)
         self.secondary = QCheckBox("provides secondary care (hospital)")
         self.level.currentTextChanged.connect(self._level_changed)
-        self.date = QDateEdit(_qdate(default_date))
+        self.date = DateEdit(_qdate(default_date))
         self.date.setCalendarPopup(True)
         self.date.setDisplayFormat("yyyy-MM-dd")
         form = QFormLayout()
@@ -158,7 +162,7 @@ class ScenarioPanel(QWidget):
             buttons.addWidget(b)
         self.as_of_box = QCheckBox("Scenario date (as of)")
         self.as_of_box.setToolTip("Edits dated after this date are not yet in force; empty = the analysis date")
-        self.as_of = QDateEdit(_qdate(dt.date.today()))
+        self.as_of = DateEdit(_qdate(dt.date.today()))
         self.as_of.setCalendarPopup(True)
         self.as_of.setDisplayFormat("yyyy-MM-dd")
         self.as_of.setEnabled(False)
@@ -185,14 +189,22 @@ class ScenarioPanel(QWidget):
         self.compare_button.setObjectName("compare")
         self.compare_button.clicked.connect(
             lambda: self.compare_requested.emit(self.compare_a.currentData(), self.compare_b.currentData()))
+        self.compare_state = QLabel("")
+        self.compare_state.setObjectName("compare_state")
+        self.compare_state.setWordWrap(True)
+        self._compare_for = object()  # the active scenario the defaults were set for
         cl = QFormLayout(compare)
+        cl.setRowWrapPolicy(QFormLayout.WrapLongRows)
         cl.addRow("From", self.compare_a)
         cl.addRow("To", self.compare_b)
         cl.addRow(self.compare_button)
+        cl.addRow(self.compare_state)
+        self.compare_box = compare
         inner = QWidget()  # in a scroll area: the dock can shrink on a small laptop screen
         layout = QVBoxLayout(inner)
         layout.addWidget(self.list, 1)
         layout.addLayout(buttons)
+        layout.addWidget(compare)  # where it is seen, not below the edit history
         layout.addLayout(date_row)
         for text in ("Edit on the map (click a facility / click a location):",
                      "Edits of this scenario (click one to step back; undo/redo in the Edit menu):"):
@@ -202,7 +214,6 @@ class ScenarioPanel(QWidget):
             if text.startswith("Edit on"):
                 layout.addLayout(tools)
         layout.addWidget(self.undo_view, 1)
-        layout.addWidget(compare)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.NoFrame)
@@ -231,18 +242,35 @@ class ScenarioPanel(QWidget):
             self.as_of_box.setChecked(bool(current and current.get("as_of")))
             if current and current.get("as_of"):
                 self.as_of.setDate(_qdate(dt.date.fromisoformat(current["as_of"])))
-            for combo, default in ((self.compare_a, None), (self.compare_b, active)):
-                previous = combo.currentData() if combo.count() else default
-                combo.clear()
-                combo.addItem(BASELINE, None)
-                for s in scenarios:
-                    combo.addItem(s["name"], s["name"])
-                index = combo.findData(previous if combo is self.compare_a or previous else default)
-                combo.setCurrentIndex(max(0, index))
-            if active and self.compare_b.currentData() is None:
-                self.compare_b.setCurrentIndex(max(0, self.compare_b.findData(active)))
+            self._fill_compare(scenarios, active)
         finally:
             self._loading = False
+
+    def _fill_compare(self, scenarios: list[dict], active: str | None) -> None:
+        """Compare defaults to Baseline -> the active scenario (or the first scenario while
+        the baseline is active); a choice the user made is kept until the active scenario
+        changes."""
+        names = [s["name"] for s in scenarios]
+        default_b = active if active else (names[0] if names else None)
+        keep = active == self._compare_for and self.compare_a.count()
+        previous = (self.compare_a.currentData(), self.compare_b.currentData()) if keep else (None, default_b)
+        for combo, want in ((self.compare_a, previous[0]), (self.compare_b, previous[1])):
+            combo.clear()
+            combo.addItem(BASELINE, None)
+            for name in names:
+                combo.addItem(name, name)
+            index = combo.findData(want) if want is not None else 0   # 0 = Baseline
+            if index < 0:
+                index = max(0, combo.findData(default_b)) if combo is self.compare_b and default_b else 0
+            combo.setCurrentIndex(index)
+        self._compare_for = active
+        self.compare_button.setEnabled(bool(names))
+
+    def set_compare_state(self, text: str, stale: bool = False) -> None:
+        """A line under Compare: what is compared, or that it is out of date."""
+        self.compare_state.setText(text)
+        self.compare_state.setStyleSheet("color:#b2182b; font-weight:bold" if stale else "color:#555555")
+        self.compare_button.setText("Compare again" if stale else "Compare")
 
     def _current_changed(self, current, previous) -> None:
         if self._loading or current is None:

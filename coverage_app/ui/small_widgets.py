@@ -63,6 +63,8 @@ class IdentifyPanel(QWidget):
         for i, (layer, row) in enumerate(hits):
             attrs = layer.attributes(row)
             label = next((format_value(v) for k, v in attrs if k in ("name", "name_en", "fac_name") and v), "")
+            if not label and getattr(layer, "geometry", "") == "raster" and attrs:
+                label = format_value(attrs[0][1]) + (f" {layer.unit}" if getattr(layer, "unit", "") else "")
             top = QTreeWidgetItem([layer.title, label])
             top.setData(0, Qt.UserRole, i)
             font = top.font(0)

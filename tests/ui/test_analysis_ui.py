@@ -56,7 +56,7 @@ def test_run_analysis_shows_results_as_layers_and_tables(window, qtbot):
     assert window.results.curve.figure is not None and window.results.curve.figure.axes
     # sorting a column sorts the rows (in the model, by value)
     model = window.results.township_model
-    model.sort(2, Qt.DescendingOrder)
+    model.sort([c for c, _ in model.columns].index("pop"), Qt.DescendingOrder)
     pops = [model.row_value(r, "pop") for r in range(model.rowCount())]
     assert pops == sorted(pops, reverse=True)
 

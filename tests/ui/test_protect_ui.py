@@ -203,6 +203,9 @@ def test_quick_close_drops_everything(window, qtbot, protected_file, answers, na
     window.scenarios.push_edit(dict(NEW_CLINIC))
     wait_idle(qtbot, window)
     window.identify_panel.show_hits(window.map_tools.identify(95.976, 21.873))
+    table = window.gis.open_table(window.map_layers["Health facilities"])  # the attribute table lists names
+    table.select_frame_rows([0, 1])
+    window.gis.select.set_selection({window.map_layers["Health facilities"]: [0, 1]})
     settings.set_value("recent_projects", [str(protected_file), "/data/plain.covproj"])
     settings.set_value("last_project", str(protected_file))
     all_names = names | {"Secret Field Clinic"}

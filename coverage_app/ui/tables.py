@@ -1,0 +1,153 @@
+"""Table views for result tables: the first (name) column frozen while the others scroll,
+columns sized to the window, and a header menu to pick the columns shown (remembered).
+
+:class:`FrozenColumnView` follows Qt's "frozen column" example: a second view over the
+same model and selection, showing column 0 only, laid over the main view's first column.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView
+
+from . import settings
+
+MAX_AUTO_WIDTH = 150   # px: a column sized to its contents is never wider than this
+MIN_AUTO_WIDTH = 48
+
+
+class FrozenColumnView(QTableView):
+    def __init__(self, model, settings_key: str | None = None, parent=None):
+        super().__init__(parent)
+        self.setModel(model)
+        self.settings_key = settings_key
+        self.setSortingEnabled(True)
+        self.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.setAlternatingRowColors(True)
+        self.setHorizontalScrollMode(QAbstractItemView.ScrollPerPixel)
+        self.verticalHeader().setVisible(False)
+        self.verticalHeader().setDefaultSectionSize(22)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.Interactive)
+        header.setStretchLastSection(False)
+        header.setDefaultAlignment(Qt.AlignCenter | Qt.TextWordWrap)
+        header.setContextMenuPolicy(Qt.CustomContextMenu)
+        header.customContextMenuRequested.connect(lambda pos: self.column_menu().popup(header.mapToGlobal(pos)))
+        # the frozen name column
+        f = QTableView(self)
+        f.setObjectName("frozen_column")
+        f.setModel(model)
+        f.setSelectionModel(self.selectionModel())
+        f.setFocusPolicy(Qt.NoFocus)
+        f.setSelectionBehavior(QAbstractItemView.SelectRows)
+        f.setAlternatingRowColors(True)
+        f.verticalHeader().setVisible(False)
+        f.verticalHeader().setDefaultSectionSize(22)
+        f.horizontalHeader().setSectionResizeMode(QHeaderView.Fixed)
+        f.horizontalHeader().setDefaultAlignment(Qt.AlignCenter | Qt.TextWordWrap)
+        f.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        f.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        f.setStyleSheet("QTableView#frozen_column { border: none; border-right: 1px solid #9a9a9a; }")
+        f.horizontalHeader().sectionClicked.connect(self._frozen_header_clicked)
+        self.frozen = f
+        self.viewport().stackUnder(f)
+        header.sectionResized.connect(self._section_resized)
+        self.verticalHeader().sectionResized.connect(lambda i, _o, n: f.setRowHeight(i, n))
+        f.verticalScrollBar().valueChanged.connect(self.verticalScrollBar().setValue)
+        self.verticalScrollBar().valueChanged.connect(f.verticalScrollBar().setValue)
+        model.modelReset.connect(self._sync_columns)
+        model.layoutChanged.connect(self._sync_columns)
+        self._hidden = set(self._saved_hidden())
+        self._sync_columns()
+
+    # -- the frozen column ----------------------------------------------------------------
+    def _sync_columns(self, *_args) -> None:
+        n = self.model().columnCount()
+        for c in range(n):
+            self.frozen.setColumnHidden(c, c != 0)
+            self.setColumnHidden(c, c != 0 and self.model().headerData(c, Qt.Horizontal) in self._hidden)
+        self.frozen.setColumnWidth(0, self.columnWidth(0))
+        self._place_frozen()
+
+    def _section_resized(self, index: int, _old: int, new: int) -> None:
+        if index == 0:
+            self.frozen.setColumnWidth(0, new)
+            self._place_frozen()
+
+    def _frozen_header_clicked(self, _section: int) -> None:
+        header = self.horizontalHeader()
+        order = Qt.DescendingOrder if header.sortIndicatorSection() == 0 and \
+            header.sortIndicatorOrder() == Qt.AscendingOrder else Qt.AscendingOrder
+        self.sortByColumn(0, order)
+
+    def _place_frozen(self) -> None:
+        fw = self.frameWidth()
+        self.frozen.horizontalHeader().setFixedHeight(self.horizontalHeader().height())
+        self.frozen.setGeometry(self.verticalHeader().width() + fw, fw, self.columnWidth(0),
+                                self.viewport().height() + self.horizontalHeader().height())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._place_frozen()
+
+    def updateGeometries(self) -> None:
+        super().updateGeometries()
+        if hasattr(self, "frozen"):
+            self._place_frozen()
+
+    # -- sizes and picked columns -----------------------------------------------------------
+    def fit_columns(self) -> None:
+        """Columns sized to their contents (capped), widened to fill the view if there is room."""
+        self.resizeColumnsToContents()
+        header = self.horizontalHeader()
+        visible = [c for c in range(header.count()) if not self.isColumnHidden(c)]
+        for c in visible:
+            cap = 220 if c == 0 else MAX_AUTO_WIDTH
+            self.setColumnWidth(c, max(MIN_AUTO_WIDTH, min(self.columnWidth(c), cap)))
+        total = sum(self.columnWidth(c) for c in visible)
+        room = self.viewport().width() - total
+        if room > 0 and len(visible) > 1:
+            extra = room // (len(visible) - 1)
+            for c in visible[1:]:
+                self.setColumnWidth(c, self.columnWidth(c) + extra)
+        self.frozen.setColumnWidth(0, self.columnWidth(0))
+        self._place_frozen()
+
+    def column_menu(self) -> QMenu:
+        """Checkable columns (the frozen name column always stays)."""
+        menu = QMenu(self)
+        menu.setObjectName("column_menu")
+        model = self.model()
+        for c in range(1, model.columnCount()):
+            title = model.headerData(c, Qt.Horizontal)
+            action = QAction(str(title).replace("\n", " "), menu)
+            action.setCheckable(True)
+            action.setChecked(not self.isColumnHidden(c))
+            action.toggled.connect(lambda on, t=title: self.set_column_shown(t, on))
+            menu.addAction(action)
+        self.last_menu = menu
+        return menu
+
+    def set_column_shown(self, title: str, shown: bool) -> None:
+        if shown:
+            self._hidden.discard(title)
+        else:
+            self._hidden.add(title)
+        self._save_hidden()
+        self._sync_columns()
+
+    def shown_columns(self) -> list[str]:
+        model = self.model()
+        return [model.headerData(c, Qt.Horizontal) for c in range(model.columnCount()) if not self.isColumnHidden(c)]
+
+    def _saved_hidden(self) -> list[str]:
+        if not self.settings_key:
+            return []
+        value = settings.value(f"tables/{self.settings_key}/hidden", "") or ""
+        return [v for v in (value if isinstance(value, list) else str(value).split("|")) if v]
+
+    def _save_hidden(self) -> None:
+        if self.settings_key:
+            settings.set_value(f"tables/{self.settings_key}/hidden", "|".join(sorted(self._hidden)))

@@ -1,0 +1,174 @@
+"""Issue 13 items 2, 3, 4 and 6 on a 1366 x 768 laptop window: the map keeps more than half
+the window, the legend is a foldable corner, tables lead with the figures that matter
+(name column frozen, columns picked by the user), the Analysis panel never clips or scrolls
+sideways, dates are taken as typed, the view's extent survives a resize."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtCore import QDate, QPoint, QSize, Qt
+
+from coverage_app.ui import settings
+from coverage_app.ui.date_edit import DateEdit, parse_date
+
+from .conftest import run_analysis
+
+
+def _laptop(window, qtbot):
+    window.resize(1366, 768)
+    qtbot.waitUntil(lambda: window._docks_arranged, timeout=5000)
+    qtbot.wait(100)
+
+
+def test_map_keeps_half_the_window_and_the_legend_a_corner(window, qtbot):
+    _laptop(window, qtbot)
+    run_analysis(qtbot, window)
+    c = window.canvas
+    assert c.width() * c.height() >= 0.5 * window.width() * window.height(), (c.size(), window.size())
+    rect = c._legend_layout()[1]
+    assert rect.width() <= 0.3 * c.width() + 1 and rect.height() <= 0.4 * c.height() + 1
+    assert rect.right() <= c.width() and rect.bottom() <= c.height()  # bottom-right corner
+    # a click on its title folds it to a chip; the click never reaches the map tools
+    clicked = []
+    c.map_clicked.connect(lambda *a: clicked.append(a))
+    header = c.legend_header_rect().center()
+    qtbot.mouseClick(c, Qt.LeftButton, pos=QPoint(int(header.x()), int(header.y())))
+    assert c.legend_collapsed and not clicked
+    small = c._legend_layout()[1]
+    assert small.height() < 40 and small.width() < rect.width() + 1
+    assert settings.value("map/legend_collapsed") in (True, "true")
+    c.grab().save(str(settings.app_data_dir() / "folded.png"))
+    qtbot.mouseClick(c, Qt.LeftButton, pos=c.legend_header_rect().center().toPoint())
+    assert not c.legend_collapsed
+
+
+def test_the_users_dock_layout_is_remembered(qtbot, window):
+    from .conftest import make_window
+
+    _laptop(window, qtbot)
+    window.resizeDocks([window.results_dock], [380], Qt.Horizontal)
+    qtbot.wait(50)
+    width = window.results_dock.width()
+    window.close()
+    again = make_window(qtbot)
+    again.resize(1366, 768)
+    qtbot.waitUntil(lambda: again._docks_arranged, timeout=5000)
+    qtbot.wait(100)
+    assert abs(again.results_dock.width() - width) <= 12
+    again.dirty = False
+    again.close()
+    again.tasks.shutdown(20000)
+
+
+def test_resizing_keeps_the_extent_in_view(window, qtbot):
+    c = window.canvas
+    before = c.visible_extent()
+    window.resize(1900, 1050)
+    qtbot.waitUntil(lambda: c.width() > 1000, timeout=5000)
+    after = c.visible_extent()
+    assert after[0] <= before[0] + 1 and after[1] <= before[1] + 1 and after[2] >= before[2] - 1 \
+        and after[3] >= before[3] - 1
+    # …and not much more: the tighter side still fits the old extent
+    assert min((after[2] - after[0]) / (before[2] - before[0]), (after[3] - after[1]) / (before[3] - before[1])) < 1.05
+
+
+def test_township_table_leads_with_people_and_share_without_care(window, qtbot):
+    _laptop(window, qtbot)
+    result = run_analysis(qtbot, window)
+    view, model = window.results.township_view, window.results.township_model
+    window.results.tabs.setCurrentWidget(view)
+    qtbot.wait(50)
+    keys = [c for c, _ in model.columns]
+    assert keys[:5] == ["name_en", "pct_noprim", "pop_noprim", "pct_nosec", "pop_nosec"]
+    # sorted by people without primary care, figures checked against the result's own columns
+    t = result.townships.set_index("pcode")
+    top = model.row_value(0, "pcode")
+    assert model.row_value(0, "pop_noprim") == t.loc[top, "pop"] - t.loc[top, "pop_prim"] == \
+        max(t["pop"] - t["pop_prim"])
+    assert abs(model.row_value(0, "pct_noprim") - (100 - t.loc[top, "pct_prim"])) <= 0.11
+    assert model.data(model.index(0, 2)) == f"{int(t.loc[top, 'pop'] - t.loc[top, 'pop_prim']):,}"
+    assert model.data(model.index(0, 1)).endswith("%")
+    # name and % without primary are on screen together in a 1366 px window
+    name_w = view.columnWidth(0)
+    assert name_w + view.columnWidth(1) <= view.viewport().width()
+    # the frozen name column stays put while the table scrolls sideways
+    view.horizontalScrollBar().setValue(view.horizontalScrollBar().maximum())
+    assert view.frozen.isVisible() and view.frozen.geometry().width() == name_w
+    assert view.frozen.geometry().x() <= 2 and view.frozen.model() is model
+    assert view.frozen.selectionModel() is view.selectionModel()
+
+
+def test_user_picks_the_columns_and_the_choice_is_kept(window, qtbot):
+    from coverage_app.ui.results_dock import ResultsDock
+
+    run_analysis(qtbot, window)
+    view = window.results.township_view
+    menu = view.column_menu()
+    titles = [a.text() for a in menu.actions()]
+    assert "Census 2014" in titles and "Township" not in titles  # the name column always stays
+    census = next(a for a in menu.actions() if a.text() == "Census 2014")
+    census.setChecked(False)
+    assert "Census\n2014" not in view.shown_columns()
+    other = ResultsDock()
+    qtbot.addWidget(other)
+    other.show_result(window.result)
+    assert "Census\n2014" not in other.township_view.shown_columns()
+    census.setChecked(True)
+    assert "Census\n2014" in view.shown_columns()
+
+
+def test_analysis_panel_fits_a_laptop_dock(window, qtbot):
+    _laptop(window, qtbot)
+    window.analysis_dock.raise_()
+    qtbot.wait(50)
+    panel = window.analysis_panel
+    inner, viewport = panel.scroll.widget(), panel.scroll.viewport()
+    assert inner.width() <= viewport.width()
+    assert panel.scroll.horizontalScrollBarPolicy() == Qt.ScrollBarAlwaysOff
+    for widget in (panel.as_of_today, panel.cell, panel.neighbours, panel.unknown):
+        right = widget.mapTo(inner, QPoint(widget.width(), 0)).x()
+        assert right <= viewport.width(), widget.objectName()
+    # Tab through every field: the panel never scrolls sideways
+    panel.mode.setFocus()
+    for _ in range(12):
+        qtbot.keyClick(window.focusWidget(), Qt.Key_Tab)
+        assert panel.scroll.horizontalScrollBar().value() == 0
+
+
+def test_typed_dates_are_taken_as_typed(qtbot, window):
+    assert parse_date("2024-06-01") == dt.date(2024, 6, 1) and parse_date("2024/6/1") == dt.date(2024, 6, 1)
+    assert parse_date("2024-13-01") is None and parse_date("06/01/2024") is None
+    panel = window.analysis_panel
+    panel.as_of_today.setChecked(False)
+    edit = panel.as_of.edit
+    edit.setFocus()
+    edit.selectAll()
+    qtbot.keyClicks(edit, "2024-06-01")
+    qtbot.keyClick(edit, Qt.Key_Tab)
+    assert panel.params().as_of == dt.date(2024, 6, 1)
+    assert window.project.params.as_of == dt.date(2024, 6, 1)  # the edit reached the project
+    edit.selectAll()
+    qtbot.keyClicks(edit, "2024-13-01")
+    qtbot.keyClick(edit, Qt.Key_Return)
+    assert not panel.as_of.is_valid()
+    try:
+        panel.params()
+        raise AssertionError("an impossible date must be refused")
+    except ValueError as exc:
+        assert "2024-13-01" in str(exc) and "YYYY-MM-DD" in str(exc)
+    # the calendar sets the date too
+    panel.as_of.calendar.clicked.emit(QDate(2023, 12, 24))
+    assert panel.as_of.is_valid() and panel.params().as_of == dt.date(2023, 12, 24)
+    assert edit.text() == "2023-12-24"
+
+
+def test_date_edit_on_its_own(qtbot):
+    box = DateEdit(dt.date(2026, 12, 1))
+    qtbot.addWidget(box)
+    seen = []
+    box.dateChanged.connect(seen.append)
+    box.edit.selectAll()
+    qtbot.keyClicks(box.edit, "2024-06-01")
+    assert box.py_date() == dt.date(2024, 6, 1) and seen[-1] == QDate(2024, 6, 1)
+    assert box.sizeHint().width() < 200 and box.minimumSizeHint() != QSize(0, 0)
