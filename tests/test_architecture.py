@@ -25,7 +25,9 @@ MAX_LINES = 600
 
 # Files wave/ui is splitting (branch wave/ui, "Window split:"): still long on this branch.
 # The lead removes this allow-list when the branches merge.
-WAVE_UI_OWNED: set[str] = set()  # wave/ui's window split landed: main_window.py and maplayers.py are short now
+# main_window.py and maplayers.py are short since wave/ui's window split; canvas.py (605 lines
+# after wave/ui's map tools) is wave/ui's to split or give its "Long because:" reason
+WAVE_UI_OWNED = {"coverage_app/ui/canvas.py"}
 
 
 def lint_imports(cwd: Path) -> subprocess.CompletedProcess:
