@@ -112,3 +112,18 @@ def test_encrypted_export_equals_plain_export(protected, tmp_path, capsys):
     for name in ("villages.csv", "townships.csv", "coverage_curve.csv"):
         with open(plain / name, encoding="utf-8") as a, open(opened / name, encoding="utf-8") as b:
             assert list(csv.reader(a)) == list(csv.reader(b)), name
+
+
+def test_decrypt_into_a_file_is_a_clear_error(tmp_path, env, capsys):
+    from coverage_app.core.data import protect
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.txt").write_text("x")
+    archive = protect.encrypt_folder(tmp_path / "src", tmp_path / "a.zip.enc", protect.Key.new(PASS))
+    (tmp_path / "taken").write_text("a file, not a folder")
+    assert main(["decrypt", str(archive), "--out", str(tmp_path / "taken"), "--passphrase-env", "COV_PASS"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot be used as the folder" in err and "unexpected" not in err
+    assert main(["decrypt", str(tmp_path / "missing.zip.enc"), "--out", str(tmp_path / "o"),
+                 "--passphrase-env", "COV_PASS"]) == 2
+    assert "file not found" in capsys.readouterr().err

@@ -428,7 +428,11 @@ def decrypt_archive(path, out_dir, secret) -> list[Path]:
         raise ProjectError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     payload, _ = decrypt_bytes(blob, secret, str(path), kind="archive")
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ProjectError(f"{out_dir}: cannot be used as the folder to decrypt into ({exc.strerror or exc}); "
+                           "choose a folder (new or existing)") from None
     written = []
     with zipfile.ZipFile(io.BytesIO(payload)) as zf:
         for info in zf.infolist():
