@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QCheckBox, QLabel
 
 from coverage_app.core.data import protect
 from coverage_app.core.data.project import PROJECT_SUFFIX, PROTECTED_SUFFIX, Project, ProjectError
+from coverage_app.core.errors import InputError
 
 from . import dialogs, jobs, protect_dialogs, settings
 
@@ -177,6 +178,10 @@ class ProtectController:
             protect.save_protected(self.project, path, key=key)
         except ProjectError as exc:
             dialogs.show_error(self.w, "Save protected", str(exc))
+            return False
+        except InputError as err:  # a sensitive layer's file cannot be read: nothing was written
+            dialogs.show_problems(self.w, "Save protected", "The protected file was not written: a layer to "
+                                  "protect cannot be read.", err.problems)
             return False
         self.w.session.set_dirty(False)
         self.w.autosave.discard()

@@ -424,3 +424,20 @@ def test_layers_marked_in_the_dialog_are_protected(window, qtbot, tmp_path, monk
     assert window.protection.save_protected_as()
     opened = protect.load_protected(target, PASS)
     assert {r.name for r in opened.layers if r.options.get("embedded")} == {"Villages", "Health facilities"}
+
+
+def test_save_protected_with_an_unreadable_layer_writes_nothing(window, qtbot, tmp_path, monkeypatch, answers):
+    import shutil
+
+    copy = tmp_path / "data" / "sagaing.gpkg"
+    copy.parent.mkdir()
+    shutil.copy(BUNDLED_GPKG, copy)
+    ref = window.project.layers_of("facilities")[0]
+    ref.path = str(copy)
+    copy.write_bytes(b"not a geopackage any more")  # damaged after loading
+    target = tmp_path / "p.covprojx"
+    monkeypatch.setattr(dialogs, "get_save_file", lambda *a, **k: str(target))
+    dialogs.shown.clear()
+    assert not window.protection.save_protected_as()
+    assert not target.exists() and not window.project.protected
+    assert "was not written" in errors_shown()[-1].text and "sagaing.gpkg" in errors_shown()[-1].text
