@@ -52,7 +52,8 @@ class OutputController(Controller):
 
     def export(self, options: dict):
         """Write the current result with ``options`` (out_dir, formats…) in the background."""
-        settings.set_value("last_export_folder", options["out_dir"])
+        if not (self.project is not None and self.project.protected):  # its folder names the project
+            settings.set_value("last_export_folder", options["out_dir"])
 
         def done(paths):
             names = ", ".join(Path(p).name for p in paths[:12]) + (" …" if len(paths) > 12 else "")

@@ -267,13 +267,13 @@ def test_protected_session_leaves_no_clear_text(qtbot, home, protected_file, ans
     assert window.autosave.save_now() is not None
     from coverage_app.ui.small_widgets import ExportDialog
 
-    dialog = ExportDialog(str(home / "home" / "export"), window)
+    dialog = ExportDialog(str(home / "home" / "coverage-sagaing-region-bundled-baseline"), window)
     window.protection.adapt_export_dialog(dialog)
     dialog.safe.setChecked(False)
     task = window.outputs.export(window.protection.export_options(dialog))
     qtbot.waitUntil(lambda: task.state != "running", timeout=60000)
     wait_idle(qtbot, window)
-    assert (home / "home" / "export" / "coverage.zip.enc").exists()
+    assert (home / "home" / "coverage-sagaing-region-bundled-baseline" / "coverage.zip.enc").exists()
     window.protection.quick_close()
     wait_idle(qtbot, window)
     window.close()
@@ -282,6 +282,8 @@ def test_protected_session_leaves_no_clear_text(qtbot, home, protected_file, ans
     assert any(p.name == "settings.ini" for p in written)
     assert not leaks_in([home], needles), [str(p) for p in written]
     assert not leaks_in([home], [protected_file.name.encode()])  # not even the protected file's name
+    settings_text = (home / "settings.ini").read_text(encoding="utf-8")
+    assert "covprojx" not in settings_text and "sagaing-region" not in settings_text.lower()
     assert not errors_shown()
 
 
