@@ -358,11 +358,14 @@ class PrintDialog(QDialog):
                 combo.setCurrentIndex(index)
         self.orientation.setCurrentIndex(1 if _setting("print/landscape", False, type=bool) else 0)
         self.safe_share.setChecked(bool(_setting("print/safe_share", False, type=bool)))
+        # the region page's table is cut to what fits: the whole table is added unless declined
+        self.table_page.setChecked(bool(_setting("print/table_page", True, type=bool)))
 
     def _remember(self) -> None:
         o = self.options()
         for key in ("paper", "language", "landscape", "safe_share"):
             _set_setting(f"print/{key}", o[key])
+        _set_setting("print/table_page", self.table_page.isChecked())
 
     def _options_changed(self, *_):
         self._update_buttons()

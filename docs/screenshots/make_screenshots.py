@@ -63,12 +63,12 @@ def main(argv=None) -> int:
 
     wait(lambda: window.data is not None)
     wait(lambda: not window.tasks.running)
-    if getattr(window, "_zawgyi_box", None) is not None:
-        window._zawgyi_box.close()
+    if getattr(window.layers, "zawgyi_box", None) is not None:
+        window.layers.zawgyi_box.close()
     panel = window.analysis_panel
     panel.mode.setCurrentIndex(panel.mode.findData(args.mode))
     panel.cell.setValue(args.cell)
-    window.run_analysis()
+    window.analysis.run_analysis()
     wait(lambda: window.result is not None and not window.tasks.running)
     window.canvas.zoom_full()
     settle = time.time() + 0.6

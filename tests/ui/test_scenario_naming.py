@@ -70,3 +70,16 @@ def test_print_file_name_names_the_scenario_and_opens_outside_the_program(window
     # the bundled project lives in the program's folder: the first save goes to Documents / home
     assert name.parent in (Path.home() / "Documents", Path.home())
     dialog.close()
+
+
+def test_print_dialog_adds_the_whole_table_page_unless_declined(window, qtbot):
+    window.act_print.trigger()
+    dialog = window.outputs.last_print_dialog
+    assert dialog.table_page.isChecked()  # the region page's own table is cut to what fits
+    dialog.table_page.setChecked(False)
+    dialog._remember()
+    dialog.close()
+    window.act_print.trigger()
+    again = window.outputs.last_print_dialog
+    assert not again.table_page.isChecked()  # the user's choice is kept
+    again.close()

@@ -88,6 +88,24 @@ def focus_extent(layers, town, ratio_hint=None):
     return geom, (x0, y0, x1, y1)
 
 
+TOP_LABELS = 24  # townships by population whose names go on the region map before facility symbols block
+
+
+def township_label_order(towns, figures) -> np.ndarray:
+    """Township rows in labelling order: most people first (the analysis' village
+    population, else the census), area where neither is known."""
+    pop = None
+    if figures is not None and "pcode" in figures:
+        f = figures.set_index(figures["pcode"].astype(str))
+        for col in ("pop", "census_pop"):
+            if col in f and f[col].notna().any():
+                pop = f[col].reindex(towns["pcode"].astype(str)).fillna(0).to_numpy(dtype=float)
+                break
+    if pop is None or not np.any(pop > 0):
+        return np.argsort(-towns.geometry.area.values, kind="stable")
+    return np.lexsort((-towns.geometry.area.values, -pop))
+
+
 def draw_map(page, layers, box, focus_geom, extent, town, language, placer_obstacles=None):
     mx, my, mw, mh = box
     ax = page.axes(mx, my, mw, mh)
@@ -230,20 +248,28 @@ def draw_map(page, layers, box, focus_geom, extent, town, language, placer_obsta
 
     # labels: townships (region) or the focus name, facilities, uncovered villages
     placer = Placer(ax, obstacles)
-    if fac_xy is not None:
-        placer.block(*fac_xy, radius_pt=(4.5 if not layers.safe_share else 5.5) * k)
     ring = [(0, 0), (0, 9), (0, -9), (14, 0, "left"), (-14, 0, "right")]
+
+    def block_facilities():
+        if fac_xy is not None:
+            placer.block(*fac_xy, radius_pt=(4.5 if not layers.safe_share else 5.5) * k)
+
     if town is None:
         reps = towns.geometry.representative_point()
-        order = np.argsort(-towns.geometry.area.values)
-        for i in order:
+        order = township_label_order(towns, layers.figures)
+        for n, i in enumerate(order):
+            if n == TOP_LABELS:  # the most populous townships are named even over facility symbols
+                block_facilities()
             r = towns.iloc[i]
             label = place_name(r, language)
             for size in (6.2, 5.3):  # small townships get smaller type before they lose their name
                 if placer.place(page, reps.iloc[i].x, reps.iloc[i].y, label, size, "bold", colour="#333333",
                                 offsets=ring, halo=2.0 if size > 6 else 1.6):
                     break
+        if len(order) <= TOP_LABELS:
+            block_facilities()
     else:
+        block_facilities()
         # neighbours in grey, the focus township needs no label (it is the title)
         reps = towns.geometry.representative_point()
         for i in range(len(towns)):
