@@ -19,7 +19,7 @@ def has_display() -> bool:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     gui_flags = {"--project", "--no-restore"}
-    if not argv or argv[0] in gui_flags or (len(argv) == 1 and argv[0].endswith(".covproj")):
+    if not argv or argv[0] in gui_flags or (len(argv) == 1 and argv[0].endswith((".covproj", ".covprojx"))):
         if not has_display():
             print("coverage-app: no display found (DISPLAY is not set), so the desktop window cannot open.\n"
                   "Use the command line instead, for example:\n"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from coverage_app.core.errors import InputError, errors_of
 from coverage_app.core.params import FIELDS, MODES
-from coverage_app.core.data.project import LayerRef, Project, bundled_project_path, load_project
+from coverage_app.core.data.project import LayerRef, Project
 
 ROLE_FLAGS = ("facilities", "villages", "townships", "roads", "rivers", "crossings", "conflict_zones", "dem",
               "landcover")
@@ -75,12 +75,12 @@ def scenario_from_args(project: Project, args):
 def project_from_args(args) -> Project:
     """The project named on the command line, the bundled one, or one built from --ROLE PATH flags."""
     given = {role: getattr(args, role, None) for role in ROLE_FLAGS if getattr(args, role, None)}
-    if args.project:
-        project = load_project(args.project)
-    elif given:
-        project = Project(name="command line")
+    from coverage_app.cli.common import load_project_arg
+
+    if args.project or not given:
+        project = load_project_arg(args.project, args)  # plain, protected or the bundled project
     else:
-        project = load_project(bundled_project_path())
+        project = Project(name="command line")
     for role, path in given.items():
         project.layers = [ref for ref in project.layers if ref.role != role]
         project.layers.append(LayerRef(Path(path).stem, str(Path(path).resolve()), role, written=path))
@@ -135,8 +135,16 @@ def cmd_analyse(args) -> int:
     for problem in result.problems:
         if not args.quiet:
             print(problem)
-    written = export_coverage(result, args.out, formats, safe_share=args.safe_share, project=project,
-                              inputs=[raster] if raster else None, feedback=feedback, stages=stages)
+    if args.encrypt:  # one encrypted archive, staged in memory (see core/outputs/sealed.py)
+        from coverage_app.cli.protect import archive_key
+        from coverage_app.core.outputs.sealed import export_encrypted
+
+        archive = export_encrypted(result, Path(args.out) / "coverage.zip.enc", archive_key(project, args),
+                                   formats=formats, safe_share=args.safe_share, project=project, feedback=feedback)
+        written = [archive]
+    else:
+        written = export_coverage(result, args.out, formats, safe_share=args.safe_share, project=project,
+                                  inputs=[raster] if raster else None, feedback=feedback, stages=stages)
     if not args.quiet:
         h = result.headline()
         print(f"{params.mode}, {params.cell_size_m:g} m cells, as of {result.params.as_of_date}: "
@@ -209,6 +217,9 @@ def register(sub) -> None:
     p.add_argument("--profile", action="store_true",
                    help="print seconds per stage (start-up, reading, friction, searches, tables, each output "
                         "file); also in run.json 'timings'")
+    p.add_argument("--encrypt", action="store_true",
+                   help="write one encrypted archive DIR/coverage.zip.enc (the protected project's key, or a "
+                        "passphrase from --passphrase-env); open it with `coverage-app decrypt`")
     for role in ROLE_FLAGS:
         p.add_argument(f"--{role.replace('_', '-')}", dest=role, metavar="PATH", help=f"a {role} layer")
     group = p.add_mutually_exclusive_group()

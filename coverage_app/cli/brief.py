@@ -21,7 +21,6 @@ def cmd_brief(args) -> int:
     from coverage_app.core.outputs.briefing import check_output_path, find_township, write_briefing
     from coverage_app.core.feedback import sub
     from coverage_app.core.data.model import load_project_data
-    from coverage_app.core.data.project import bundled_project_path, load_project
 
     out = check_output_path(args.out)  # before any slow work
     sweep = None
@@ -33,7 +32,9 @@ def cmd_brief(args) -> int:
         raise InputError(f"{out.name}: the atlas and the table page have several pages; write them to a .pdf")
     if args.atlas and args.township:
         raise InputError("choose either --atlas (every township) or --township PCODE (one page), not both")
-    project = load_project(args.project) if args.project else load_project(bundled_project_path())
+    from coverage_app.cli.common import load_project_arg
+
+    project = load_project_arg(args.project, args)
     params = params_from_args(project, args)
     scenario = scenario_from_args(project, args)
     feedback = TerminalFeedback(args.quiet)

@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 
-from coverage_app.core.data.project import Project, ProjectError, bundled_project_path, load_project
+from coverage_app.core.data.project import Project, ProjectError
 from coverage_app.core.errors import InputError
 from coverage_app.core.feedback import Cancelled
 
@@ -76,6 +76,9 @@ def run_command(func, args) -> int:
         return 1
 
 
-def load_project_arg(value: str | None) -> Project:
-    """The project file named on the command line, or the bundled Sagaing project."""
-    return load_project(value) if value else load_project(bundled_project_path())
+def load_project_arg(value: str | None, args=None) -> Project:
+    """The project file named on the command line, or the bundled Sagaing project; a protected
+    one (.covprojx) is opened with the passphrase from ``args.passphrase_env``."""
+    from coverage_app.cli.protect import open_project_arg
+
+    return open_project_arg(value, args)

@@ -41,7 +41,7 @@ def cmd_validate(args) -> int:
 def cmd_info(args) -> int:
     from coverage_app.core.data.model import describe, load_project_data
 
-    project = load_project_arg(args.project)
+    project = load_project_arg(args.project, args)
     data = load_project_data(project)
     print(f"Project: {project.name}  ({project.path})")
     print(f"Analysis: {project.params.mode}, {project.params.cell_size_m:g} m cells, primary "

@@ -17,7 +17,7 @@ from coverage_app.cli.common import run_command
 # One module per command group, each with a ``register(subparsers)``; add new groups here.
 # The order is the order of the commands in --help.
 COMMAND_MODULES = ("coverage_app.cli.data", "coverage_app.cli.analyse", "coverage_app.cli.brief",
-                   "coverage_app.cli.status", "coverage_app.cli.sweep")
+                   "coverage_app.cli.status", "coverage_app.cli.sweep", "coverage_app.cli.protect")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    from coverage_app.cli.protect import add_passphrase_flags
+
+    add_passphrase_flags(sub)  # every command reading a PROJECT opens protected ones
     return parser
 
 

@@ -6,6 +6,10 @@ removes it. The project is saved to ``autosave.covproj`` (atomic, through
 project's own path are untouched) every few minutes and shortly after each change; a sidecar
 ``autosave.json`` remembers which file it belongs to. If the next start finds the lock still
 there and an autosave newer than the last clean save, it offers to recover it.
+
+A protected project is autosaved encrypted with its own key (``autosave.covprojx``, see
+:mod:`coverage_app.core.data.protect`): its original path travels inside the encrypted
+file and the clear sidecar says only "protected" and when, so no name reaches the disk.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from coverage_app.core.data import protect
 from coverage_app.core.data.project import ProjectError, load_project, save_project
 
 log = logging.getLogger("coverage_app.ui")
@@ -32,6 +37,8 @@ class Autosave(QObject):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.path = self.folder / "autosave.covproj"
+        self.protected_path = self.folder / "autosave.covprojx"
+        self.passphrase_getter = lambda: None  # asks for the passphrase of a protected autosave
         self.meta_path = self.folder / "autosave.json"
         self.lock_path = self.folder / "session.lock"
         self.project_getter = lambda: None
@@ -48,7 +55,7 @@ class Autosave(QObject):
     # -- session lock -------------------------------------------------------------------
     def crashed_before(self) -> bool:
         """True if the previous session did not end cleanly and left an autosave."""
-        return self.lock_path.exists() and self.path.exists()
+        return self.lock_path.exists() and (self.path.exists() or self.protected_path.exists())
 
     def begin_session(self) -> None:
         try:
@@ -80,21 +87,32 @@ class Autosave(QObject):
         clone = copy.copy(project)
         clone.layers = [copy.copy(ref) for ref in project.layers]
         clone.scenarios = copy.deepcopy(project.scenarios)
+        saved = dt.datetime.now().isoformat(timespec="seconds")
         try:
-            save_project(clone, self.path)
-            meta = {"original_path": str(project.path) if project.path else None,
-                    "saved": dt.datetime.now().isoformat(timespec="seconds"), "name": project.name}
+            if project.protected:
+                extra = {"original_path": str(project.path) if project.path else None, "saved": saved}
+                payload = protect.project_payload(clone, self.protected_path, extra=extra)
+                protect.write_bytes_atomic(self.protected_path, project.protection.encrypt(payload, "project"))
+                self.path.unlink(missing_ok=True)
+                meta = {"protected": True, "saved": saved}
+                target = self.protected_path
+            else:
+                save_project(clone, self.path)
+                self.protected_path.unlink(missing_ok=True)
+                meta = {"original_path": str(project.path) if project.path else None, "saved": saved,
+                        "name": project.name}
+                target = self.path
             self.meta_path.write_text(json.dumps(meta), encoding="utf-8")
             self.last_error = None
         except (ProjectError, OSError) as exc:
             self.last_error = str(exc)
             log.warning("autosave failed: %s", exc)
             return None
-        self.saved.emit(str(self.path))
-        return self.path
+        self.saved.emit(str(target))
+        return target
 
     def discard(self) -> None:
-        for path in (self.path, self.meta_path):
+        for path in (self.path, self.protected_path, self.meta_path):
             try:
                 path.unlink(missing_ok=True)
             except OSError:
@@ -123,7 +141,24 @@ class Autosave(QObject):
             return {}
 
     def recover(self):
-        """The autosaved project, with its original path restored (raises ProjectError)."""
+        """The autosaved project, with its original path restored (raises ProjectError).
+
+        A protected autosave asks :attr:`passphrase_getter` for the passphrase (None: cancelled).
+        """
+        if self.protected_path.exists() and (not self.path.exists() or self.meta().get("protected")):
+            secret = self.passphrase_getter()
+            if secret is None:  # keep it (encrypted) rather than lose the work
+                kept = self.folder / f"unrecovered-{dt.datetime.now():%Y%m%d-%H%M%S}.covprojx"
+                os.replace(self.protected_path, kept)
+                raise protect.NeedsPassphrase(f"the autosave is protected and no passphrase was given; it was kept, "
+                                              f"still encrypted, as {kept} (open it later with File > Open)")
+            project = protect.load_protected(self.protected_path, secret)
+            original = project.autosave_meta.get("original_path")
+            project.path = Path(original) if original else None
+            for ref in project.layers:
+                if ref.options.get("embedded") and project.path is not None:
+                    ref.path = str(project.path)
+            return project
         try:
             project = load_project(self.path)
         except ProjectError as exc:

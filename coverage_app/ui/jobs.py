@@ -55,6 +55,18 @@ def export(result, options: dict, project=None, feedback=None):
                                       feedback=feedback)
 
 
+def export_encrypted(result, options: dict, project=None, key=None, feedback=None):
+    """The export as one encrypted archive ``coverage.zip.enc`` in ``options["out_dir"]``."""
+    from pathlib import Path
+
+    from coverage_app.core.outputs.sealed import ARCHIVE_SUFFIX, export_encrypted as seal
+
+    out = seal(result, Path(options["out_dir"]) / f"coverage{ARCHIVE_SUFFIX}", key, formats=options["formats"],
+               safe_share=options["safe_share"], project=project, rasters=options.get("rasters", True),
+               csv=options.get("csv", True), feedback=feedback)
+    return [out]
+
+
 def warm_up(feedback=None):
     # imports numba and the friction builder once, off the GUI thread
     from coverage_app.core.analysis import scenarios  # noqa: F401  (imports the pipeline too)

@@ -153,6 +153,9 @@ class LayerController(Controller):
         def answered(button_code):
             if button_code == QMessageBox.Yes:
                 self.convert_layer_zawgyi(ref)
+            elif self.project is not None and self.project.protected:
+                ref.options["zawgyi"] = "keep"  # kept inside the encrypted project: no file name in the settings
+                self.session.set_dirty(True)
             else:
                 settings.set_value(declined_key, True)
 

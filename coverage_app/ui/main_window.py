@@ -36,6 +36,7 @@ from .maplayers import LayerStack
 from .numbers_tools import NumbersController
 from .output_controller import OutputController, print_dialog_available
 from .project_controller import ProjectController
+from .protect_controller import ProtectController
 from .results_dock import ResultsDock
 from .sweep_dialog import SweepController
 from .scenario_controller import ScenarioController
@@ -120,6 +121,7 @@ class MainWindow(QMainWindow):
         self.sweeps = SweepController(s, t, self, self.stack, self.canvas, say)
         self.gis = GisTools(s, t, self, self.stack, self.canvas, self.map_tools, self.scenarios, self.analysis,
                             self.layer_panel, say)
+        self.protection = ProtectController(self)  # protected projects and quick close
         for bar in (self.map_tools.coords_label, self.gis.crs_label, self.map_tools.scale_label):
             self.statusBar().addPermanentWidget(bar)
         self.coords_label, self.scale_label = self.map_tools.coords_label, self.map_tools.scale_label
@@ -312,6 +314,7 @@ class MainWindow(QMainWindow):
                     self.act_run, self.act_export, self.act_print):
             toolbar.addSeparator() if act is None else toolbar.addAction(act)
         self.map_toolbar = toolbar
+        self.protection.install_menu()
         self._update_actions()
 
     def _data_options_menu(self, menu) -> None:

@@ -18,6 +18,8 @@ from .small_widgets import ExportDialog, about_html
 
 
 class OutputController(Controller):
+    protection = None  # the ProtectController: safe-sharing defaults and encrypted exports
+
     def export_dialog(self) -> None:
         if self.session.result is None:
             dialogs.show_info(self.widget, "Export coverage", "Run an analysis first: the export writes its results.")
@@ -26,10 +28,14 @@ class OutputController(Controller):
         dialog = ExportDialog(str(self.export_folder(scenario)), self.widget,
                               scenario_text=f"Exporting: {scenario_heading(scenario)}"
                               + "".join(f"\n  • {line}" for line in edit_lines(scenario)))
+        if self.protection is not None:
+            self.protection.adapt_export_dialog(dialog)
         self.last_export_dialog = dialog
         if not dialogs.run_dialog(dialog):
             return
-        self.export(dialog.options())
+        options = self.protection.export_options(dialog) if self.protection is not None else dialog.options()
+        if options is not None:  # None: a full protected export without the right passphrase
+            self.export(options)
 
     def export_folder(self, scenario) -> Path:
         """The folder offered: ``coverage-<project>-<baseline|scenario-name>`` beside the last
@@ -46,7 +52,8 @@ class OutputController(Controller):
 
     def export(self, options: dict):
         """Write the current result with ``options`` (out_dir, formats…) in the background."""
-        settings.set_value("last_export_folder", options["out_dir"])
+        if not (self.project is not None and self.project.protected):  # its folder names the project
+            settings.set_value("last_export_folder", options["out_dir"])
 
         def done(paths):
             names = ", ".join(Path(p).name for p in paths[:12]) + (" …" if len(paths) > 12 else "")
@@ -54,7 +61,8 @@ class OutputController(Controller):
             dialogs.show_info(self.widget, "Export coverage",
                               f"Exported {len(paths)} files to {options['out_dir']}:\n{names}")
 
-        return self.tasks.start(jobs.export, self.session.result, options, self.project, label="Exporting coverage",
+        job = self.protection.export_job(options) if self.protection is not None else jobs.export
+        return self.tasks.start(job, self.session.result, options, self.project, label="Exporting coverage",
                                 group="export", on_done=done, on_error=lambda exc: self.task_error("Export", exc),
                                 on_cancelled=lambda: self.status(
                                     "Export cancelled; the folder's previous files are unchanged"))
@@ -66,6 +74,8 @@ class OutputController(Controller):
         from .print_dialog import PrintDialog
 
         dialog = PrintDialog(self.widget, self.project, self.data, self.session.result)
+        if self.protection is not None:
+            self.protection.adapt_print_dialog(dialog)
         self.last_print_dialog = dialog
         dialog.open()
 

@@ -13,9 +13,10 @@ from pathlib import Path
 
 from PySide6.QtCore import Signal
 
+from coverage_app.core.data import protect
 from coverage_app.core.data.model import ProjectData, load_project_data
-from coverage_app.core.data.project import (PROJECT_SUFFIX, Project, ProjectError, bundled_project_path,
-                                            load_project, save_project)
+from coverage_app.core.data.project import (PROJECT_SUFFIX, PROTECTED_SUFFIX, Project, ProjectError,
+                                            bundled_project_path, load_project, save_project)
 
 from . import dialogs, jobs, settings
 from .autosave import Autosave
@@ -40,6 +41,7 @@ class ProjectController(Controller):
         self.session.dirty_changed.connect(lambda dirty: self.autosave.changed() if dirty else None)
         self._load_task = None
         self._warmed = False
+        self.protection = None  # the ProtectController: opens and saves protected projects
 
     # ---------------------------------------------------------------------------------
     def start(self, project_path=None, restore: bool = True) -> None:
@@ -82,6 +84,8 @@ class ProjectController(Controller):
         return None
 
     def open_project(self, path) -> bool:
+        if self.protection is not None and protect.is_protected(path):
+            return self.protection.open_protected(path)  # asks the passphrase; never a recent project
         try:
             project = load_project(path)
         except ProjectError as exc:
@@ -98,7 +102,8 @@ class ProjectController(Controller):
         if not self.maybe_save():
             return
         project = self.project
-        path = dialogs.get_open_file(self.widget, "Open project", f"Projects (*{PROJECT_SUFFIX});;All files (*)",
+        path = dialogs.get_open_file(self.widget, "Open project",
+                                     f"Projects (*{PROJECT_SUFFIX} *{PROTECTED_SUFFIX});;All files (*)",
                                      str(Path(project.path).parent) if project and project.path else "")
         if path:
             self.open_project(path)
@@ -159,6 +164,8 @@ class ProjectController(Controller):
 
     def save_as(self) -> bool:
         project = self.project
+        if project is not None and project.protected and self.protection is not None:
+            return self.protection.save_protected_as()
         start = str(Path(project.path).parent / f"{Path(project.path).stem}-copy{PROJECT_SUFFIX}") \
             if project and project.path else f"project{PROJECT_SUFFIX}"
         path = dialogs.get_save_file(self.widget, "Save project as", f"Projects (*{PROJECT_SUFFIX})", start)
@@ -169,6 +176,8 @@ class ProjectController(Controller):
         return self._save_to(path)
 
     def _save_to(self, path) -> bool:
+        if self.project.protected and self.protection is not None:
+            return self.protection.save_to(path)  # encrypted, same key
         try:
             save_project(self.project, path)
         except ProjectError as exc:

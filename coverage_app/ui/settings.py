@@ -55,6 +55,8 @@ def recent_projects() -> list[str]:
 
 
 def add_recent_project(path) -> list[str]:
+    if str(path).endswith(".covprojx"):  # protected projects' names never reach the settings file
+        return recent_projects()
     path = str(Path(path).resolve())
     items = [p for p in recent_projects() if p != path]
     items.insert(0, path)

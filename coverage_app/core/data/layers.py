@@ -501,16 +501,19 @@ def map_road_classes(gdf: gpd.GeoDataFrame, source: str, classes: dict[str, str]
 
 
 def load_layer(path, role: str | None = None, *, layer: str | None = None, mapping=None,
-               name: str | None = None, strict: bool = True, road_classes: dict | None = None) -> Layer:
+               name: str | None = None, strict: bool = True, road_classes: dict | None = None,
+               frame=None) -> Layer:
     """Read, validate and map a vector layer. ``strict`` raises InputError on any error.
 
     Roads: ``road_classes`` maps the road-class field's values to road classes; without it, a
     field of OpenStreetMap ``highway`` values is mapped by :data:`OSM_HIGHWAY_CLASSES`.
+    ``frame``: the layer already read (a protected project's in-memory copy); ``path`` then
+    only names it in messages.
     """
     path = Path(path)
-    if path.suffix.lower() in OSM_SUFFIXES and layer is None:
+    if path.suffix.lower() in OSM_SUFFIXES and layer is None and frame is None:
         layer = "lines"
-    gdf = read_vector(path, layer)
+    gdf = read_vector(path, layer) if frame is None else frame
     if role is None:
         role = guess_role(gdf.columns, set(gdf.geom_type.dropna().unique()))
         if role is None:

@@ -69,9 +69,14 @@ class ProjectData:
         return tuple(frame.total_bounds)
 
 
-def load_layer_ref(ref: LayerRef) -> Layer:
+def load_layer_ref(ref: LayerRef, project: Project | None = None) -> Layer:
+    frame = None
+    if ref.options.get("embedded"):  # a protected project's copy, decrypted in memory only
+        from coverage_app.core.data.protect import embedded_frame
+
+        frame = embedded_frame(ref, project if project is not None else Project())
     layer = load_layer(ref.path, ref.role, layer=ref.layer, mapping=ref.mapping or None, name=ref.name,
-                       road_classes=ref.options.get("road_classes"))
+                       road_classes=ref.options.get("road_classes"), frame=frame)
     if layer.road_classes and "road_classes" not in ref.options:
         ref.options["road_classes"] = dict(layer.road_classes)  # saved with the project, editable there
     if ref.convert_zawgyi:
@@ -104,7 +109,7 @@ def load_project_data(project: Project, feedback=None) -> ProjectData:
             data.problems += refused
             continue
         try:
-            layer = load_layer_ref(ref)
+            layer = load_layer_ref(ref, project)
         except InputError as err:
             data.problems += err.problems
             continue

@@ -22,6 +22,7 @@ from coverage_app.core.params import DEFAULT_LANDCOVER_SPEEDS_KMH, AnalysisParam
 PROJECT_FORMAT = "coverage-app-project"
 PROJECT_VERSION = 1
 PROJECT_SUFFIX = ".covproj"
+PROTECTED_SUFFIX = ".covprojx"
 
 
 class ProjectError(Exception):
@@ -113,6 +114,14 @@ class Project:
     credits: list[str] = field(default_factory=list)
     status_ledger: list[dict] = field(default_factory=list)  # dated status reports (core/data/status.py)
     path: Path | None = None
+    # protected projects (core/data/protect.py): never written in clear, never compared
+    embedded: dict = field(default_factory=dict, repr=False, compare=False)  # member -> GeoPackage bytes
+    protection: object = field(default=None, repr=False, compare=False)     # protect.Key
+    autosave_meta: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def protected(self) -> bool:
+        return self.protection is not None
 
     def layers_of(self, role: str) -> list[LayerRef]:
         return [ref for ref in self.layers if ref.role == role]
@@ -120,7 +129,10 @@ class Project:
     def scenario(self, name: str | None) -> dict | None:
         return next((s for s in self.scenarios if s.get("name") == name), None)
 
-    def to_dict(self, base: Path | None = None) -> dict:
+    def to_dict(self, base: Path | None = None, allow_embedded: bool = False) -> dict:
+        if not allow_embedded and any(ref.options.get("embedded") for ref in self.layers):
+            raise ProjectError("this project holds protected layer copies: save it protected "
+                               f"(File > Save protected…, a {PROTECTED_SUFFIX} file), not as a plain project")
         return {
             "format": PROJECT_FORMAT,
             "version": PROJECT_VERSION,
@@ -255,6 +267,11 @@ def load_project(path) -> Project:
     (types, dates, parameter limits) and a bad one is named by its field, e.g. ``analysis.cell_size_m``.
     """
     path = Path(path)
+    from coverage_app.core.data import protect
+
+    if protect.is_protected(path):
+        raise protect.NeedsPassphrase(f"{path}: this project is protected: give its passphrase (the app asks; "
+                                      "the command line reads it from --passphrase-env VAR)")
     try:
         text = _read_project_text(path)  # a BOM is accepted; remote paths and FIFOs are refused
     except FileNotFoundError:
@@ -309,6 +326,9 @@ def save_project(project: Project, path=None) -> Path:
     target = Path(path or project.path or "")
     if not str(target) or target == Path("."):
         raise ProjectError("the project has no file yet: choose where to save it")
+    if project.protected:
+        raise ProjectError(f"{target}: this project is protected; save it protected ({PROTECTED_SUFFIX}) so its "
+                           "sensitive layers are not written in clear")
     text = json.dumps(project.to_dict(base=target.parent.resolve()), ensure_ascii=False, indent=2)
     try:
         write_text_atomic(target, text + "\n")
