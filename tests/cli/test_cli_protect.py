@@ -43,7 +43,7 @@ def test_protect_then_info(protected, capsys):
     assert not leaks_in([protected.parent], facility_needles())
     assert main(["info", str(protected), "--passphrase-env", "COV_PASS"]) == 0
     out = capsys.readouterr().out
-    assert "Health facilities" in out and "141" in out and "5832" in out
+    assert "Health facilities" in out and "141" in out and "6829" in out
 
 
 def test_protected_project_refused_without_or_with_wrong_passphrase(protected, capsys):

@@ -79,7 +79,7 @@ def test_marked_layer_is_embedded(project, tmp_path, needles):
     names = {r.name for r in opened.layers if r.options.get("embedded")}
     assert names == {"Health facilities", "Villages"}
     data = load_project_data(opened)
-    assert len(data.layers["Villages"].data) == 5832
+    assert len(data.layers["Villages"].data) == 6829  # census basis: located + placed villages + wards
 
 
 def test_wrong_passphrase_and_flipped_bytes_refused_without_change(project, tmp_path):

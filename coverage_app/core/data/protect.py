@@ -24,6 +24,7 @@ import hmac
 import io
 import json
 import os
+import stat
 import struct
 import warnings
 import zipfile
@@ -167,8 +168,12 @@ def _head_bytes(header: dict) -> bytes:
 
 
 def is_protected(path) -> bool:
-    """True if ``path`` starts with this format's magic bytes (any kind)."""
+    """True if ``path`` is a regular file starting with this format's magic bytes (any kind).
+    Anything else (missing, a FIFO that would block the read, a device) is not protected: the
+    caller's own checks then say what is wrong with it."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
         with open(path, "rb") as fh:
             return fh.read(len(MAGIC)) == MAGIC
     except OSError:
