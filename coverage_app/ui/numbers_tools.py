@@ -15,11 +15,12 @@ import geopandas as gpd
 import pandas as pd
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (QCheckBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSpinBox,
+from PySide6.QtWidgets import (QCheckBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
 from coverage_app.ui import dialogs
 from coverage_app.ui.session import Controller
+from coverage_app.ui.small_widgets import fill_with_scrolling
 
 SITES_LAYER = "Suggested sites"
 RANGE_COLUMNS = [("name_en", "Township"), ("pct_lo", "% primary, low speeds"), ("pct_prim", "% primary"),
@@ -112,13 +113,7 @@ class RangesAndSites(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(box, 1)
         layout.addWidget(sites, 1)
-        scroll = QScrollArea()  # the tab never widens or lengthens the dock (small screens)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.NoFrame)
-        scroll.setWidget(inner)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        fill_with_scrolling(self, inner)
         self.update_buttons()
 
     def show_result(self, result) -> None:

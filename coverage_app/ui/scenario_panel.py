@@ -9,11 +9,12 @@ from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QUndoCommand
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
                                QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
-                               QPushButton, QScrollArea, QToolButton, QUndoView, QVBoxLayout, QWidget)
+                               QPushButton, QToolButton, QUndoView, QVBoxLayout, QWidget)
 
 from coverage_app.core.data.roles import FACILITY_STATUSES  # noqa: F401
 
 from .date_edit import DateEdit
+from .small_widgets import fill_with_scrolling
 
 EDIT_STATUSES = ("functioning", "partial", "closed", "destroyed")
 DEFAULT_LEVELS = ("Mobile clinic", "Clinic", "Rural health centre", "Sub-rural health centre", "Station hospital",
@@ -214,13 +215,7 @@ class ScenarioPanel(QWidget):
             if text.startswith("Edit on"):
                 layout.addLayout(tools)
         layout.addWidget(self.undo_view, 1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.NoFrame)
-        scroll.setWidget(inner)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        fill_with_scrolling(self, inner)
 
     def set_scenarios(self, scenarios: list[dict], active: str | None) -> None:
         self._loading = True

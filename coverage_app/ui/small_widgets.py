@@ -177,3 +177,17 @@ def about_html(project) -> str:
         "GDAL, PROJ, rasterio, numba, Matplotlib, myanmartools.</p>"
         "<p style='color:#8e0152'>Facility locations are sensitive. Do not share exports or maps outside the "
         "team unless made with the safe-sharing option.</p>")
+
+
+def fill_with_scrolling(owner: QWidget, inner: QWidget) -> None:
+    """Lay ``inner`` into ``owner`` inside a frameless, resizable scroll area, so a panel never
+    widens or lengthens its dock (small screens)."""
+    from PySide6.QtWidgets import QScrollArea
+
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QScrollArea.NoFrame)
+    scroll.setWidget(inner)
+    outer = QVBoxLayout(owner)
+    outer.setContentsMargins(0, 0, 0, 0)
+    outer.addWidget(scroll)
