@@ -71,6 +71,22 @@ def test_a_draw_with_nothing_varied_is_the_full_analysis(data):
         assert (t["prim_pct50"] == t["pct_prim"]).all()
 
 
+def test_unmapped_track_speed_drawn_equals_a_full_run_at_that_speed(data):
+    """The last-mile speed is the largest single uncertainty of motorised access: a draw that
+    halves the car's unmapped-track speed gives exactly a full run at half that speed."""
+    spec = spec_of({"version": 1, "draws": 1, "analysis": COARSE, "cases": {"modes": ["car"]},
+                    "vary": {"unmapped.car": 0.5}}, data)
+    res = run_sweep(spec, scheduler="serial", data=data)
+    base = spec.base_params.replace(mode="car")
+    slower = run_analysis(data, base.replace(unmapped_kmh={**base.unmapped_kmh, "car": base.unmapped_kmh["car"] * 0.5}))
+    central = run_analysis(data, base)
+    row = res.series.iloc[0]
+    assert row["prim_pct50"] == round(100 * slower.headline()["share_primary"], 2)
+    assert slower.headline()["share_primary"] < central.headline()["share_primary"]
+    with pytest.raises(InputError, match="unmapped.walking"):
+        spec_of({"version": 1, "draws": 1, "analysis": COARSE, "vary": {"unmapped.walking": 0.5}}, data)
+
+
 def test_varied_draws_spread_and_probabilities(serial):
     d = serial.draw_table
     assert len(d) == 12 and d.groupby("case")["share_prim"].nunique().min() == 6  # the draws differ

@@ -94,6 +94,11 @@ def _drawn_params(group: Group, dp: DrawParams) -> AnalysisParams:
         params = params.replace(speeds_kmh=table)
     if dp.params:
         params = params.replace(**dp.params)
+    if dp.unmapped_scale:  # the last-mile speed of motorised modes (km/h), the largest single uncertainty
+        unmapped = dict(params.unmapped_kmh)
+        for mode, scale in dp.unmapped_scale.items():
+            unmapped[mode] = float(unmapped[mode]) * float(scale)
+        params = params.replace(unmapped_kmh=unmapped)
     return params
 
 

@@ -24,6 +24,7 @@
     "speeds.walking.off_road" = { triangular = [0.7, 1.0, 1.1] }  # a multiplier for one entry
     zone_speed_factor = { uniform = [0.8, 1.2] }  # multiplier on each zone's speed factor (kept <= 1)
     zone_delay = { uniform = [0.5, 1.5] }         # multiplier on each zone's entry delay
+    "unmapped.car" = { triangular = [0.5, 1.0, 1.5] }  # multiplier on a mode's unmapped-track speed
 
     [vary.params]                    # absolute values for any numeric AnalysisParams field
     primary_minutes = { uniform = [50, 70] }
@@ -110,11 +111,12 @@ class SweepSpec:
     zone_speed_factor: Dist | None = None
     zone_delay: Dist | None = None
     params: dict = field(default_factory=dict)     # AnalysisParams field -> Dist (absolute)
+    unmapped: dict = field(default_factory=dict)   # mode -> Dist (multiplier on unmapped_kmh[mode], km/h)
 
     @property
     def varies_friction(self) -> bool:
         friction_fields = set(self.params) - {"primary_minutes", "secondary_minutes"}
-        return bool(self.speeds or self.zone_speed_factor or self.zone_delay or friction_fields)
+        return bool(self.speeds or self.zone_speed_factor or self.zone_delay or friction_fields or self.unmapped)
 
     @property
     def is_random(self) -> bool:
@@ -279,7 +281,8 @@ def parse_spec(raw: dict, base: Path | None = None, path: Path | None = None, pr
     if not isinstance(vary, dict):
         raise _err("vary", "must be a table", path)
     speed_keys = {k for k in vary if k.startswith("speeds.")}
-    _unknown({k: v for k, v in vary.items() if k not in speed_keys}, VARY_KEYS, "vary.", path)
+    unmapped_keys = {k for k in vary if k.startswith("unmapped.")}
+    _unknown({k: v for k, v in vary.items() if k not in speed_keys | unmapped_keys}, VARY_KEYS, "vary.", path)
     spec = SweepSpec(path=path, raw=raw, project_path=project_path, base_params=base_params, cases=cases,
                      draws=draws, seed=seed)
     if "unknown_functioning" in vary:
@@ -296,6 +299,13 @@ def parse_spec(raw: dict, base: Path | None = None, path: Path | None = None, pr
             entries = ", ".join(f"speeds.{m}.{s}" for m in table for s in table[m])
             raise _err(f"vary.{key}", f"no such speed; the speed table has {entries}", path)
         spec.speeds[(parts[1], parts[2])] = _dist(vary[key], f"vary.{key}", path)
+    for key in sorted(unmapped_keys):
+        mode = key.split(".", 1)[1]
+        tracks = {m: v for m, v in (base_params.unmapped_kmh or {}).items() if v is not None}
+        if mode not in tracks:
+            raise _err(f"vary.{key}", f"no unmapped-track speed for {mode!r}; modes with one: "
+                       f"{', '.join(sorted(tracks)) or 'none'}", path)
+        spec.unmapped[mode] = _dist(vary[key], f"vary.{key}", path)
     for name in ("zone_speed_factor", "zone_delay"):
         if name in vary:
             setattr(spec, name, _dist(vary[name], f"vary.{name}", path))
@@ -328,6 +338,7 @@ class DrawParams:
     zone_speed_scale: dict = field(default_factory=dict)  # zone_id -> multiplier
     zone_delay_scale: dict = field(default_factory=dict)  # zone_id -> multiplier
     functioning: dict = field(default_factory=dict)  # fac_id (unknown status) -> bool
+    unmapped_scale: dict = field(default_factory=dict)  # mode -> multiplier on its unmapped-track speed
     params: dict = field(default_factory=dict)  # AnalysisParams field -> value
 
     def to_dict(self) -> dict:
@@ -336,7 +347,8 @@ class DrawParams:
     def friction_key(self) -> tuple:
         p = {k: v for k, v in self.params.items() if k not in ("primary_minutes", "secondary_minutes")}
         return (tuple(sorted(self.speed_scale.items())), tuple(sorted(self.zone_speed_scale.items())),
-                tuple(sorted(self.zone_delay_scale.items())), tuple(sorted(p.items())))
+                tuple(sorted(self.zone_delay_scale.items())), tuple(sorted(p.items())),
+                tuple(sorted(self.unmapped_scale.items())))
 
 
 def draw_params(spec: SweepSpec, k: int, fac_ids, zone_ids) -> DrawParams:
@@ -363,4 +375,6 @@ def draw_params(spec: SweepSpec, k: int, fac_ids, zone_ids) -> DrawParams:
         out.functioning = {f: bool(x < spec.unknown_functioning) for f, x in zip(sorted(map(str, fac_ids)), u)}
     for name in sorted(spec.params):
         out.params[name] = spec.params[name].sample(rng)
+    for mode in sorted(spec.unmapped):  # last, so specs without it draw as before
+        out.unmapped_scale[mode] = spec.unmapped[mode].sample(rng)
     return out
