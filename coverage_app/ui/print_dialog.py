@@ -231,7 +231,7 @@ class PrintDialog(QDialog):
         self.title_edit.textChanged.connect(self._options_changed)
         self.subtitle_edit.textChanged.connect(self._options_changed)
         self._update_buttons()
-        QTimer.singleShot(0, self.refresh_preview)
+        QTimer.singleShot(0, self, self.refresh_preview)  # not after the dialog is gone
 
     # -- widgets --------------------------------------------------------------------------
     def _build(self) -> None:
@@ -424,7 +424,7 @@ class PrintDialog(QDialog):
     def _preview_finished(self) -> None:
         if self._pending:
             self._pending = False
-            QTimer.singleShot(0, self.refresh_preview)
+            QTimer.singleShot(0, self, self.refresh_preview)  # not after the dialog is gone
 
     def _show_preview(self) -> None:
         if self.preview_image is None:

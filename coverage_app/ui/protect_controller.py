@@ -16,8 +16,8 @@ import logging
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QCheckBox, QLabel
+from PySide6.QtCore import QEventLoop, Qt, QTimer
+from PySide6.QtWidgets import QCheckBox, QLabel, QProgressDialog
 
 from coverage_app.core.data import protect
 from coverage_app.core.data.project import PROJECT_SUFFIX, PROTECTED_SUFFIX, Project, ProjectError
@@ -39,6 +39,7 @@ class ProtectController:
                                  tip="Drop every decrypted layer, result and undo step now and show an empty window")
         self.act_open_archive = a("Open encrypted e&xport…", self.open_archive, None, "open_archive")
         self.last_quick_close_s: float | None = None
+        self.last_task = None  # the latest passphrase/open/save task (tests look at its thread and timing)
         self._purging = False  # after a quick close: tasks still running are emptied when they end
         window.autosave.passphrase_getter = self._autosave_passphrase
         window.projects.protection = self  # open/save of protected projects
@@ -69,14 +70,46 @@ class ProtectController:
     def open_file_filter(self) -> str:
         return f"Projects (*{PROJECT_SUFFIX} *{PROTECTED_SUFFIX});;All files (*)"
 
-    def _ask(self, title: str, text: str, verify) -> object | None:
-        """Ask until ``verify(passphrase)`` succeeds (its value is returned), at most 3 times."""
+    def _background(self, title: str, message: str, fn, *args):
+        """``fn(*args)`` on a worker thread (ui/tasks.py) while the window keeps painting.
+
+        Key derivation (Argon2id, 0.15-0.7 s) and the decryption or writing of the file run
+        there; this waits in a local event loop behind a window-modal busy dialog (no other
+        menu action can start meanwhile), so the caller keeps a plain return value. Returns
+        ``fn``'s result, re-raises its exception; None if the task was cancelled (quick close).
+        """
+        box = QProgressDialog(message, "", 0, 0, self.w)
+        box.setObjectName("protect_progress")
+        box.setWindowTitle(title)
+        box.setCancelButton(None)  # a key derivation cannot stop half-way
+        box.setWindowModality(Qt.WindowModal)
+        box.setMinimumDuration(0)
+        loop = QEventLoop()
+        task = self.w.tasks.start(fn, *args, label=message, cancellable=False, pass_feedback=False,
+                                  group="protect")
+        task.progressed.connect(lambda fraction, text: box.setLabelText(text))
+        task.ended.connect(loop.quit)
+        self.last_task = task
+        box.show()
+        if task.state == "running":
+            loop.exec()
+        box.close()
+        box.deleteLater()
+        if task.state == "failed":
+            raise task.error
+        return task.result if task.state == "done" else None
+
+    def _ask(self, title: str, text: str, verify, message: str = "Checking the passphrase…") -> object | None:
+        """Ask until ``verify(passphrase)`` succeeds (its value is returned), at most 3 times.
+
+        The dialog runs on the GUI thread; ``verify`` (a key derivation) on a worker.
+        """
         for attempt in range(MAX_TRIES):
             secret = protect_dialogs.ask_passphrase(self.w, title, text)
             if secret is None:
                 return None
             try:
-                return verify(secret)
+                return self._background(title, message, verify, secret)
             except protect.WrongPassphrase:
                 text = f"Wrong passphrase ({attempt + 1} of {MAX_TRIES} tries). Passphrases are case-sensitive."
         dialogs.show_error(self.w, title, "Wrong passphrase: nothing was opened, exported, printed or changed.")
@@ -86,7 +119,8 @@ class ProtectController:
         path = Path(path)
         try:
             project = self._ask("Open protected project", f"“{path.name}” is protected. Type its passphrase.",
-                                lambda secret: protect.load_protected(path, secret))
+                                lambda secret: protect.load_protected(path, secret),
+                                f"Opening {path.name}: deriving the key and decrypting…")
         except ProjectError as exc:
             dialogs.show_error(self.w, "Open project", str(exc))
             return False
@@ -147,7 +181,7 @@ class ProtectController:
                 ref.options["sensitive"] = True
             elif ref.options.get("sensitive") and not ref.options.get("embedded"):
                 ref.options.pop("sensitive")  # un-ticked (an embedded copy stays protected)
-        key = None
+        key, secret = None, None
         if self.protected and dialogs.ask(self.w, "Save protected", "Keep the current passphrase?"):
             key = self.project.protection
         if key is None:
@@ -155,9 +189,8 @@ class ProtectController:
                 self.w, "Save protected", "The project and its facility layer will be encrypted.", new=True)
             if secret is None:
                 return False
-            key = protect.Key.new(secret)
         clear = sorted({r.path for r in self.project.layers if protect.is_sensitive(r) and not r.options.get("embedded")})
-        if not self._write(path, key):
+        if not self._write(path, key, secret):
             return False
         if clear:
             dialogs.show_info(self.w, "Save protected",
@@ -172,10 +205,17 @@ class ProtectController:
             return self.save_protected_as()
         return self._write(path, self.project.protection)
 
-    def _write(self, path, key) -> bool:
+    def _write(self, path, key, secret: str | None = None) -> bool:
+        """Encrypt and write on a worker (a new key from ``secret`` is derived there too)."""
         started = time.perf_counter()
+        project = self.project
         try:
-            protect.save_protected(self.project, path, key=key)
+            written = self._background("Save protected", f"Saving {Path(path).name}: encrypting…",
+                                       functools.partial(protect.write_protected, project, path, key=key,
+                                                         passphrase=secret))
+            if written is None:  # cancelled by a quick close
+                return False
+            protect.adopt(project, *written)  # on the GUI thread, which owns the project
         except ProjectError as exc:
             dialogs.show_error(self.w, "Save protected", str(exc))
             return False

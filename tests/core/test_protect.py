@@ -190,3 +190,31 @@ def test_quick_close_wipes_key(project, tmp_path):
 def test_key_verify_checks_the_passphrase():
     key = protect.Key.new(PASS)
     assert key.verify(PASS) and not key.verify(PASS + " ")
+
+
+def test_argon2_cffi_and_cryptography_derive_the_same_key():
+    """The key is derived with argon2-cffi (it releases the GIL); files written with
+    cryptography's Argon2id (the earlier path) must still open: same RFC 9106 output."""
+    import os
+
+    from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+
+    kdf, salt = protect.default_kdf(), os.urandom(16)
+    ours = protect._derive("tamarind monsoon ü", kdf, salt)
+    theirs = Argon2id(salt=salt, length=kdf["length"], iterations=kdf["iterations"], lanes=kdf["lanes"],
+                      memory_cost=kdf["memory_kib"]).derive("tamarind monsoon ü".encode())
+    assert ours == theirs and len(ours) == 32
+
+
+def test_key_derivation_lets_other_threads_run():
+    """While a worker derives a key the GUI thread keeps running (the window stays responsive)."""
+    import threading
+    import time
+
+    worker = threading.Thread(target=lambda: protect.Key.new("tamarind monsoon ferry lantern"))
+    loops = 0
+    worker.start()
+    while worker.is_alive():
+        loops += 1
+        time.sleep(0.005)
+    assert loops >= 10  # a GIL-holding Argon2id run (0.15-0.7 s) allowed 1-2

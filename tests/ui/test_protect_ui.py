@@ -443,3 +443,63 @@ def test_save_protected_with_an_unreadable_layer_writes_nothing(window, qtbot, t
     assert not window.protection.save_protected_as()
     assert not target.exists() and not window.project.protected
     assert "was not written" in errors_shown()[-1].text and "sagaing.gpkg" in errors_shown()[-1].text
+
+
+def test_open_and_save_run_off_the_gui_thread_and_the_window_stays_responsive(window, qtbot, protected_file,
+                                                                           answers, tmp_path, monkeypatch):
+    """Key derivation and decryption run through ui/tasks.py: a 10 ms QTimer keeps ticking during
+    the open and the save, and the project equals the synchronous open of the same file."""
+    import threading
+
+    from PySide6.QtCore import QTimer
+
+    threads = []
+    real_load, real_write = protect.load_protected, protect.write_protected
+
+    def load(*args, **kwargs):  # the real function, noting the thread it runs on
+        threads.append(threading.current_thread())
+        return real_load(*args, **kwargs)
+
+    def write(*args, **kwargs):
+        threads.append(threading.current_thread())
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(protect, "load_protected", load)
+    monkeypatch.setattr(protect, "write_protected", write)
+    ticks = []
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start()
+    try:
+        started = time.perf_counter()
+        open_protected(qtbot, window, protected_file)
+        opened_s = time.perf_counter() - started
+        assert window.protection.last_task.state == "done"
+        during_open = len(ticks)
+        same = real_load(protected_file, PASS)  # the synchronous open
+        got_doc, same_doc = window.project.to_dict(allow_embedded=True), same.to_dict(allow_embedded=True)
+        for entry in got_doc["layers"] + same_doc["layers"]:
+            entry.pop("style", None)  # the layer panel gives the facilities a default label style on load
+        assert got_doc == same_doc
+        assert window.project.embedded == same.embedded
+        assert len(window.data.layers["Health facilities"].data) == 141
+        ticks.clear()
+        target = tmp_path / "again.covprojx"
+        started = time.perf_counter()
+        assert window.protection._write(str(target), None, PASS)  # a new key: Argon2id again, on the worker
+        saved_s = time.perf_counter() - started
+        assert window.protection.last_task.state == "done"
+        during_save = len(ticks)
+    finally:
+        timer.stop()
+    print(f"open {opened_s:.2f} s with {during_open} timer ticks; save (new key) {saved_s:.2f} s "
+          f"with {during_save} ticks")
+    assert len(threads) == 2 and all(t is not threading.main_thread() for t in threads)
+    # an Argon2id run (0.15-0.7 s) blocking the GUI thread would let at most a tick or two through
+    assert during_open >= 5 and during_save >= 5, (during_open, during_save)
+    assert Path(window.project.path) == target  # the save adopted the new file
+    again = real_load(target, PASS)
+    assert again.embedded == same.embedded
+    assert [r.name for r in again.layers] == [r.name for r in same.layers]
+    assert not errors_shown()

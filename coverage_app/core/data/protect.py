@@ -73,6 +73,14 @@ def default_kdf() -> dict:
 def _derive(passphrase: str, kdf: dict, salt: bytes) -> bytes:
     secret = passphrase.encode("utf-8")
     if kdf.get("name") == "argon2id":
+        try:  # argon2-cffi releases the GIL while it hashes (cryptography's Argon2id holds it for the
+            # whole 0.15-0.7 s, so the window froze even with the call on a worker thread); same RFC 9106 output
+            from argon2.low_level import Type, hash_secret_raw
+
+            return hash_secret_raw(secret, salt, time_cost=int(kdf["iterations"]), memory_cost=int(kdf["memory_kib"]),
+                                   parallelism=int(kdf["lanes"]), hash_len=int(kdf["length"]), type=Type.ID)
+        except ImportError:  # pragma: no cover - argon2-cffi missing
+            pass
         from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
         return Argon2id(salt=salt, length=int(kdf["length"]), iterations=int(kdf["iterations"]),
@@ -306,6 +314,18 @@ def save_protected(project: Project, path=None, key: Key | None = None, passphra
     ``key`` (or a new key from ``passphrase``; else the project's own key). Afterwards the
     project's sensitive layers are read from the protected copies held in memory.
     """
+    payload, target, key = write_protected(project, path, key=key, passphrase=passphrase)
+    adopt(project, payload, target, key)
+    return target
+
+
+def write_protected(project: Project, path=None, key: Key | None = None,
+                    passphrase: str | None = None) -> tuple[bytes, Path, Key]:
+    """The slow half of :func:`save_protected` (key derivation, layer copies, encryption, write).
+
+    Only reads ``project``, so the app runs it on a worker thread; returns the clear
+    payload, the target and the key for :func:`adopt` (run on the thread that owns the project).
+    """
     target = Path(path or project.path or "")
     if not str(target) or target == Path("."):
         raise ProjectError("the project has no file yet: choose where to save it")
@@ -315,11 +335,10 @@ def save_protected(project: Project, path=None, key: Key | None = None, passphra
         raise ProtectError("a passphrase is needed to save a protected project")
     payload = project_payload(project, target)
     write_bytes_atomic(target, key.encrypt(payload, "project"))
-    _adopt(project, payload, target, key)
-    return target
+    return payload, target, key
 
 
-def _adopt(project: Project, payload: bytes, target: Path, key: Key) -> None:
+def adopt(project: Project, payload: bytes, target: Path, key: Key) -> None:
     """Point the in-memory project at its protected copies (as if just opened from ``target``)."""
     with zipfile.ZipFile(io.BytesIO(payload)) as zf:
         embedded = {name: zf.read(name) for name in zf.namelist() if name.startswith("layers/")}
