@@ -104,6 +104,9 @@ def cmd_analyse(args) -> int:
         project = project_from_args(args)
         params = params_from_args(project, args)
         scenario = scenario_from_args(project, args)
+        from coverage_app.cli.protect import require_full_confirmation
+
+        require_full_confirmation(project, args, "export")  # before any slow work
         data = load_project_data(project)
     if stages is not None:  # otherwise the kernels load inside the search, as before
         from coverage_app.core.travel import engine
@@ -217,6 +220,9 @@ def register(sub) -> None:
     p.add_argument("--profile", action="store_true",
                    help="print seconds per stage (start-up, reading, friction, searches, tables, each output "
                         "file); also in run.json 'timings'")
+    from coverage_app.cli.protect import add_confirm_flag
+
+    add_confirm_flag(p)
     p.add_argument("--encrypt", action="store_true",
                    help="write one encrypted archive DIR/coverage.zip.enc (the protected project's key, or a "
                         "passphrase from --passphrase-env); open it with `coverage-app decrypt`")

@@ -35,6 +35,9 @@ def cmd_brief(args) -> int:
     from coverage_app.cli.common import load_project_arg
 
     project = load_project_arg(args.project, args)
+    from coverage_app.cli.protect import require_full_confirmation
+
+    require_full_confirmation(project, args, "briefing")  # a print shows names and exact locations
     params = params_from_args(project, args)
     scenario = scenario_from_args(project, args)
     feedback = TerminalFeedback(args.quiet)
@@ -93,6 +96,9 @@ def register(subparsers) -> None:
                    help="add a page with the whole township table after the region page (PDF)")
     p.add_argument("--language", choices=("en", "my", "both"), default="en",
                    help="titles and township/village labels in English, Burmese or both")
+    from coverage_app.cli.protect import add_confirm_flag
+
+    add_confirm_flag(p)
     p.add_argument("--safe-share", action="store_true",
                    help="no facility names; facilities shown only as counts per township (for maps that leave "
                         "the team)")

@@ -46,6 +46,32 @@ def archive_key(project, args) -> protect.Key:
     return protect.Key.new(new)
 
 
+CONFIRM_HELP = ("a protected project's full (not --safe-share) output in clear holds facility names and exact "
+                "locations: this flag confirms it is meant (without it the command refuses)")
+
+
+def add_confirm_flag(parser) -> None:
+    parser.add_argument("--confirm-full-export", action="store_true", help=CONFIRM_HELP)
+
+
+def require_full_confirmation(project, args, what: str) -> None:
+    """Refuse a full ``what`` (export, briefing) of a protected project in clear without
+    ``--confirm-full-export`` (the window asks for the passphrase again at this point).
+
+    ``--safe-share`` outputs and encrypted archives (``--encrypt``) need no confirmation.
+    """
+    if not getattr(project, "protected", False) or getattr(args, "safe_share", False) \
+            or getattr(args, "encrypt", False) or getattr(args, "confirm_full_export", False):
+        return
+    from coverage_app.core.errors import InputError, Problem
+
+    raise InputError(Problem(
+        "error", f"this project is protected and a full {what} would write facility names and exact locations "
+        "in clear; nothing was written. Add --safe-share (generalised, safe to share), --encrypt (analyse: an "
+        "encrypted archive), or --confirm-full-export if a full copy in clear is really meant",
+        file=str(project.path)))
+
+
 def add_passphrase_flags(subparsers) -> None:
     """Give every command with a PROJECT argument ``--passphrase-env VAR``."""
     for parser in {id(p): p for p in subparsers.choices.values()}.values():

@@ -127,3 +127,35 @@ def test_decrypt_into_a_file_is_a_clear_error(tmp_path, env, capsys):
     assert main(["decrypt", str(tmp_path / "missing.zip.enc"), "--out", str(tmp_path / "o"),
                  "--passphrase-env", "COV_PASS"]) == 2
     assert "file not found" in capsys.readouterr().err
+
+
+def test_full_output_of_a_protected_project_needs_confirmation(protected, tmp_path, capsys):
+    """analyse/brief of a protected project in clear without --safe-share: refused (nothing written)
+    unless --confirm-full-export; --safe-share and --encrypt need no confirmation."""
+    out, pdf = tmp_path / "full", tmp_path / "full.pdf"
+    assert main(["analyse", str(protected), "--passphrase-env", "COV_PASS", "--out", str(out), "--cell-size", "2000",
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"{protected.name}: this project is protected" in err and "--confirm-full-export" in err
+    assert "unexpected failure" not in err and not out.exists()
+    assert main(["brief", str(protected), "--passphrase-env", "COV_PASS", "--out", str(pdf), "--no-analysis",
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "full briefing" in err and "--confirm-full-export" in err and not pdf.exists()
+    # confirmed: the full outputs are written (facility names in clear, as asked)
+    assert main(["analyse", str(protected), "--passphrase-env", "COV_PASS", "--out", str(out), "--cell-size", "2000",
+                 "--format", "gpkg", "--quiet", "--confirm-full-export"]) == 0
+    assert (out / "villages.csv").exists() and leaks_in([out], facility_needles())
+    assert main(["brief", str(protected), "--passphrase-env", "COV_PASS", "--out", str(pdf), "--no-analysis",
+                 "--quiet", "--confirm-full-export"]) == 0
+    assert pdf.stat().st_size > 10000
+    # safe share needs no confirmation
+    safe = tmp_path / "safe.pdf"
+    assert main(["brief", str(protected), "--passphrase-env", "COV_PASS", "--out", str(safe), "--no-analysis",
+                 "--quiet", "--safe-share"]) == 0
+    assert safe.exists()
+
+
+def test_plain_project_needs_no_confirmation(tmp_path, capsys):
+    pdf = tmp_path / "plain.pdf"
+    assert main(["brief", "--out", str(pdf), "--no-analysis", "--quiet"]) == 0 and pdf.exists()
