@@ -218,3 +218,16 @@ def test_key_derivation_lets_other_threads_run():
         loops += 1
         time.sleep(0.005)
     assert loops >= 10  # a GIL-holding Argon2id run (0.15-0.7 s) allowed 1-2
+
+
+def test_briefing_credits_name_an_embedded_layer_by_title_only(tmp_path, bundled_project_path):
+    """A protected project's facilities live inside the .covprojx: the map credits say
+    "Health facilities", not "Health facilities (x.covprojx)" (a file name is no source)."""
+    from coverage_app.core.outputs.briefing.layers import prepare_layers
+
+    target = protect.save_protected(load_project(bundled_project_path), tmp_path / "field.covprojx",
+                                    passphrase="tamarind monsoon ferry lantern")
+    data = load_project_data(protect.load_protected(target, "tamarind monsoon ferry lantern"))
+    credits = prepare_layers(data).credits
+    assert "Health facilities" in credits
+    assert not [c for c in credits if "covprojx" in c]

@@ -109,6 +109,9 @@ def _user_layer_credits(data) -> list[str]:
     for ref in data.project.layers:
         if ref.name not in data.layers and ref.name not in data.rasters:
             continue
+        if ref.options.get("embedded"):  # a protected copy: its path is the project file, not a source
+            out.append(ref.name)
+            continue
         folder = Path(ref.path).resolve().parent
         if bundled_dir is not None and folder == bundled_dir:
             continue
