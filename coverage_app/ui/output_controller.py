@@ -73,11 +73,22 @@ class OutputController(Controller):
             return
         from .print_dialog import PrintDialog
 
-        dialog = PrintDialog(self.widget, self.project, self.data, self.session.result)
+        dialog = PrintDialog(self.widget, self.project, self.data, self.session.result, sweep=self.sweep_for_print())
         if self.protection is not None:
             self.protection.adapt_print_dialog(dialog)
         self.last_print_dialog = dialog
         dialog.open()
+
+    def sweep_for_print(self) -> dict | None:
+        """The session's sweep result with the case and tier its dialog shows (None: no sweep yet)."""
+        sweeps = getattr(self.widget, "sweeps", None)
+        dialog = getattr(sweeps, "dialog", None)
+        if dialog is None or dialog.result is None:
+            return None
+        case = dialog.case.currentData() if dialog.case.count() else 0
+        field = dialog.tier.currentData()
+        return {"result": dialog.result, "case": int(case or 0),
+                "tier": "secondary" if field == "p_sec" else "primary"}
 
     def about(self) -> None:
         dialog = QDialog(self.widget)

@@ -49,8 +49,19 @@ def _briefing():
     return briefing
 
 
+def sweep_view(options):
+    """The sweep's map view (probability of access, 5/50/95 % shares) if the options ask for it."""
+    sweep = options.get("sweep")
+    if not sweep:
+        return None
+    from coverage_app.core.outputs.sweep_export import sweep_map_view
+
+    return sweep_map_view(sweep["result"], case=sweep["case"], tier=sweep["tier"])
+
+
 def prepare(data, result, options, feedback=None):
-    return _briefing().prepare_layers(data, result, safe_share=options["safe_share"], feedback=feedback)
+    return _briefing().prepare_layers(data, result, safe_share=options["safe_share"], sweep=sweep_view(options),
+                                      feedback=feedback)
 
 
 def render_preview(data, result, options: dict, layers=None, dpi: float = PREVIEW_DPI, feedback=None):
@@ -80,7 +91,7 @@ def save_briefing(path, data, result, options: dict, feedback=None):
                             language=options["language"], safe_share=options["safe_share"],
                             title=options.get("title") or None, subtitle=options.get("subtitle") or None,
                             table_page=bool(options.get("table_page")) and Path(path).suffix.lower() == ".pdf",
-                            feedback=feedback)
+                            sweep=sweep_view(options), feedback=feedback)
 
 
 def page_plan(layers, options) -> list:
@@ -194,16 +205,22 @@ def _task_runner(parent):
     return None
 
 
+def _layers_key(options) -> tuple:
+    return options["safe_share"], options.get("sweep") is not None
+
+
 # -- the dialog ----------------------------------------------------------------------------------
 
 class PrintDialog(QDialog):
     """Options, preview, Save PDF…, Save PNG…, Print… for the briefing map."""
 
-    def __init__(self, parent, project, data, result):
+    def __init__(self, parent, project, data, result, sweep=None):
+        """``sweep``: the session's sweep, ``{"result": SweepResult, "case": int, "tier": "primary"|
+        "secondary"}`` (the case and tier shown in the sweep dialog), or None."""
         super().__init__(parent)
         self.setObjectName("print_dialog")
         self.setWindowTitle("Print briefing map")
-        self.project, self.data, self.result = project, data, result
+        self.project, self.data, self.result, self.sweep = project, data, result, sweep
         # all work goes through ui.tasks (the app's only thread starter): the window's runner,
         # or one of our own when the dialog is used without a window (shut down when it closes)
         runner = _task_runner(parent)
@@ -228,6 +245,7 @@ class PrintDialog(QDialog):
             combo.currentIndexChanged.connect(self._options_changed)
         self.table_page.toggled.connect(self._update_buttons)
         self.safe_share.toggled.connect(self._options_changed)
+        self.sweep_box.toggled.connect(self._options_changed)
         self.title_edit.textChanged.connect(self._options_changed)
         self.subtitle_edit.textChanged.connect(self._options_changed)
         self._update_buttons()
@@ -278,6 +296,13 @@ class PrintDialog(QDialog):
         self.table_page = QCheckBox("Add a page with the whole township table (PDF)")
         self.table_page.setObjectName("table_page")
         form.addRow("", self.table_page)
+        self.sweep_box = QCheckBox("Probability of access from the sweep, with its 5 / 50 / 95 % ranges")
+        self.sweep_box.setObjectName("sweep")
+        if self.sweep is not None:
+            self.sweep_box.setToolTip(f"Case {self.sweep['case']}, {self.sweep['tier']} care (as chosen in the "
+                                      "sweep dialog): villages coloured by the share of draws that reach care")
+        self.sweep_box.setVisible(self.sweep is not None)
+        form.addRow("", self.sweep_box)
         note = QLabel("" if self.result is not None else
                       "No analysis has been run: the map shows the input layers only. Run the analysis "
                       "for coverage figures.")
@@ -349,7 +374,8 @@ class PrintDialog(QDialog):
                 "township": None if area in (REGION, ATLAS) else area, "atlas": area == ATLAS,
                 "language": self.language.currentData(), "safe_share": self.safe_share.isChecked(),
                 "title": self.title_edit.text().strip(), "subtitle": self.subtitle_edit.text().strip(),
-                "table_page": self.table_page.isChecked() and area in (REGION, ATLAS)}
+                "table_page": self.table_page.isChecked() and area in (REGION, ATLAS),
+                "sweep": self.sweep if self.sweep is not None and self.sweep_box.isChecked() else None}
 
     def _restore(self) -> None:
         for combo, key in ((self.paper, "paper"), (self.language, "language")):
@@ -391,7 +417,7 @@ class PrintDialog(QDialog):
             self._pending = True
             return
         options = self.options()
-        layers = self._layers.get(options["safe_share"])
+        layers = self._layers.get(_layers_key(options))
         self.status.setText("Drawing the preview…")
         self.preview_task = self.tasks.start(
             render_preview, self.data, self.result, options, layers, PREVIEW_DPI * self._pixel_ratio(),
@@ -407,7 +433,7 @@ class PrintDialog(QDialog):
 
     def _preview_done(self, out, options) -> None:
         image, layers = out
-        self._layers[options["safe_share"]] = layers
+        self._layers[_layers_key(options)] = layers
         self.preview_image = rgba_to_qimage(image)
         self.previews_rendered += 1
         self._show_preview()

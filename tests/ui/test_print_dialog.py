@@ -1,9 +1,12 @@
 """File > Print briefing map…: preview, Save PDF/PNG and Print, all off the GUI thread."""
 
 import datetime as dt
+import os
 import re
 import shutil
 import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -212,4 +215,57 @@ def test_file_print_opens_the_dialog_on_the_window_result(qtbot, window):
     assert dialog.tasks is window.tasks  # the window's runner: one place starts threads
     qtbot.waitUntil(lambda: dialog.previews_rendered >= 1, timeout=30000)
     assert not dialog.preview_image.isNull()
+    dialog.close()
+
+
+def test_print_dialog_adds_the_sweep_probability_layer_and_ranges(qtbot, window, tmp_path, monkeypatch):
+    """With a sweep in the session, File > Print offers its probability map and 5/50/95 % ranges
+    (the case and tier shown in the sweep dialog); the saved PDF prints the sweep's own figures."""
+    from tests.ui.conftest import FAST_CELL_M, errors_shown, run_analysis
+
+    run_analysis(qtbot, window)
+    window.act_print.trigger()
+    plain = window.outputs.last_print_dialog
+    assert plain.sweep_box.isHidden() and plain.options()["sweep"] is None  # no sweep yet: nothing offered
+    plain.close()
+    from PySide6.QtWidgets import QPushButton
+
+    qtbot.mouseClick(window.results.findChild(QPushButton, "sweep_button"), Qt.LeftButton)
+    sweep_dialog = window.sweeps.dialog
+    sweep_dialog.cell.setValue(FAST_CELL_M)
+    sweep_dialog.draws.setValue(5)
+    sweep_dialog.seed.setValue(9)
+    sweep_dialog.modes["motorbike"].setChecked(True)
+    sweep_dialog.out_dir.setText(str(tmp_path / "sweep"))
+    qtbot.mouseClick(sweep_dialog.run_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: sweep_dialog.result is not None, timeout=120000)
+    sweep_dialog.case.setCurrentIndex(1)  # motorbike
+    sweep_dialog.tier.setCurrentIndex(1)  # secondary care
+    window.act_print.trigger()
+    dialog = window.outputs.last_print_dialog
+    assert not dialog.sweep_box.isHidden() and not dialog.sweep_box.isChecked()
+    qtbot.waitUntil(lambda: dialog.previews_rendered >= 1, timeout=60000)
+    dialog.sweep_box.setChecked(True)
+    qtbot.waitUntil(lambda: dialog.previews_rendered >= 2, timeout=60000)
+    options = dialog.options()
+    assert options["sweep"]["case"] == 1 and options["sweep"]["tier"] == "secondary"
+    target = tmp_path / "out" / "sweep-brief"
+    target.parent.mkdir()
+    monkeypatch.setattr(dialogs, "get_save_file", lambda *a, **k: str(target))
+    qtbot.mouseClick(dialog.save_pdf_button, Qt.LeftButton)
+    wait_job(qtbot, dialog)
+    pdf = target.with_suffix(".pdf")
+    assert dialog.last_saved == pdf and not errors_shown()
+    dialog.grab().save(str(tmp_path / "print_dialog_sweep.png"))
+    shots = Path(os.environ.get("COVERAGE_APP_SHOTS", tempfile.gettempdir()))
+    shutil.copy(pdf, shots / "print_dialog_sweep.pdf")
+    dialog.grab().save(str(shots / "print_dialog_sweep_dialog.png"))
+    if not shutil.which("pdftotext"):
+        return
+    text = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout.split())
+    row = sweep_dialog.result.series.iloc[1].to_dict()  # the sweep's own 5/50/95 % (motorbike case)
+    minutes = window.project.params.secondary_minutes
+    assert "Uncertainty (5 draws" in text and "motorbike" in text
+    assert (f"Secondary care within {minutes:g} min: {row['sec_pct50']:.1f} % "
+            f"({row['sec_pct5']:.1f}–{row['sec_pct95']:.1f} %)") in text, text[:2000]
     dialog.close()
