@@ -466,14 +466,27 @@ def test_open_and_save_run_off_the_gui_thread_and_the_window_stays_responsive(wi
 
     monkeypatch.setattr(protect, "load_protected", load)
     monkeypatch.setattr(protect, "write_protected", write)
-    ticks = []
+    from PySide6.QtWidgets import QProgressDialog
+
+    ticks, seen = [], []
     timer = QTimer()
     timer.setInterval(10)
-    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+
+    def tick():
+        ticks.append(time.perf_counter())
+        box = window.findChild(QProgressDialog, "protect_progress")
+        if box is not None and box.isVisible() and not seen:  # the busy dialog while the key is derived
+            seen.append(box.labelText())
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            window.grab().save(str(SHOTS / "protected_open_window.png"))
+            box.grab().save(str(SHOTS / "protected_open_busy.png"))
+
+    timer.timeout.connect(tick)
     timer.start()
     try:
         started = time.perf_counter()
         open_protected(qtbot, window, protected_file)
+        assert seen and "deriving the key" in seen[0]
         opened_s = time.perf_counter() - started
         assert window.protection.last_task.state == "done"
         during_open = len(ticks)
