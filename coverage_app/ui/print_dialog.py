@@ -22,18 +22,12 @@ from coverage_app.core.outputs.scenario_label import file_part
 from coverage_app.core.errors import InputError
 from coverage_app.core.feedback import report, sub
 
+from . import dialogs  # the app's message boxes and file choosers (tests replace them there)
+from . import settings as app_settings
 from .tasks import TaskRunner
 
 log = logging.getLogger("coverage_app.ui")
 
-try:  # the app's message boxes and file choosers (tests replace them there)
-    from . import dialogs
-except ImportError:  # pragma: no cover - a build without the shared dialogs module
-    dialogs = None
-try:
-    from . import settings as app_settings
-except ImportError:  # pragma: no cover
-    app_settings = None
 
 PREVIEW_DPI = 60
 PRINT_DPI_MAX = 300
@@ -146,38 +140,7 @@ def print_briefing(printer, data, result, options: dict, feedback=None) -> int:
     return printed
 
 
-# -- fallbacks for a build without ui/dialogs.py or ui/settings.py ------------------------------
-
-class _FallbackDialogs:
-    """Plain Qt message boxes and file choosers (the app normally uses ``ui.dialogs``)."""
-
-    @staticmethod
-    def get_save_file(parent, title, filter, directory=""):
-        from PySide6.QtWidgets import QFileDialog
-
-        return QFileDialog.getSaveFileName(parent, title, directory, filter)[0]
-
-    @staticmethod
-    def show_error(parent, title, text, details=""):
-        from PySide6.QtWidgets import QMessageBox
-
-        box = QMessageBox(QMessageBox.Critical, title, text, QMessageBox.Ok, parent)
-        box.setAttribute(Qt.WA_DeleteOnClose, True)
-        box.open()
-        return box
-
-    @staticmethod
-    def run_dialog(dialog) -> bool:
-        return bool(dialog.exec())
-
-
-def _dialogs():
-    return dialogs if dialogs is not None else _FallbackDialogs
-
-
 def _setting(key, default, type=None):
-    if app_settings is None:
-        return default
     try:
         return app_settings.value(key, default, type=type) if type is not None else app_settings.value(key, default)
     except Exception:  # settings are a convenience; never block printing
@@ -186,8 +149,6 @@ def _setting(key, default, type=None):
 
 
 def _set_setting(key, value) -> None:
-    if app_settings is None:
-        return
     try:
         app_settings.set_value(key, value)
     except Exception:
@@ -500,7 +461,7 @@ class PrintDialog(QDialog):
         self._save(".png", "PNG image (*.png)")
 
     def _save(self, suffix: str, filter: str) -> None:
-        path = _dialogs().get_save_file(self, "Save briefing map", filter, self._default_name(suffix))
+        path = dialogs.get_save_file(self, "Save briefing map", filter, self._default_name(suffix))
         if not path:
             return
         path = Path(path)
@@ -529,7 +490,7 @@ class PrintDialog(QDialog):
         printer.setFullPage(False)
         chooser = QPrintDialog(printer, self)
         chooser.setWindowTitle("Print briefing map")
-        if not _dialogs().run_dialog(chooser):
+        if not dialogs.run_dialog(chooser):
             return None
         return printer
 
@@ -559,9 +520,9 @@ class PrintDialog(QDialog):
             self._job_ended()
             self.last_error = str(exc)
             if isinstance(exc, InputError):
-                _dialogs().show_error(self, "Briefing map", str(exc))
+                dialogs.show_error(self, "Briefing map", str(exc))
             else:
-                _dialogs().show_error(self, "Briefing map", f"{label} failed: {exc}")
+                dialogs.show_error(self, "Briefing map", f"{label} failed: {exc}")
             self.status.setText(f"{label} failed")
 
         def cancelled():
