@@ -443,6 +443,7 @@ class MainWindow(QMainWindow):
             settings.set_value("window/state", self.saveState())
         except Exception:
             pass
+        self.projects.cancel_warm_up()  # a window closed before its first paint starts no warm-up
         self.tasks.shutdown(15000)
         self.autosave.end_session()
         dialogs.close_all()

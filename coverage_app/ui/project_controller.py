@@ -42,6 +42,7 @@ class ProjectController(Controller):
         self._load_task = None
         self._warmed = False
         self._warm_pending = False  # data is in, the engine waits for the first paint
+        self._warm_timer = None
         self.protection = None  # the ProtectController: opens and saves protected projects
 
     # ---------------------------------------------------------------------------------
@@ -144,10 +145,20 @@ class ProjectController(Controller):
             # the engine (numba, scipy: ~0.5 s of imports holding the GIL) is warmed after the
             # first painted map (map_painted), or after WARM_UP_FALLBACK_MS if no paint comes
             self._warm_pending = True
-            QTimer.singleShot(self.WARM_UP_FALLBACK_MS, self.map_painted)
+            if self._warm_timer is None:  # owned by the controller: gone with the window
+                self._warm_timer = QTimer(self)
+                self._warm_timer.setSingleShot(True)
+                self._warm_timer.timeout.connect(self.map_painted)
+            self._warm_timer.start(self.WARM_UP_FALLBACK_MS)
         self.project_loaded.emit()
 
     WARM_UP_FALLBACK_MS = 2000
+
+    def cancel_warm_up(self) -> None:
+        """Start no warm-up from now on (the window is closing)."""
+        self._warm_pending = False
+        if self._warm_timer is not None:
+            self._warm_timer.stop()
 
     def map_painted(self, *_args) -> None:
         """The map was painted: import the analysis and load the compiled engine now, off the GUI
@@ -155,6 +166,8 @@ class ProjectController(Controller):
         if self._warmed or not self._warm_pending:
             return
         self._warmed, self._warm_pending = True, False
+        if self._warm_timer is not None:
+            self._warm_timer.stop()
         self.tasks.start(jobs.warm_up, label="Preparing the engine", cancellable=False, group="warmup")
 
     # ---------------------------------------------------------------------------------

@@ -76,3 +76,37 @@ def test_deferred_boto3_survives_inspect_probe(tmp_path):
     out = _run(code, tmp_path)
     assert "LOADED False" in out
     assert "SESSION Session" in out
+
+
+def test_unpainted_window_warms_after_the_fallback_and_a_closed_one_does_not(qtbot, monkeypatch):
+    """No paint (a hidden window): the engine still warms, after WARM_UP_FALLBACK_MS; a window
+    closed before that starts no task on its stopped runner."""
+    from coverage_app.ui.app import create_window
+    from coverage_app.ui.project_controller import ProjectController
+
+    monkeypatch.setattr(ProjectController, "WARM_UP_FALLBACK_MS", 300)
+    started = []
+    real = ProjectController.map_painted
+
+    def spy(self, *a):
+        started.append(self._warm_pending)
+        return real(self, *a)
+
+    monkeypatch.setattr(ProjectController, "map_painted", spy)
+    win = create_window(["--no-restore"])  # never shown: no paint
+    qtbot.addWidget(win)
+    qtbot.waitUntil(lambda: win.data is not None, timeout=30000)
+    qtbot.waitUntil(lambda: win.projects._warmed, timeout=5000)
+    assert started and started[0] is True
+    win.dirty = False
+    win.close()
+    win.tasks.shutdown(20000)
+
+    win2 = create_window(["--no-restore"])
+    qtbot.addWidget(win2)
+    qtbot.waitUntil(lambda: win2.data is not None, timeout=30000)
+    assert win2.projects._warm_pending and not win2.projects._warmed
+    win2.dirty = False
+    win2.close()
+    qtbot.wait(600)  # past the fallback
+    assert not win2.projects._warmed and not win2.tasks.running
