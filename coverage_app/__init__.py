@@ -30,6 +30,8 @@ def _defer_boto3() -> None:
 
     class DeferredModule(types.ModuleType):
         def __getattr__(self, name):  # only for names not set here: anything of boto3's own
+            if name == "__wrapped__":  # inspect.unwrap's probe (PySide6 reads every imported module)
+                raise AttributeError(name)
             if sys.modules.get("boto3") is self:
                 del sys.modules["boto3"]
             real = importlib.import_module("boto3")

@@ -204,6 +204,7 @@ class MainWindow(QMainWindow):
         pc.data_ready.connect(mt.zoom_full)
         pc.load_problems.connect(lc.report_load_problems)
         pc.project_loaded.connect(self.project_loaded)
+        self.canvas.rendered.connect(pc.map_painted)  # engine warm-up waits for the first map
         lc.layer_added.connect(self.layer_added)
         lc.inputs_changed.connect(ac.mark_stale)
         lc.facilities_changed.connect(sc.refresh_facilities)
@@ -442,6 +443,7 @@ class MainWindow(QMainWindow):
             settings.set_value("window/state", self.saveState())
         except Exception:
             pass
+        self.projects.cancel_warm_up()  # a window closed before its first paint starts no warm-up
         self.tasks.shutdown(15000)
         self.autosave.end_session()
         dialogs.close_all()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 
 from coverage_app.core.data import protect
 from coverage_app.core.data.model import ProjectData, load_project_data
@@ -41,6 +41,8 @@ class ProjectController(Controller):
         self.session.dirty_changed.connect(lambda dirty: self.autosave.changed() if dirty else None)
         self._load_task = None
         self._warmed = False
+        self._warm_pending = False  # data is in, the engine waits for the first paint
+        self._warm_timer = None
         self.protection = None  # the ProtectController: opens and saves protected projects
 
     # ---------------------------------------------------------------------------------
@@ -140,10 +142,33 @@ class ProjectController(Controller):
         if data.problems:
             self.load_problems.emit(list(data.problems))
         if not self._warmed:
-            # import the analysis and load the compiled engine now, so the first Run is quick
-            self._warmed = True
-            self.tasks.start(jobs.warm_up, label="Preparing the engine", cancellable=False, group="warmup")
+            # the engine (numba, scipy: ~0.5 s of imports holding the GIL) is warmed after the
+            # first painted map (map_painted), or after WARM_UP_FALLBACK_MS if no paint comes
+            self._warm_pending = True
+            if self._warm_timer is None:  # owned by the controller: gone with the window
+                self._warm_timer = QTimer(self)
+                self._warm_timer.setSingleShot(True)
+                self._warm_timer.timeout.connect(self.map_painted)
+            self._warm_timer.start(self.WARM_UP_FALLBACK_MS)
         self.project_loaded.emit()
+
+    WARM_UP_FALLBACK_MS = 2000
+
+    def cancel_warm_up(self) -> None:
+        """Start no warm-up from now on (the window is closing)."""
+        self._warm_pending = False
+        if self._warm_timer is not None:
+            self._warm_timer.stop()
+
+    def map_painted(self, *_args) -> None:
+        """The map was painted: import the analysis and load the compiled engine now, off the GUI
+        thread, so the first Run is quick (once per window)."""
+        if self._warmed or not self._warm_pending:
+            return
+        self._warmed, self._warm_pending = True, False
+        if self._warm_timer is not None:
+            self._warm_timer.stop()
+        self.tasks.start(jobs.warm_up, label="Preparing the engine", cancellable=False, group="warmup")
 
     # ---------------------------------------------------------------------------------
     def save(self) -> bool:

@@ -145,10 +145,12 @@ def _touched_facilities(t_old, t_new, cells: list) -> np.ndarray:
         diff = (t_old.allocation != t_new.allocation) | ~np.isclose(t_old.minutes, t_new.minutes, equal_nan=True)
         a_old, a_new = t_old.allocation[diff], t_new.allocation[diff]
     else:
-        idx = np.unique(np.concatenate(cells)) if len(cells) > 1 else cells[0]
+        idx = engine.unique_flat(np.concatenate(cells), t_old.allocation.size) if len(cells) > 1 else cells[0]
         a_old, a_new = t_old.allocation.reshape(-1)[idx], t_new.allocation.reshape(-1)[idx]
-    touched = np.union1d(np.unique(a_old), np.unique(a_new))
-    return touched[touched >= 0]
+    # allocations are facility indices (-1: none): a count per index, not a hash-based unique
+    n = int(max(a_old.max(initial=-1), a_new.max(initial=-1))) + 2
+    seen = np.bincount(a_old.reshape(-1) + 1, minlength=n) + np.bincount(a_new.reshape(-1) + 1, minlength=n)
+    return np.flatnonzero(seen[1:]).astype("int64")
 
 
 def _village_facilities_moved(old, new, tier: str) -> set:

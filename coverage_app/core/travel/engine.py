@@ -476,6 +476,19 @@ def add_source(result, row, col, source_id, cost_s_per_m, cell_size_m, *, neighb
     return _edit(result, inplace, feedback, work)
 
 
+def unique_flat(idx: np.ndarray, size: int) -> np.ndarray:
+    """Sorted unique values of ``idx`` (int, 0 <= idx < ``size``, e.g. flat cell indices).
+    numpy's hash-based ``np.unique`` costs ~1 us per element (3 s for 3 M); past a few
+    thousand elements a mark array over ``size`` (one byte per cell, a linear scan) is ~80x
+    faster at 3 M of 21 M cells."""
+    idx = np.asarray(idx)
+    if idx.size < max(4096, size >> 10):
+        return np.unique(idx).astype(np.int64, copy=False)
+    mark = np.zeros(size, bool)
+    mark[idx] = True
+    return np.flatnonzero(mark)
+
+
 def changed_cells(result, edited) -> np.ndarray | None:
     """Flat indices (into ``minutes.reshape(-1)``, sorted, unique) of the cells whose time or
     allocation may differ between ``result`` and ``edited``, a result made from it by one
@@ -494,7 +507,7 @@ def changed_cells(result, edited) -> np.ndarray | None:
             idx = v1.idx
         else:
             return None
-        idx = np.unique(idx)
+        idx = unique_flat(idx, sh.cells.size)
     pc = sh.cells.shape[1]
     rows = idx // pc - PAD
     return rows * result.minutes.shape[1] + (idx - (rows + PAD) * pc - PAD)
