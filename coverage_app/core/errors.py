@@ -17,6 +17,9 @@ class Problem:
     field: str | None = None
     rows: tuple[int, ...] = ()
     fix: str | None = None  # machine-readable hint for a front end, e.g. "zawgyi"
+    # what ``rows`` count: "row" (1-based, in reading order), "line" (a CSV file's line, the
+    # header being line 1) or "fid" (a GeoPackage's or Shapefile's feature id, as GIS shows it)
+    row_label: str = "row"
 
     def __str__(self) -> str:
         where = PureWindowsPath(self.file).name if self.file else ""  # splits on / and on \
@@ -27,7 +30,8 @@ class Problem:
         if self.rows:
             shown = ", ".join(str(r) for r in self.rows[:8])
             more = f" and {len(self.rows) - 8} more" if len(self.rows) > 8 else ""
-            where += f", row{'s' if len(self.rows) > 1 else ''} {shown}{more}"
+            plural = "s" if len(self.rows) > 1 and self.row_label != "fid" else ""
+            where += f", {self.row_label}{plural} {shown}{more}"
         prefix = f"{where}: " if where else ""
         return f"{self.severity}: {prefix}{self.message}"
 

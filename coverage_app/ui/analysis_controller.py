@@ -173,9 +173,15 @@ class AnalysisController(Controller):
 
     # ---------------------------------------------------------------------------------
     def _update_result_layers(self, result) -> None:
-        """Travel-time rasters, catchments and villages by gap as layers (created once, then updated)."""
+        """Travel-time rasters, catchments and villages by gap as layers (created once, then updated).
+
+        Their names carry the scenario's name when it is not the baseline ("Villages by access gap
+        — Clinic at Kani"), so a screenshot or a layer list says which scenario it shows."""
         layers = self.session.result_layers
         first_time = not layers
+        name = (self.project.active_scenario or "").strip()
+        suffix = f" — {name}" if name and name.lower() != "baseline" else ""
+        renamed = False
         specs = []
         for tier in ("primary", "secondary"):
             t = result.tiers.get(tier)
@@ -190,7 +196,11 @@ class AnalysisController(Controller):
         transform = result.grid.transform
         # where new result layers go: villages above the base villages, rasters at the bottom
         for kind, title, what, payload, visible in specs:
+            title += suffix
             layer = layers.get(kind)
+            if layer is not None and layer.title != title:
+                layer.title = title
+                renamed = True
             if what == "raster":
                 if layer is None:
                     layer = RasterLayer(title, "travel_time", payload, transform, result=True, visible=visible,
@@ -214,6 +224,8 @@ class AnalysisController(Controller):
                 else:
                     layer.set_frame(payload)
                     self.stack.changed(layer)
+        if renamed:
+            self.stack.structure_changed.emit()
         if first_time:
             for layer in self.stack:
                 if layer.role == "villages" and not layer.result and layer.visible:

@@ -60,8 +60,8 @@ def test_validate_cases(tmp_path, cli):
         "missing/dir/v.gpkg": (2, f"file not found: {tmp_path / 'missing/dir/v.gpkg'}"),
         "amb.csv": (0, "ambiguous dates"),
         "mixed.csv": (2, "two orders in one column"),
-        "inf.csv": (2, "field 'pop', row 1: 'population' must be a finite number"),
-        "null.gpkg": (0, "row 2: 1 feature(s) have no geometry"),
+        "inf.csv": (2, "field 'pop', line 2: 'population' must be a finite number"),
+        "null.gpkg": (0, "fid 2: 1 feature(s) have no geometry"),
         "nodata.tif": (0, "every cell of the raster is nodata"),
         "cut.tif": (2, "damaged or truncated"),
     }

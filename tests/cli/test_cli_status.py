@@ -45,8 +45,8 @@ def test_import_reports_unknown_ids_and_bad_dates_by_line(tmp_path, capsys, proj
     before = project_copy.read_text()
     assert main(["status", "import", str(table), "--project", str(project_copy)]) == 2
     err = capsys.readouterr().err
-    assert "status.csv, field 'fac_id', row 3: no facility with id 'NOPE-1'" in err
-    assert "status.csv, field 'date', row 4: date 'June 2025' is not a date" in err
+    assert "status.csv, field 'fac_id', line 3: no facility with id 'NOPE-1'" in err
+    assert "status.csv, field 'date', line 4: date 'June 2025' is not a date" in err
     assert "nothing was imported" in err
     assert project_copy.read_text() == before  # the project file is untouched
     assert main(["status", "import", str(table), "--project", str(project_copy), "--skip-bad-rows"]) == 0

@@ -124,7 +124,7 @@ def test_infinite_or_huge_population_is_refused(tmp_path, population):
     csv.write_text(f"pcode,name_en,pop,lon,lat\nV1,A,100,95.1,22.1\nV2,B,{population},95.2,22.2\n")
     layer = load_layer(csv, "villages", strict=False)
     errors = errors_of(layer.problems)
-    assert errors and errors[0].field == "pop" and errors[0].rows == (2,)
+    assert errors and errors[0].field == "pop" and errors[0].rows == (3,)  # file line 3
     assert "finite" in errors[0].message or "more than all of Myanmar" in errors[0].message
 
 
@@ -198,7 +198,7 @@ def test_dates_in_two_orders_in_one_column_are_an_error(tmp_path):
     csv.write_text("fac_id,name,level,status_date,lon,lat\nA,a,rhc,31/12/2021,95.1,22\nB,b,rhc,12/31/2021,95.2,22\n")
     layer = load_layer(csv, "facilities", strict=False)
     [err] = errors_of(layer.problems)
-    assert err.field == "status_date" and "two orders" in err.message and err.rows == (1, 2)
+    assert err.field == "status_date" and "two orders" in err.message and err.rows == (2, 3)  # file lines
 
 
 def test_villages_population_field_is_guessed_or_reported(tmp_path):

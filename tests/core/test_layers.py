@@ -103,7 +103,9 @@ def test_csv_points_load_and_bad_rows_are_named(tmp_path):
     path.write_text("pcode,name_en,lon,lat,population\nV1,A,95.2,22.1,10\nV2,B,,22.3,5\nV3,C,95.3,22.2,7\n")
     layer = load_layer(path, "villages")
     assert len(layer.data) == 2
-    assert any(p.rows == (2,) for p in layer.problems)
+    # V2 is on line 3 of the file (the header is line 1)
+    assert any(p.rows == (3,) and p.row_label == "line" for p in layer.problems)
+    assert any("v.csv, field 'lon/lat', line 3:" in str(p) for p in layer.problems)
 
 
 def test_points_far_outside_myanmar_are_dropped_with_warning(tmp_path):
@@ -241,3 +243,32 @@ def test_guess_roles_of_bundled_layers(bundled_gpkg):
     assert roles["roads"] == "roads"
     assert roles["conflict_zones"] == "conflict_zones"
     assert roles["crossings"] == "crossings"
+
+
+def test_geopackage_and_shapefile_warnings_name_the_feature_id(tmp_path):
+    """Warnings point at the feature id a GIS shows (GeoPackage fid from 1, Shapefile FID from 0),
+    also after features with no geometry were dropped before the check."""
+    gdf = villages(5)
+    gdf.loc[1, "geometry"] = None                      # dropped: no geometry
+    gdf.loc[3, "population"] = -5.0                    # the bad value, 4th feature
+    gpkg = tmp_path / "v.gpkg"
+    gdf.to_file(gpkg, layer="villages", driver="GPKG")
+    layer = load_layer(gpkg, "villages", layer="villages", strict=False)
+    text = messages(layer.problems)
+    assert "fid 2:" in text                            # the feature without geometry
+    assert "field 'population', fid 4:" in text        # GeoPackage fids start at 1
+    shp = tmp_path / "v.shp"
+    gdf.to_file(shp)
+    layer = load_layer(shp, "villages", strict=False)
+    text = messages(layer.problems)
+    assert "fid 1:" in text and "field 'population', fid 3:" in text  # Shapefile FIDs start at 0
+
+
+def test_csv_lines_count_the_header_after_rows_are_dropped(tmp_path):
+    path = tmp_path / "v.csv"
+    path.write_text("pcode,name_en,lon,lat,population\nV1,A,95.2,22.1,10\nV2,B,,22.3,5\n"
+                    "V3,C,95.3,22.2,-7\n")
+    layer = load_layer(path, "villages", strict=False)
+    text = messages(layer.problems)
+    assert "line 3:" in text                           # missing coordinates, left out
+    assert "field 'population', line 4:" in text       # still line 4 after line 3 was dropped

@@ -59,9 +59,9 @@ def test_status_table_problems_name_file_and_lines(tmp_path):
     assert entries == [{"fac_id": "A", "status": "closed", "date": "2025-06-01", "source": "cluster",
                         "file": "status.csv"}]
     text = [str(p) for p in problems]
-    assert any("status.csv" in t and "'ZZZ'" in t and "rows 3, 7" in t for t in text), text
-    assert any("'01/06/2025'" in t and "row 5" in t for t in text), text
-    assert any("'open'" in t and "row 6" in t for t in text), text
+    assert any("status.csv" in t and "'ZZZ'" in t and "lines 3, 7" in t for t in text), text
+    assert any("'01/06/2025'" in t and "line 5" in t for t in text), text
+    assert any("'open'" in t and "line 6" in t for t in text), text
     project = Project()
     with pytest.raises(InputError, match="nothing was imported"):
         import_status_table(project, path, {"A", "B"})

@@ -96,7 +96,7 @@ def test_import_status_table_from_the_file_menu(window, qtbot, tmp_path, monkeyp
     monkeypatch.setattr(dialogs, "get_open_file", lambda *a, **k: str(bad))
     action.trigger()  # dialogs.ask answers no: nothing imported, the rows are listed
     assert len(window.project.status_ledger) == 2
-    assert "bad.csv" in errors_shown()[-1].text and "row 2" in errors_shown()[-1].text
+    assert "bad.csv" in errors_shown()[-1].text and "line 2" in errors_shown()[-1].text
 
 
 def test_app_export_with_safe_sharing_and_shapefiles(window, qtbot, tmp_path):

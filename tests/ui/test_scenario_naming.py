@@ -83,3 +83,34 @@ def test_print_dialog_adds_the_whole_table_page_unless_declined(window, qtbot):
     again = window.outputs.last_print_dialog
     assert not again.table_page.isChecked()  # the user's choice is kept
     again.close()
+
+
+def _result_titles(window) -> list[str]:
+    return [layer.title for layer in window.stack if layer.result]
+
+
+def _panel_texts(window) -> list[str]:
+    tree = window.layer_panel.tree
+    return [tree.topLevelItem(i).text(0) for i in range(tree.topLevelItemCount())]
+
+
+def test_result_layers_carry_the_scenario_name(window, qtbot):
+    run_analysis(qtbot, window)
+    titles = _result_titles(window)
+    assert "Villages by access gap" in titles and "Travel time to primary care (min)" in titles
+    assert not any("—" in t for t in titles)
+    window.scenarios.new_scenario(name="Clinic at Kani")
+    window.scenarios.push_edit(dict(ADD))
+    run_analysis(qtbot, window)
+    titles = _result_titles(window)
+    assert "Villages by access gap — Clinic at Kani" in titles
+    assert "Travel time to primary care (min) — Clinic at Kani" in titles
+    assert "Catchments, primary care (bands) — Clinic at Kani" in titles
+    assert all(t.endswith(" — Clinic at Kani") for t in titles)
+    assert any(t.startswith("Villages by access gap — Clinic at Kani") for t in _panel_texts(window))
+    # back on the baseline (its result comes from the cache) the names lose the suffix
+    window.scenarios.activate_scenario(None)
+    wait_idle(qtbot, window)
+    assert window.result.scenario is None
+    assert "Villages by access gap" in _result_titles(window)
+    assert not any("Clinic at Kani" in t for t in _result_titles(window) + _panel_texts(window))

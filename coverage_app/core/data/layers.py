@@ -88,7 +88,7 @@ def read_vector(path, layer: str | None = None, *, written: str | None = None) -
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            gdf = pyogrio.read_dataframe(path, layer=layer, on_invalid="ignore",
+            gdf = pyogrio.read_dataframe(path, layer=layer, on_invalid="ignore", fid_as_index=True,
                                          **({"ENCODING": encoding.upper()} if encoding else {}))
     except Exception as exc:
         raise InputError(Problem("error", f"cannot be read ({gdal_reason(exc)}); the file may be "
@@ -97,9 +97,23 @@ def read_vector(path, layer: str | None = None, *, written: str | None = None) -
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf:
         raise InputError(Problem("error", "has no geometry column; for a table of points use a CSV "
                                  "with longitude and latitude columns", file=str(path), layer=layer))
+    fids = gdf.index.to_numpy()
+    gdf = gdf.reset_index(drop=True)
+    if path.suffix.lower() in (".gpkg", ".shp"):  # messages name the feature id a GIS shows
+        gdf.attrs["source_rows"] = ("fid", tuple(gdf.index.tolist()), tuple(int(f) for f in fids))
     if read_problems:
         gdf.attrs["read_problems"] = read_problems
     return gdf
+
+
+def _row_numbers(where: dict, gdf, positions) -> tuple[int, ...]:
+    """The numbers messages give for rows at ``positions`` of ``gdf``: file lines or feature ids
+    where the layer was read from a CSV, GeoPackage or Shapefile, else 1-based positions."""
+    positions = np.asarray(positions, dtype=int)
+    source = where.get("_source")
+    if source is None:
+        return tuple(int(i) + 1 for i in positions)
+    return tuple(int(v) for v in source.reindex(gdf.index[positions]).to_numpy())
 
 
 # dBASE language driver ids (byte 29 of a .dbf header) -> Python codec.
@@ -161,13 +175,17 @@ def _read_csv_points(path: Path) -> gpd.GeoDataFrame:
     problems = []
     if len(bad):
         problems.append(Problem("warning", "coordinates missing or not numbers; these rows are left out",
-                                file=str(path), field=f"{lon}/{lat}", rows=tuple(int(i) + 1 for i in bad)))
+                                file=str(path), field=f"{lon}/{lat}", rows=tuple(int(i) + 2 for i in bad),
+                                row_label="line"))
     table = table.drop(columns=[lon, lat])
     gdf = gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(xs, ys), crs=None)
     keep = ~(xs.isna() | ys.isna()).to_numpy()
     gdf = gdf[keep]
     gdf.attrs["read_problems"] = problems
     gdf.attrs["csv_points"] = True
+    # file line of each record: the header is line 1 (a quoted field with a line break would shift this)
+    # (plain tuples: pandas compares attrs when concatenating, which a Series cannot take)
+    gdf.attrs["source_rows"] = ("line", tuple(gdf.index.tolist()), tuple((gdf.index.to_numpy() + 2).tolist()))
     return gdf
 
 
@@ -185,6 +203,12 @@ def validate_vector(gdf: gpd.GeoDataFrame, role: str, mapping: dict[str, str] | 
     """
     spec = ROLES[role]
     where = dict(file=file, layer=layer)
+    label, labels, numbers = gdf.attrs.get("source_rows", ("row", None, None))
+    source = None
+    if labels is not None and gdf.index.isin(labels).all():
+        where["row_label"] = label
+        source = pd.Series(numbers, index=pd.Index(labels))
+    at = {"_source": source}
     problems: list[Problem] = list(gdf.attrs.get("read_problems", []))
     if len(gdf) == 0:
         problems.append(Problem("error", f"the layer is empty: a {spec.title.lower()} layer needs at least "
@@ -198,7 +222,7 @@ def validate_vector(gdf: gpd.GeoDataFrame, role: str, mapping: dict[str, str] | 
     if no_geometry.any():
         problems.append(Problem("warning", f"{int(no_geometry.sum())} feature(s) have no geometry (empty or null) "
                                 "and are left out; give them a location or delete them",
-                                rows=tuple(int(i) + 1 for i in np.flatnonzero(no_geometry)), **where))
+                                rows=_row_numbers(at, gdf, np.flatnonzero(no_geometry)), **where))
         gdf = gdf[~no_geometry]
 
     # Geometry types.
@@ -208,7 +232,7 @@ def validate_vector(gdf: gpd.GeoDataFrame, role: str, mapping: dict[str, str] | 
         found = ", ".join(sorted(set(types.iloc[wrong])))
         want = " or ".join(t.lower() for t in spec.geometry)
         problems.append(Problem("error", f"a {role} layer needs {want} geometries, these are {found}; "
-                                "split the layer by geometry type", rows=tuple(int(i) + 1 for i in wrong), **where))
+                                "split the layer by geometry type", rows=_row_numbers(at, gdf, wrong), **where))
         return gdf, problems
     if spec.geometry == ("Point",) and (gdf.geom_type == "MultiPoint").any():
         multi = gdf.geom_type == "MultiPoint"
@@ -226,7 +250,7 @@ def validate_vector(gdf: gpd.GeoDataFrame, role: str, mapping: dict[str, str] | 
     lonlat = gdf.geometry.to_crs(4326) if not CRS(gdf.crs).equals(CRS(4326)) else gdf.geometry
     outside = _outside_myanmar(lonlat)
     if outside.any():
-        rows = tuple(int(i) + 1 for i in np.flatnonzero(outside))
+        rows = _row_numbers(at, gdf, np.flatnonzero(outside))
         if outside.all():
             problems.append(Problem("error", "every feature lies outside Myanmar; check the layer's CRS "
                                     "(a wrong .prj?) or whether longitude and latitude are swapped", **where))
@@ -240,7 +264,7 @@ def validate_vector(gdf: gpd.GeoDataFrame, role: str, mapping: dict[str, str] | 
         invalid = ~gdf.geometry.is_valid.to_numpy()
         if invalid.any():
             problems.append(Problem("warning", "invalid (self-intersecting) polygons were repaired",
-                                    rows=tuple(int(i) + 1 for i in np.flatnonzero(invalid)), **where))
+                                    rows=_row_numbers(at, gdf, np.flatnonzero(invalid)), **where))
             fixed = shapely.make_valid(gdf.geometry.values[invalid])
             fixed = [_polygonal_part(g) for g in fixed]
             gdf.loc[gdf.index[invalid], gdf.geometry.name] = fixed
@@ -264,7 +288,7 @@ def validate_vector(gdf: gpd.GeoDataFrame, role: str, mapping: dict[str, str] | 
     if errors_of(problems):
         return gdf, problems
     gdf = _to_canonical(gdf, spec, mapping)
-    problems += _check_values(gdf, spec, mapping, where)
+    problems += _check_values(gdf, spec, mapping, where, at)
     return gdf, problems
 
 
@@ -376,9 +400,9 @@ def parse_date_column(col: pd.Series, blank: pd.Series) -> tuple[pd.Series, list
     return out, notes
 
 
-def _check_values(gdf, spec, mapping, where) -> list[Problem]:
+def _check_values(gdf, spec, mapping, where, at=None) -> list[Problem]:
     problems = []
-    rows_of = lambda mask: tuple(int(i) + 1 for i in np.flatnonzero(np.asarray(mask)))  # noqa: E731
+    rows_of = lambda mask: _row_numbers(at or {}, gdf, np.flatnonzero(np.asarray(mask)))  # noqa: E731
     for f in spec.fields:
         if f.name not in gdf:
             continue
@@ -432,7 +456,7 @@ def _check_values(gdf, spec, mapping, where) -> list[Problem]:
                 problems.append(Problem("warning", f"{len(z)} value(s) look Zawgyi-encoded and would show as "
                                         "garbled Burmese; convert them to Unicode (coverage-app convert-zawgyi, "
                                         "or accept the offer in the app)", field=source,
-                                        rows=tuple(i + 1 for i in z), fix="zawgyi", **where))
+                                        rows=_row_numbers(at or {}, gdf, z), fix="zawgyi", **where))
     problems += _role_rules(gdf, spec.name, mapping, where, rows_of)
     return problems
 

@@ -86,16 +86,17 @@ def read_status_table(path, fac_ids) -> tuple[list[dict], list[Problem]]:
             entries.append({"fac_id": values["fac_id"], "status": status, "date": date.isoformat(),
                             "source": values.get("source", "") or path.name, "file": path.name})
     problems = []
+    lab = {"row_label": "line"} if path.suffix.lower() == ".csv" else {}  # CSV: file lines; spreadsheet: rows
     for fac_id, lines in unknown_ids.items():
         problems.append(Problem("error", f"no facility with id {fac_id!r} in the project's facility layers; check "
                                 "the id (or add the facility first)", file=str(path), field="fac_id",
-                                rows=tuple(lines)))
+                                rows=tuple(lines), **lab))
     for status, lines in bad_status.items():
         problems.append(Problem("error", f"status {status!r} is not one of {', '.join(FACILITY_STATUSES)}",
-                                file=str(path), field="status", rows=tuple(lines)))
+                                file=str(path), field="status", rows=tuple(lines), **lab))
     for line, text in bad_dates:
         problems.append(Problem("error", f"date {text or '(empty)'!r} is not a date like 2025-06-01 (YYYY-MM-DD)",
-                                file=str(path), field="date", rows=(line,)))
+                                file=str(path), field="date", rows=(line,), **lab))
     return entries, problems
 
 

@@ -209,13 +209,15 @@ def compose_figure(layers, *, paper, landscape, township, language, title, subti
 
     # --- panel: inset, key figures, legend, table ---------------------------------------
     px, py, pw, ph = panel
-    rows = legend_entries(layers, None if town is None else town["pcode"])
+    rows = legend_entries(layers, None if town is None else town["pcode"], language)
     line_h = 3.5 * k
     focus_4326 = None if town is None else gpd.GeoSeries([focus_geom], crs=layers.crs).to_crs(4326).iloc[0]
     table = table_spec(layers, town, language)
     note = (f"All {len(layers.townships)} townships: add the township table page."
             if town is None else
             "Sorted by population; labelled on the map where space allows.")
+    # the region page tries to show every township (rows tighten, font down to 5 pt)
+    fit = dict(fit_all=True, rest_note="all townships on the table page") if town is None else {}
     if side == "right" and pw < 115 * k:
         inset_w = min(26.0 * k, pw * 0.34)
         inset_h = inset_w * 1.85
@@ -228,7 +230,7 @@ def compose_figure(layers, *, paper, landscape, township, language, title, subti
         ly = py + ph - top_block - legend_h
         draw_legend(page, px, ly, pw, legend_h, rows, legend_cols)
         if table[1]:
-            draw_table(page, px, py, pw, ly - py - 3.0, table[0], table[1], table[2], table[3], note)
+            draw_table(page, px, py, pw, ly - py - 3.0, table[0], table[1], table[2], table[3], note, **fit)
     elif side == "right":
         col_w = (pw - GAP_MM) * 0.45
         inset_w = min(30.0 * k, col_w * 0.5)
@@ -241,7 +243,7 @@ def compose_figure(layers, *, paper, landscape, township, language, title, subti
         draw_legend(page, px, py + ph - top_block - legend_h, col_w, legend_h, rows, 1)
         if table[1]:
             draw_table(page, px + col_w + GAP_MM, py, pw - col_w - GAP_MM, ph + 1.0, table[0], table[1], table[2],
-                        table[3], note)
+                        table[3], note, **fit)
     else:  # bottom: inset | legend | key figures and table
         inset_w = 30.0 * k
         inset_h = min(ph, inset_w * 1.85)
@@ -257,7 +259,7 @@ def compose_figure(layers, *, paper, landscape, township, language, title, subti
         fig_lines = figures_lines(layers, town, page, fw)
         used = draw_lines(page, fx, py + ph + 1.0, fig_lines)
         if table[1]:
-            draw_table(page, fx, py, fw, ph - used - 2.0, table[0], table[1], table[2], table[3], note)
+            draw_table(page, fx, py, fw, ph - used - 2.0, table[0], table[1], table[2], table[3], note, **fit)
 
     # --- footer: credits and the marking again -------------------------------------------
     _draw_footer(page, layers, marking, footer_h)

@@ -11,11 +11,14 @@ from coverage_app.core.outputs import symbology as sym
 from coverage_app.core.outputs.briefing.drawing import count_symbol, rgba, scatter
 from coverage_app.core.outputs.briefing.layers import as_bool
 from coverage_app.core.outputs.briefing.page import Page
-from coverage_app.core.outputs.briefing.style import INK, MUTED, OUTSIDE_TOWNSHIPS
+from coverage_app.core.outputs.briefing.style import INK, MUTED, OUTSIDE_TOWNSHIPS, tr
 
 
-def legend_entries(layers, focus_pcode):
-    """(kind, payload, label) rows; kinds: header, marker, patch, line, count, note."""
+def legend_entries(layers, focus_pcode, language: str = "en"):
+    """(kind, payload, label) rows; kinds: header, marker, patch, line, count, note.
+
+    Labels are in the page ``language`` ("en", "my", or "both": English / Burmese).
+    """
     rows = []
     if layers.sweep is not None:
         sw = layers.sweep
@@ -89,7 +92,12 @@ def legend_entries(layers, focus_pcode):
                      "Other townships"))
     if layers.safe_share and layers.has_result:
         rows.append(("note", None, "Catchment bands are left out of the safe-share version."))
-    return rows
+    # "both": English over Burmese, two lines a row
+    return [(kind, style, tr(label, language, "\n")) for kind, style, label in rows]
+
+
+def _row_h(label, line) -> float:
+    return line * (2.1 if "\n" in str(label) else 1.0)
 
 
 def _legend_columns(rows, columns):
@@ -120,7 +128,7 @@ def _legend_columns(rows, columns):
 
 def legend_height(page, rows, columns) -> float:
     line = 3.5 * page.k
-    return max(len(c) for c in _legend_columns(rows, columns)) * line + 1.0
+    return max(sum(_row_h(r[2], line) for r in c) for c in _legend_columns(rows, columns)) * 1.0 + 1.0
 
 
 def draw_legend(page: Page, x, y, w, h, rows, columns=1):
@@ -131,14 +139,17 @@ def draw_legend(page: Page, x, y, w, h, rows, columns=1):
     col_w = w / columns
     for col, col_rows in enumerate(_legend_columns(rows, columns)):
         cx = col * col_w
-        for r, (kind, style, label) in enumerate(col_rows):
-            cy = h - (r + 0.5) * line
+        used = 0.0
+        for kind, style, label in col_rows:
+            rh = _row_h(label, line)
+            cy = h - used - rh / 2
+            used += rh
             if kind in ("header", "note"):
                 size, weight, st = (6.6, "bold", "normal") if kind == "header" else (5.6, "normal", "normal")
                 while size > 5.0 and page.text_mm(label, size, weight, st)[0] > col_w - 1.5:
                     size -= 0.2
                 ax.text(cx, cy - (0.2 if kind == "header" else 0), label, fontproperties=page.font(size, weight, st),
-                        color=INK if kind == "header" else MUTED, va="center")
+                        color=INK if kind == "header" else MUTED, va="center", linespacing=1.1)
                 continue
             sx = cx + 2.6 * k
             if kind == "marker":
@@ -161,4 +172,4 @@ def draw_legend(page: Page, x, y, w, h, rows, columns=1):
             room = col_w - 6.2 * k - 1.0
             while size > 5.0 and page.text_mm(label, size)[0] > room:
                 size -= 0.2
-            ax.text(cx + 6.2 * k, cy, label, fontproperties=page.font(size), color=INK, va="center")
+            ax.text(cx + 6.2 * k, cy, label, fontproperties=page.font(size), color=INK, va="center", linespacing=1.1)

@@ -254,6 +254,11 @@ def draw_map(page, layers, box, focus_geom, extent, town, language, placer_obsta
     # labels: townships (region) or the focus name, facilities, uncovered villages
     placer = Placer(ax, obstacles)
     ring = [(0, 0), (0, 9), (0, -9), (14, 0, "left"), (-14, 0, "right")]
+    # farther spots, joined to the township by a leader line (squeezed townships such as
+    # Myinmu and Chaung-U between Monywa and Sagaing); points, nearest first
+    far = [(dx * r, dy * r, "left" if dx > 0.3 else ("right" if dx < -0.3 else "center"))
+           for r in (18, 26, 36, 48) for dx, dy in ((1, 0), (-1, 0), (0.7, 0.7), (-0.7, 0.7), (0.7, -0.7),
+                                                    (-0.7, -0.7), (0, 1), (0, -1))]
 
     def block_facilities():
         if fac_xy is not None:
@@ -271,6 +276,9 @@ def draw_map(page, layers, box, focus_geom, extent, town, language, placer_obsta
                 if placer.place(page, reps.iloc[i].x, reps.iloc[i].y, label, size, "bold", colour="#333333",
                                 offsets=ring, halo=2.0 if size > 6 else 1.6):
                     break
+            else:
+                placer.place(page, reps.iloc[i].x, reps.iloc[i].y, label, 5.3, "bold", colour="#333333",
+                             offsets=far, halo=1.6, leader=True)
         if len(order) <= TOP_LABELS:
             block_facilities()
     else:

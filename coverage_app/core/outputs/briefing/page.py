@@ -131,8 +131,10 @@ class Placer:
         return True
 
     def place(self, page, x, y, text, size, weight="normal", colour=INK, offsets=((0, 0),), style="normal",
-              halo=1.8, zorder=9, pad=1.0):
-        """Try each (dx, dy, ha) offset in points; draw at the first free spot; return success."""
+              halo=1.8, zorder=9, pad=1.0, leader=False):
+        """Try each (dx, dy, ha) offset in points; draw at the first free spot; return success.
+
+        ``leader``: a thin line joins the point to the label (for labels moved well away)."""
         disp = self.ax.transData.transform((x, y))
         prop = page.font(size, weight, style)
         lines = text.split("\n")
@@ -153,6 +155,12 @@ class Placer:
                 # the halo is a stroked copy underneath; the label itself stays real (searchable) text
                 self.ax.text(tx, ty, text, color=colour, zorder=zorder, path_effects=halo_only(halo), **kw)
                 self.ax.text(tx, ty, text, color=colour, zorder=zorder + 0.01, **kw)
+                if leader:  # from the point to the nearest point of the label's box
+                    bx = min(max(disp[0], box[0] + pad), box[2] - pad)
+                    by = min(max(disp[1], box[1] + pad), box[3] - pad)
+                    ends = self.ax.transData.inverted().transform([disp, (bx, by)])
+                    self.ax.plot(ends[:, 0], ends[:, 1], color=colour, linewidth=0.45, zorder=zorder - 0.01,
+                                 solid_capstyle="round")
                 return True
         return False
 

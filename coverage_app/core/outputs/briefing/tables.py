@@ -11,7 +11,7 @@ import pandas as pd
 from matplotlib.patches import Rectangle
 
 from coverage_app.core.data.population import basis_short
-from coverage_app.core.outputs.briefing.style import (INK, MUTED, fmt_int, fmt_pct, has_my, line_factor,
+from coverage_app.core.outputs.briefing.style import (tr, INK, MUTED, fmt_int, fmt_pct, has_my, line_factor,
                                                       place_name)
 
 
@@ -152,7 +152,20 @@ def _mins(value) -> str:
 
 
 def table_spec(layers, town, language):
-    """(title, columns, rows, total row) of the key-figures table for the region or a township."""
+    """(title, columns, rows, total row) of the key-figures table for the region or a township.
+
+    Title, headings and the total label are in the page ``language`` (both: English / Burmese).
+    """
+    title, cols, rows, total = _table_spec_en(layers, town, language)
+    for c in cols:  # "both": English over Burmese
+        c["header"] = tr(c["header"], language, "\n")
+        c["group"] = tr(c["group"], language, "\n")
+    if total is not None:
+        total["label"] = tr(total["label"], language, " / ")
+    return (tr(title, language, "\n") if title else title), cols, rows, total
+
+
+def _table_spec_en(layers, town, language):
     p = layers.params
     if town is None:
         figs = layers.figures.copy()
@@ -199,19 +212,24 @@ def table_spec(layers, town, language):
     return "Largest villages without primary care", cols, rows, None
 
 
-def _table_fit(page, w, h, cols, rows, total, size, two_line):
-    """Row heights, rows that fit, cells and column widths of a table at font ``size``."""
+def _table_fit(page, w, h, cols, rows, total, size, two_line, compact=False, title=""):
+    """Row heights, rows that fit, cells and column widths of a table at font ``size`` (points).
+
+    ``compact`` tightens the line spacing (1.4 instead of 1.55, Myanmar rows 1.12 instead of 1.3
+    times that) so a long table fits its box.
+    """
     k = page.k
     pad = 1.2
     key = "label2" if two_line else "label"
-    row_h = size * k * 1.55 / 72 * 25.4
+    row_h = size * k * (1.4 if compact else 1.55) / 72 * 25.4
     labels = [str(r.get(key, r.get("label", ""))) for r in rows]
     multiline = any("\n" in t for t in labels)
     burmese = any(has_my(t) for t in labels[:60])
-    data_row_h = row_h * (1.8 if multiline else 1.0) * (1.3 if burmese else 1.0)
+    data_row_h = row_h * (1.8 if multiline else 1.0) * ((1.12 if compact else 1.3) if burmese else 1.0)
     has_groups = any(c["group"] for c in cols)
-    header_h = row_h * (2.0 if has_groups else 1.1)
-    title_h = 7.0 * k * 1.7 / 72 * 25.4
+    two_line_heads = any("\n" in c["header"] or "\n" in c["group"] for c in cols)
+    header_h = row_h * (2.0 if has_groups else 1.1) * (1.9 if two_line_heads else 1.0)
+    title_h = 7.0 * k * 1.7 / 72 * 25.4 * (1.8 if "\n" in str(title) else 1.0)
 
     def cell(c, r, label):
         return label if c["key"] == "label" else c["fmt"](r.get(c["key"]))
@@ -243,12 +261,14 @@ def _table_fit(page, w, h, cols, rows, total, size, two_line):
                 groups=groups, size=size)
 
 
-def draw_table(page, x, y, w, h, title, cols, rows, total, note_total=None, size=6.0, fit_all=False):
+def draw_table(page, x, y, w, h, title, cols, rows, total, note_total=None, size=6.0, fit_all=False,
+               rest_note=None):
     """Draw the table in the box (mm): as many rows as fit; returns the number of rows drawn.
 
     Labels stay on one line where the table fits the width (two lines, English over Burmese,
     where it does not); the font shrinks (to 5 pt) before columns would overlap, and with
-    ``fit_all`` until every row fits.
+    ``fit_all`` the rows tighten and the font shrinks until every row fits. Rows still left
+    out are counted in the heading, with ``rest_note`` (where the rest are) after it.
     """
     if not cols:
         return 0
@@ -256,11 +276,14 @@ def draw_table(page, x, y, w, h, title, cols, rows, total, note_total=None, size
     fit = None
     trial = size
     while True:
-        fit = _table_fit(page, w, h, cols, rows, total, trial, False)
-        if sum(fit["widths"]) > w and two_line_possible:
-            fit = _table_fit(page, w, h, cols, rows, total, trial, True)
-        too_wide = sum(fit["widths"]) > w
-        too_long = fit_all and fit["n_fit"] < len(rows)
+        for compact in ((False, True) if fit_all else (False,)):
+            fit = _table_fit(page, w, h, cols, rows, total, trial, False, compact, title)
+            if sum(fit["widths"]) > w and two_line_possible:
+                fit = _table_fit(page, w, h, cols, rows, total, trial, True, compact, title)
+            too_wide = sum(fit["widths"]) > w
+            too_long = fit_all and fit["n_fit"] < len(rows)
+            if not (too_wide or too_long):
+                break
         if not (too_wide or too_long) or trial <= 5.0:
             break
         trial = round(trial - 0.25, 2)
@@ -275,8 +298,14 @@ def draw_table(page, x, y, w, h, title, cols, rows, total, note_total=None, size
     shown = rows[:n_fit]
     ax = page.mm_axes(x, y, w, h)
     ytop = h
-    heading = title + (f" (top {len(shown)} of {len(rows)})" if len(shown) < len(rows) else "")
-    ax.text(0, ytop - title_h * 0.5, heading, fontproperties=page.font(7.0, "bold"), color=INK, va="center")
+    heading = title
+    if len(shown) < len(rows):
+        heading += f" (top {len(shown)} of {len(rows)}" + (f"; {rest_note})" if rest_note else ")")
+    tsize = 7.0
+    while tsize > 5.5 and page.text_mm(heading, tsize, "bold")[0] > w:
+        tsize -= 0.25
+    ax.text(0, ytop - title_h * 0.5, heading, fontproperties=page.font(tsize, "bold"), color=INK, va="center",
+            linespacing=1.1)
     ytop -= title_h
     xs = np.concatenate([[0], np.cumsum(widths)])
     ax.add_patch(Rectangle((0, ytop - header_h), w, header_h, facecolor="#e6e6e6", edgecolor="none"))
