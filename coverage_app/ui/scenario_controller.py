@@ -15,7 +15,7 @@ import logging
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QUndoStack
 
-from coverage_app.core.analysis.edits import apply_facility_edits, apply_zone_edits
+from coverage_app.core.analysis.edits import apply_facility_edits, apply_zone_edits, new_edit_id
 from coverage_app.core.data.viewmodel import result_key
 from coverage_app.core.errors import InputError
 
@@ -326,16 +326,11 @@ class ScenarioController(Controller):
         return self.project.params.as_of or dt.date.today()
 
     def new_facility_id(self) -> str:
-        used = set()
+        existing = set()
         for layer in self.stack:
             if layer.role == "facilities" and isinstance(layer, VectorLayer) and "fac_id" in layer.frame:
-                used |= set(layer.frame["fac_id"].astype(str))
-        for s in self.project.scenarios:
-            used |= {str(e.get("fac_id")) for e in s.get("edits", [])}
-        i = 1
-        while f"NEW-{i:03d}" in used:
-            i += 1
-        return f"NEW-{i:03d}"
+                existing |= set(layer.frame["fac_id"].astype(str))
+        return new_edit_id("NEW-", "fac_id", existing, self.project.scenarios)
 
     # ---------------------------------------------------------------------------------
     def compare_scenarios(self, name_a, name_b) -> None:

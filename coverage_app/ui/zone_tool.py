@@ -14,6 +14,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout,
                                QLabel, QVBoxLayout)
 
+from coverage_app.core.analysis.edits import new_edit_id
 from coverage_app.core.data.roles import ZONE_KINDS
 
 from . import dialogs
@@ -149,14 +150,9 @@ class ZoneTool(Controller):
         return edit
 
     def new_zone_id(self) -> str:
-        used = set()
+        existing = set()
         for ref in self.project.layers_of("conflict_zones"):
             layer = self.data.layers.get(ref.name) if self.data else None
             if layer is not None and "zone_id" in layer.data:
-                used |= set(layer.data["zone_id"].astype(str))
-        for s in self.project.scenarios:
-            used |= {str(e.get("zone_id")) for e in s.get("edits", [])}
-        i = 1
-        while f"ZONE-NEW-{i:03d}" in used:
-            i += 1
-        return f"ZONE-NEW-{i:03d}"
+                existing |= set(layer.data["zone_id"].astype(str))
+        return new_edit_id("ZONE-NEW-", "zone_id", existing, self.project.scenarios)

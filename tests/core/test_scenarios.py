@@ -114,3 +114,13 @@ def test_new_facility_gains_access_in_comparison(tmp_path):
     diff = compare(base, after)
     assert list(diff.villages.pcode) == ["FAR"] and diff.villages.change.iloc[0] == "gains_primary"
     assert diff.summary()["pop_gain_prim"] == 250
+
+
+def test_new_edit_id_skips_layer_ids_and_ids_of_every_scenario():
+    from coverage_app.core.analysis.edits import new_edit_id
+
+    scenarios = [{"edits": [{"type": "add_facility", "fac_id": "NEW-002"}]},
+                 {"edits": [{"type": "add_zone", "zone_id": "NEW-003"}]}]
+    assert new_edit_id("NEW-", "fac_id", {"NEW-001"}, scenarios) == "NEW-003"  # a zone id does not count
+    assert new_edit_id("NEW-", "zone_id", {"NEW-001", "NEW-002"}, scenarios) == "NEW-004"
+    assert new_edit_id("ZONE-NEW-", "zone_id", set(), []) == "ZONE-NEW-001"

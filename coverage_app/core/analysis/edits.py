@@ -100,3 +100,15 @@ def apply_zone_edits(zones: gpd.GeoDataFrame | None, scenario: dict | None) -> g
                 "geometry": shapely.from_wkt(edit["wkt"])}], geometry="geometry", crs=4326).to_crs(frame.crs)
             frame = gpd.GeoDataFrame(pd.concat([frame, row], ignore_index=True), geometry="geometry", crs=frame.crs)
     return frame
+
+
+def new_edit_id(prefix: str, key: str, existing, scenarios) -> str:
+    """The first ``f"{prefix}{i:03d}"`` (i = 1, 2, ...) that is neither in ``existing`` (ids of the
+    loaded layers) nor the ``key`` (``fac_id``, ``zone_id``) of any edit of any scenario: the id
+    of a facility or zone a scenario adds."""
+    used = {str(x) for x in existing}
+    used |= {str(e.get(key)) for s in scenarios for e in s.get("edits", [])}
+    i = 1
+    while f"{prefix}{i:03d}" in used:
+        i += 1
+    return f"{prefix}{i:03d}"
