@@ -26,6 +26,7 @@ WORK_CRS = 32646  # UTM 46N, metres
 ZONE_YEARS = (2021, 2022, 2023)
 ZONE_CELL_M = 10_000          # events are counted per 10 km x 10 km cell of UTM 46N
 ZONE_MAX_WHERE_PREC = 2       # only events located to within 25 km (UCDP where_prec 1-2)
+ZONE_PLACE_CAP = 5            # events at one point count at most this many toward their cell's class
 ZONE_CLASSES = [              # (min events in a cell in one year, kind, speed_factor, delay_minutes)
     (15, "no_go", 0.0, 0.0),
     (5, "restricted", 0.5, 30.0),
@@ -203,8 +204,11 @@ def village_population(shared: Path, core: Path, townships: gpd.GeoDataFrame) ->
     lw = located.to_crs(WORK_CRS)
     xy = pd.DataFrame({"tract": lw.tract_pcode, "x": lw.geometry.x, "y": lw.geometry.y})
     mean = xy.groupby("tract")[["x", "y"]].transform("mean")
-    xy["d"] = np.hypot(xy.x - mean.x, xy.y - mean.y)
-    centre = located.loc[xy.sort_values("d").groupby("tract").head(1).index].set_index("tract_pcode").geometry
+    xy["d"] = np.hypot(xy.x - mean.x, xy.y - mean.y).round(3)  # mm: last-bit noise is no tie-break
+    # ties (a tract of two villages) go to the smaller pcode: a stable, library-independent choice
+    xy["pcode"] = lw.pcode
+    centre = located.loc[xy.sort_values(["d", "pcode"], kind="stable").groupby("tract").head(1).index
+                         ].set_index("tract_pcode").geometry
     ts_point = townships.set_index("pcode").geometry.to_crs(WORK_CRS).representative_point().to_crs(4326)
     at_tract = u.village_tract_pcode.map(centre)
     geom = at_tract.where(at_tract.notna(), u.township_pcode.map(ts_point))
@@ -235,7 +239,8 @@ def village_population(shared: Path, core: Path, townships: gpd.GeoDataFrame) ->
 
 
 def conflict_zones(ucdp_path: Path, region: gpd.GeoDataFrame):
-    """Zones from UCDP GED events: per year, 10 km cells with >= 2 well-located events."""
+    """Zones from UCDP GED events: per year, 10 km cells with >= 2 well-located events (a place counting
+    at most ZONE_PLACE_CAP of them)."""
     ev = gpd.read_file(ucdp_path)
     ev = ev[ev.year.isin(ZONE_YEARS)].to_crs(WORK_CRS)
     area = region.to_crs(WORK_CRS).buffer(STUDY_BUFFER_M).iloc[0]
@@ -250,22 +255,30 @@ def conflict_zones(ucdp_path: Path, region: gpd.GeoDataFrame):
     located = ev[ev.where_prec <= ZONE_MAX_WHERE_PREC]
     cx = np.floor(located.geometry.x / ZONE_CELL_M).astype(int)
     cy = np.floor(located.geometry.y / ZONE_CELL_M).astype(int)
-    cells = (located.assign(cx=cx, cy=cy).groupby(["year", "cx", "cy"])
-             .agg(events=("id", "size"), deaths=("best", "sum")).reset_index())
+    # UCDP puts an event it can tie only to a named town or village at that place's point, so
+    # repeated incidents "in Monywa" stack on one coordinate (19 of Monywa's 24 events of 2023,
+    # 17 of Shwebo's 18): a place counts at most ZONE_PLACE_CAP events toward its cell's class.
+    places = (located.assign(cx=cx, cy=cy, px=located.geometry.x.round(), py=located.geometry.y.round())
+              .groupby(["year", "cx", "cy", "px", "py"])
+              .agg(events=("id", "size"), deaths=("best", "sum")).reset_index())
+    cells = (places.assign(counted=places.events.clip(upper=ZONE_PLACE_CAP))
+             .groupby(["year", "cx", "cy"])
+             .agg(events=("events", "sum"), counted=("counted", "sum"), places=("events", "size"),
+                  deaths=("deaths", "sum")).reset_index())
     rows = []
     last_year = max(ZONE_YEARS)
     for year in ZONE_YEARS:
         for min_events, kind, factor, delay in ZONE_CLASSES:
             # the class ends where the next stricter one starts (risk 2-4, restricted 5-14, no_go >= 15)
             upper = min((m for m, *_ in ZONE_CLASSES if m > min_events), default=None)
-            sel = cells[(cells.year == year) & (cells.events >= min_events)]
+            sel = cells[(cells.year == year) & (cells.counted >= min_events)]
             if upper is not None:
-                sel = sel[sel.events < upper]
+                sel = sel[sel.counted < upper]
             if sel.empty:
                 continue
             boxes = shapely.box(sel.cx * ZONE_CELL_M, sel.cy * ZONE_CELL_M,
                                 (sel.cx + 1) * ZONE_CELL_M, (sel.cy + 1) * ZONE_CELL_M)
-            cell_gdf = gpd.GeoDataFrame(sel[["events", "deaths"]], geometry=boxes, crs=WORK_CRS)
+            cell_gdf = gpd.GeoDataFrame(sel[["events", "places", "deaths"]], geometry=boxes, crs=WORK_CRS)
             merged = shapely.get_parts(shapely.union_all(boxes))
             for poly in merged:
                 inside = cell_gdf[cell_gdf.representative_point().within(poly)]
@@ -274,7 +287,8 @@ def conflict_zones(ucdp_path: Path, region: gpd.GeoDataFrame):
                     "valid_from": f"{year}-01-01",
                     # the latest year's zones stay in force until newer data replaces them
                     "valid_to": None if year == last_year else f"{year}-12-31",
-                    "year": year, "events": int(inside.events.sum()), "deaths": int(inside.deaths.sum()),
+                    "year": year, "events": int(inside.events.sum()),
+                    "places": int(inside.places.sum()), "deaths": int(inside.deaths.sum()),
                     "source": "derived from UCDP GED v23.1 (Davies et al. 2023; Sundberg & Melander 2013)",
                     "geometry": poly,
                 })

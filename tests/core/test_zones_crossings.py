@@ -134,4 +134,42 @@ def test_bundled_zone_classes_do_not_overlap(bundled_gpkg):
             if a in union and b in union:
                 assert union[a].intersection(union[b]).area < 1.0, (year, a, b)
     counts = zones[zones.valid_to.isna()].kind.value_counts().to_dict()
-    assert counts == {"risk": 34, "restricted": 19, "no_go": 3}
+    # 2023: Monywa's and Shwebo's cells, 19 and 17 events stacked on one point each, are restricted
+    # since a place counts at most 5 events (ZONE_PLACE_CAP); no UCDP cell is no-go
+    assert counts == {"risk": 34, "restricted": 18}
+    shwebo = gpd.read_file(bundled_gpkg, layer="facilities").query("name == 'Shwebo General Hospital'").to_crs(UTM)
+    holding = zones[(zones.year == 2023) & zones.contains(shwebo.geometry.iloc[0])]
+    assert holding.kind.tolist() == ["restricted"] and int(holding.places.iloc[0]) >= 2
+
+
+def _build_layers_module():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "layers" / "build_layers.py"
+    spec = importlib.util.spec_from_file_location("build_layers", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_events_stacked_on_one_place_make_at_most_a_restricted_zone(tmp_path):
+    """UCDP puts events it can tie only to a town at the town's point: 20 of them there count 5
+    (restricted), while 15 events spread over three places of one 10 km cell still make it no-go."""
+    build = _build_layers_module()
+    region = gpd.GeoDataFrame(geometry=[shapely.box(200_000, 2_400_000, 260_000, 2_440_000)], crs=UTM)
+    town = (205_000.0, 2_405_000.0)  # cell (20, 240)
+    spread = [(235_000.0, 2_405_000.0), (236_000.0, 2_406_000.0), (237_000.0, 2_407_000.0)]  # cell (23, 240)
+    points = [town] * 20 + [p for p in spread for _ in range(5)]
+    events = gpd.GeoDataFrame({
+        "id": np.arange(len(points)), "year": 2023, "date_start": "2023-05-01", "type_of_violence": 1,
+        "side_a": "A", "side_b": "B", "best": 1, "where_prec": 1,
+    }, geometry=[shapely.Point(p) for p in points], crs=UTM).to_crs(4326)
+    events.to_file(tmp_path / "ged.gpkg", driver="GPKG")
+    zones, located = build.conflict_zones(tmp_path / "ged.gpkg", region.to_crs(4326))
+    zones = zones.to_crs(UTM)
+    at_town = zones[zones.contains(shapely.Point(town))]
+    at_spread = zones[zones.contains(shapely.Point(spread[1]))]
+    assert at_town[["kind", "events", "places"]].values.tolist() == [["restricted", 20, 1]]
+    assert at_spread[["kind", "events", "places"]].values.tolist() == [["no_go", 15, 3]]
+    assert len(located) == 35
