@@ -70,6 +70,7 @@ does not pay for compilation or cache loading.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -78,7 +79,8 @@ from coverage_app.core.feedback import check
 from coverage_app.core.travel.kernels import (AUX, CELL, PAD, apply_diff, cells_of, fill_aux_cells,
                                               fill_cells, finish_outputs, jit_kernel, refresh_outputs,
                                               reset_cells)
-from coverage_app.core.travel.search import NO_AUX, Queue, queue_params, search, stencil
+from coverage_app.core.travel.search import (NO_AUX, Queue, queue_params, row_cuts, search,
+                                             split_search, stencil)
 from coverage_app.core.travel.versioning import Shared, Version, reroot
 
 __all__ = ["TravelTimeResult", "Prepared", "prepare", "travel_time", "remove_source", "add_source",
@@ -198,6 +200,18 @@ def _check_sources(cells, rows, cols, ids):
     return rows, cols, ids, pflat
 
 
+# Passable cells from which travel_time(threads=None) searches on two threads.
+SPLIT_MIN_CELLS = 1_000_000
+
+
+def _n_threads(threads, n_passable):
+    if threads is None:
+        return 2 if (os.cpu_count() or 1) >= 2 and n_passable >= SPLIT_MIN_CELLS else 1
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise ValueError(f"threads must be a positive integer or None, not {threads!r}")
+    return int(threads)
+
+
 # --------------------------------------------------------------------------- public API
 
 
@@ -244,7 +258,7 @@ def prepare(cost_s_per_m, *, elevation_m=None, tobler_mask=None, zone_label=None
 def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids, *,
                 neighbours=16, max_minutes=None, elevation_m=None, tobler_mask=None,
                 zone_label=None, entry_delay_s=None, feedback=None,
-                prepared: Prepared | None = None) -> TravelTimeResult:
+                prepared: Prepared | None = None, threads: int | None = None) -> TravelTimeResult:
     """Travel time to the nearest source and its allocation, for every cell.
 
     Parameters
@@ -272,6 +286,14 @@ def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids,
     prepared : :class:`Prepared` or None
         From :func:`prepare` on the same rasters (given here too): its elevation / zone
         records are shared instead of built again.
+    threads : int or None
+        Search threads: the grid is cut into that many bands of rows with about equal
+        numbers of passable cells, searched side by side, then repaired across the cuts
+        (:func:`~coverage_app.core.travel.search.split_search`); the result is the same
+        (minutes bit for bit, allocation except on exact ties) and edits work on it alike.
+        1: one thread. None: 2 when the machine has 2 or more CPUs and the grid at least
+        :data:`SPLIT_MIN_CELLS` passable cells, else 1. With several threads ``feedback``
+        is told the progress about every 0.1 s, from the calling thread.
 
     Raises ValueError for sources outside the grid or on barriers (naming their
     indices and ids), negative costs, bad delays, or inconsistent shapes/options.
@@ -307,9 +329,10 @@ def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids,
     check(feedback)
 
     cells = np.empty(pshape, CELL)
+    row_n = np.zeros(rows, np.int64)
     cmin, cpos, cmax, n_pass, neg, bad_delay = fill_cells(
         cost, elev, tmask, uses_slope_fill, zone, delay, uses_zones_fill, cells,
-        aux if fill_aux else NO_AUX, fill_aux)
+        aux if fill_aux else NO_AUX, fill_aux, row_n)
     if neg >= 0:
         raise ValueError(f"cost_s_per_m is negative at row {neg // cols}, col {neg % cols}")
     if bad_delay >= 0:
@@ -322,10 +345,15 @@ def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids,
 
     minutes = np.empty(shape, np.float32)
     allocation = np.empty(shape, np.int32)
-    q = Queue(width, nb)
-    q.seed(pflat, np.zeros(pflat.shape[0]), ids, np.ones(pflat.shape[0], bool), cells)
-    search(shared, q, nk, cell, uses_slope, uses_zones, cutoff_s, minutes, allocation, False,
-            feedback, n_pass, "Travel time")
+    cuts = row_cuts(row_n, _n_threads(threads, n_pass))
+    if cuts.shape[0]:
+        split_search(shared, width, nb, pflat, ids, cuts, nk, cell, uses_slope, uses_zones,
+                     cutoff_s, minutes, allocation, feedback, n_pass, "Travel time")
+    else:
+        q = Queue(width, nb)
+        q.seed(pflat, np.zeros(pflat.shape[0]), ids, np.ones(pflat.shape[0], bool), cells)
+        search(shared, q, nk, cell, uses_slope, uses_zones, cutoff_s, minutes, allocation,
+               False, feedback, n_pass, "Travel time")
     finish_outputs(cells, minutes, allocation)
     return TravelTimeResult(
         minutes=minutes, allocation=allocation, source_rows=src_rows, source_cols=src_cols,
