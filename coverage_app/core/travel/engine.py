@@ -57,8 +57,12 @@ another by edits share them as a persistent array (each older result keeps only 
 diff of the cells that changed, see :class:`~coverage_app.core.travel.versioning.Version`),
 so an edit that returns a new result does not copy them.
 
+Threads: on large grids :func:`travel_time` cuts the grid into bands of rows, searches each
+on its own thread, then repairs the times across the cuts in one more search seeded beside
+them; the result is the same (see :mod:`.search`). Edits always search the whole grid.
+
 Where the code lives: this module is the Python API (argument checks, the four entry
-points, :func:`warm_up`); :mod:`.search` the bucket queue and the chunked search driver;
+points, :func:`warm_up`); :mod:`.search` the bucket queue and the chunked search drivers;
 :mod:`.versioning` the persistent-array versions; :mod:`.kernels` every numba kernel.
 
 All functions are pure (no global state). The inner loop is compiled with numba
@@ -281,7 +285,7 @@ def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids,
         Entering a zone (label != 0) from a cell with another label adds the entered
         cell's delay.
     feedback : :class:`coverage_app.core.feedback.Feedback` or None
-        Told the progress ~50 times a run; raises
+        Told the progress ~50 times a run (see ``threads``); raises
         :class:`~coverage_app.core.feedback.Cancelled` if it asks to stop.
     prepared : :class:`Prepared` or None
         From :func:`prepare` on the same rasters (given here too): its elevation / zone
