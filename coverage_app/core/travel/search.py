@@ -130,11 +130,12 @@ class Queue:
 NO_AUX = np.zeros((1, 1), AUX)
 
 
-def _chunk(shared, q, neighbours, cell_size_m, uses_slope, uses_zones, cutoff_s, vlo, vhi, minutes,
+def _chunk(shared, q, neighbours, moves, uses_slope, uses_zones, cutoff_s, vlo, vhi, minutes,
            allocation, write_out, chunk):
-    """One :func:`run_chunk` call over padded flat cells [vlo, vhi); grows the queue when the
-    kernel asks for it. Returns the kernel's status (0 done, 1 chunk of expansions done)."""
-    doff, dlen, bo1, bo2 = stencil(neighbours, shared.cells.shape[1], cell_size_m)
+    """Run :func:`run_chunk` over padded flat cells [vlo, vhi) for up to ``chunk`` expansions,
+    growing the queue when the kernel asks for it (``moves``: :func:`stencil`'s arrays).
+    Returns the kernel's status (0 done, 1 chunk of expansions done)."""
+    doff, dlen, bo1, bo2 = moves
     aux = shared.aux if shared.aux is not None else NO_AUX
     while True:
         status = run_chunk(shared.cells, aux, uses_slope, uses_zones, neighbours, doff, dlen, bo1,
@@ -152,7 +153,8 @@ def search(shared, q, neighbours, cell_size_m, uses_slope, uses_zones, cutoff_s,
     expansions, reporting progress and checking for cancellation between chunks."""
     chunk = max(int(total) // 50, 20_000)
     size = shared.cells.size
-    while _chunk(shared, q, neighbours, cell_size_m, uses_slope, uses_zones, cutoff_s, 0, size,
+    moves = stencil(neighbours, shared.cells.shape[1], cell_size_m)
+    while _chunk(shared, q, neighbours, moves, uses_slope, uses_zones, cutoff_s, 0, size,
                  minutes, allocation, write_out, chunk):
         report(feedback, min(1.0, q.st[EXPANDED] / max(total, 1)), message)
     report(feedback, 1.0, message)
@@ -194,10 +196,11 @@ def split_search(shared, width, nb, pflat, ids, cuts, neighbours, cell_size_m, u
         queues.append((q, lo, hi))
     chunk = max(int(total) // (50 * len(queues)), 20_000)
     stop = threading.Event()
+    moves = stencil(neighbours, pc, cell_size_m)
 
     def band(q, lo, hi):
         while not stop.is_set():
-            if _chunk(shared, q, neighbours, cell_size_m, uses_slope, uses_zones, cutoff_s, lo,
+            if _chunk(shared, q, neighbours, moves, uses_slope, uses_zones, cutoff_s, lo,
                       hi, minutes, allocation, False, chunk) == 0:
                 return
 
