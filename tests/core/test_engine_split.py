@@ -57,6 +57,9 @@ def run_both(cost, r, c, ids, threads=2, cell=100.0, **kw):
     one = engine.travel_time(cost, cell, r, c, ids, threads=1, **kw)
     split = engine.travel_time(cost, cell, r, c, ids, threads=threads, **kw)
     assert_same(split, one, cost, cell, kw)
+    # the records were filled alike by several threads: same cell count and queue parameters
+    assert (split.n_passable, split.bucket_width_s, split.n_buckets) == (
+        one.n_passable, one.bucket_width_s, one.n_buckets)
     return split, one
 
 
@@ -233,3 +236,21 @@ def test_default_splits_large_grids_and_reports_progress_in_order():
     small = Recorder()
     engine.travel_time(cost[:100], 100.0, [0], [0], [1], feedback=small)  # below the threshold
     assert max(small.alive) == 0
+
+
+@pytest.mark.parametrize("threads", [1, 2, 5])
+def test_bad_cells_found_by_several_fill_threads_are_named_in_raster_order(threads):
+    cost = np.ones((40, 30), np.float32)
+    cost[31, 4] = -1.0
+    cost[12, 20] = -2.0
+    with pytest.raises(ValueError, match="row 12, col 20"):
+        engine.travel_time(cost, 10.0, [0], [0], [1], threads=threads)
+    zone = np.zeros(cost.shape, np.int32)
+    zone[25:, :] = 1
+    zone[5, 7] = 2
+    delay = np.ones(cost.shape, np.float32)
+    delay[5, 7] = np.nan
+    delay[33, 3] = -1.0
+    with pytest.raises(ValueError, match="row 5, col 7"):
+        engine.travel_time(np.ones_like(cost), 10.0, [0], [0], [1], zone_label=zone,
+                           entry_delay_s=delay, threads=threads)

@@ -75,6 +75,7 @@ from __future__ import annotations
 
 import math
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -216,6 +217,21 @@ def _n_threads(threads, n_passable):
     return int(threads)
 
 
+def _row_ranges(n_rows, parts):
+    """``parts`` (or fewer) consecutive, about equal, non-empty ranges (lo, hi) of ``n_rows``."""
+    edges = np.unique(np.linspace(0, n_rows, max(1, min(parts, n_rows)) + 1).astype(np.int64))
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+
+
+def _in_threads(fn, ranges):
+    """``[fn(lo, hi) for (lo, hi) in ranges]``, one thread per range when there are several
+    (for nogil kernels on disjoint rows: filling the records, writing the outputs)."""
+    if len(ranges) <= 1:
+        return [fn(lo, hi) for lo, hi in ranges]
+    with ThreadPoolExecutor(max_workers=len(ranges), thread_name_prefix="travel-band") as ex:
+        return list(ex.map(lambda r: fn(*r), ranges))
+
+
 # --------------------------------------------------------------------------- public API
 
 
@@ -334,9 +350,15 @@ def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids,
 
     cells = np.empty(pshape, CELL)
     row_n = np.zeros(rows, np.int64)
-    cmin, cpos, cmax, n_pass, neg, bad_delay = fill_cells(
+    parts = _row_ranges(pshape[0], _n_threads(threads, rows * cols))
+    filled = _in_threads(lambda p0, p1: fill_cells(
         cost, elev, tmask, uses_slope_fill, zone, delay, uses_zones_fill, cells,
-        aux if fill_aux else NO_AUX, fill_aux, row_n)
+        aux if fill_aux else NO_AUX, fill_aux, row_n, p0, p1), parts)
+    cmin, cpos = min(f[0] for f in filled), min(f[1] for f in filled)
+    cmax, n_pass = max(f[2] for f in filled), sum(f[3] for f in filled)
+    # the first in raster order, as one thread would find it
+    neg = next((f[4] for f in filled if f[4] >= 0), -1)
+    bad_delay = next((f[5] for f in filled if f[5] >= 0), -1)
     if neg >= 0:
         raise ValueError(f"cost_s_per_m is negative at row {neg // cols}, col {neg % cols}")
     if bad_delay >= 0:
@@ -358,7 +380,8 @@ def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids,
         q.seed(pflat, np.zeros(pflat.shape[0]), ids, np.ones(pflat.shape[0], bool), cells)
         search(shared, q, nk, cell, uses_slope, uses_zones, cutoff_s, minutes, allocation,
                False, feedback, n_pass, "Travel time")
-    finish_outputs(cells, minutes, allocation)
+    _in_threads(lambda r0, r1: finish_outputs(cells, minutes, allocation, r0, r1),
+                _row_ranges(rows, len(parts)))
     return TravelTimeResult(
         minutes=minutes, allocation=allocation, source_rows=src_rows, source_cols=src_cols,
         source_ids=ids, cell_size_m=cell, neighbours=nk,

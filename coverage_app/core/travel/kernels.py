@@ -168,10 +168,11 @@ def _push(slot, v, d, a, heads, b_next, b_n, b_d, b_cell, b_a, free, bump, live)
 
 
 @jit_kernel
-def fill_cells(cost, elev, tmask, use_tobler, zone, delay, use_zones, cells, aux, use_aux, row_n):
-    """Copy the rasters into the padded records (barrier border, times +inf,
-    allocation -1) and count the passable cells of each row into ``row_n`` (int64, one
-    per unpadded row); return (smallest finite cost, smallest positive finite cost,
+def fill_cells(cost, elev, tmask, use_tobler, zone, delay, use_zones, cells, aux, use_aux, row_n,
+               p0, p1):
+    """Copy the rasters into the padded records of padded rows [``p0``, ``p1``) (barrier
+    border, times +inf, allocation -1; several threads may fill disjoint row ranges) and
+    count the passable cells of each row into ``row_n`` (int64, one per unpadded row); return (smallest finite cost, smallest positive finite cost,
     largest finite cost, passable cells, flat index of a negative cost or -1, flat
     index of a zone cell with a bad delay or -1)."""
     rows, cols = cost.shape
@@ -182,7 +183,7 @@ def fill_cells(cost, elev, tmask, use_tobler, zone, delay, use_zones, cells, aux
     n = 0
     neg = -1
     bad_delay = -1
-    for pr_ in range(pr):
+    for pr_ in range(p0, p1):
         r = pr_ - PAD
         inside_r = 0 <= r < rows
         for pc_ in range(pc):
@@ -260,10 +261,10 @@ def fill_aux_cells(elev, tmask, use_tobler, zone, delay, use_zones, aux):
 
 
 @jit_kernel
-def finish_outputs(cells, minutes, allocation):
-    """Write the outputs from the padded records (full run)."""
-    rows, cols = minutes.shape
-    for r in range(rows):
+def finish_outputs(cells, minutes, allocation, r0, r1):
+    """Write the outputs of rows [``r0``, ``r1``) from the padded records (full run)."""
+    cols = minutes.shape[1]
+    for r in range(r0, r1):
         for c in range(cols):
             rec = cells[r + PAD, c + PAD]
             d = rec.d
