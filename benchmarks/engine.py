@@ -4,12 +4,14 @@
     python benchmarks/engine.py                      # 3000 x 3000 random friction, 200 sources
     python benchmarks/engine.py --friction-tif F.tif --sources 300
     python benchmarks/engine.py --tools engine,skimage --repeat 5
+    python benchmarks/engine.py --tools engine --threads 1,2   # engine on 1 and on 2 threads
 
 Every tool runs on the same grid and sources, each in its own process so peak memory
 (``ru_maxrss`` of that process, from ``os.wait4``) does not mix between tools:
 
 * engine: ``coverage_app.core.travel.engine.travel_time`` (after ``warm_up()``, i.e. with
-  numba's cache loaded), 8 and 16 neighbours; plus incremental ``remove_source`` /
+  numba's cache loaded), 8 and 16 neighbours, with ``threads=`` each value of ``--threads``
+  (default ``auto``: the engine's own choice; speed-ups are against the first value); plus incremental ``remove_source`` /
   ``add_source`` of one facility, copying (default) and ``inplace=True``.
 * scikit-image: ``MCP_Geometric(costs, fully_connected=True).find_costs`` (8 neighbours;
   it cannot do knight's moves).
@@ -86,7 +88,7 @@ def write_tif(path, array, meta, nodata=None):
 # --------------------------------------------------------------------------- workers
 
 
-def worker_engine(d: Path, neighbours: int, repeat: int, out: Path):
+def worker_engine(d: Path, neighbours: int, repeat: int, out: Path, threads=None):
     sys.path.insert(0, str(REPO))
     from coverage_app.core.travel import engine
 
@@ -99,7 +101,8 @@ def worker_engine(d: Path, neighbours: int, repeat: int, out: Path):
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        res = engine.travel_time(cost, meta["cell"], rows, cols, ids, neighbours=neighbours)
+        res = engine.travel_time(cost, meta["cell"], rows, cols, ids, neighbours=neighbours,
+                                 **({} if threads is None else {"threads": threads}))
         times.append(time.perf_counter() - t0)
         peak_after_run = rss_mb_self()
         np.save(out.with_suffix(".minutes.npy"), res.minutes)
@@ -258,6 +261,8 @@ def main(argv=None):
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--tools", default="engine,skimage,grass")
     p.add_argument("--grass-memory", type=int, default=1024, help="r.cost memory= (MB)")
+    p.add_argument("--threads", default="auto",
+                   help="engine search threads, comma-separated (auto = the engine's choice)")
     p.add_argument("--big-incremental", default="3300x6400",
                    help="also time incremental edits on a random grid of this size "
                         "(ROWSxCOLS, 2 sources per 100k cells); 'none' to skip")
@@ -271,7 +276,8 @@ def main(argv=None):
     if args.worker:
         d, out = Path(args.dir), Path(args.out)
         if args.worker == "engine":
-            worker_engine(d, args.neighbours, args.repeat, out)
+            worker_engine(d, args.neighbours, args.repeat, out,
+                          None if args.threads == "auto" else int(args.threads))
         elif args.worker == "incremental":
             worker_incremental(d, args.neighbours, args.repeat, out)
         elif args.worker == "skimage":
@@ -292,14 +298,23 @@ def main(argv=None):
         engine_t, engine_min = {}, {}
 
         if "engine" in tools:
+            thread_opts = args.threads.split(",")
             for k in (8, 16):
-                r, peak = spawn("engine", d, k, args.repeat, d / f"engine{k}.json")
-                engine_t[k] = float(np.median(r["times"]))
-                engine_min[k] = np.load(d / f"engine{k}.minutes.npy")
-                rows.append(("engine", k, engine_t[k], r["times"], peak,
-                             f"inputs+runtime {r['baseline_mb']:.0f} MB, "
-                             f"warm_up {r['warm_up_s']:.2f} s"))
-                print(f"  engine {k}: {engine_t[k]:.2f} s", flush=True)
+                for th in thread_opts:
+                    name = "engine" if len(thread_opts) == 1 else f"engine threads={th}"
+                    out = d / f"engine{k}-{th}.json"
+                    r, peak = spawn("engine", d, k, args.repeat, out, ("--threads", th))
+                    t = float(np.median(r["times"]))
+                    minutes = np.load(out.with_suffix(".minutes.npy"))
+                    note = (f"inputs+runtime {r['baseline_mb']:.0f} MB, "
+                            f"warm_up {r['warm_up_s']:.2f} s")
+                    if k in engine_t:
+                        same = np.array_equal(minutes, engine_min[k], equal_nan=True)
+                        note += f", minutes {'equal to' if same else 'DIFFER from'} threads={thread_opts[0]}"
+                    else:
+                        engine_t[k], engine_min[k] = t, minutes
+                    rows.append((name, k, t, r["times"], peak, note))
+                    print(f"  {name} {k}: {t:.2f} s", flush=True)
         if "skimage" in tools:
             r, peak = spawn("skimage", d, 8, args.repeat, d / "skimage.json")
             t = float(np.median(r["times"]))
@@ -358,11 +373,12 @@ def main(argv=None):
             if t is None:
                 print(f"{name:28} {k:>4} {'-':>9} {'-':>9} {'-':>8}  {note}")
                 continue
-            su = (f"{t / engine_t[k]:8.1f}x" if k in engine_t and name != "engine" else
-                  f"{'1.0x':>9}" if name == "engine" else f"{'-':>9}")
+            su = (f"{t / engine_t[k]:8.1f}x" if k in engine_t and not name.startswith("engine")
+                  else f"{engine_t[k] / t:8.1f}x" if name.startswith("engine") else f"{'-':>9}")
             print(f"{name:28} {k:>4} {t:9.2f} {su:>9} {peak:8.0f}  "
                   f"{' '.join(f'{x:.2f}' for x in runs)}; {note}")
-        print("speed-up = peer median / engine median (same stencil); peak = max RSS of the "
+        print("speed-up = peer median / engine median (same stencil; the engine with the first "
+              "--threads value; engine rows: that one's median / this one's); peak = max RSS of the "
               "tool's process (engine, scikit-image: whole Python process incl. inputs)")
 
         if "engine" in tools:

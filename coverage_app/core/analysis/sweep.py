@@ -221,8 +221,9 @@ def run_group_draw(group: Group, dp: DrawParams, tier_threads: int = 2) -> dict:
     minutes ``prim`` / ``sec`` (NaN = not reached), bool ``ok_prim`` / ``ok_sec`` (within the
     drawn thresholds), region share ``share_prim`` / ``share_sec`` (%) and township shares
     ``tsp_prim`` / ``tsp_sec`` (%, NaN without people)} plus ``"seconds"`` for the task.
-    ``tier_threads=2`` runs the two tiers' searches side by side (serial sweeps); a dask
-    worker runs them one after the other (the cluster's parallelism is across tasks)."""
+    ``tier_threads=2`` runs the two tiers' searches side by side (serial sweeps), each split
+    over two threads on large grids (the engine's default); a dask worker (``tier_threads=1``)
+    runs them one after the other on one thread each (the cluster's parallelism is across tasks)."""
     t0 = time.perf_counter()
     params = _drawn_params(group, dp)
     if group.friction is not None:
@@ -251,7 +252,8 @@ def run_group_draw(group: Group, dp: DrawParams, tier_threads: int = 2) -> dict:
                 return np.full(len(pop), np.nan)
             res = engine.travel_time(friction.cost_s_per_m, friction.grid.cell_size_m, rows[idx], cols[idx],
                                      idx.astype("int32"), neighbours=cprm.neighbours,
-                                     max_minutes=cprm.max_minutes, prepared=prepared, **friction.engine_options())
+                                     max_minutes=cprm.max_minutes, prepared=prepared,
+                                     threads=None if tier_threads > 1 else 1, **friction.engine_options())
             mins, _ = sample_cells(res.minutes, res.allocation, group.v_rows, group.v_cols, group.v_inside)
             return np.round(mins, 1)  # as village_access does
 

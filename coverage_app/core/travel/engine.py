@@ -57,8 +57,12 @@ another by edits share them as a persistent array (each older result keeps only 
 diff of the cells that changed, see :class:`~coverage_app.core.travel.versioning.Version`),
 so an edit that returns a new result does not copy them.
 
+Threads: on large grids :func:`travel_time` cuts the grid into bands of rows, searches each
+on its own thread, then repairs the times across the cuts in one more search seeded beside
+them; the result is the same (see :mod:`.search`). Edits always search the whole grid.
+
 Where the code lives: this module is the Python API (argument checks, the four entry
-points, :func:`warm_up`); :mod:`.search` the bucket queue and the chunked search driver;
+points, :func:`warm_up`); :mod:`.search` the bucket queue and the chunked search drivers;
 :mod:`.versioning` the persistent-array versions; :mod:`.kernels` every numba kernel.
 
 All functions are pure (no global state). The inner loop is compiled with numba
@@ -70,6 +74,8 @@ does not pay for compilation or cache loading.
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -78,7 +84,8 @@ from coverage_app.core.feedback import check
 from coverage_app.core.travel.kernels import (AUX, CELL, PAD, apply_diff, cells_of, fill_aux_cells,
                                               fill_cells, finish_outputs, jit_kernel, refresh_outputs,
                                               reset_cells)
-from coverage_app.core.travel.search import NO_AUX, Queue, queue_params, search, stencil
+from coverage_app.core.travel.search import (NO_AUX, Queue, queue_params, row_cuts, search,
+                                             split_search, stencil)
 from coverage_app.core.travel.versioning import Shared, Version, reroot
 
 __all__ = ["TravelTimeResult", "Prepared", "prepare", "travel_time", "remove_source", "add_source",
@@ -198,6 +205,33 @@ def _check_sources(cells, rows, cols, ids):
     return rows, cols, ids, pflat
 
 
+# Passable cells from which travel_time(threads=None) searches on two threads.
+SPLIT_MIN_CELLS = 1_000_000
+
+
+def _n_threads(threads, n_passable):
+    if threads is None:
+        return 2 if (os.cpu_count() or 1) >= 2 and n_passable >= SPLIT_MIN_CELLS else 1
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise ValueError(f"threads must be a positive integer or None, not {threads!r}")
+    return int(threads)
+
+
+def _row_ranges(n_rows, parts):
+    """``parts`` (or fewer) consecutive, about equal, non-empty ranges (lo, hi) of ``n_rows``."""
+    edges = np.unique(np.linspace(0, n_rows, max(1, min(parts, n_rows)) + 1).astype(np.int64))
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+
+
+def _in_threads(fn, ranges):
+    """``[fn(lo, hi) for (lo, hi) in ranges]``, one thread per range when there are several
+    (for nogil kernels on disjoint rows: filling the records, writing the outputs)."""
+    if len(ranges) <= 1:
+        return [fn(lo, hi) for lo, hi in ranges]
+    with ThreadPoolExecutor(max_workers=len(ranges), thread_name_prefix="travel-band") as ex:
+        return list(ex.map(lambda r: fn(*r), ranges))
+
+
 # --------------------------------------------------------------------------- public API
 
 
@@ -244,7 +278,7 @@ def prepare(cost_s_per_m, *, elevation_m=None, tobler_mask=None, zone_label=None
 def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids, *,
                 neighbours=16, max_minutes=None, elevation_m=None, tobler_mask=None,
                 zone_label=None, entry_delay_s=None, feedback=None,
-                prepared: Prepared | None = None) -> TravelTimeResult:
+                prepared: Prepared | None = None, threads: int | None = None) -> TravelTimeResult:
     """Travel time to the nearest source and its allocation, for every cell.
 
     Parameters
@@ -267,11 +301,19 @@ def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids,
         Entering a zone (label != 0) from a cell with another label adds the entered
         cell's delay.
     feedback : :class:`coverage_app.core.feedback.Feedback` or None
-        Told the progress ~50 times a run; raises
+        Told the progress ~50 times a run (see ``threads``); raises
         :class:`~coverage_app.core.feedback.Cancelled` if it asks to stop.
     prepared : :class:`Prepared` or None
         From :func:`prepare` on the same rasters (given here too): its elevation / zone
         records are shared instead of built again.
+    threads : int or None
+        Search threads: the grid is cut into that many bands of rows with about equal
+        numbers of passable cells, searched side by side, then repaired across the cuts
+        (:func:`~coverage_app.core.travel.search.split_search`); the result is the same
+        (minutes bit for bit, allocation except on exact ties) and edits work on it alike.
+        1: one thread. None: 2 when the machine has 2 or more CPUs and the grid at least
+        :data:`SPLIT_MIN_CELLS` passable cells, else 1. With several threads ``feedback``
+        is told the progress about every 0.1 s, from the calling thread.
 
     Raises ValueError for sources outside the grid or on barriers (naming their
     indices and ids), negative costs, bad delays, or inconsistent shapes/options.
@@ -307,9 +349,16 @@ def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids,
     check(feedback)
 
     cells = np.empty(pshape, CELL)
-    cmin, cpos, cmax, n_pass, neg, bad_delay = fill_cells(
+    row_n = np.zeros(rows, np.int64)
+    parts = _row_ranges(pshape[0], _n_threads(threads, rows * cols))
+    filled = _in_threads(lambda p0, p1: fill_cells(
         cost, elev, tmask, uses_slope_fill, zone, delay, uses_zones_fill, cells,
-        aux if fill_aux else NO_AUX, fill_aux)
+        aux if fill_aux else NO_AUX, fill_aux, row_n, p0, p1), parts)
+    cmin, cpos = min(f[0] for f in filled), min(f[1] for f in filled)
+    cmax, n_pass = max(f[2] for f in filled), sum(f[3] for f in filled)
+    # the first in raster order, as one thread would find it
+    neg = next((f[4] for f in filled if f[4] >= 0), -1)
+    bad_delay = next((f[5] for f in filled if f[5] >= 0), -1)
     if neg >= 0:
         raise ValueError(f"cost_s_per_m is negative at row {neg // cols}, col {neg % cols}")
     if bad_delay >= 0:
@@ -322,11 +371,17 @@ def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids,
 
     minutes = np.empty(shape, np.float32)
     allocation = np.empty(shape, np.int32)
-    q = Queue(width, nb)
-    q.seed(pflat, np.zeros(pflat.shape[0]), ids, np.ones(pflat.shape[0], bool), cells)
-    search(shared, q, nk, cell, uses_slope, uses_zones, cutoff_s, minutes, allocation, False,
-            feedback, n_pass, "Travel time")
-    finish_outputs(cells, minutes, allocation)
+    cuts = row_cuts(row_n, _n_threads(threads, n_pass))
+    if cuts.shape[0]:
+        split_search(shared, width, nb, pflat, ids, cuts, nk, cell, uses_slope, uses_zones,
+                     cutoff_s, minutes, allocation, feedback, n_pass, "Travel time")
+    else:
+        q = Queue(width, nb)
+        q.seed(pflat, np.zeros(pflat.shape[0]), ids, np.ones(pflat.shape[0], bool), cells)
+        search(shared, q, nk, cell, uses_slope, uses_zones, cutoff_s, minutes, allocation,
+               False, feedback, n_pass, "Travel time")
+    _in_threads(lambda r0, r1: finish_outputs(cells, minutes, allocation, r0, r1),
+                _row_ranges(rows, len(parts)))
     return TravelTimeResult(
         minutes=minutes, allocation=allocation, source_rows=src_rows, source_cols=src_cols,
         source_ids=ids, cell_size_m=cell, neighbours=nk,

@@ -11,6 +11,10 @@ Layout: the grid is padded with :data:`PAD` rows/columns of barriers; :data:`CEL
 time (float64 s), cost (float32 s/m) and allocation (int32); :data:`AUX` records elevation (m,
 NaN outside the Tobler mask), zone label and entry delay (float32 s). Queue state indices into
 the int64 ``st`` array: :data:`FREE` ... :data:`NLOG`.
+
+Long because: every jitted function of the engine lives in this one module (one place for
+numba's on-disk cache and for the packaging spec to collect as source), and the search kernel
+inlines its queue push by hand for speed.
 """
 
 from __future__ import annotations
@@ -164,9 +168,11 @@ def _push(slot, v, d, a, heads, b_next, b_n, b_d, b_cell, b_a, free, bump, live)
 
 
 @jit_kernel
-def fill_cells(cost, elev, tmask, use_tobler, zone, delay, use_zones, cells, aux, use_aux):
-    """Copy the rasters into the padded records (barrier border, times +inf,
-    allocation -1); return (smallest finite cost, smallest positive finite cost,
+def fill_cells(cost, elev, tmask, use_tobler, zone, delay, use_zones, cells, aux, use_aux, row_n,
+               p0, p1):
+    """Copy the rasters into the padded records of padded rows [``p0``, ``p1``) (barrier
+    border, times +inf, allocation -1; several threads may fill disjoint row ranges) and
+    count the passable cells of each row into ``row_n`` (int64, one per unpadded row); return (smallest finite cost, smallest positive finite cost,
     largest finite cost, passable cells, flat index of a negative cost or -1, flat
     index of a zone cell with a bad delay or -1)."""
     rows, cols = cost.shape
@@ -177,7 +183,7 @@ def fill_cells(cost, elev, tmask, use_tobler, zone, delay, use_zones, cells, aux
     n = 0
     neg = -1
     bad_delay = -1
-    for pr_ in range(pr):
+    for pr_ in range(p0, p1):
         r = pr_ - PAD
         inside_r = 0 <= r < rows
         for pc_ in range(pc):
@@ -195,6 +201,7 @@ def fill_cells(cost, elev, tmask, use_tobler, zone, delay, use_zones, cells, aux
                         x = np.inf
                     else:
                         n += 1
+                        row_n[r] += 1
                         if x < cmin:
                             cmin = x
                         if x > 0.0 and x < cpos:
@@ -254,10 +261,10 @@ def fill_aux_cells(elev, tmask, use_tobler, zone, delay, use_zones, aux):
 
 
 @jit_kernel
-def finish_outputs(cells, minutes, allocation):
-    """Write the outputs from the padded records (full run)."""
-    rows, cols = minutes.shape
-    for r in range(rows):
+def finish_outputs(cells, minutes, allocation, r0, r1):
+    """Write the outputs of rows [``r0``, ``r1``) from the padded records (full run)."""
+    cols = minutes.shape[1]
+    for r in range(r0, r1):
         for c in range(cols):
             rec = cells[r + PAD, c + PAD]
             d = rec.d
@@ -320,7 +327,7 @@ def seed_kernel(pcells, times, ids, assign, cells, inv_w, nb, heads, b_next, b_n
 
 
 @jit_kernel
-def run_chunk(cells, aux, use_tobler, use_zones, nk, doff, dlen, bo1, bo2, cutoff,
+def run_chunk(cells, aux, use_tobler, use_zones, nk, doff, dlen, bo1, bo2, cutoff, vlo, vhi,
          out_minutes, out_alloc, write_out,
          inv_w, nb, heads, b_next, b_n, b_d, b_cell, b_a, h_d, h_cell, h_a, st, max_expand,
          log_on, l_idx, l_d, l_a):
@@ -333,6 +340,10 @@ def run_chunk(cells, aux, use_tobler, use_zones, nk, doff, dlen, bo1, bo2, cutof
     Expanding cell ``u`` relaxes each neighbour ``v`` with the cost of the move
     v -> u (travel toward the facility). The allocation of ``u`` is written when it
     is expanded, and if ``write_out`` (incremental edits) also the unpadded outputs.
+    Only the padded cells of the flat range [``vlo``, ``vhi``) are relaxed (a search of one
+    row domain beside others, see :func:`~coverage_app.core.travel.search.split_search`):
+    a neighbour outside it is skipped before its time is read. The costs of all cells are
+    read (knight's-move blocking), but they never change during a search.
     """
     flat = cells.reshape(-1)
     xflat = aux.reshape(-1)
@@ -431,6 +442,8 @@ def run_chunk(cells, aux, use_tobler, use_zones, nk, doff, dlen, bo1, bo2, cutof
             delay_u = np.float64(xflat[u].delay)
         for k in range(nk):
             v = u + doff[k]
+            if v < vlo or v >= vhi:  # another domain's cell (never, in a whole-grid search)
+                continue
             dv = flat[v].d
             if use_tobler and dv <= d:  # saves the exp(); moves cost >= 0
                 continue
