@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from coverage_app.core.travel import engine
+from coverage_app.core.travel import cow, engine
 from coverage_app.core.feedback import Cancelled
 
 graph = pytest.importorskip("skimage.graph")
@@ -317,6 +317,19 @@ def incremental_case(seed, shape=(70, 85), n_sources=20):
     return cost, rows, cols, opts
 
 
+@pytest.fixture(params=["cow", "copy"])
+def sharing(request, monkeypatch):
+    """Edits with outputs shared copy-on-write (Linux; any grid size) or plain copies (the
+    portable path every system without memfd_create takes)."""
+    if request.param == "cow":
+        if not cow.available():
+            pytest.skip("no copy-on-write sharing on this system")
+        monkeypatch.setattr(cow, "MIN_BYTES", 0)
+    else:
+        monkeypatch.setattr(cow, "ENABLED", False)
+    return request.param
+
+
 def assert_same(inc, full):
     np.testing.assert_array_equal(inc.seconds, full.seconds)
     np.testing.assert_array_equal(inc.minutes, full.minutes)
@@ -326,6 +339,7 @@ def assert_same(inc, full):
 @pytest.mark.parametrize("neighbours", [8, 16])
 @pytest.mark.parametrize("max_minutes", [None, 90.0])
 @pytest.mark.parametrize("with_options", [False, True])
+@pytest.mark.usefixtures("sharing")
 def test_incremental_edits_equal_full_recompute(neighbours, max_minutes, with_options):
     cost, rows, cols, opts = incremental_case(neighbours + int(max_minutes or 0))
     if not with_options:
@@ -358,18 +372,25 @@ def test_incremental_edits_equal_full_recompute(neighbours, max_minutes, with_op
         res = new
 
 
+@pytest.mark.usefixtures("sharing")
 def test_inplace_edits_update_the_result_itself():
     cost, rows, cols, opts = incremental_case(5)
     res = engine.travel_time(cost, 50.0, rows[:20], cols[:20], np.arange(20), **opts)
     minutes = res.minutes
     out = engine.remove_source(res, 4, cost, 50.0, inplace=True, **opts)
-    assert out is res and out.minutes is minutes
+    assert out is res
+    if res.outputs is None:  # copies: the arrays themselves were updated
+        assert out.minutes is minutes
+    else:  # shared: new arrays; the old ones (still the full run's) were left alone
+        np.testing.assert_array_equal(minutes, engine.travel_time(cost, 50.0, rows[:20], cols[:20],
+                                                                  np.arange(20), **opts).minutes)
     out = engine.add_source(res, rows[22], cols[22], 22, cost, 50.0, inplace=True, **opts)
     ids = [i for i in range(20) if i != 4] + [22]
     ref = engine.travel_time(cost, 50.0, rows[ids], cols[ids], ids, **opts)
     assert_same(out, ref)
 
 
+@pytest.mark.usefixtures("sharing")
 def test_results_of_one_lineage_stay_valid_in_any_order():
     # Edits share the internal grid (persistent-array diffs): branch and revisit.
     cost, rows, cols, opts = incremental_case(9)
@@ -403,6 +424,7 @@ def test_results_of_one_lineage_stay_valid_in_any_order():
 
 
 @pytest.mark.parametrize("inplace", [False, True])
+@pytest.mark.usefixtures("sharing")
 def test_cancelled_edit_is_rolled_back(inplace):
     cost = np.ones((300, 300), np.float32)
     res = engine.travel_time(cost, 10.0, [20, 280], [20, 280], [1, 2])
@@ -421,6 +443,7 @@ def test_cancelled_edit_is_rolled_back(inplace):
     assert_same(out, engine.travel_time(cost, 10.0, [20], [20], [1]))
 
 
+@pytest.mark.usefixtures("sharing")
 def test_removing_one_of_two_sources_on_a_cell_keeps_the_other():
     cost = np.ones((40, 40), np.float32)
     res = engine.travel_time(cost, 10.0, [5, 5, 30], [5, 5, 30], [1, 2, 3])
