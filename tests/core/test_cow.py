@@ -42,17 +42,6 @@ def assert_bits(res, expected):
     np.testing.assert_array_equal(a, expected[1])
 
 
-@pytest.fixture(params=["cow", "copy"])
-def sharing(request, monkeypatch):
-    if request.param == "cow":
-        if not cow.available():
-            pytest.skip("no copy-on-write sharing on this system")
-        monkeypatch.setattr(cow, "MIN_BYTES", 0)
-    else:
-        monkeypatch.setattr(cow, "ENABLED", False)
-    return request.param
-
-
 def test_parent_stays_bitwise_unchanged_through_a_chain_of_edits(sharing):
     cost, rows, cols = case()
     ids = list(range(12))

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from coverage_app.core.travel import cow, engine
+from coverage_app.core.travel import engine
 from coverage_app.core.feedback import Cancelled
 
 graph = pytest.importorskip("skimage.graph")
@@ -315,19 +315,6 @@ def incremental_case(seed, shape=(70, 85), n_sources=20):
     rows, cols = np.unravel_index(cells, shape)
     opts = dict(elevation_m=elev, tobler_mask=mask, zone_label=zone, entry_delay_s=delay)
     return cost, rows, cols, opts
-
-
-@pytest.fixture(params=["cow", "copy"])
-def sharing(request, monkeypatch):
-    """Edits with outputs shared copy-on-write (Linux; any grid size) or plain copies (the
-    portable path every system without memfd_create takes)."""
-    if request.param == "cow":
-        if not cow.available():
-            pytest.skip("no copy-on-write sharing on this system")
-        monkeypatch.setattr(cow, "MIN_BYTES", 0)
-    else:
-        monkeypatch.setattr(cow, "ENABLED", False)
-    return request.param
 
 
 def assert_same(inc, full):
