@@ -76,9 +76,9 @@ import numpy as np
 
 from coverage_app.core.feedback import check
 from coverage_app.core.travel import cow
-from coverage_app.core.travel.kernels import (AUX, CELL, PAD, apply_diff, cells_of, fill_aux_cells,
-                                              fill_cells, finish_outputs, jit_kernel, refresh_outputs,
-                                              reset_cells)
+from coverage_app.core.travel.kernels import (AUX, CELL, PAD, apply_diff, fill_aux_cells, fill_cells,
+                                              finish_outputs, jit_kernel, refresh_outputs)
+from coverage_app.core.travel.repair import cells_of, reset_cells
 from coverage_app.core.travel.search import NO_AUX, Queue, queue_params, search, stencil
 from coverage_app.core.travel.versioning import Shared, Version, reroot
 
