@@ -37,7 +37,8 @@ def main(argv=None):
     p.add_argument("--json", action="store_true", help="print one JSON line last")
     p.add_argument("--cprofile", metavar="FILE", help="cProfile the GUI thread during the last edit into FILE")
     p.add_argument("--cprofile-worker", metavar="FILE",
-                   help="cProfile the worker job of the first close into FILE")
+                   help="cProfile the worker job of the first close into FILE, the GUI thread "
+                        "during that close into FILE.gui")
     args = p.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     tmp = tempfile.mkdtemp(prefix="whatif-")
@@ -134,7 +135,8 @@ def main(argv=None):
     def timed(edit, last=False):
         worker.clear()
         prof = None
-        if args.cprofile and last:
+        first = args.cprofile_worker and not any(rounds.values())
+        if (args.cprofile and last) or first:
             import cProfile
 
             prof = cProfile.Profile()
@@ -145,7 +147,7 @@ def main(argv=None):
         t_paint = wait(window.canvas.rendered)
         if prof is not None:
             prof.disable()
-            prof.dump_stats(args.cprofile)
+            prof.dump_stats(args.cprofile_worker + ".gui" if first else args.cprofile)
         idle()
         return {"worker": sum(s for _, s in worker), "job": "+".join(n for n, _ in worker) or "cached",
                 "shown": t_shown - t0, "painted": t_paint - t0}
