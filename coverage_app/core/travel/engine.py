@@ -382,7 +382,7 @@ def _edit(result, inplace, feedback, work):
         arrays = cow.derive(out) if out is not None else None
         if arrays is not None:
             minutes, allocation = arrays
-        elif inplace:
+        elif inplace and result.minutes.flags.writeable and result.allocation.flags.writeable:
             minutes, allocation = result.minutes, result.allocation
         else:
             minutes, allocation = result.minutes.copy(), result.allocation.copy()
@@ -393,7 +393,7 @@ def _edit(result, inplace, feedback, work):
         except BaseException:
             idx, d, a = q.log()
             apply_diff(sh.cells, idx, d, a)
-            if inplace and arrays is None:
+            if minutes is result.minutes:  # written in place: put the old values back
                 refresh_outputs(sh.cells, idx, minutes, allocation)
             raise
         # the old version now differs from the new, current one by the logged changes
@@ -454,9 +454,12 @@ def remove_source(result, source_id, cost_s_per_m, cell_size_m, *, neighbours=16
     Raises ValueError if no source has the id.
 
     ``inplace=False`` (default): returns a new result; ``result`` stays valid and
-    unchanged. The two share the internal grid (only the changed cells are logged), so
-    the cost is the edit itself plus copies of ``minutes`` and ``allocation``.
-    ``inplace=True``: updates and returns ``result`` itself (no copies at all).
+    unchanged. The two share the internal grid (only the changed cells are logged) and,
+    on Linux for grids of 4 MB of minutes or more, the pages of ``minutes`` and
+    ``allocation`` the edit does not write (copy-on-write, :mod:`.cow`; the arrays are then
+    read-only); elsewhere the new result gets copies of the two arrays.
+    ``inplace=True``: updates and returns ``result`` itself (no copies; where pages are
+    shared its ``minutes`` / ``allocation`` become new arrays, the old ones unchanged).
     Either way the work is one scan of ``allocation`` plus the cells of the removed
     facility. If ``feedback`` cancels, the edit is rolled back and Cancelled raised.
     """
