@@ -39,7 +39,13 @@ def main(argv=None):
     p.add_argument("--cprofile-worker", metavar="FILE",
                    help="cProfile the worker job of the first close into FILE, the GUI thread "
                         "during that close into FILE.gui")
+    p.add_argument("--no-cow", action="store_true",
+                   help="plain copies for edited results (the portable path) instead of copy-on-write pages")
     args = p.parse_args(argv)
+    if args.no_cow:
+        from coverage_app.core.travel import cow
+
+        cow.ENABLED = False
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     tmp = tempfile.mkdtemp(prefix="whatif-")
     os.environ["COVERAGE_APP_DATA_DIR"] = tmp
