@@ -36,7 +36,16 @@ def main(argv=None):
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--json", action="store_true", help="print one JSON line last")
     p.add_argument("--cprofile", metavar="FILE", help="cProfile the GUI thread during the last edit into FILE")
+    p.add_argument("--cprofile-worker", metavar="FILE",
+                   help="cProfile the worker job of the first close into FILE, the GUI thread "
+                        "during that close into FILE.gui")
+    p.add_argument("--no-cow", action="store_true",
+                   help="plain copies for edited results (the portable path) instead of copy-on-write pages")
     args = p.parse_args(argv)
+    if args.no_cow:
+        from coverage_app.core.travel import cow
+
+        cow.ENABLED = False
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     tmp = tempfile.mkdtemp(prefix="whatif-")
     os.environ["COVERAGE_APP_DATA_DIR"] = tmp
@@ -97,13 +106,23 @@ def main(argv=None):
 
     def timing(name, fn):
         def run(*a, **k):
+            prof = None
+            if args.cprofile_worker and not worker and not any(rounds.values()):
+                import cProfile
+
+                prof = cProfile.Profile()
+                prof.enable()
             t = time.perf_counter()
             try:
                 return fn(*a, **k)
             finally:
                 worker.append((name, time.perf_counter() - t))
+                if prof is not None:
+                    prof.disable()
+                    prof.dump_stats(args.cprofile_worker)
         return run
 
+    rounds = {"close": [], "add": []}
     jobs.update_result = timing("update_result", jobs.update_result)
     jobs.run_analysis = timing("run_analysis (full)", jobs.run_analysis)
     result = window.result
@@ -122,7 +141,8 @@ def main(argv=None):
     def timed(edit, last=False):
         worker.clear()
         prof = None
-        if args.cprofile and last:
+        first = args.cprofile_worker and not any(rounds.values())
+        if (args.cprofile and last) or first:
             import cProfile
 
             prof = cProfile.Profile()
@@ -133,12 +153,11 @@ def main(argv=None):
         t_paint = wait(window.canvas.rendered)
         if prof is not None:
             prof.disable()
-            prof.dump_stats(args.cprofile)
+            prof.dump_stats(args.cprofile_worker + ".gui" if first else args.cprofile)
         idle()
         return {"worker": sum(s for _, s in worker), "job": "+".join(n for n, _ in worker) or "cached",
                 "shown": t_shown - t0, "painted": t_paint - t0}
 
-    rounds = {"close": [], "add": []}
     for i in range(args.repeat):
         row = fac.loc[order[i]]
         rounds["close"].append(timed({"type": "set_status", "fac_id": str(row["fac_id"]), "status": "closed",

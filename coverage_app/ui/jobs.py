@@ -20,15 +20,22 @@ def snapshot(data: ProjectData) -> ProjectData:
 
 
 def run_analysis(data, params, scenario, feedback=None):
+    """A full run, its outputs made shareable by the what-if edits that follow (so the first
+    edit does not pay for copying whole grids)."""
+    from coverage_app.core.analysis import scenarios
     from coverage_app.core.analysis.pipeline import run_analysis as run
 
-    return run(data, params, scenario, feedback=feedback)
+    result = run(data, params, scenario, feedback=feedback)
+    scenarios.share_outputs(result)
+    return result
 
 
 def update_result(result, data, scenario, edit, feedback=None):
     from coverage_app.core.analysis import scenarios
 
-    return scenarios.update_result(result, data, scenario, edit, feedback=feedback)
+    result = scenarios.update_result(result, data, scenario, edit, feedback=feedback)
+    scenarios.share_outputs(result)  # a zone edit falls back to a full run
+    return result
 
 
 def compare(data, params, scenario_a, scenario_b, result_a=None, result_b=None, feedback=None):

@@ -82,7 +82,9 @@ class ScenarioController(Controller):
         self.session.scenario_changed.emit()
 
     # ---------------------------------------------------------------------------------
-    def new_scenario(self, duplicate: bool = False, name: str | None = None) -> dict:
+    def new_scenario(self, duplicate: bool = False, name: str | None = None, show: bool = True) -> dict:
+        """Add a scenario (empty, or a copy of the active one) and make it active. ``show=False``
+        (the first edit from the baseline): do not show its results yet, the edit's follow."""
         base = self.active_scenario() if duplicate else None
         scenarios = self.project.scenarios
         existing = {s["name"] for s in scenarios}
@@ -97,7 +99,7 @@ class ScenarioController(Controller):
         scenarios.append(scenario)
         self._seed_from_baseline(scenario)
         self.session.set_dirty(True)
-        self.activate_scenario(scenario["name"])
+        self.activate_scenario(scenario["name"], show=show)
         return scenario
 
     def _seed_from_baseline(self, scenario: dict) -> None:
@@ -160,7 +162,9 @@ class ScenarioController(Controller):
         self.session.set_dirty(True)
         self.activate_scenario(None)
 
-    def activate_scenario(self, name: str | None) -> None:
+    def activate_scenario(self, name: str | None, show: bool = True) -> None:
+        """Make ``name`` (None: the baseline) the active scenario: the scenario list, the
+        facilities and the results follow (``show=False``: the caller shows them)."""
         if self.project is None:
             return
         if name is not None and self.project.scenario(name) is None:
@@ -170,8 +174,9 @@ class ScenarioController(Controller):
         if changed:
             self.session.set_dirty(True)
         self.refresh_scenarios()
-        self.refresh_facilities()
-        self.analysis.results_for_current_state()
+        if show:
+            self.refresh_facilities()
+            self.analysis.results_for_current_state()
 
     def _as_of_changed(self, value) -> None:
         scenario = self.active_scenario()
@@ -189,7 +194,9 @@ class ScenarioController(Controller):
         """Add a scenario edit through the undo stack (creating a scenario from the baseline)."""
         scenario = self.active_scenario()
         if scenario is None:
-            scenario = self.new_scenario()
+            # the new scenario's (baseline) results are not shown first: the first what-if used
+            # to redraw every result layer and table twice, and start its update only after that
+            scenario = self.new_scenario(show=False)
             self.status(f"Created “{scenario['name']}” for your edits (the baseline stays as loaded)")
         self._undo_stack(scenario["name"]).push(EditCommand(self, scenario["name"], edit))
 

@@ -7,7 +7,7 @@ from coverage_app.core.analysis.pipeline import run_analysis
 from coverage_app.core.errors import InputError
 from coverage_app.core.data.model import load_project_data
 from coverage_app.core.data.project import load_project
-from coverage_app.core.analysis.scenarios import compare, update_result
+from coverage_app.core.analysis.scenarios import compare, share_outputs, update_result
 from tests.synthetic import facility, load, make_project, village
 
 COARSE_M = 1000.0
@@ -101,6 +101,44 @@ def test_incremental_add_then_reopen_equals_full_run(sagaing):
     s2 = {"name": "s", "as_of": None, "edits": [add, close]}
     step2 = update_result(step1, data, s2, close)
     assert_same(step2, run_analysis(data, params, s2))
+
+
+def tier_bits(result):
+    return {t: (r.minutes.view(np.uint32).copy(), r.allocation.copy()) for t, r in result.tiers.items()}
+
+
+def assert_tier_bits(result, bits):
+    for t, (m, a) in bits.items():
+        np.testing.assert_array_equal(result.tiers[t].minutes.view(np.uint32), m)
+        np.testing.assert_array_equal(result.tiers[t].allocation, a)
+
+
+def test_what_if_chain_leaves_earlier_results_bitwise_unchanged(sagaing, sharing):
+    project, data, params, _ = sagaing
+    base = run_analysis(data, params)
+    share_outputs(base)  # what the app does after a full run
+    b0 = tier_bits(base)
+    f1, f2 = secondary_ids(base, 2)
+    e1 = {"type": "set_status", "fac_id": f1, "status": "closed", "date": "2025-01-01"}
+    e2 = {"type": "set_status", "fac_id": f2, "status": "destroyed", "date": "2025-01-01"}
+    s1 = {"name": "s", "as_of": None, "edits": [e1]}
+    s2 = {"name": "s", "as_of": None, "edits": [e1, e2]}
+    step1 = update_result(base, data, s1, e1)
+    assert_tier_bits(base, b0)
+    one = tier_bits(step1)
+    step2 = update_result(step1, data, s2, e2)  # the child edited again
+    assert_tier_bits(base, b0)
+    assert_tier_bits(step1, one)
+    full = run_analysis(data, params, s2)
+    assert_same(step2, full)
+    for t in ("primary", "secondary"):
+        np.testing.assert_array_equal(step2.tiers[t].minutes, full.tiers[t].minutes)  # exact
+    state = step2.tiers["secondary"].engine_state
+    if sharing == "cow":  # the chain shares the baseline's pages
+        assert state.outputs.image is base.tiers["secondary"].engine_state.outputs.image
+        assert base.tiers["secondary"].minutes is base.tiers["secondary"].engine_state.minutes
+    else:
+        assert state.outputs is None
 
 
 def test_new_facility_gains_access_in_comparison(tmp_path):

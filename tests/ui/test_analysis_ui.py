@@ -94,8 +94,18 @@ def _hospital_row(window):
     return int(secondary[0])
 
 
-def test_close_a_facility_undo_and_redo(window, qtbot, monkeypatch):
+@pytest.mark.parametrize("shared_outputs", [True, False], ids=["cow", "copy"])
+def test_close_a_facility_undo_and_redo(window, qtbot, monkeypatch, shared_outputs):
+    from coverage_app.core.travel import cow
+
+    if shared_outputs:  # the copy-on-write path at any grid size (where the system has it)
+        if not cow.available():
+            pytest.skip("no copy-on-write sharing on this system")
+        monkeypatch.setattr(cow, "MIN_BYTES", 0)
+    else:  # the portable plain copies
+        monkeypatch.setattr(cow, "ENABLED", False)
     baseline = run_analysis(qtbot, window)
+    base_bits = {t: (r.minutes.view(np.uint32).copy(), r.allocation.copy()) for t, r in baseline.tiers.items()}
     row = _hospital_row(window)
     layer = window.stack.by_title("Health facilities")
     fac_id = layer.frame["fac_id"].iloc[row]
@@ -132,6 +142,11 @@ def test_close_a_facility_undo_and_redo(window, qtbot, monkeypatch):
     wait_idle(qtbot, window)
     assert window.scenarios.active_scenario()["edits"][-1]["status"] == "closed"
     assert window.result.headline() == closed.headline()
+    for t, (m, a) in base_bits.items():  # the baseline's grids never changed under the edit
+        np.testing.assert_array_equal(baseline.tiers[t].minutes.view(np.uint32), m)
+        np.testing.assert_array_equal(baseline.tiers[t].allocation, a)
+    state = closed.tiers["secondary"].engine_state
+    assert (state.outputs is not None) == shared_outputs
     assert not errors_shown()
 
 

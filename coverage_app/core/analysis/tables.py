@@ -188,12 +188,13 @@ def capacity_coverage(villages: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, 
     within = v[f"{short}_fac"].notna() & (v[f"{short}_min"] <= threshold)
     served = pop.where(within, 0.0).copy()
     limited = within & v[f"{short}_fac"].isin(cap.index)
-    for fac_id, group in v[limited].sort_values(f"{short}_min", kind="stable").groupby(f"{short}_fac"):
-        left = cap[fac_id]
-        for idx in group.index:
-            take = min(pop[idx], max(left, 0.0))
-            served[idx] = take
-            left -= take
+    # nearest first, each village takes what its facility has left: with people >= 0 that is
+    # min(people, max(capacity - people of the nearer villages, 0)), per facility at once
+    near = v[limited].sort_values(f"{short}_min", kind="stable")
+    people = pop[near.index].clip(lower=0.0)
+    nearer = people.groupby(near[f"{short}_fac"].to_numpy(), sort=False).cumsum() - people
+    left = (near[f"{short}_fac"].map(cap).to_numpy(float) - nearer.to_numpy()).clip(min=0.0)
+    served[near.index] = np.minimum(pop[near.index].to_numpy(float), left)
     v["served_pop"] = served.round()
     v["unserved_pop"] = (pop.where(within, 0.0) - served).round()
     table = v.assign(pop_within=pop.where(within, 0.0).round()).groupby("township_pcode")[

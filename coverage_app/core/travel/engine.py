@@ -81,15 +81,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from coverage_app.core.feedback import check
-from coverage_app.core.travel.kernels import (AUX, CELL, PAD, apply_diff, cells_of, fill_aux_cells,
-                                              fill_cells, finish_outputs, jit_kernel, refresh_outputs,
-                                              reset_cells)
+from coverage_app.core.travel import cow
+from coverage_app.core.travel.kernels import (AUX, CELL, PAD, apply_diff, fill_aux_cells, fill_cells,
+                                              finish_outputs, jit_kernel, refresh_outputs)
+from coverage_app.core.travel.repair import cells_of, reset_cells
 from coverage_app.core.travel.search import (NO_AUX, Queue, queue_params, row_cuts, search,
                                              split_search, stencil)
 from coverage_app.core.travel.versioning import Shared, Version, reroot
 
 __all__ = ["TravelTimeResult", "Prepared", "prepare", "travel_time", "remove_source", "add_source",
-           "changed_cells", "warm_up", "jit_kernel"]  # jit_kernel: re-exported from .kernels
+           "changed_cells", "share_outputs", "warm_up", "jit_kernel"]  # jit_kernel: re-exported from .kernels
 
 
 @dataclass(eq=False)
@@ -115,6 +116,10 @@ class TravelTimeResult:
         Internal: the padded rasters and float64 times, shared with the results derived
         from this one (see :attr:`seconds`). Results of one lineage may be used from
         several threads: access to the shared state is serialised by a lock.
+    outputs :
+        Internal: None, or how ``minutes`` / ``allocation`` share pages copy-on-write with
+        the other results of the lineage (:mod:`.cow`, :func:`share_outputs`); then the two
+        arrays are read-only.
     """
 
     minutes: np.ndarray
@@ -131,6 +136,7 @@ class TravelTimeResult:
     n_buckets: int
     n_passable: int
     state: Version = field(repr=False)
+    outputs: cow.Outputs | None = field(default=None, repr=False, compare=False)
 
     @property
     def seconds(self) -> np.ndarray:
@@ -415,15 +421,26 @@ def _check_edit(result, cost_s_per_m, cell_size_m, neighbours, max_minutes, elev
 def _edit(result, inplace, feedback, work):
     """Run ``work(minutes, allocation, queue)`` -> (rows, cols, ids) as an edit of
     ``result``'s state: logged, rolled back if it raises (e.g. Cancelled), and recorded
-    as a new version. Returns the edited result (``result`` itself if ``inplace``)."""
+    as a new version. Returns the edited result (``result`` itself if ``inplace``).
+
+    The edited ``minutes`` / ``allocation`` share every page they do not write with
+    ``result``'s where the system allows (:mod:`.cow`: the parent is shared first if it is
+    not yet, large grids only); elsewhere they are copies (or, ``inplace``, the arrays
+    themselves)."""
     v0 = result.state
     sh = v0.shared
     check(feedback)
-    if inplace:
-        minutes, allocation = result.minutes, result.allocation
-    else:
-        minutes, allocation = result.minutes.copy(), result.allocation.copy()
     with sh.lock:
+        out = result.outputs
+        if out is None or not out.describes(result.minutes, result.allocation):
+            out = share_outputs(result)
+        arrays = cow.derive(out) if out is not None else None
+        if arrays is not None:
+            minutes, allocation = arrays
+        elif inplace and result.minutes.flags.writeable and result.allocation.flags.writeable:
+            minutes, allocation = result.minutes, result.allocation
+        else:
+            minutes, allocation = result.minutes.copy(), result.allocation.copy()
         reroot(v0)
         q = Queue(result.bucket_width_s, result.n_buckets, log=4096)
         try:
@@ -431,20 +448,49 @@ def _edit(result, inplace, feedback, work):
         except BaseException:
             idx, d, a = q.log()
             apply_diff(sh.cells, idx, d, a)
-            if inplace:
+            if minutes is result.minutes:  # written in place: put the old values back
                 refresh_outputs(sh.cells, idx, minutes, allocation)
             raise
         # the old version now differs from the new, current one by the logged changes
         v1 = Version(sh)
         v0.link = v1
         v0.idx, v0.d, v0.a = q.log()
+        if arrays is not None:  # the outputs were written at the logged cells only
+            new_out = cow.child(out, minutes, allocation,
+                                _output_flat(unique_flat(v0.idx, sh.cells.size), sh.cells.shape[1],
+                                             minutes.shape[1]))
+        else:
+            new_out = None
     if inplace:
+        result.minutes, result.allocation, result.outputs = minutes, allocation, new_out
         result.source_rows, result.source_cols, result.source_ids = rows, cols, ids
         result.state = v1
         return result
     return TravelTimeResult(**{
         **result.__dict__, "minutes": minutes, "allocation": allocation, "source_rows": rows,
-        "source_cols": cols, "source_ids": ids, "state": v1})
+        "source_cols": cols, "source_ids": ids, "state": v1, "outputs": new_out})
+
+
+def share_outputs(result) -> cow.Outputs | None:
+    """Move ``result``'s ``minutes`` / ``allocation`` into memory that the results edits
+    derive from it can share copy-on-write (:mod:`.cow`; Linux, grids of 4 MB of minutes
+    or more): afterwards ``result.minutes`` / ``result.allocation`` are read-only arrays
+    with the same values (the old arrays are left as they were for whoever holds them).
+    Costs about one copy of the two arrays; every later edit of the lineage then costs the
+    pages it writes instead of two whole-grid copies. Call it ahead of the first edit (e.g.
+    in the background after a full run); :func:`remove_source` / :func:`add_source` call
+    it themselves otherwise. Returns the sharing record, or None (nothing changed) where
+    unavailable; idempotent."""
+    with result.state.shared.lock:
+        out = result.outputs
+        if out is not None and out.describes(result.minutes, result.allocation):
+            return out
+        out = cow.share(result.minutes, result.allocation)
+        if out is not None:
+            result.minutes, result.allocation, result.outputs = out.minutes, out.allocation, out
+        else:
+            result.outputs = None
+        return out
 
 
 def remove_source(result, source_id, cost_s_per_m, cell_size_m, *, neighbours=16,
@@ -463,9 +509,12 @@ def remove_source(result, source_id, cost_s_per_m, cell_size_m, *, neighbours=16
     Raises ValueError if no source has the id.
 
     ``inplace=False`` (default): returns a new result; ``result`` stays valid and
-    unchanged. The two share the internal grid (only the changed cells are logged), so
-    the cost is the edit itself plus copies of ``minutes`` and ``allocation``.
-    ``inplace=True``: updates and returns ``result`` itself (no copies at all).
+    unchanged. The two share the internal grid (only the changed cells are logged) and,
+    on Linux for grids of 4 MB of minutes or more, the pages of ``minutes`` and
+    ``allocation`` the edit does not write (copy-on-write, :mod:`.cow`; the arrays are then
+    read-only); elsewhere the new result gets copies of the two arrays.
+    ``inplace=True``: updates and returns ``result`` itself (no copies; where pages are
+    shared its ``minutes`` / ``allocation`` become new arrays, the old ones unchanged).
     Either way the work is one scan of ``allocation`` plus the cells of the removed
     facility. If ``feedback`` cancels, the edit is rolled back and Cancelled raised.
     """
@@ -563,9 +612,14 @@ def changed_cells(result, edited) -> np.ndarray | None:
         else:
             return None
         idx = unique_flat(idx, sh.cells.size)
-    pc = sh.cells.shape[1]
+    return _output_flat(idx, sh.cells.shape[1], result.minutes.shape[1])
+
+
+def _output_flat(idx, pc, cols):
+    """Padded flat indices (``pc`` padded columns) as flat indices of a (rows, ``cols``)
+    output array; keeps the order."""
     rows = idx // pc - PAD
-    return rows * result.minutes.shape[1] + (idx - (rows + PAD) * pc - PAD)
+    return rows * cols + (idx - (rows + PAD) * pc - PAD)
 
 
 def warm_up() -> None:

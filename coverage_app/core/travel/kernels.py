@@ -1,20 +1,17 @@
 """Numba kernels of the travel-time engine (see :mod:`coverage_app.core.travel.engine` for the
 algorithm and cost model): filling the padded cell records, seeding and running the bucket
-queue search, the incremental reset / diff kernels, and :func:`jit_kernel`.
+queue search, the diff kernels of incremental edits, and :func:`jit_kernel` (the repair
+kernels of :func:`~coverage_app.core.travel.engine.remove_source` are in :mod:`.repair`).
 
-Every jitted function of the engine lives here: ``njit(cache=True, nogil=True)``, so the
-compiled code is cached on disk next to this file (or in NUMBA_CACHE_DIR) and a worker
-thread does not hold the GIL. The packaging spec collects the modules that use ``jit_kernel``
+Every jitted function of the engine lives here (or in :mod:`.repair`): ``njit(cache=True,
+nogil=True)``, so the compiled code is cached on disk next to this file (or in
+NUMBA_CACHE_DIR) and a worker thread does not hold the GIL. The packaging spec collects the modules that use ``jit_kernel``
 or ``cache=True`` as plain .py files and hashes their sources into the cache key.
 
 Layout: the grid is padded with :data:`PAD` rows/columns of barriers; :data:`CELL` records hold
 time (float64 s), cost (float32 s/m) and allocation (int32); :data:`AUX` records elevation (m,
 NaN outside the Tobler mask), zone label and entry delay (float32 s). Queue state indices into
 the int64 ``st`` array: :data:`FREE` ... :data:`NLOG`.
-
-Long because: every jitted function of the engine lives in this one module (one place for
-numba's on-disk cache and for the packaging spec to collect as source), and the search kernel
-inlines its queue push by hand for speed.
 """
 
 from __future__ import annotations
@@ -506,72 +503,6 @@ def run_chunk(cells, aux, use_tobler, use_zones, nk, doff, dlen, bo1, bo2, cutof
     st[NLOG] = nlog
     st[EXPANDED] += expanded
     return status
-
-
-@jit_kernel
-def cells_of(allocation, source_id):
-    """Flat (unpadded) indices of the cells allocated to ``source_id``."""
-    a = allocation.reshape(-1)
-    n = 0
-    for i in range(a.size):
-        if a[i] == source_id:
-            n += 1
-    out = np.empty(n, np.int64)
-    j = 0
-    for i in range(a.size):
-        if a[i] == source_id:
-            out[j] = i
-            j += 1
-    return out
-
-
-@jit_kernel
-def reset_cells(idx, cells, minutes, allocation, nk, doff, st, l_idx, l_d, l_a):
-    """Reset the cells ``idx`` (unpadded flat) to unreached, logging their old values
-    (the log must have room), and return the padded flat indices and allocations of
-    the reached cells next to them (in the stencil) that were not reset: the seeds of
-    the repair search."""
-    flat = cells.reshape(-1)
-    om = minutes.reshape(-1)
-    oa = allocation.reshape(-1)
-    cols = minutes.shape[1]
-    pc = cells.shape[1]
-    j = st[NLOG]
-    for i in range(idx.shape[0]):
-        o = idx[i]
-        r = o // cols
-        p = (r + PAD) * pc + (o - r * cols) + PAD
-        rec = flat[p]
-        l_idx[j] = p
-        l_d[j] = rec.d
-        l_a[j] = rec.a
-        j += 1
-        rec.d = np.inf
-        rec.a = -1
-        om[o] = np.nan
-        oa[o] = -1
-    st[NLOG] = j
-    seeds = np.empty(64, np.int64)
-    ids = np.empty(64, np.int64)
-    n = 0
-    for i in range(idx.shape[0]):
-        o = idx[i]
-        r = o // cols
-        u = (r + PAD) * pc + (o - r * cols) + PAD
-        for k in range(nk):
-            v = u + doff[k]
-            if flat[v].d < np.inf:
-                if n == seeds.shape[0]:
-                    s2 = np.empty(2 * n, np.int64)
-                    s2[:n] = seeds
-                    seeds = s2
-                    i2 = np.empty(2 * n, np.int64)
-                    i2[:n] = ids
-                    ids = i2
-                seeds[n] = v
-                ids[n] = flat[v].a
-                n += 1
-    return seeds[:n], ids[:n]
 
 
 @jit_kernel
