@@ -63,7 +63,11 @@ them; the result is the same (see :mod:`.search`). Edits always search the whole
 
 Where the code lives: this module is the Python API (argument checks, the four entry
 points, :func:`warm_up`); :mod:`.search` the bucket queue and the chunked search drivers;
-:mod:`.versioning` the persistent-array versions; :mod:`.kernels` every numba kernel.
+:mod:`.versioning` the persistent-array versions; :mod:`.cow` the copy-on-write output pages
+of edits; :mod:`.kernels` and :mod:`.repair` the numba kernels.
+
+Long because: this docstring is the engine's specification (cost model, algorithm, memory),
+and the four entry points share their argument checks here, where they are read together.
 
 All functions are pure (no global state). The inner loop is compiled with numba
 (``cache=True, nogil=True``, so a worker thread does not hold the GIL); call
