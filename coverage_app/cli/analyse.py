@@ -98,6 +98,9 @@ def cmd_analyse(args) -> int:
         from coverage_app.core.analysis.pipeline import run_analysis, run_on_friction_raster
         from coverage_app.core.outputs.export import export_coverage
         from coverage_app.core.data.model import load_project_data
+        from coverage_app.core import startup
+
+        startup.imports_done()  # the heavy modules are in: freeze them, collect as usual again
 
     feedback = TerminalFeedback(args.quiet)
     with stage(stages, "read project and layers"):
@@ -171,7 +174,9 @@ def cmd_sites(args) -> int:
     from coverage_app.core.atomic import atomic_path
     from coverage_app.core.data.model import load_project_data
     from coverage_app.core.analysis.siting import suggest_sites
+    from coverage_app.core import startup
 
+    startup.imports_done()  # the heavy modules are in: freeze them, collect as usual again
     feedback = TerminalFeedback(args.quiet)
     project = project_from_args(args)
     params = params_from_args(project, args)
