@@ -1,7 +1,7 @@
 """Entry point: ``coverage-app`` with no arguments opens the desktop app; with a command, the CLI.
 
 The console script (``coverage-app``) and ``python -m coverage_app`` run :func:`console_main`:
-no full garbage collections during the start-up imports, and a command line run ends with
+no garbage collections during the start-up imports, and a command line run ends with
 :func:`coverage_app.core.startup.fast_exit` (no interpreter teardown) once the command returned.
 :func:`main` (what tests and scripts call in-process) does neither.
 """
@@ -49,7 +49,7 @@ def main(argv=None) -> int:
 
 
 def console_main() -> int:
-    """The console script: :func:`main` on ``sys.argv`` in a process of its own. Holds full
+    """The console script: :func:`main` on ``sys.argv`` in a process of its own. Holds
     garbage collections until the heavy modules are imported (the command or the app calls
     :func:`~coverage_app.core.startup.imports_done`); after a command (not the app: Qt saves its
     settings in its teardown) ends the process at once with the command's exit code."""

@@ -240,7 +240,7 @@ def register(sub) -> None:
     group.add_argument("--friction-raster", metavar="PATH", help="friction in minutes per metre (MAP convention)")
     group.add_argument("--speed-raster", metavar="PATH", help="speed in km/h")
     add_analysis_flags(p)
-    p.set_defaults(func=cmd_analyse)
+    p.set_defaults(func=cmd_analyse, imports_heavy=True)  # calls startup.imports_done() itself
 
     p = sub.add_parser("sites", help="suggest new primary-care sites (greedy maximal covering)")
     p.add_argument("project", nargs="?", metavar="PROJECT")
@@ -252,4 +252,4 @@ def register(sub) -> None:
     for role in ROLE_FLAGS:
         p.add_argument(f"--{role.replace('_', '-')}", dest=role, metavar="PATH", help=argparse.SUPPRESS)
     add_analysis_flags(p)
-    p.set_defaults(func=cmd_sites)
+    p.set_defaults(func=cmd_sites, imports_heavy=True)  # calls startup.imports_done() itself

@@ -120,4 +120,4 @@ def register(subparsers) -> None:
     p.add_argument("--sweep-tier", choices=("primary", "secondary"), default="primary")
     p.add_argument("--quiet", action="store_true", help="no progress or summary output")
     add_analysis_flags(p)
-    p.set_defaults(func=cmd_brief)
+    p.set_defaults(func=cmd_brief, imports_heavy=True)  # calls startup.imports_done() itself

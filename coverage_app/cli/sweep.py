@@ -112,4 +112,4 @@ def register(sub) -> None:
                    "0 = this process)")
     p.add_argument("--draw", type=int, metavar="K", help="re-run draw K alone (in this process)")
     p.add_argument("--quiet", action="store_true")
-    p.set_defaults(func=cmd_sweep)
+    p.set_defaults(func=cmd_sweep, imports_heavy=True)  # calls startup.imports_done() itself

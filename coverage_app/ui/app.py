@@ -130,7 +130,7 @@ def run_app(argv=None) -> int:
     window = create_window(argv)
     holder["window"] = window
     window.show()
-    # full collections are held from the console script's start until the first paint
+    # garbage collections are held from the console script's start until the first paint
     # (ProjectController.map_painted); should no project ever load, resume them anyway
     QTimer.singleShot(10_000, lambda: startup.held() and startup.imports_done())
     return app.exec()
