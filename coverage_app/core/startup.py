@@ -48,15 +48,18 @@ def held() -> bool:
     return _held is not None
 
 
-def imports_done() -> bool:
+def imports_done(resume: bool = True) -> bool:
     """The heavy modules are imported: freeze every object alive into the permanent generation
-    (later collections do not walk them) and collect as usual again. Only in a process whose
-    start called :func:`hold` (returns False and does nothing otherwise); may be called again
-    later in that process (the app: after the first paint, then after the warm-up) to freeze
-    what was added since."""
+    (later collections do not walk them) and collect as usual again (with ``resume=False``: stay
+    held, more imports follow). Only in a process whose start called :func:`hold` (returns False
+    and does nothing otherwise); may be called again later in that process (the app: after the
+    first paint, then after the warm-up) to freeze what was added since."""
     global _held, _frozen
     if _held is not None:
         gc.freeze()
+        _frozen = True
+        if not resume:
+            return True
         if _held:
             gc.enable()
         _held = None

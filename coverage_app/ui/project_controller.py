@@ -169,7 +169,9 @@ class ProjectController(Controller):
         self._warmed, self._warm_pending = True, False
         if self._warm_timer is not None:
             self._warm_timer.stop()
-        startup.imports_done()  # what the first paint needed is in: freeze it (a console-script start)
+        # what the first paint needed is in: freeze it; no collections until the warm-up's imports
+        # are in too (jobs.warm_up resumes them; a console-script start only)
+        startup.imports_done(resume=False)
         self.tasks.start(jobs.warm_up, label="Preparing the engine", cancellable=False, group="warmup")
 
     # ---------------------------------------------------------------------------------

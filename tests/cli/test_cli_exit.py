@@ -107,6 +107,9 @@ startup.hold()
 assert startup.held() and not gc.isenabled()
 import pandas, geopandas, shapely, rasterio  # the heavy start-up imports
 held_runs = len(runs)
+assert startup.imports_done(resume=False) and startup.held() and not gc.isenabled()  # the app's first paint
+import numba  # the app's warm-up imports
+assert gc.get_freeze_count() > 0 and len(runs) == held_runs
 assert startup.imports_done() and not startup.held()
 frozen = gc.get_freeze_count()
 junk = [[i] for i in range(10_000)]  # collections run again, and not through the frozen objects
