@@ -16,8 +16,8 @@ MB at most). Nothing changes in a process that did not call :func:`hold` (tests 
 ``main()`` in-process, an embedding script): :func:`imports_done` is then a no-op.
 
 At the end of a command, tearing the interpreter down (freeing every module's objects one by
-one) costs 0.3-1 s. :func:`fast_exit` flushes the standard streams and the logging handlers,
-runs the ``atexit`` handlers (dask, multiprocessing, tempfile clean-up) and ends the process
+one) costs 0.3-1 s. :func:`fast_exit` flushes the standard streams, waits for non-daemon
+threads, flushes the logging handlers, runs the ``atexit`` handlers (dask, multiprocessing, tempfile clean-up) and ends the process
 with ``os._exit``. Every output file is closed before a command returns (``with`` blocks,
 fsync'd by the export), so nothing written is lost; Python objects' finalisers are not run.
 """
@@ -29,6 +29,7 @@ import gc
 import logging
 import os
 import sys
+import threading
 
 _held: bool | None = None  # while held: whether the collector was enabled before
 _frozen = False  # imports_done ran once in this process
@@ -73,7 +74,8 @@ def imports_done(resume: bool = True) -> bool:
 
 def fast_exit(code: int) -> None:
     """End the process now with exit status ``code`` (0-255), without the interpreter's teardown:
-    flush stdout and stderr, shut logging down, run the ``atexit`` handlers, then ``os._exit``.
+    flush stdout and stderr, wait for non-daemon threads (as the interpreter's exit does), shut
+    logging down, run the ``atexit`` handlers, then ``os._exit``.
     Only for the console-script path, after the command returned; never call it in-process."""
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -81,9 +83,14 @@ def fast_exit(code: int) -> None:
                 stream.flush()
         except (OSError, ValueError):  # a closed pipe or stream: nothing more can reach it
             pass
+    # what Py_Finalize does first: wait for the threads that are not daemons (a file still being
+    # written in the background is finished), after the hooks that wake idle pool workers
+    shutdown_threads = getattr(threading, "_shutdown", None)
+    if shutdown_threads is not None:
+        shutdown_threads()
     logging.shutdown()
     try:
-        atexit._run_exitfuncs()  # public in effect: what Py_Finalize runs first
+        atexit._run_exitfuncs()  # then the atexit handlers, as Py_Finalize runs them
     finally:
         for stream in (sys.stdout, sys.stderr):  # what the handlers printed
             try:

@@ -73,7 +73,20 @@ def test_exit_codes_are_kept():
 
 
 PROBE = r"""
-import atexit, gc, sys
+import atexit, gc, os, sys, threading, time
+from coverage_app.core import startup
+returned = threading.Event()
+fast_exit = startup.fast_exit
+def exit_now(code):  # the command has returned
+    returned.set()
+    fast_exit(code)
+startup.fast_exit = exit_now
+def late_writer():  # a non-daemon thread still writing when the command returns
+    returned.wait()
+    time.sleep(0.3)
+    with open(os.environ["LATE_FILE"], "w") as fh:
+        fh.write("complete")
+threading.Thread(target=late_writer).start()
 class Teardown:
     def __del__(self):
         print("teardown ran", flush=True)
@@ -86,14 +99,19 @@ print("not reached")
 """
 
 
-def test_fast_exit_runs_atexit_and_skips_teardown():
-    run = subprocess.run([sys.executable, "-c", PROBE, "info"], cwd=REPO, capture_output=True, text=True)
+def test_fast_exit_runs_atexit_waits_for_threads_and_skips_teardown(tmp_path):
+    import os
+
+    late = tmp_path / "late.txt"
+    env = {**os.environ, "LATE_FILE": str(late)}
+    run = subprocess.run([sys.executable, "-c", PROBE, "info"], cwd=REPO, capture_output=True, text=True, env=env)
     assert run.returncode == 0, run.stderr
+    assert late.read_text() == "complete"
     assert "Project: Sagaing Region" in run.stdout
     assert run.stdout.rstrip().endswith("atexit ran")
     assert "teardown ran" not in run.stdout and "not reached" not in run.stdout
     bad = subprocess.run([sys.executable, "-c", PROBE, "validate", "missing.gpkg"], cwd=REPO, capture_output=True,
-                         text=True)
+                         text=True, env=env)
     assert bad.returncode == 2 and "atexit ran" in bad.stdout
 
 
