@@ -272,3 +272,19 @@ def test_csv_lines_count_the_header_after_rows_are_dropped(tmp_path):
     text = messages(layer.problems)
     assert "line 3:" in text                           # missing coordinates, left out
     assert "field 'population', line 4:" in text       # still line 4 after line 3 was dropped
+
+
+def test_source_rows_are_shared_not_copied_into_derived_frames(bundled_gpkg):
+    """pandas deep-copies ``attrs`` into every derived frame and column: the source-row numbers
+    (two tuples as long as the layer) are one shared immutable object, not walked each time."""
+    import copy
+    import pickle
+
+    from coverage_app.core.data.layers import SourceRows
+
+    gdf = read_vector(bundled_gpkg, "villages")
+    rows = gdf.attrs["source_rows"]
+    assert isinstance(rows, SourceRows) and rows[0] == "fid" and len(rows[1]) == len(gdf) > 1000
+    assert gdf.iloc[:, 0].attrs["source_rows"] is rows and gdf.copy().attrs["source_rows"] is rows
+    assert copy.deepcopy(rows) is rows
+    assert pickle.loads(pickle.dumps(rows)) == rows  # a dask worker or a sealed archive gets it whole
