@@ -288,3 +288,11 @@ def test_source_rows_are_shared_not_copied_into_derived_frames(bundled_gpkg):
     assert gdf.iloc[:, 0].attrs["source_rows"] is rows and gdf.copy().attrs["source_rows"] is rows
     assert copy.deepcopy(rows) is rows
     assert pickle.loads(pickle.dumps(rows)) == rows  # a dask worker or a sealed archive gets it whole
+
+
+def test_zawgyi_rows_names_every_position_of_a_repeated_value():
+    from coverage_app.core.data.zawgyi import zawgyi_rows
+
+    values = [ZAWGYI_NAME, UNICODE_NAME, ZAWGYI_NAME, None, 5, "Monywa", ZAWGYI_NAME, "ok " + UNICODE_NAME]
+    assert zawgyi_rows(values) == [0, 2, 6]
+    assert zawgyi_rows(values) == [i for i, v in enumerate(values) if is_zawgyi(v)]
