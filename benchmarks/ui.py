@@ -41,6 +41,8 @@ T0 = time.perf_counter()
 def since_exec():  # seconds since the process was created (the kernel's clock, 10 ms ticks)
     start = int(open("/proc/self/stat").read().rsplit(")", 1)[1].split()[19]) / os.sysconf("SC_CLK_TCK")
     return float(open("/proc/uptime").read().split()[0]) - start
+from coverage_app.core import startup
+startup.hold()  # as the console script (coverage_app.__main__.console_main) starts the app
 HEAVY = ("dask", "distributed", "cryptography", "matplotlib", "scipy", "numba", "skimage")
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication

@@ -1,4 +1,10 @@
-"""Entry point: ``coverage-app`` with no arguments opens the desktop app; with a command, the CLI."""
+"""Entry point: ``coverage-app`` with no arguments opens the desktop app; with a command, the CLI.
+
+The console script (``coverage-app``) and ``python -m coverage_app`` run :func:`console_main`:
+no garbage collections during the start-up imports, and a command line run ends with
+:func:`coverage_app.core.startup.fast_exit` (no interpreter teardown) once the command returned.
+:func:`main` (what tests and scripts call in-process) does neither.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,8 @@ from coverage_app.core import profile as _profile  # first: its import time is t
 
 import os
 import sys
+
+from coverage_app.core import startup
 
 
 def has_display() -> bool:
@@ -16,10 +24,15 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def opens_app(argv) -> bool:
+    """True if ``argv`` (without the program name) starts the desktop app, not a command."""
+    gui_flags = {"--project", "--no-restore"}
+    return not argv or argv[0] in gui_flags or (len(argv) == 1 and argv[0].endswith((".covproj", ".covprojx")))
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    gui_flags = {"--project", "--no-restore"}
-    if not argv or argv[0] in gui_flags or (len(argv) == 1 and argv[0].endswith((".covproj", ".covprojx"))):
+    if opens_app(argv):
         if not has_display():
             print("coverage-app: no display found (DISPLAY is not set), so the desktop window cannot open.\n"
                   "Use the command line instead, for example:\n"
@@ -35,5 +48,19 @@ def main(argv=None) -> int:
     return cli_main(argv)
 
 
+def console_main() -> int:
+    """The console script: :func:`main` on ``sys.argv`` in a process of its own. Holds
+    garbage collections until the heavy modules are imported (the command or the app calls
+    :func:`~coverage_app.core.startup.imports_done`); after a command (not the app: Qt saves its
+    settings in its teardown) ends the process at once with the command's exit code."""
+    startup.hold()
+    argv = sys.argv[1:]
+    code = main(argv)
+    if opens_app(argv):
+        return code
+    startup.fast_exit(code)
+    return code  # not reached
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(console_main())

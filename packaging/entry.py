@@ -28,6 +28,6 @@ def _persistent_matplotlib_cache():
 if __name__ == "__main__":
     multiprocessing.freeze_support()  # harmless; keeps any future worker process from re-running the app
     _persistent_matplotlib_cache()
-    from coverage_app.__main__ import main
+    from coverage_app.__main__ import console_main
 
-    sys.exit(main())
+    sys.exit(console_main())

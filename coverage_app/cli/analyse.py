@@ -98,6 +98,9 @@ def cmd_analyse(args) -> int:
         from coverage_app.core.analysis.pipeline import run_analysis, run_on_friction_raster
         from coverage_app.core.outputs.export import export_coverage
         from coverage_app.core.data.model import load_project_data
+        from coverage_app.core import startup
+
+        startup.imports_done()  # the heavy modules are in: freeze them, collect as usual again
 
     feedback = TerminalFeedback(args.quiet)
     with stage(stages, "read project and layers"):
@@ -171,7 +174,9 @@ def cmd_sites(args) -> int:
     from coverage_app.core.atomic import atomic_path
     from coverage_app.core.data.model import load_project_data
     from coverage_app.core.analysis.siting import suggest_sites
+    from coverage_app.core import startup
 
+    startup.imports_done()  # the heavy modules are in: freeze them, collect as usual again
     feedback = TerminalFeedback(args.quiet)
     project = project_from_args(args)
     params = params_from_args(project, args)
@@ -235,7 +240,7 @@ def register(sub) -> None:
     group.add_argument("--friction-raster", metavar="PATH", help="friction in minutes per metre (MAP convention)")
     group.add_argument("--speed-raster", metavar="PATH", help="speed in km/h")
     add_analysis_flags(p)
-    p.set_defaults(func=cmd_analyse)
+    p.set_defaults(func=cmd_analyse, imports_heavy=True)  # calls startup.imports_done() itself
 
     p = sub.add_parser("sites", help="suggest new primary-care sites (greedy maximal covering)")
     p.add_argument("project", nargs="?", metavar="PROJECT")
@@ -247,4 +252,4 @@ def register(sub) -> None:
     for role in ROLE_FLAGS:
         p.add_argument(f"--{role.replace('_', '-')}", dest=role, metavar="PATH", help=argparse.SUPPRESS)
     add_analysis_flags(p)
-    p.set_defaults(func=cmd_sites)
+    p.set_defaults(func=cmd_sites, imports_heavy=True)  # calls startup.imports_done() itself

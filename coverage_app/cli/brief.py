@@ -21,7 +21,11 @@ def cmd_brief(args) -> int:
     from coverage_app.core.outputs.briefing import check_output_path, find_township, write_briefing
     from coverage_app.core.feedback import sub
     from coverage_app.core.data.model import load_project_data
+    from coverage_app.core import startup
 
+    if not args.no_analysis:
+        from coverage_app.core.analysis.pipeline import run_analysis  # noqa: F401  (heavy: before the freeze)
+    startup.imports_done()  # the heavy modules are in: freeze them, collect as usual again
     out = check_output_path(args.out)  # before any slow work
     sweep = None
     if args.sweep:
@@ -116,4 +120,4 @@ def register(subparsers) -> None:
     p.add_argument("--sweep-tier", choices=("primary", "secondary"), default="primary")
     p.add_argument("--quiet", action="store_true", help="no progress or summary output")
     add_analysis_flags(p)
-    p.set_defaults(func=cmd_brief)
+    p.set_defaults(func=cmd_brief, imports_heavy=True)  # calls startup.imports_done() itself

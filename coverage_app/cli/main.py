@@ -2,7 +2,9 @@
 
 Each module in :data:`COMMAND_MODULES` has a ``register(subparsers)`` adding its commands
 (each sets ``func``); :func:`main` parses and runs the chosen one through
-:func:`coverage_app.cli.common.run_command` (exit codes there).
+:func:`coverage_app.cli.common.run_command` (exit codes there). A command whose parser sets
+``imports_heavy=True`` calls :func:`coverage_app.core.startup.imports_done` after its heavy
+imports; for the others :func:`main` calls it before the command runs.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 
 from coverage_app import __version__
 from coverage_app.cli.common import run_command
+from coverage_app.core import startup
 
 # One module per command group, each with a ``register(subparsers)``; add new groups here.
 # The order is the order of the commands in --help.
@@ -42,6 +45,8 @@ def main(argv=None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    if not getattr(args, "imports_heavy", False):  # the others freeze after their own heavy imports
+        startup.imports_done()  # a console-script start: collect again (no-op in-process)
     return run_command(args.func, args)
 
 

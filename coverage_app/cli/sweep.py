@@ -25,7 +25,9 @@ def cmd_sweep(args) -> int:
     from coverage_app.core.analysis.sweep_spec import load_spec
     from coverage_app.core.outputs.export import check_output_folder
     from coverage_app.core.outputs.sweep_export import export_sweep
+    from coverage_app.core import startup
 
+    startup.imports_done()  # the heavy modules are in: freeze them, collect as usual again
     if args.workers is not None and args.workers < 0:
         raise InputError("--workers must be 0 (this process) or more")
     if args.scheduler and not args.scheduler.startswith(("tcp://", "tls://", "inproc://", "ws://", "wss://")):
@@ -110,4 +112,4 @@ def register(sub) -> None:
                    "0 = this process)")
     p.add_argument("--draw", type=int, metavar="K", help="re-run draw K alone (in this process)")
     p.add_argument("--quiet", action="store_true")
-    p.set_defaults(func=cmd_sweep)
+    p.set_defaults(func=cmd_sweep, imports_heavy=True)  # calls startup.imports_done() itself

@@ -12,8 +12,11 @@ import sys
 import traceback
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QGuiApplication, QIcon, QImageReader
 from PySide6.QtWidgets import QApplication
+
+from coverage_app.core import startup
 
 from . import dialogs, settings
 from .fonts import register_fonts, ui_font  # noqa: F401  (ui_font: the app's public name)
@@ -127,4 +130,7 @@ def run_app(argv=None) -> int:
     window = create_window(argv)
     holder["window"] = window
     window.show()
+    # garbage collections are held from the console script's start until the first paint
+    # (ProjectController.map_painted); should no project ever load, resume them anyway
+    QTimer.singleShot(10_000, lambda: startup.held() and startup.imports_done())
     return app.exec()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 
+from coverage_app.core import startup
 from coverage_app.core.feedback import report, sub
 from coverage_app.core.data.model import ProjectData
 
@@ -80,6 +81,7 @@ def warm_up(feedback=None):
     from coverage_app.core.travel import engine
 
     engine.warm_up()
+    startup.imports_done()  # freeze the analysis modules too (a console-script start only)
     return True
 
 

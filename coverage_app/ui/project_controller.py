@@ -13,6 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QTimer, Signal
 
+from coverage_app.core import startup
 from coverage_app.core.data import protect
 from coverage_app.core.data.model import ProjectData, load_project_data
 from coverage_app.core.data.project import (PROJECT_SUFFIX, PROTECTED_SUFFIX, Project, ProjectError,
@@ -168,6 +169,9 @@ class ProjectController(Controller):
         self._warmed, self._warm_pending = True, False
         if self._warm_timer is not None:
             self._warm_timer.stop()
+        # what the first paint needed is in: freeze it; no collections until the warm-up's imports
+        # are in too (jobs.warm_up resumes them; a console-script start only)
+        startup.imports_done(resume=False)
         self.tasks.start(jobs.warm_up, label="Preparing the engine", cancellable=False, group="warmup")
 
     # ---------------------------------------------------------------------------------

@@ -272,3 +272,27 @@ def test_csv_lines_count_the_header_after_rows_are_dropped(tmp_path):
     text = messages(layer.problems)
     assert "line 3:" in text                           # missing coordinates, left out
     assert "field 'population', line 4:" in text       # still line 4 after line 3 was dropped
+
+
+def test_source_rows_are_shared_not_copied_into_derived_frames(bundled_gpkg):
+    """pandas deep-copies ``attrs`` into every derived frame and column: the source-row numbers
+    (two tuples as long as the layer) are one shared immutable object, not walked each time."""
+    import copy
+    import pickle
+
+    from coverage_app.core.data.layers import SourceRows
+
+    gdf = read_vector(bundled_gpkg, "villages")
+    rows = gdf.attrs["source_rows"]
+    assert isinstance(rows, SourceRows) and rows[0] == "fid" and len(rows[1]) == len(gdf) > 1000
+    assert gdf.iloc[:, 0].attrs["source_rows"] is rows and gdf.copy().attrs["source_rows"] is rows
+    assert copy.deepcopy(rows) is rows
+    assert pickle.loads(pickle.dumps(rows)) == rows  # a dask worker or a sealed archive gets it whole
+
+
+def test_zawgyi_rows_names_every_position_of_a_repeated_value():
+    from coverage_app.core.data.zawgyi import zawgyi_rows
+
+    values = [ZAWGYI_NAME, UNICODE_NAME, ZAWGYI_NAME, None, 5, "Monywa", ZAWGYI_NAME, "ok " + UNICODE_NAME]
+    assert zawgyi_rows(values) == [0, 2, 6]
+    assert zawgyi_rows(values) == [i for i, v in enumerate(values) if is_zawgyi(v)]

@@ -6,6 +6,7 @@ rule-based converter. Text that is not Burmese scores 0 and is left alone.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 ZAWGYI_THRESHOLD = 0.95  # probability above which a string is treated as Zawgyi
@@ -18,8 +19,11 @@ def _detector():
     return ZawgyiDetector()
 
 
+_MYANMAR = re.compile("[\u1000-\u109f]")
+
+
 def _has_myanmar(text: str) -> bool:
-    return any("\u1000" <= ch <= "\u109f" for ch in text)
+    return _MYANMAR.search(text) is not None
 
 
 def zawgyi_probability(text) -> float:
@@ -42,5 +46,16 @@ def to_unicode(text: str) -> str:
 
 
 def zawgyi_rows(values) -> list[int]:
-    """Positions (0-based) of values that look Zawgyi-encoded."""
-    return [i for i, v in enumerate(values) if is_zawgyi(v)]
+    """Positions (0-based) of values that look Zawgyi-encoded (each distinct string scored once:
+    the detector walks every character)."""
+    seen: dict = {}
+    out = []
+    for i, v in enumerate(values):
+        if not isinstance(v, str):
+            continue
+        z = seen.get(v)
+        if z is None:
+            z = seen[v] = is_zawgyi(v)
+        if z:
+            out.append(i)
+    return out
