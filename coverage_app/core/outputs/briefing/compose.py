@@ -145,13 +145,13 @@ def _parameter_lines_en(layers, printed_on, scale_text, paper="A4"):
     return lines
 
 
-def _layout(page, extent, header_h, footer_h, wants_table):
+def _layout(page, extent, header_h, footer_h, wants_table, panel_scale=1.0):
     """Choose the panel side; return (map box, panel box, side) in mm."""
     x0, y0, x1, y1 = extent
     ew, eh = (x1 - x0) * 1.06, (y1 - y0) * 1.06
     body_x, body_y = MARGIN_MM, MARGIN_MM + footer_h
     body_w, body_h = page.w - 2 * MARGIN_MM, page.h - 2 * MARGIN_MM - header_h - footer_h
-    side_min = (76.0 if page.w < page.h else 84.0) * page.k
+    side_min = (76.0 if page.w < page.h else 84.0) * page.k * panel_scale  # wider for a bilingual panel
     bottom_min = 72.0 * page.k
     # option A: panel on the right
     mw_a, mh_a = body_w - side_min - GAP_MM, body_h
@@ -237,7 +237,7 @@ def compose_figure(layers, *, paper, landscape, township, language, title, subti
     info_probe = _parameter_lines(layers, printed_on, "1:1", language, paper.upper())  # the scale comes later
     info_bottom = y - sum(_info_step(t, size, k) for t, size, _w, _c in info_probe) - 1.0
     header_h = top - min(header_bottom_text, info_bottom) + 3.0
-    map_box, panel, side = _layout(page, extent, header_h, footer_h, True)
+    map_box, panel, side = _layout(page, extent, header_h, footer_h, True, 1.3 if language == "both" else 1.0)
 
     # --- map ------------------------------------------------------------------------------
     ax, m_per_mm = draw_map(page, layers, map_box, focus_geom, extent, town, language)
@@ -266,7 +266,10 @@ def compose_figure(layers, *, paper, landscape, township, language, title, subti
         inset_h = inset_w * 1.85
         draw_inset(page, px, py + ph - inset_h, inset_w, inset_h, layers, focus_4326, language)
         legend_cols = 2 if pw >= 66 * k else 1
-        legend_h = legend_height(page, rows, legend_cols)
+        legend_h = legend_height(page, rows, legend_cols, pw)
+        if inset_h + 8.0 + legend_h > ph and pw >= 90 * k:  # a tall (bilingual) legend: three columns
+            legend_cols = 3
+            legend_h = legend_height(page, rows, legend_cols, pw)
         top_block = _draw_figures(page, layers, town, language, px, py + ph, pw, inset_w, inset_h,
                                   ph - legend_h - 4.0) + 4.0
         ly = py + ph - top_block - legend_h
@@ -282,13 +285,13 @@ def compose_figure(layers, *, paper, landscape, township, language, title, subti
         tx, tw, table_h = px + col_w + GAP_MM, pw - col_w - GAP_MM, ph + 1.0
         # the legend under the key figures (one or two columns) where it fits, else above the table
         for legend_cols in (1, 2):
-            legend_h = legend_height(page, rows, legend_cols)
+            legend_h = legend_height(page, rows, legend_cols, col_w)
             if top_block + legend_h <= ph + 1.0:
                 draw_legend(page, px, py + ph - top_block - legend_h, col_w, legend_h, rows, legend_cols)
                 break
         else:
-            legend_cols = 2 if legend_height(page, rows, 2) <= ph else 3
-            legend_h = legend_height(page, rows, legend_cols)
+            legend_cols = 2 if legend_height(page, rows, 2, tw) <= ph else 3
+            legend_h = legend_height(page, rows, legend_cols, tw)
             draw_legend(page, tx, py + ph + 1.0 - legend_h, tw, legend_h, rows, legend_cols)
             table_h -= legend_h + 3.0
         if table[1]:
@@ -299,9 +302,9 @@ def compose_figure(layers, *, paper, landscape, township, language, title, subti
         draw_inset(page, px, py + ph - inset_h, inset_w, inset_h, layers, focus_4326, language)
         rest_x = px + inset_w + GAP_MM
         rest_w = pw - inset_w - GAP_MM
-        legend_cols = 1 if legend_height(page, rows, 1) <= ph else 2
+        legend_cols = 1 if legend_height(page, rows, 1, rest_w * 0.34) <= ph else 2
         legend_w = rest_w * (0.34 if legend_cols == 1 else 0.5)
-        legend_h = legend_height(page, rows, legend_cols)
+        legend_h = legend_height(page, rows, legend_cols, legend_w)
         draw_legend(page, rest_x, py + ph - legend_h, legend_w, legend_h, rows, legend_cols)
         fx = rest_x + legend_w + GAP_MM
         fw = rest_w - legend_w - GAP_MM

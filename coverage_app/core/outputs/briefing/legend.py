@@ -126,13 +126,37 @@ def _legend_columns(rows, columns):
     return best or [list(rows)]
 
 
-def legend_height(page, rows, columns) -> float:
+def fold_rows(page, rows, col_w):
+    """Bilingual labels ("English\nBurmese") on one line, joined by " / ", where that fits a
+    column ``col_w`` mm wide at the legend's type size; the rest stay on two lines."""
+    k = page.k
+    out = []
+    for kind, style, label in rows:
+        if str(label).count("\n") == 1:
+            one = label.replace("\n", " / ")
+            if kind in ("header", "note"):
+                room = col_w - 1.5
+                need = page.text_mm(one, 6.6 if kind == "header" else 5.6, "bold" if kind == "header" else "normal")[0]
+            else:
+                room, need = col_w - 6.2 * k - 1.0, page.text_mm(one, 6.3)[0]
+            if need <= room:
+                label = one
+        out.append((kind, style, label))
+    return out
+
+
+def legend_height(page, rows, columns, width=None) -> float:
+    """Height (mm) of the legend in ``columns``; with the legend's ``width`` (mm), bilingual
+    labels that fit go on one line (as :func:`draw_legend` draws them)."""
+    if width is not None:
+        rows = fold_rows(page, rows, width / columns)
     line = 3.5 * page.k
     return max(sum(_row_h(r[2], line) for r in c) for c in _legend_columns(rows, columns)) * 1.0 + 1.0
 
 
 def draw_legend(page: Page, x, y, w, h, rows, columns=1):
     """Draw legend rows in the box (mm), sections kept whole within a column."""
+    rows = fold_rows(page, rows, w / columns)
     ax = page.mm_axes(x, y, w, h)
     k = page.k
     line = 3.5 * k

@@ -207,9 +207,9 @@ def _my_part(part: str) -> str:
     whole = my_text(part)
     if whole is not None:
         return whole
-    words = part.split(" ")
-    if all(w in MY_WORDS or not re.search("[A-Za-z]", w) for w in words):
-        return " ".join(MY_WORDS.get(w, w) for w in words)
+    pieces = re.split(r"([A-Za-z][A-Za-z\-]*)", part)  # odd pieces are the words
+    if all(p in MY_WORDS for p in pieces[1::2]):
+        return "".join(MY_WORDS.get(p, p) if i % 2 else p for i, p in enumerate(pieces))
     return part
 
 

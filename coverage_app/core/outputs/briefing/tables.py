@@ -229,7 +229,7 @@ def _table_spec_en(layers, town, language):
     return "Largest villages without primary care", cols, rows, None
 
 
-def _table_fit(page, w, h, cols, rows, total, size, two_line, compact=False, title=""):
+def _table_fit(page, w, h, cols, rows, total, size, two_line, compact=False, title="", note_lines=1):
     """Row heights, rows that fit, cells and column widths of a table at font ``size`` (points).
 
     ``compact`` tightens the line spacing (1.4 instead of 1.55, Myanmar rows 1.12 instead of 1.3
@@ -251,7 +251,7 @@ def _table_fit(page, w, h, cols, rows, total, size, two_line, compact=False, tit
     def cell(c, r, label):
         return label if c["key"] == "label" else c["fmt"](r.get(c["key"]))
 
-    avail = h - title_h - header_h - (row_h * 1.3 if total else 0) - row_h * 1.3
+    avail = h - title_h - header_h - (row_h * 1.3 if total else 0) - row_h * 1.3 * max(1, note_lines)
     n_fit = max(0, int(avail // data_row_h))
     cells = [[cell(c, r, labels[i]) for c in cols] for i, r in enumerate(rows[:n_fit])]
     total_cells = [cell(c, total, str(total.get("label", ""))) for c in cols] if total else None
@@ -298,13 +298,14 @@ def draw_table(page, x, y, w, h, title, cols, rows, total, note_total=None, size
                                           linespacing=1.3)
         return 0
     two_line_possible = any("label2" in r for r in rows)
+    note_lines = str(note_total or "").count("\n") + 1  # "both": the note in English, then Burmese
     fit = None
     trial = size
     while True:
         for compact in ((False, True) if fit_all else (False,)):
-            fit = _table_fit(page, w, h, cols, rows, total, trial, False, compact, title)
+            fit = _table_fit(page, w, h, cols, rows, total, trial, False, compact, title, note_lines)
             if sum(fit["widths"]) > w and two_line_possible:
-                fit = _table_fit(page, w, h, cols, rows, total, trial, True, compact, title)
+                fit = _table_fit(page, w, h, cols, rows, total, trial, True, compact, title, note_lines)
             too_wide = sum(fit["widths"]) > w
             too_long = fit_all and fit["n_fit"] < len(rows)
             if not (too_wide or too_long):
@@ -369,8 +370,8 @@ def draw_table(page, x, y, w, h, title, cols, rows, total, note_total=None, size
             put(j, ytop - row_h * 0.65, total_cells[j], bprop)
         ytop -= row_h * 1.3
     if note_total and len(shown) < len(rows):
-        ax.text(0, ytop - row_h * 0.6, note_total, fontproperties=page.font(5.4), color=MUTED,
-                va="center")
+        ax.text(0, ytop - row_h * 0.15, note_total, fontproperties=page.font(5.4), color=MUTED, linespacing=1.3,
+                va="top")
     if not rows:
         ax.text(0, ytop - row_h * 0.6, tr("None", language), fontproperties=page.font(size), color=MUTED,
                 va="center")
