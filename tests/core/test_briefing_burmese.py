@@ -251,9 +251,20 @@ def _boxes(fig):
 
 @pytest.mark.parametrize("paper,landscape", [("a4", False), ("a4", True), ("a3", False)])
 @pytest.mark.parametrize("language", ["my", "both"])
+@pytest.mark.parametrize("township", [None, "MMR005004"])
 def test_burmese_and_bilingual_pages_fit_the_page_without_overlaps(data, sens_result, sens_layers, paper,
-                                                                   landscape, language):
-    fig = compose_page(data, sens_result, layers=sens_layers, language=language, paper=paper, landscape=landscape)
+                                                                   landscape, language, township):
+    assert_fits(compose_page(data, sens_result, layers=sens_layers, language=language, paper=paper,
+                             landscape=landscape, township=township))
+
+
+@pytest.mark.parametrize("language", ["my", "both"])
+def test_the_table_page_fits(sens_layers, language):
+    assert_fits(compose_table_page(sens_layers, language=language))
+
+
+def assert_fits(fig):
+    """No text of the page past its edges, none overlapping another."""
     w, h = fig.bbox.width, fig.bbox.height
     boxes = _boxes(fig)
     outside = [b[0] for b in boxes if b[1] < -0.5 or b[2] < -0.5 or b[3] > w + 0.5 or b[4] > h + 0.5]

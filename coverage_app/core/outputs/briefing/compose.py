@@ -152,7 +152,7 @@ def _layout(page, extent, header_h, footer_h, wants_table, panel_scale=1.0):
     body_x, body_y = MARGIN_MM, MARGIN_MM + footer_h
     body_w, body_h = page.w - 2 * MARGIN_MM, page.h - 2 * MARGIN_MM - header_h - footer_h
     side_min = (76.0 if page.w < page.h else 84.0) * page.k * panel_scale  # wider for a bilingual panel
-    bottom_min = 72.0 * page.k
+    bottom_min = 72.0 * page.k * panel_scale
     # option A: panel on the right
     mw_a, mh_a = body_w - side_min - GAP_MM, body_h
     scale_a = max(ew / mw_a, eh / mh_a)
@@ -308,7 +308,12 @@ def compose_figure(layers, *, paper, landscape, township, language, title, subti
         draw_legend(page, rest_x, py + ph - legend_h, legend_w, legend_h, rows, legend_cols)
         fx = rest_x + legend_w + GAP_MM
         fw = rest_w - legend_w - GAP_MM
-        fig_lines = figures_lines(layers, town, page, fw, language)
+        # the type shrinks until the key figures fit the panel's height and leave a few table rows
+        room = ph + 1.0 - (34.0 * k if table[1] and table[2] else 0.0)
+        for scale in FIGURE_SCALES:
+            fig_lines = figures_lines(layers, town, page, fw, language, scale)
+            if lines_height(page, fig_lines) <= room:
+                break
         used = draw_lines(page, fx, py + ph + 1.0, fig_lines)
         if table[1]:
             draw_table(page, fx, py, fw, ph - used - 2.0, table[0], table[1], table[2], table[3], note, **fit)
@@ -319,12 +324,15 @@ def compose_figure(layers, *, paper, landscape, township, language, title, subti
     return page.fig
 
 
+FIGURE_SCALES = (1.0, 0.94, 0.88, 0.84, 0.8, 0.76)  # key-figure type sizes tried where the panel is short
+
+
 def _draw_figures(page, layers, town, language, x, top, w, inset_w, inset_h, max_h=None) -> float:
     """Key figures beside the inset (``inset_w`` x ``inset_h`` mm at the top left of a column
     ``w`` mm wide), or under it at the column's width where that is shorter (long Burmese and
     bilingual sentences), the type shrinking (to 80 %) until inset and figures fit ``max_h``
     (mm); returns the height they take (mm)."""
-    for scale in (1.0, 0.94, 0.88, 0.84, 0.8):
+    for scale in FIGURE_SCALES:
         beside = figures_lines(layers, town, page, w - inset_w - 3.0, language, scale)
         below = figures_lines(layers, town, page, w, language, scale)
         h_beside = max(inset_h, lines_height(page, beside))
@@ -398,14 +406,19 @@ def compose_table_page(layers: BriefingLayers, *, paper="a4", landscape=False, l
         scenario = scenario_name(layers.scenario)
         heading = bilingual(f"Key figures by township: {layers.region_name_en} — {scenario}",
                             my_text(f"Key figures by township: {layers.region_name_my or layers.region_name_en} — "
-                                    f"{scenario}"), language, " / ")
+                                    f"{scenario}"), language, "\n")
+        lines = heading.split("\n")  # "both": English, then Burmese
         hsize = 13.0
-        while hsize > 9.0 and page.text_mm(heading, hsize, "bold")[0] > page.w - 2 * MARGIN_MM:
+        while hsize > 9.0 and max(page.text_mm(t, hsize, "bold")[0] for t in lines) > page.w - 2 * MARGIN_MM:
             hsize -= 0.5
-        page.text(MARGIN_MM, top - strip_h - 8.0 * k, heading, hsize, "bold", INK, va="baseline")
+        yy = top - strip_h - 8.0 * k
+        for i, line in enumerate(lines):
+            if i:
+                yy -= hsize * k * 1.75 / 72 * 25.4
+            page.text(MARGIN_MM, yy, line, hsize, "bold", INK, va="baseline")
         title, cols, rows, total = table_spec(layers, None, language)
         footer_h = 14.0 * k
-        table_top = top - strip_h - 12.0 * k
+        table_top = yy - 4.0 * k
         draw_table(page, MARGIN_MM, MARGIN_MM + footer_h, page.w - 2 * MARGIN_MM,
                     table_top - MARGIN_MM - footer_h, title, cols, rows, total, size=7.0, fit_all=True,
                    language=language)

@@ -284,30 +284,31 @@ def draw_table(page, x, y, w, h, title, cols, rows, total, note_total=None, size
 
     Labels stay on one line where the table fits the width (two lines, English over Burmese,
     where it does not); the font shrinks (to 5 pt) before columns would overlap, and with
-    ``fit_all`` the rows tighten and the font shrinks until every row fits. Rows still left
-    out are counted in the heading, with ``rest_note`` (where the rest are) after it, in the
-    page ``language`` (English ``rest_note``; "both": after each line of a two-line title).
+    ``fit_all`` the rows tighten and the font shrinks until every row fits (without, until
+    three rows fit). Rows still left out are counted in the heading, with ``rest_note`` (where
+    the rest are) after it, in the page ``language`` (English ``rest_note``; "both": after each
+    line of a two-line title). A box too short for three rows gets only ``note_total``.
     """
     if not cols:
         return 0
-    if h < 14.0 or (rows and _table_fit(page, w, h, cols, rows, total, 5.0, False, True,
-                                        title)["n_fit"] < min(3, len(rows))):
+    two_line_possible = any("label2" in r for r in rows)
+    note_lines = str(note_total or "").count("\n") + 1  # "both": the note in English, then Burmese
+    need = min(3, len(rows))  # a table of fewer rows than this is not worth its heading
+    if h < 14.0 or _table_fit(page, w, h, cols, rows, total, 5.0, False, True, title, note_lines)["n_fit"] < need:
         # no room under the key figures and legend for a table: say where it is
         if note_total and h > 2.0:
             page.mm_axes(x, y, w, h).text(0, h, note_total, fontproperties=page.font(5.4), color=MUTED, va="top",
                                           linespacing=1.3)
         return 0
-    two_line_possible = any("label2" in r for r in rows)
-    note_lines = str(note_total or "").count("\n") + 1  # "both": the note in English, then Burmese
     fit = None
     trial = size
     while True:
-        for compact in ((False, True) if fit_all else (False,)):
+        for compact in (False, True):
             fit = _table_fit(page, w, h, cols, rows, total, trial, False, compact, title, note_lines)
             if sum(fit["widths"]) > w and two_line_possible:
                 fit = _table_fit(page, w, h, cols, rows, total, trial, True, compact, title, note_lines)
             too_wide = sum(fit["widths"]) > w
-            too_long = fit_all and fit["n_fit"] < len(rows)
+            too_long = fit["n_fit"] < (len(rows) if fit_all else need)
             if not (too_wide or too_long):
                 break
         if not (too_wide or too_long) or trial <= 5.0:
