@@ -354,11 +354,11 @@ def _draw_footer(page, layers, footer_h, language="en"):
     else:
         sources = tr("Sources: not recorded in the project", "my" if language == "my" else "en")
     sentences = [sources]
-    if layers.scenario:
-        edits = edit_lines(layers.scenario)
-        sentences.append(f"Hypothetical scenario “{scenario_name(layers.scenario)}”: the figures assume "
-                         + ("; ".join(edits) if edits else "no edits yet") + ", not the recorded situation")
     caveats = []
+    if layers.scenario:  # the edits stay as written (facility names)
+        edits = edit_lines(layers.scenario)
+        caveats.append(f"Hypothetical scenario “{scenario_name(layers.scenario)}”: the figures assume "
+                       + ("; ".join(edits) if edits else "no edits yet") + ", not the recorded situation")
     if layers.has_result:
         caveats.append("Travel times are modelled estimates (friction surface over roads, rivers and conflict zones)")
     if layers.zones is not None:

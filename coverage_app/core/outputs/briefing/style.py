@@ -178,6 +178,10 @@ MY_PATTERNS = [
     (r"^Scale (\S+) on (\S+)$", "{1} ပေါ်တွင် စကေး {0}"),
     (r"^Scenario “(.+)” \(hypothetical, (\S+) edits?\)$", "အစီအစဉ် “{0}” (ယူဆချက်၊ ပြင်ဆင်ချက် {1} ခု)"),
     (r"^HYPOTHETICAL SCENARIO “(.+)” · (.+)$", "ယူဆချက် အစီအစဉ် “{0}” · {1}"),
+    (r"^Hypothetical scenario “(.+)”: the figures assume no edits yet, not the recorded situation$",
+     "ယူဆချက် အစီအစဉ် “{0}”: ပြင်ဆင်ချက် မရှိသေးပါ၊ မှတ်တမ်းတင်ထားသော အခြေအနေ မဟုတ်ပါ"),
+    (r"^Hypothetical scenario “(.+)”: the figures assume (.+), not the recorded situation$",
+     "ယူဆချက် အစီအစဉ် “{0}”: ကိန်းဂဏန်းများသည် {1} ဟု ယူဆထားသည်၊ မှတ်တမ်းတင်ထားသော အခြေအနေ မဟုတ်ပါ"),
 ]
 REGION_MY = {"MMR005": "စစ်ကိုင်းတိုင်းဒေသကြီး"}
 
