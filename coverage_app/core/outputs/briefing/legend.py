@@ -97,7 +97,7 @@ def legend_entries(layers, focus_pcode, language: str = "en"):
 
 
 def _row_h(label, line) -> float:
-    return line * (2.1 if "\n" in str(label) else 1.0)
+    return line * (1.0 + 1.1 * str(label).count("\n"))
 
 
 def _legend_columns(rows, columns):
@@ -128,10 +128,15 @@ def _legend_columns(rows, columns):
 
 def fold_rows(page, rows, col_w):
     """Bilingual labels ("English\nBurmese") on one line, joined by " / ", where that fits a
-    column ``col_w`` mm wide at the legend's type size; the rest stay on two lines."""
+    column ``col_w`` mm wide at the legend's type size; the rest stay on two lines. Notes are
+    wrapped to the column."""
     k = page.k
     out = []
     for kind, style, label in rows:
+        if kind == "note":  # a sentence: wrapped to the column, English lines over Burmese
+            out.append((kind, style, "\n".join(line for part in str(label).split("\n")
+                                               for line in page.wrap(part, 5.6, col_w - 1.5))))
+            continue
         if str(label).count("\n") == 1:
             one = label.replace("\n", " / ")
             if kind in ("header", "note"):

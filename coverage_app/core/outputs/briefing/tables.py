@@ -138,7 +138,7 @@ def sweep_lines(sweep, pcode, params) -> list:
 def _line_step(page, text, size) -> float:
     """Baseline step (mm) of a key-figure line; Myanmar lines a little tighter than line_factor
     (one sentence's lines, no table rules between)."""
-    return size * page.k * ((1.58 if has_my(text) else line_factor(text)) + 0.08) / 72 * 25.4
+    return size * page.k * ((1.5 if has_my(text) else line_factor(text)) + 0.08) / 72 * 25.4
 
 
 def lines_height(page, lines) -> float:
@@ -295,8 +295,9 @@ def draw_table(page, x, y, w, h, title, cols, rows, total, note_total=None, size
     note_lines = str(note_total or "").count("\n") + 1  # "both": the note in English, then Burmese
     need = min(3, len(rows))  # a table of fewer rows than this is not worth its heading
     if h < 14.0 or _table_fit(page, w, h, cols, rows, total, 5.0, False, True, title, note_lines)["n_fit"] < need:
-        # no room under the key figures and legend for a table: say where it is
-        if note_total and h > 2.0:
+        # no room under the key figures and legend for a table: say where it is (a region page's
+        # note points to the table page; a township's note only describes the table)
+        if note_total and rest_note and h > note_lines * 5.4 * page.k * 1.6 / 72 * 25.4:
             page.mm_axes(x, y, w, h).text(0, h, note_total, fontproperties=page.font(5.4), color=MUTED, va="top",
                                           linespacing=1.3)
         return 0
