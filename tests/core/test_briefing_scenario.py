@@ -70,3 +70,23 @@ def test_scenario_page_names_the_scenario_everywhere(tmp_path, data, results):
     base_text = " ".join(pdf_text(write_briefing(tmp_path / "base.pdf", data, base)).split())
     assert "Scenario: Baseline" in base_text and "Baseline (situation as recorded)" in base_text
     assert "HYPOTHETICAL" not in base_text
+
+
+def test_burmese_scenario_page_names_the_scenario_in_burmese(data, results):
+    """--language my: marking strip, subtitle, parameters and footer say "hypothetical scenario"
+    in Burmese; the scenario's name and its edits stay as written."""
+    import matplotlib
+
+    from coverage_app.core.outputs.briefing import compose_page
+
+    _base, scen = results
+    fig = compose_page(data, scen, layers=prepare_layers(data, scen), language="my")
+    texts = [t.get_text() for t in fig.findobj(matplotlib.text.Text) if t.get_text()]
+    joined = "\n".join(texts)
+    for english in ("HYPOTHETICAL", "Hypothetical scenario", "hypothetical", "Scenario", "Printed", "thresholds"):
+        assert english not in joined, english
+    assert any(t.startswith("ယူဆချက် အစီအစဉ် “Clinic at Kani” · လျှို့ဝှက်:") for t in texts)  # the strip
+    assert "အစီအစဉ်: Clinic at Kani (ယူဆချက်)" in texts  # the parameter block
+    assert "အစီအစဉ် “Clinic at Kani” (ယူဆချက်၊ ပြင်ဆင်ချက် 2 ခု)" in " ".join(joined.split())  # the subtitle
+    footer = " ".join(t for t in texts if "ရင်းမြစ်များ:" in t or "ကိန်းဂဏန်းများသည်" in t)
+    assert "ကိန်းဂဏန်းများသည်" in footer

@@ -76,3 +76,27 @@ def test_cli_brief_with_a_missing_sweep_folder_fails_fast(tmp_path):
                            "--sweep", str(tmp_path / "nowhere"), "--cell-size", "2000"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "no sweep.gpkg here" in proc.stderr
+
+
+def test_burmese_sweep_page_legend_and_shares(swept):
+    """--language my: the probability legend and the 5/50/95 % lines are Burmese, numbers kept."""
+    import matplotlib
+
+    from coverage_app.core.outputs.briefing import compose_page
+    from coverage_app.core.outputs.briefing.style import has_my
+
+    data, result, folder = swept
+    view = sweep_map_view(folder, case=0, tier="primary")
+    layers = prepare_layers(data, None, sweep=view)
+    rows = legend_entries(layers, None, "my")
+    labels = [r[2] for r in rows]
+    assert "ကျေးရွာများ: မူလကုသမှု လက်လှမ်းမီသည့် အကြိမ်" in labels
+    assert {"တွက်ချက်မှု၏ 95 % ကျော်", "တွက်ချက်မှု၏ 5 % နှင့်အောက်", "တွက်ချက်မှု၏ 25–50 %"} <= set(labels)
+    fig = compose_page(data, None, layers=layers, language="my", township="MMR005012")
+    texts = [t.get_text() for t in fig.findobj(matplotlib.text.Text) if t.get_text()]
+    joined = "\n".join(texts)
+    assert "Uncertainty" not in joined and "of draws" not in joined and "care within" not in joined
+    assert "မသေချာမှု (တွက်ချက်မှု 4 ကြိမ်" in joined
+    town = view["townships"][view["townships"]["pcode"].astype(str) == "MMR005012"].iloc[0]
+    assert f"မူလကုသမှု 60 မိနစ်အတွင်း: {town['prim_pct50']:.1f} %" in joined
+    assert all(has_my(t) for t in texts if t.startswith(("ကျေးရွာ", "တွက်ချက်မှု")))

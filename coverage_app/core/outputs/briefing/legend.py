@@ -97,7 +97,7 @@ def legend_entries(layers, focus_pcode, language: str = "en"):
 
 
 def _row_h(label, line) -> float:
-    return line * (2.1 if "\n" in str(label) else 1.0)
+    return line * (1.0 + 1.1 * str(label).count("\n"))
 
 
 def _legend_columns(rows, columns):
@@ -126,13 +126,42 @@ def _legend_columns(rows, columns):
     return best or [list(rows)]
 
 
-def legend_height(page, rows, columns) -> float:
+def fold_rows(page, rows, col_w):
+    """Bilingual labels ("English\nBurmese") on one line, joined by " / ", where that fits a
+    column ``col_w`` mm wide at the legend's type size; the rest stay on two lines. Notes are
+    wrapped to the column."""
+    k = page.k
+    out = []
+    for kind, style, label in rows:
+        if kind == "note":  # a sentence: wrapped to the column, English lines over Burmese
+            out.append((kind, style, "\n".join(line for part in str(label).split("\n")
+                                               for line in page.wrap(part, 5.6, col_w - 1.5))))
+            continue
+        if str(label).count("\n") == 1:
+            one = label.replace("\n", " / ")
+            if kind in ("header", "note"):
+                room = col_w - 1.5
+                need = page.text_mm(one, 6.6 if kind == "header" else 5.6, "bold" if kind == "header" else "normal")[0]
+            else:
+                room, need = col_w - 6.2 * k - 1.0, page.text_mm(one, 6.3)[0]
+            if need <= room:
+                label = one
+        out.append((kind, style, label))
+    return out
+
+
+def legend_height(page, rows, columns, width=None) -> float:
+    """Height (mm) of the legend in ``columns``; with the legend's ``width`` (mm), bilingual
+    labels that fit go on one line (as :func:`draw_legend` draws them)."""
+    if width is not None:
+        rows = fold_rows(page, rows, width / columns)
     line = 3.5 * page.k
     return max(sum(_row_h(r[2], line) for r in c) for c in _legend_columns(rows, columns)) * 1.0 + 1.0
 
 
 def draw_legend(page: Page, x, y, w, h, rows, columns=1):
     """Draw legend rows in the box (mm), sections kept whole within a column."""
+    rows = fold_rows(page, rows, w / columns)
     ax = page.mm_axes(x, y, w, h)
     k = page.k
     line = 3.5 * k

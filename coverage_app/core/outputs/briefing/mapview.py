@@ -19,7 +19,7 @@ from coverage_app.core.outputs.briefing.drawing import (add_lines, add_polygons,
 from coverage_app.core.outputs.briefing.layers import as_bool
 from coverage_app.core.outputs.briefing.page import Placer
 from coverage_app.core.outputs.briefing.style import (BACKGROUND_STATES, INK, MAP_BACKGROUND, MUTED,
-                                                      OUTSIDE_TOWNSHIPS, place_name)
+                                                      OUTSIDE_TOWNSHIPS, bilingual, place_name, tr)
 
 
 def _north_arrow(page, ax, x_mm, y_mm, size_mm):
@@ -38,7 +38,8 @@ def _north_arrow(page, ax, x_mm, y_mm, size_mm):
             fontproperties=page.font(8, "bold"), color=INK, zorder=20, path_effects=stroke_halo(2))
 
 
-def draw_inset(page, x, y, w, h, layers, focus_geom_4326):
+def draw_inset(page, x, y, w, h, layers, focus_geom_4326, language="en"):
+    """The locator inset (EPSG:4326, box in mm): Myanmar's states, the region, the focus."""
     ax = page.axes(x, y, w, h)
     ax.set_facecolor("#f7fbff")
     for spine in ax.spines.values():
@@ -75,7 +76,9 @@ def draw_inset(page, x, y, w, h, layers, focus_geom_4326):
     ax.set_xlim(cx - half_w, cx + half_w)
     ax.set_ylim(cy - half_h, cy + half_h)
     ax.set_aspect(aspect, adjustable="box")
-    ax.text(0.04, 0.97, "Myanmar" if layers.states_4326 is not None else layers.region_name_en,
+    name = (tr("Myanmar", language, "\n") if layers.states_4326 is not None else
+            bilingual(layers.region_name_en, layers.region_name_my, language, "\n"))
+    ax.text(0.04, 0.97, name,
             transform=ax.transAxes, ha="left", va="top",
             fontproperties=page.font(5.8, "bold"), color=MUTED)
     return ax

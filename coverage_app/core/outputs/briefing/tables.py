@@ -11,19 +11,22 @@ import pandas as pd
 from matplotlib.patches import Rectangle
 
 from coverage_app.core.data.population import basis_short
-from coverage_app.core.outputs.briefing.style import (tr, INK, MUTED, fmt_int, fmt_pct, has_my, line_factor,
-                                                      place_name)
+from coverage_app.core.outputs.briefing.style import (tr, INK, MUTED, bilingual, fmt_int, fmt_pct, has_my,
+                                                      line_factor, my_text, place_name)
 
 
-def figures_lines(layers, town, page, width):
-    """Key-figure lines [(text, size, weight, colour)] for the region or a township."""
+def figures_lines(layers, town, page, width, language="en", scale=1.0):
+    """Key-figure lines [(text, size, weight, colour)] for the region or a township, wrapped to
+    ``width`` (mm), in the page ``language`` ("both": each sentence in English, then Burmese);
+    ``scale`` shrinks the type (points) where the block must fit a short box."""
     p = layers.params
-    out = []
     if town is None:
         label = "Key figures: " + layers.region_name_en
+        label_my = my_text("Key figures: " + (layers.region_name_my or layers.region_name_en))
     else:
         label = f"Key figures: {town['name_en']} Township"
-    out.append((label, 7.4, "bold", INK))
+        label_my = my_text(f"Key figures: {town['name_my'] or town['name_en']} Township")
+    out = [(bilingual(label, label_my, language, "\n"), 7.4, "bold", INK)]
     figs = layers.figures
     row = None if town is None else figs[figs["pcode"] == town["pcode"]].iloc[0]
     if layers.has_result:
@@ -83,9 +86,12 @@ def figures_lines(layers, town, page, width):
         out.append((f"Conflict zones in force on {layers.as_of.isoformat()}: {len(layers.zones)} of "
                     f"{layers.n_zones_all}", 6.2, "normal", INK))
     wrapped = []
-    for text, size, weight, colour in out:
-        for i, line in enumerate(page.wrap(text, size, width, weight)):
-            wrapped.append(((line if i == 0 else "   " + line), size, weight, colour))
+    for n, (text, size, weight, colour) in enumerate(out):
+        size = round(size * scale, 2)
+        # the label is already in the page language; the sentences are translated here
+        for part in (text if n == 0 else tr(text, language, "\n")).split("\n"):
+            for i, line in enumerate(page.wrap(part, size, width, weight)):
+                wrapped.append(((line if i == 0 else "   " + line), size, weight, colour))
     return wrapped
 
 
@@ -129,14 +135,24 @@ def sweep_lines(sweep, pcode, params) -> list:
     return out
 
 
+def _line_step(page, text, size) -> float:
+    """Baseline step (mm) of a key-figure line; Myanmar lines a little tighter than line_factor
+    (one sentence's lines, no table rules between)."""
+    return size * page.k * ((1.5 if has_my(text) else line_factor(text)) + 0.08) / 72 * 25.4
+
+
+def lines_height(page, lines) -> float:
+    """The height (mm) :func:`draw_lines` uses for ``lines``."""
+    return sum(_line_step(page, t, size) for t, size, _w, _c in lines) + (0.8 if len(lines) > 1 else 0.0) + 1.0
+
+
 def draw_lines(page, x, y_top, lines):
     """Draw text lines downwards from ``y_top`` (mm); return the height used (mm)."""
     yy = y_top
     for i, (text, size, weight, colour) in enumerate(lines):
-        step = size * page.k * (line_factor(text) + 0.08) / 72 * 25.4
         if i == 1:
             yy -= 0.8
-        yy -= step
+        yy -= _line_step(page, text, size)
         page.text(x, yy, text, size, weight, colour, va="baseline")
     return y_top - yy + 1.0
 
@@ -145,9 +161,10 @@ def _col(header, key, align="right", fmt=fmt_int, group=""):
     return {"header": header, "key": key, "align": align, "fmt": fmt, "group": group}
 
 
-def _mins(value) -> str:
+def _mins(value, language="en") -> str:
+    """Minutes as a whole number, or "beyond" (in the page ``language``) where out of reach."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "beyond"
+        return tr("beyond", language, " / ")
     return f"{float(value):.0f}"
 
 
@@ -207,12 +224,12 @@ def _table_spec_en(layers, town, language):
     rows = [{"label": place_name(r, language, " "), "population": r.get("population"), "prim_min": r.get("prim_min"),
              "sec_min": r.get("sec_min")} for r in v.to_dict("records")]
     cols = [_col("Village", "label", "left", str), _col("Population", "population"),
-            _col("primary", "prim_min", fmt=_mins, group="Minutes to"),
-            _col("secondary", "sec_min", fmt=_mins, group="Minutes to")]
+            _col("primary", "prim_min", fmt=lambda v: _mins(v, language), group="Minutes to"),
+            _col("secondary", "sec_min", fmt=lambda v: _mins(v, language), group="Minutes to")]
     return "Largest villages without primary care", cols, rows, None
 
 
-def _table_fit(page, w, h, cols, rows, total, size, two_line, compact=False, title=""):
+def _table_fit(page, w, h, cols, rows, total, size, two_line, compact=False, title="", note_lines=1):
     """Row heights, rows that fit, cells and column widths of a table at font ``size`` (points).
 
     ``compact`` tightens the line spacing (1.4 instead of 1.55, Myanmar rows 1.12 instead of 1.3
@@ -234,7 +251,7 @@ def _table_fit(page, w, h, cols, rows, total, size, two_line, compact=False, tit
     def cell(c, r, label):
         return label if c["key"] == "label" else c["fmt"](r.get(c["key"]))
 
-    avail = h - title_h - header_h - (row_h * 1.3 if total else 0) - row_h * 1.3
+    avail = h - title_h - header_h - (row_h * 1.3 if total else 0) - row_h * 1.3 * max(1, note_lines)
     n_fit = max(0, int(avail // data_row_h))
     cells = [[cell(c, r, labels[i]) for c in cols] for i, r in enumerate(rows[:n_fit])]
     total_cells = [cell(c, total, str(total.get("label", ""))) for c in cols] if total else None
@@ -262,26 +279,37 @@ def _table_fit(page, w, h, cols, rows, total, size, two_line, compact=False, tit
 
 
 def draw_table(page, x, y, w, h, title, cols, rows, total, note_total=None, size=6.0, fit_all=False,
-               rest_note=None):
+               rest_note=None, language="en"):
     """Draw the table in the box (mm): as many rows as fit; returns the number of rows drawn.
 
     Labels stay on one line where the table fits the width (two lines, English over Burmese,
     where it does not); the font shrinks (to 5 pt) before columns would overlap, and with
-    ``fit_all`` the rows tighten and the font shrinks until every row fits. Rows still left
-    out are counted in the heading, with ``rest_note`` (where the rest are) after it.
+    ``fit_all`` the rows tighten and the font shrinks until every row fits (without, until
+    three rows fit). Rows still left out are counted in the heading, with ``rest_note`` (where
+    the rest are) after it, in the page ``language`` (English ``rest_note``; "both": after each
+    line of a two-line title). A box too short for three rows gets only ``note_total``.
     """
     if not cols:
         return 0
     two_line_possible = any("label2" in r for r in rows)
+    note_lines = str(note_total or "").count("\n") + 1  # "both": the note in English, then Burmese
+    need = min(3, len(rows))  # a table of fewer rows than this is not worth its heading
+    if h < 14.0 or _table_fit(page, w, h, cols, rows, total, 5.0, False, True, title, note_lines)["n_fit"] < need:
+        # no room under the key figures and legend for a table: say where it is (a region page's
+        # note points to the table page; a township's note only describes the table)
+        if note_total and rest_note and h > note_lines * 5.4 * page.k * 1.6 / 72 * 25.4:
+            page.mm_axes(x, y, w, h).text(0, h, note_total, fontproperties=page.font(5.4), color=MUTED, va="top",
+                                          linespacing=1.3)
+        return 0
     fit = None
     trial = size
     while True:
-        for compact in ((False, True) if fit_all else (False,)):
-            fit = _table_fit(page, w, h, cols, rows, total, trial, False, compact, title)
+        for compact in (False, True):
+            fit = _table_fit(page, w, h, cols, rows, total, trial, False, compact, title, note_lines)
             if sum(fit["widths"]) > w and two_line_possible:
-                fit = _table_fit(page, w, h, cols, rows, total, trial, True, compact, title)
+                fit = _table_fit(page, w, h, cols, rows, total, trial, True, compact, title, note_lines)
             too_wide = sum(fit["widths"]) > w
-            too_long = fit_all and fit["n_fit"] < len(rows)
+            too_long = fit["n_fit"] < (len(rows) if fit_all else need)
             if not (too_wide or too_long):
                 break
         if not (too_wide or too_long) or trial <= 5.0:
@@ -300,7 +328,12 @@ def draw_table(page, x, y, w, h, title, cols, rows, total, note_total=None, size
     ytop = h
     heading = title
     if len(shown) < len(rows):
-        heading += f" (top {len(shown)} of {len(rows)}" + (f"; {rest_note})" if rest_note else ")")
+        cut = f"(top {len(shown)} of {len(rows)}" + (f"; {rest_note})" if rest_note else ")")
+        lines = heading.split("\n")
+        if language == "both" and len(lines) == 2:
+            heading = f"{lines[0]} {cut}\n{lines[1]} {tr(cut, 'my')}"
+        else:
+            heading += " " + tr(cut, language)
     tsize = 7.0
     while tsize > 5.5 and page.text_mm(heading, tsize, "bold")[0] > w:
         tsize -= 0.25
@@ -339,9 +372,9 @@ def draw_table(page, x, y, w, h, title, cols, rows, total, note_total=None, size
             put(j, ytop - row_h * 0.65, total_cells[j], bprop)
         ytop -= row_h * 1.3
     if note_total and len(shown) < len(rows):
-        ax.text(0, ytop - row_h * 0.6, note_total, fontproperties=page.font(5.4), color=MUTED,
-                va="center")
+        ax.text(0, ytop - row_h * 0.15, note_total, fontproperties=page.font(5.4), color=MUTED, linespacing=1.3,
+                va="top")
     if not rows:
-        ax.text(0, ytop - row_h * 0.6, "None", fontproperties=page.font(size), color=MUTED,
+        ax.text(0, ytop - row_h * 0.6, tr("None", language), fontproperties=page.font(size), color=MUTED,
                 va="center")
     return len(shown)
