@@ -224,7 +224,8 @@ class Recorder:
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one CPU: threads=None means one thread")
-def test_default_splits_large_grids_and_reports_progress_in_order():
+def test_default_splits_large_grids_and_reports_progress_in_order(monkeypatch):
+    monkeypatch.setattr(engine, "SPLIT_MIN_CELLS", 1_000_000)  # the 1.44 M-cell case is large
     cost, r, c, ids = big_case()
     fb = Recorder()
     res = engine.travel_time(cost, 100.0, r, c, ids, neighbours=8, feedback=fb)
