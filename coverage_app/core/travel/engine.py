@@ -462,9 +462,9 @@ def _edit(result, inplace, feedback, work):
         v0.link = v1
         v0.idx, v0.d, v0.a = q.log()
         if arrays is not None:  # the outputs were written at the logged cells only
+            v0.cells = unique_flat(v0.idx, sh.cells.size)  # kept for changed_cells
             new_out = cow.child(out, minutes, allocation,
-                                _output_flat(unique_flat(v0.idx, sh.cells.size), sh.cells.shape[1],
-                                             minutes.shape[1]))
+                                _output_flat(v0.cells, sh.cells.shape[1], minutes.shape[1]))
         else:
             new_out = None
     if inplace:
@@ -612,12 +612,14 @@ def changed_cells(result, edited) -> np.ndarray | None:
         return None
     with sh.lock:
         if v0.link is v1:
-            idx = v0.idx
+            diff = v0
         elif v1.link is v0:
-            idx = v1.idx
+            diff = v1
         else:
             return None
-        idx = unique_flat(idx, sh.cells.size)
+        if diff.cells is None:
+            diff.cells = unique_flat(diff.idx, sh.cells.size)
+        idx = diff.cells
     return _output_flat(idx, sh.cells.shape[1], result.minutes.shape[1])
 
 

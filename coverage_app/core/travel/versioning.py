@@ -41,10 +41,11 @@ class Version:
     arrays), not a copy of the whole grid, and every older result stays valid.
     """
 
-    __slots__ = ("shared", "link", "idx", "d", "a")
+    __slots__ = ("shared", "link", "idx", "d", "a", "cells")
 
     def __init__(self, shared, link=None, idx=None, d=None, a=None):
         self.shared, self.link, self.idx, self.d, self.a = shared, link, idx, d, a
+        self.cells = None  # the diff's cells, sorted unique (padded flat), once someone needed them
 
 
 def reroot(v: Version) -> None:
@@ -57,4 +58,5 @@ def reroot(v: Version) -> None:
         cur = w.link
         apply_diff(w.shared.cells, w.idx, w.d, w.a)  # arrays now hold cur's values
         cur.link, cur.idx, cur.d, cur.a = w, w.idx[::-1].copy(), w.d[::-1].copy(), w.a[::-1].copy()
-        w.link = w.idx = w.d = w.a = None
+        cur.cells = w.cells  # the reversed diff has the same cells
+        w.link = w.idx = w.d = w.a = w.cells = None
