@@ -139,9 +139,8 @@ def fold_rows(page, rows, col_w):
             continue
         if str(label).count("\n") == 1:
             one = label.replace("\n", " / ")
-            if kind in ("header", "note"):
-                room = col_w - 1.5
-                need = page.text_mm(one, 6.6 if kind == "header" else 5.6, "bold" if kind == "header" else "normal")[0]
+            if kind == "header":
+                room, need = col_w - 1.5, page.text_mm(one, 6.6, "bold")[0]
             else:
                 room, need = col_w - 6.2 * k - 1.0, page.text_mm(one, 6.3)[0]
             if need <= room:
