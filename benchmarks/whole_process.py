@@ -18,6 +18,10 @@ peak RSS; every tool does its own read and write):
 * ``sagaing``: the bundled project, ``analyse --out D --format both --quiet`` at each cell size.
 * ``whatif``: benchmarks/whatif.py (the app, offscreen: click to repainted map) at each cell size.
 
+``--app-python PYTHON`` runs the app's commands with another interpreter: a venv with only
+``pip install -e .`` is what a user has (without the test extras' scipy, which numba imports at
+start-up when it is there).
+
 Best of ``--repeat`` runs (the machine is shared: the minimum is the least disturbed) and the
 ratio peer / app from the same round. Prints the load average at the start and the end.
 """
@@ -112,8 +116,11 @@ def prepare_raster_case(d: Path, size: int, sources: int, seed: int = 0):
                      geometry=gpd.points_from_xy(x, y), crs="EPSG:32646").to_file(d / "facilities.gpkg")
 
 
+APP_PYTHON = sys.executable  # --app-python: e.g. a venv with only `pip install -e .`, as a user has
+
+
 def app_cmd(*args):
-    return [sys.executable, "-m", "coverage_app", *args]
+    return [APP_PYTHON, "-m", "coverage_app", *args]
 
 
 def best(times):
@@ -206,7 +213,15 @@ def main(argv=None):
     p.add_argument("--cell-sizes", type=float, nargs="+", default=[250.0, 100.0])
     p.add_argument("--no-grass", action="store_true")
     p.add_argument("--keep", metavar="DIR", help="work in DIR and keep it (default: a temporary folder)")
+    p.add_argument("--app-python", metavar="PYTHON",
+                   help="run the app's commands with this interpreter, e.g. that of a venv made with only "
+                        "`pip install -e .` (what a user installs: no scipy, which the test extras bring and "
+                        "numba then imports at start-up, ~0.3 s); default: this one")
     args = p.parse_args(argv)
+    global APP_PYTHON
+    if args.app_python:
+        APP_PYTHON = args.app_python
+        print(f"app commands run with {APP_PYTHON}")
     cases = args.cases.split(",")
     d = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="whole-process-"))
     d.mkdir(parents=True, exist_ok=True)
