@@ -30,6 +30,7 @@ from rasterio import features
 from rasterio.enums import Resampling
 from rasterio.warp import reproject
 
+from coverage_app.core.travel.burn import burn, geojson_many, outline_of
 from coverage_app.core.travel.kernels import jit_kernel
 from coverage_app.core.errors import InputError, Problem
 from coverage_app.core.feedback import report
@@ -80,26 +81,6 @@ def surface_speed_kmh(params: AnalysisParams, surface: str) -> float:
     return float(speed)
 
 
-def _geojson(g) -> dict:
-    """GeoJSON-like mapping of a shapely geometry, its coordinates taken as arrays (shapely's
-    ``__geo_interface__`` walks them point by point in Python)."""
-    t = g.geom_type
-    if t in ("LineString", "LinearRing"):
-        return {"type": t, "coordinates": shapely.get_coordinates(g).tolist()}
-    if t == "Polygon":
-        return {"type": t, "coordinates": [shapely.get_coordinates(r).tolist() for r in shapely.get_rings(g)]}
-    if t == "MultiLineString":
-        return {"type": t, "coordinates": [shapely.get_coordinates(p).tolist() for p in shapely.get_parts(g)]}
-    if t == "MultiPolygon":
-        return {"type": t, "coordinates": [[shapely.get_coordinates(r).tolist() for r in shapely.get_rings(p)]
-                                           for p in shapely.get_parts(g)]}
-    return g.__geo_interface__
-
-
-def _shapes(gdf: gpd.GeoDataFrame, values):
-    return ((_geojson(g), v) for g, v in zip(gdf.geometry.values, values) if g is not None and not g.is_empty)
-
-
 def rasterize(gdf, values, grid: Grid, fill=0, dtype="float32", all_touched=False, out=None) -> np.ndarray:
     """Burn geometries (working CRS) into a grid-shaped array; later features overwrite earlier ones.
     With ``out`` (C-contiguous, grid-shaped) the burn goes into it and ``fill`` is ignored."""
@@ -107,7 +88,7 @@ def rasterize(gdf, values, grid: Grid, fill=0, dtype="float32", all_touched=Fals
         return np.full(grid.shape, fill, dtype=dtype) if out is None else out
     if out is None:
         out = np.zeros(grid.shape, dtype=dtype) if fill == 0 else np.full(grid.shape, fill, dtype=dtype)
-    return features.rasterize(_shapes(gdf, values), out=out, transform=grid.transform, all_touched=all_touched)
+    return burn(geojson_many(gdf.geometry.values), values, out, grid.transform, all_touched)
 
 
 def _window_of(gdf, grid: Grid, pad_cells: int = 2):
@@ -159,8 +140,8 @@ def study_area_mask(townships_w: gpd.GeoDataFrame | None, grid: Grid) -> np.ndar
     mask = _STUDY_CACHE.get(key)
     if mask is None:
         area = shapely.union_all(townships_w.geometry.values).buffer(STUDY_MARGIN_M)
-        mask = features.geometry_mask([area], out_shape=grid.shape, transform=grid.transform, invert=True,
-                                      all_touched=True)
+        mask = features.geometry_mask([geojson_many([area])[0] or area], out_shape=grid.shape,
+                                      transform=grid.transform, invert=True, all_touched=True)
         mask.flags.writeable = False
         while len(_STUDY_CACHE) >= 2:
             _STUDY_CACHE.pop(next(iter(_STUDY_CACHE)))
@@ -392,15 +373,14 @@ def major_water(rivers: gpd.GeoDataFrame) -> np.ndarray:
 
 
 def _burn_water(water: gpd.GeoDataFrame, grid: Grid, out: np.ndarray) -> np.ndarray:
-    polys = water[water.geom_type.isin(["Polygon", "MultiPolygon"])]
-    lines = water[~water.geom_type.isin(["Polygon", "MultiPolygon"])]
-    if len(polys):
-        rasterize(polys, np.ones(len(polys)), grid, out=out)
-        # outlines too, so a river narrower than a cell still cuts the surface
-        outline = gpd.GeoDataFrame(geometry=polys.boundary.values, crs=polys.crs)
-        rasterize(outline, np.ones(len(outline)), grid, all_touched=True, out=out)
-    if len(lines):
-        rasterize(lines, np.ones(len(lines)), grid, all_touched=True, out=out)
+    """Burn 1 where ``water`` (working CRS) lies: polygons' cells (centre inside), and every cell their
+    outlines and the lines touch, so a river narrower than a cell still cuts the surface."""
+    mappings = geojson_many(water.geometry.values)
+    polygonal = np.isin(shapely.get_type_id(water.geometry.values), (3, 6))
+    polys = [m for m, p in zip(mappings, polygonal) if p]
+    touched = [outline_of(m) for m in polys] + [m for m, p in zip(mappings, polygonal) if not p]
+    burn(polys, [1] * len(polys), out, grid.transform)
+    burn(touched, [1] * len(touched), out, grid.transform, all_touched=True)
     return out
 
 
