@@ -126,20 +126,43 @@ def zones_valid_on(zones: gpd.GeoDataFrame | None, as_of: dt.date) -> gpd.GeoDat
 
 
 _STUDY_CACHE: dict = {}  # (grid, townships' WKB digest) -> read-only study mask; the last few grids
+_STUDY_POOL = None  # one worker thread: the study area's union runs beside the burns
 
 
-def study_area_mask(townships_w: gpd.GeoDataFrame | None, grid: Grid) -> np.ndarray:
-    """True inside the townships plus STUDY_MARGIN_M. Cached per grid and townships (repeated runs on
-    one grid reuse it); the array is read-only."""
-    if townships_w is None or len(townships_w) == 0:
-        return np.ones(grid.shape, bool)
+def _study_key(townships_w: gpd.GeoDataFrame, grid: Grid) -> tuple:
     import hashlib
 
-    digest = hashlib.blake2b(b"".join(shapely.to_wkb(townships_w.geometry.values)), digest_size=16).digest()
-    key = (grid, digest)
+    return grid, hashlib.blake2b(b"".join(shapely.to_wkb(townships_w.geometry.values)), digest_size=16).digest()
+
+
+def study_area(townships_w: gpd.GeoDataFrame):
+    """The townships' union plus STUDY_MARGIN_M (a shapely geometry in their metric CRS)."""
+    return shapely.union_all(townships_w.geometry.values).buffer(STUDY_MARGIN_M)
+
+
+def _start_study_area(townships_w: gpd.GeoDataFrame | None, grid: Grid):
+    """A future of :func:`study_area` when the mask is not cached yet (else None). GEOS's union
+    releases the GIL, so it runs on its worker thread while the caller burns roads and water."""
+    global _STUDY_POOL
+    if townships_w is None or len(townships_w) == 0 or _study_key(townships_w, grid) in _STUDY_CACHE:
+        return None
+    if _STUDY_POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _STUDY_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="study-area")
+    return _STUDY_POOL.submit(study_area, townships_w)
+
+
+def study_area_mask(townships_w: gpd.GeoDataFrame | None, grid: Grid, area=None) -> np.ndarray:
+    """True inside the townships plus STUDY_MARGIN_M. Cached per grid and townships (repeated runs on
+    one grid reuse it); the array is read-only. ``area``: a future of :func:`study_area` started
+    earlier (:func:`_start_study_area`), else it is computed here."""
+    if townships_w is None or len(townships_w) == 0:
+        return np.ones(grid.shape, bool)
+    key = _study_key(townships_w, grid)
     mask = _STUDY_CACHE.get(key)
     if mask is None:
-        area = shapely.union_all(townships_w.geometry.values).buffer(STUDY_MARGIN_M)
+        area = area.result() if area is not None else study_area(townships_w)
         mask = features.geometry_mask([geojson_many([area])[0] or area], out_shape=grid.shape,
                                       transform=grid.transform, invert=True, all_touched=True)
         mask.flags.writeable = False
@@ -188,6 +211,7 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
     ``landcover_speeds_kmh`` a class name to a walking speed (0 = impassable).
     """
     problems: list[Problem] = []
+    area = _start_study_area(townships, grid)
     walk_off = surface_speed_kmh(params.replace(mode="walking"), "off_road")
     off_road = params.off_road_kmh()  # walking, or the mode's unmapped-track (last-mile) speed
     report(feedback, 0.0, "Friction: off-road speed")
@@ -341,7 +365,7 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
         _delay_of_labels(zone_label, lut, entry_delay)  # lut[zone_label], writing only labelled cells
 
     report(feedback, 0.8, "Friction: study area")
-    study = study_area_mask(townships, grid)
+    study = study_area_mask(townships, grid, area)
     cause = np.empty(grid.shape, "uint8")
     nogo = 2 if landcover_path is None else 4
     _cost_and_cause(speed, barrier_u8, study, nogo, KMH_TO_MS, cause)  # speed becomes the cost (s/m)
