@@ -345,14 +345,10 @@ def _check_crs_and_position(gdf, spec, where) -> list[Problem]:
 def _to_canonical(gdf, spec, mapping) -> gpd.GeoDataFrame:
     inverse = {source: canonical for canonical, source in mapping.items()}
     others = [c for c in gdf.columns if c not in inverse and c != gdf.geometry.name and c not in mapping]
-    out = gpd.GeoDataFrame(
-        {canonical: gdf[source].to_numpy() for canonical, source in mapping.items()}
-        | {c: gdf[c].to_numpy() for c in others},
-        geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
-    order = [f.name for f in spec.fields if f.name in out] + others + ["geometry"]
-    out = out[order]
-    out.index = gdf.index
-    return out
+    canonical = [f.name for f in spec.fields if f.name in mapping]  # built in the final order: no reordering copy
+    return gpd.GeoDataFrame({name: gdf[mapping[name]].to_numpy() for name in canonical}
+                            | {c: gdf[c].to_numpy() for c in others},
+                            index=gdf.index, geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
 
 
 _NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})\s*$")
