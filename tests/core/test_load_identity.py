@@ -80,7 +80,7 @@ def fingerprint(project_path) -> dict:
                              sorted((layer.road_classes or {}).items()), problem_parts(layer.problems, root)]
                             + frame_parts(layer.data))
     for cell in FRICTION_DIGESTS:
-        friction_module._STUDY_CACHE.clear()  # built, not taken from an earlier run's cache
+        friction_module.clear_study_cache()  # built, not taken from an earlier run's cache
         params = project.params.replace(cell_size_m=cell)
         grid = analysis_grid(data, params)
         fr = build_project_friction(data, params, grid)

@@ -129,6 +129,11 @@ _STUDY_CACHE: dict = {}  # (grid, townships' WKB digest) -> read-only study mask
 _STUDY_POOL = None  # one worker thread: the study area's union runs beside the burns
 
 
+def clear_study_cache() -> None:
+    """Forget the cached study masks (a benchmark or test then builds them afresh)."""
+    _STUDY_CACHE.clear()
+
+
 def _study_key(townships_w: gpd.GeoDataFrame, grid: Grid) -> tuple:
     import hashlib
 
