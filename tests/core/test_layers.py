@@ -296,3 +296,16 @@ def test_zawgyi_rows_names_every_position_of_a_repeated_value():
     values = [ZAWGYI_NAME, UNICODE_NAME, ZAWGYI_NAME, None, 5, "Monywa", ZAWGYI_NAME, "ok " + UNICODE_NAME]
     assert zawgyi_rows(values) == [0, 2, 6]
     assert zawgyi_rows(values) == [i for i, v in enumerate(values) if is_zawgyi(v)]
+
+
+def test_unmapped_field_named_like_a_role_field_is_kept_once():
+    """A mapping that leaves out a field the layer has under the role's own name ('operator' here):
+    the column is kept once, after the mapped ones, and checked like that field. (It used to be
+    selected twice, and validation then failed with a raw AttributeError.)"""
+    gdf = gpd.GeoDataFrame({"fac_id": ["a", "b"], "name": ["x", "y"], "operator": [" MOH ", None],
+                            "lvl": ["rhc", "rhc"]},
+                           geometry=[shapely.Point(95, 22), shapely.Point(95.1, 22)], crs=4326)
+    out, problems = validate_vector(gdf, "facilities", {"fac_id": "fac_id", "name": "name", "level": "lvl"})
+    assert not errors_of(problems)
+    assert list(out.columns) == ["fac_id", "name", "level", "operator", "geometry"]
+    assert out["operator"].iloc[0] == "MOH" and out["operator"].isna().iloc[1]  # stripped, empty is missing

@@ -4,6 +4,8 @@ cut into time bands (minutes) and polygonised in the working CRS, returned in EP
 
 from __future__ import annotations
 
+import itertools
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -72,7 +74,12 @@ def catchment_shapes(tier: TierResult, grid: Grid, bands, window=None, only=None
         return None
     # the polygons in bulk (first ring the shell, then the holes), as shapely.geometry.shape would
     ring_len = np.fromiter((len(r) for r in rings), dtype="int64", count=len(rings))
-    coords = np.array([xy for r in rings for xy in r], dtype="float64").reshape(-1, 2)
+    # every x, y of every ring in one C-level pass (a list of the (x, y) tuples first took 3x as long)
+    flat = itertools.chain.from_iterable
+    coords = np.fromiter(flat(flat(rings)), dtype="float64")
+    if coords.size != 2 * int(ring_len.sum()):  # not all (x, y) pairs: take them as they come
+        coords = np.array([xy for r in rings for xy in r], dtype="float64")
+    coords = coords.reshape(-1, 2)
     del rings
     ring_geoms = shapely.linearrings(coords, indices=np.repeat(np.arange(len(ring_len)), ring_len))
     geoms = shapely.polygons(ring_geoms, indices=np.repeat(np.arange(len(per_polygon)), per_polygon))

@@ -23,6 +23,7 @@ from coverage_app.core.errors import InputError, Problem, errors_of
 from coverage_app.core.data.roles import (COUNTING_STATUSES, FACILITY_STATUSES, OSM_HIGHWAY_CLASSES, ROAD_CLASSES,
                                          ROLES, guess_mapping, guess_role)
 from coverage_app.core.data import zawgyi
+from coverage_app.core.data.cells import blank_cells
 from coverage_app.core.data.files import check_input_file, gdal_reason
 from coverage_app.core.data.rasters import inspect_raster
 
@@ -344,14 +345,10 @@ def _check_crs_and_position(gdf, spec, where) -> list[Problem]:
 def _to_canonical(gdf, spec, mapping) -> gpd.GeoDataFrame:
     inverse = {source: canonical for canonical, source in mapping.items()}
     others = [c for c in gdf.columns if c not in inverse and c != gdf.geometry.name and c not in mapping]
-    out = gpd.GeoDataFrame(
-        {canonical: gdf[source].to_numpy() for canonical, source in mapping.items()}
-        | {c: gdf[c].to_numpy() for c in others},
-        geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
-    order = [f.name for f in spec.fields if f.name in out] + others + ["geometry"]
-    out = out[order]
-    out.index = gdf.index
-    return out
+    canonical = [f.name for f in spec.fields if f.name in mapping]  # built in the final order: no reordering copy
+    return gpd.GeoDataFrame({name: gdf[mapping[name]].to_numpy() for name in canonical}
+                            | {c: gdf[c].to_numpy() for c in others},
+                            index=gdf.index, geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
 
 
 _NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})\s*$")
@@ -418,7 +415,7 @@ def _check_values(gdf, spec, mapping, where, at=None) -> list[Problem]:
             continue
         source = mapping.get(f.name, f.name)
         col = gdf[f.name]
-        blank = col.isna() | col.astype(str).str.strip().isin(["", "nan", "None", "<NA>"])
+        blank, text = blank_cells(col)
         if f.kind in ("float", "int"):
             numbers = pd.to_numeric(col.where(~blank), errors="coerce")
             bad = numbers.isna() & ~blank
@@ -451,7 +448,8 @@ def _check_values(gdf, spec, mapping, where, at=None) -> list[Problem]:
             text = col.astype(str).str.strip().str.lower()
             gdf[f.name] = text.isin(["1", "true", "yes", "y", "t"]).where(~blank, None)
         else:
-            gdf[f.name] = [None if b else str(v).strip() for v, b in zip(col.tolist(), blank.tolist())]
+            gdf[f.name] = [None if b else str(v).strip() for v, b in zip(col.tolist(), blank.tolist())] \
+                if text is None else [None if b else t for t, b in zip(text, blank.tolist())]
         if f.required and blank.any():
             problems.append(Problem("error", f"'{f.name}' is empty", field=source, rows=rows_of(blank), **where))
         if f.unique:

@@ -30,6 +30,7 @@ from rasterio import features
 from rasterio.enums import Resampling
 from rasterio.warp import reproject
 
+from coverage_app.core.travel.burn import burn, geojson_many, outline_of
 from coverage_app.core.travel.kernels import jit_kernel
 from coverage_app.core.errors import InputError, Problem
 from coverage_app.core.feedback import report
@@ -80,26 +81,6 @@ def surface_speed_kmh(params: AnalysisParams, surface: str) -> float:
     return float(speed)
 
 
-def _geojson(g) -> dict:
-    """GeoJSON-like mapping of a shapely geometry, its coordinates taken as arrays (shapely's
-    ``__geo_interface__`` walks them point by point in Python)."""
-    t = g.geom_type
-    if t in ("LineString", "LinearRing"):
-        return {"type": t, "coordinates": shapely.get_coordinates(g).tolist()}
-    if t == "Polygon":
-        return {"type": t, "coordinates": [shapely.get_coordinates(r).tolist() for r in shapely.get_rings(g)]}
-    if t == "MultiLineString":
-        return {"type": t, "coordinates": [shapely.get_coordinates(p).tolist() for p in shapely.get_parts(g)]}
-    if t == "MultiPolygon":
-        return {"type": t, "coordinates": [[shapely.get_coordinates(r).tolist() for r in shapely.get_rings(p)]
-                                           for p in shapely.get_parts(g)]}
-    return g.__geo_interface__
-
-
-def _shapes(gdf: gpd.GeoDataFrame, values):
-    return ((_geojson(g), v) for g, v in zip(gdf.geometry.values, values) if g is not None and not g.is_empty)
-
-
 def rasterize(gdf, values, grid: Grid, fill=0, dtype="float32", all_touched=False, out=None) -> np.ndarray:
     """Burn geometries (working CRS) into a grid-shaped array; later features overwrite earlier ones.
     With ``out`` (C-contiguous, grid-shaped) the burn goes into it and ``fill`` is ignored."""
@@ -107,7 +88,7 @@ def rasterize(gdf, values, grid: Grid, fill=0, dtype="float32", all_touched=Fals
         return np.full(grid.shape, fill, dtype=dtype) if out is None else out
     if out is None:
         out = np.zeros(grid.shape, dtype=dtype) if fill == 0 else np.full(grid.shape, fill, dtype=dtype)
-    return features.rasterize(_shapes(gdf, values), out=out, transform=grid.transform, all_touched=all_touched)
+    return burn(geojson_many(gdf.geometry.values), values, out, grid.transform, all_touched)
 
 
 def _window_of(gdf, grid: Grid, pad_cells: int = 2):
@@ -145,22 +126,50 @@ def zones_valid_on(zones: gpd.GeoDataFrame | None, as_of: dt.date) -> gpd.GeoDat
 
 
 _STUDY_CACHE: dict = {}  # (grid, townships' WKB digest) -> read-only study mask; the last few grids
+_STUDY_POOL = None  # one worker thread: the study area's union runs beside the burns
 
 
-def study_area_mask(townships_w: gpd.GeoDataFrame | None, grid: Grid) -> np.ndarray:
-    """True inside the townships plus STUDY_MARGIN_M. Cached per grid and townships (repeated runs on
-    one grid reuse it); the array is read-only."""
-    if townships_w is None or len(townships_w) == 0:
-        return np.ones(grid.shape, bool)
+def clear_study_cache() -> None:
+    """Forget the cached study masks (a benchmark or test then builds them afresh)."""
+    _STUDY_CACHE.clear()
+
+
+def _study_key(townships_w: gpd.GeoDataFrame, grid: Grid) -> tuple:
     import hashlib
 
-    digest = hashlib.blake2b(b"".join(shapely.to_wkb(townships_w.geometry.values)), digest_size=16).digest()
-    key = (grid, digest)
+    return grid, hashlib.blake2b(b"".join(shapely.to_wkb(townships_w.geometry.values)), digest_size=16).digest()
+
+
+def study_area(townships_w: gpd.GeoDataFrame):
+    """The townships' union plus STUDY_MARGIN_M (a shapely geometry in their metric CRS)."""
+    return shapely.union_all(townships_w.geometry.values).buffer(STUDY_MARGIN_M)
+
+
+def _start_study_area(townships_w: gpd.GeoDataFrame | None, grid: Grid):
+    """A future of :func:`study_area` when the mask is not cached yet (else None). GEOS's union
+    releases the GIL, so it runs on its worker thread while the caller burns roads and water."""
+    global _STUDY_POOL
+    if townships_w is None or len(townships_w) == 0 or _study_key(townships_w, grid) in _STUDY_CACHE:
+        return None
+    if _STUDY_POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _STUDY_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="study-area")
+    return _STUDY_POOL.submit(study_area, townships_w)
+
+
+def study_area_mask(townships_w: gpd.GeoDataFrame | None, grid: Grid, area=None) -> np.ndarray:
+    """True inside the townships plus STUDY_MARGIN_M. Cached per grid and townships (repeated runs on
+    one grid reuse it); the array is read-only. ``area``: a future of :func:`study_area` started
+    earlier (:func:`_start_study_area`), else it is computed here."""
+    if townships_w is None or len(townships_w) == 0:
+        return np.ones(grid.shape, bool)
+    key = _study_key(townships_w, grid)
     mask = _STUDY_CACHE.get(key)
     if mask is None:
-        area = shapely.union_all(townships_w.geometry.values).buffer(STUDY_MARGIN_M)
-        mask = features.geometry_mask([area], out_shape=grid.shape, transform=grid.transform, invert=True,
-                                      all_touched=True)
+        area = area.result() if area is not None else study_area(townships_w)
+        mask = features.geometry_mask([geojson_many([area])[0] or area], out_shape=grid.shape,
+                                      transform=grid.transform, invert=True, all_touched=True)
         mask.flags.writeable = False
         while len(_STUDY_CACHE) >= 2:
             _STUDY_CACHE.pop(next(iter(_STUDY_CACHE)))
@@ -207,6 +216,7 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
     ``landcover_speeds_kmh`` a class name to a walking speed (0 = impassable).
     """
     problems: list[Problem] = []
+    area = _start_study_area(townships, grid)
     walk_off = surface_speed_kmh(params.replace(mode="walking"), "off_road")
     off_road = params.off_road_kmh()  # walking, or the mode's unmapped-track (last-mile) speed
     report(feedback, 0.0, "Friction: off-road speed")
@@ -360,7 +370,7 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
         _delay_of_labels(zone_label, lut, entry_delay)  # lut[zone_label], writing only labelled cells
 
     report(feedback, 0.8, "Friction: study area")
-    study = study_area_mask(townships, grid)
+    study = study_area_mask(townships, grid, area)
     cause = np.empty(grid.shape, "uint8")
     nogo = 2 if landcover_path is None else 4
     _cost_and_cause(speed, barrier_u8, study, nogo, KMH_TO_MS, cause)  # speed becomes the cost (s/m)
@@ -392,15 +402,14 @@ def major_water(rivers: gpd.GeoDataFrame) -> np.ndarray:
 
 
 def _burn_water(water: gpd.GeoDataFrame, grid: Grid, out: np.ndarray) -> np.ndarray:
-    polys = water[water.geom_type.isin(["Polygon", "MultiPolygon"])]
-    lines = water[~water.geom_type.isin(["Polygon", "MultiPolygon"])]
-    if len(polys):
-        rasterize(polys, np.ones(len(polys)), grid, out=out)
-        # outlines too, so a river narrower than a cell still cuts the surface
-        outline = gpd.GeoDataFrame(geometry=polys.boundary.values, crs=polys.crs)
-        rasterize(outline, np.ones(len(outline)), grid, all_touched=True, out=out)
-    if len(lines):
-        rasterize(lines, np.ones(len(lines)), grid, all_touched=True, out=out)
+    """Burn 1 where ``water`` (working CRS) lies: polygons' cells (centre inside), and every cell their
+    outlines and the lines touch, so a river narrower than a cell still cuts the surface."""
+    mappings = geojson_many(water.geometry.values)
+    polygonal = np.isin(shapely.get_type_id(water.geometry.values), (3, 6))
+    polys = [m for m, p in zip(mappings, polygonal) if p]
+    touched = [outline_of(m) for m in polys] + [m for m, p in zip(mappings, polygonal) if not p]
+    burn(polys, [1] * len(polys), out, grid.transform)
+    burn(touched, [1] * len(touched), out, grid.transform, all_touched=True)
     return out
 
 
