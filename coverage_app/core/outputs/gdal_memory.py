@@ -86,7 +86,10 @@ def take_folder(folder: str) -> dict[str, bytes] | None:
 
     lib = _library()
     try:
-        names = pyogrio.vsi_listtree(folder) if lib is not None else []
+        try:
+            names = pyogrio.vsi_listtree(folder) if lib is not None else []
+        except FileNotFoundError:  # nothing was written there
+            return None
         out = {}
         for name in names:
             size = ctypes.c_uint64()
