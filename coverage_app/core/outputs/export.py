@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import rasterio
 
+from coverage_app.core.outputs.background import Background, fsync_file, fsync_folder
 from coverage_app.core.outputs.scenario_label import scenario_name
 from coverage_app.core.errors import InputError, Problem
 from coverage_app.core.feedback import Cancelled, report
@@ -151,8 +152,20 @@ def _sha256(path: Path) -> str | None:
         return None
 
 
-def run_record(result: AnalysisResult, project=None, inputs=None, safe_share=False) -> dict:
-    """Everything needed to reproduce and cite a run: parameters, inputs with hashes, versions, date."""
+def input_files(project=None, inputs=None) -> list[dict]:
+    """The run's input files, each with its SHA-256 and the project layers read from it."""
+    files = {}
+    for ref in (project.layers if project is not None else []):
+        files.setdefault(ref.path, {"path": ref.path, "sha256": _sha256(Path(ref.path)), "layers": []})
+        files[ref.path]["layers"].append({"name": ref.name, "layer": ref.layer, "role": ref.role})
+    for path in inputs or []:
+        files.setdefault(str(path), {"path": str(path), "sha256": _sha256(Path(path)), "layers": []})
+    return list(files.values())
+
+
+def run_record(result: AnalysisResult, project=None, inputs=None, safe_share=False, files=None) -> dict:
+    """Everything needed to reproduce and cite a run: parameters, inputs with hashes, versions, date.
+    ``files``: :func:`input_files` if already computed (the export hashes the inputs on a thread)."""
     import geopandas
     import numba
     import pyogrio
@@ -160,12 +173,8 @@ def run_record(result: AnalysisResult, project=None, inputs=None, safe_share=Fal
 
     from coverage_app import __version__
 
-    files = {}
-    for ref in (project.layers if project is not None else []):
-        files.setdefault(ref.path, {"path": ref.path, "sha256": _sha256(Path(ref.path)), "layers": []})
-        files[ref.path]["layers"].append({"name": ref.name, "layer": ref.layer, "role": ref.role})
-    for path in inputs or []:
-        files.setdefault(str(path), {"path": str(path), "sha256": _sha256(Path(path)), "layers": []})
+    if files is None:
+        files = input_files(project, inputs)
     return {
         "created": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "software": {"coverage_app": __version__, "python": platform.python_version(),
@@ -178,7 +187,7 @@ def run_record(result: AnalysisResult, project=None, inputs=None, safe_share=Fal
         "scenario_name": scenario_name(result.scenario),  # "Baseline" or the scenario's name
         "grid": {"crs": result.grid.crs.to_string(), "cell_size_m": result.grid.cell_size_m,
                  "shape": list(result.grid.shape), "bounds": list(result.grid.bounds)},
-        "inputs": list(files.values()),
+        "inputs": files,
         "headline": result.headline(),
         "population_basis": result.population_basis,
         "timings_s": {k: round(v, 3) for k, v in result.timings_s.items()},
@@ -220,9 +229,10 @@ def _write_strips(dst, array, nodata=None) -> None:
         dst.write(part, 1, window=Window(0, r0, cols, n))
 
 
-def write_travel_time_rasters(result: AnalysisResult, folder: Path, stages=None) -> list[Path]:
+def write_travel_time_rasters(result: AnalysisResult, folder: Path, stages=None, overlapped: bool = False) -> list[Path]:
     """travel_time_{tier}.tif (float32 minutes, nodata -9999) and allocation_{tier}.tif (int32 facility
-    index, nodata -1, with allocation_facilities.csv mapping index -> fac_id), in the working CRS."""
+    index, nodata -1, with allocation_facilities.csv mapping index -> fac_id), in the working CRS.
+    ``overlapped``: the seconds per file are recorded as overlapped stages (written on a thread)."""
     written = []
     g = result.grid
     base = dict(driver="GTiff", width=g.shape[1], height=g.shape[0], count=1, crs=g.crs.to_wkt(),
@@ -230,13 +240,13 @@ def write_travel_time_rasters(result: AnalysisResult, folder: Path, stages=None)
     for tier in TIERS:
         t = result.tiers[tier]
         path = folder / f"travel_time_{tier}.tif"
-        with stage(stages, f"export: {path.name}"), \
+        with stage(stages, f"export: {path.name}", overlapped), \
                 rasterio.open(path, "w", dtype="float32", nodata=RASTER_NODATA, **base, **TRAVEL_TIME_PROFILE) as dst:
             _write_strips(dst, t.minutes, RASTER_NODATA)
             dst.update_tags(units="minutes", tier=tier, mode=result.params.mode)
             dst.set_band_description(1, f"minutes to nearest {tier} care facility ({result.params.mode})")
         path2 = folder / f"allocation_{tier}.tif"
-        with stage(stages, f"export: {path2.name}"), \
+        with stage(stages, f"export: {path2.name}", overlapped), \
                 rasterio.open(path2, "w", dtype="int32", nodata=-1, **base, **ALLOCATION_PROFILE) as dst:
             _write_strips(dst, t.allocation)
             dst.set_band_description(1, f"index of the nearest {tier} facility (see allocation_facilities.csv)")
@@ -338,10 +348,18 @@ def export_coverage(result: AnalysisResult, out_dir, formats=("gpkg", "shp"), *,
 
 def _write_export(result, out: Path, staging: Path, tables: dict, formats, *, safe_share, project, inputs,
                   rasters, csv, feedback, stages=None) -> list[Path]:
-    """Write every product into ``staging``, then switch it in place of ``out`` in one step."""
-    if True:  # (the writing steps keep their indentation from before the split, for easy merges)
-        steps = len(tables) * len(formats) + 3
-        done = 0
+    """Write every product into ``staging``, then switch it in place of ``out`` in one step.
+
+    The vector layers and CSV tables are written on this thread; the GeoTIFFs, the input hashes,
+    the shapefiles' bytes (GDAL writes them in memory here, see :mod:`.gdal_memory`) and the fsync
+    of each finished file run beside it (:mod:`.background`). Every file and the folder are fsynced
+    before the switch."""
+    steps = len(tables) * len(formats) + 3
+    done = 0
+    with Background(stages) as bg:
+        if rasters and not safe_share:  # GDAL releases the GIL while it writes and compresses
+            bg.submit("export: travel-time rasters (background)", _write_rasters_and_fsync, result, staging, stages)
+        hashes = bg.submit("export: input hashes (background)", input_files, project, inputs)
         with warnings.catch_warnings(), _unsynced_sqlite():
             warnings.simplefilter("ignore", RuntimeWarning)
             if "gpkg" in formats:
@@ -350,12 +368,12 @@ def _write_export(result, out: Path, staging: Path, tables: dict, formats, *, sa
                     with stage(stages, f"export: coverage.gpkg {name}"):
                         write_table(table, staging / "coverage.gpkg", layer=name, driver="GPKG")
                     done += 1
+                bg.fsync(staging / "coverage.gpkg")
             if "shp" in formats:
                 for name, table in tables.items():
                     report(feedback, done / steps, f"{name}.shp")
                     with stage(stages, f"export: {name}.shp"):
-                        write_table(shapefile_columns(table), staging / f"{name}.shp", driver="ESRI Shapefile",
-                                    encoding="UTF-8")
+                        _write_shapefile(shapefile_columns(table), staging, name, bg)
                     done += 1
         if csv:
             report(feedback, done / steps, "CSV tables")
@@ -367,35 +385,65 @@ def _write_export(result, out: Path, staging: Path, tables: dict, formats, *, sa
                         frame["lon"], frame["lat"] = ll.x.round(6), ll.y.round(6)
                     frame.to_csv(staging / f"{name}.csv", index=False, encoding="utf-8")
                 result.curve.round(4).to_csv(staging / "coverage_curve.csv", index=False)
+                bg.fsync(staging / "townships.csv", staging / "villages.csv", staging / "coverage_curve.csv")
         done += 1
         if rasters and not safe_share:
             report(feedback, done / steps, "Travel-time rasters")
-            write_travel_time_rasters(result, staging, stages=stages)
         done += 1
-        with stage(stages, "export: run.json (input hashes)"):
-            record = run_record(result, project, inputs, safe_share)
-            if safe_share:
-                from coverage_app.core.outputs.safe_share import scrub_record
+        with stage(stages, "export: wait for the background writes"):
+            bg.wait()
+        fsynced = set(bg.fsynced)
+    with stage(stages, "export: run.json"):
+        record = run_record(result, project, inputs, safe_share, files=hashes.result())
+        if safe_share:
+            from coverage_app.core.outputs.safe_share import scrub_record
 
-                record = scrub_record(record, result.facilities)
-            if stages is not None:  # the profile so far (the switch into place is not in it)
-                record["timings"] = stages.as_dict()
-            products = sorted(p.name for p in staging.iterdir()) + ["run.json"]
-            record["files"] = products  # the manifest: the complete set this export wrote
-            (staging / "run.json").write_text(json.dumps(record, indent=2, ensure_ascii=False, default=str) + "\n",
-                                              encoding="utf-8")
-        with stage(stages, "export: fsync"):
-            for path in staging.iterdir():
-                with open(path, "rb") as fh:
-                    os.fsync(fh.fileno())
-        report(feedback, (steps - 1) / steps, "Switching to the new export")
-        previous = _previous_products(out)
-        for entry in out.iterdir():  # the user's own files in the folder stay (hard links, no copy)
-            if entry.name not in products and entry.name not in previous and not entry.name.startswith(".write-test-"):
-                link_or_copy(entry, staging / entry.name)
-        switch_folder(staging, out)
-        report(feedback, 1.0, "Export complete")
-        return [out / name for name in products]
+            record = scrub_record(record, result.facilities)
+        if stages is not None:  # the profile so far (the switch into place is not in it)
+            record["timings"] = stages.as_dict()
+        products = sorted(p.name for p in staging.iterdir()) + ["run.json"]
+        record["files"] = products  # the manifest: the complete set this export wrote
+        (staging / "run.json").write_text(json.dumps(record, indent=2, ensure_ascii=False, default=str) + "\n",
+                                          encoding="utf-8")
+    with stage(stages, "export: fsync"):  # run.json, any file no job fsynced, then the folder
+        for path in staging.iterdir():
+            if path.name not in fsynced:
+                fsync_file(path)
+        fsync_folder(staging)
+    report(feedback, (steps - 1) / steps, "Switching to the new export")
+    previous = _previous_products(out)
+    for entry in out.iterdir():  # the user's own files in the folder stay (hard links, no copy)
+        if entry.name not in products and entry.name not in previous and not entry.name.startswith(".write-test-"):
+            link_or_copy(entry, staging / entry.name)
+    switch_folder(staging, out)
+    report(feedback, 1.0, "Export complete")
+    return [out / name for name in products]
+
+
+def _write_shapefile(table, staging: Path, name: str, bg: Background) -> None:
+    """``name``.shp and its side files: GDAL writes them into memory and a thread writes the bytes
+    into ``staging`` (fsynced); where memory files cannot be read back, GDAL writes to disk here."""
+    from coverage_app.core.outputs import gdal_memory
+
+    files = None
+    if gdal_memory.available():
+        folder = gdal_memory.new_folder()
+        try:
+            write_table(table, f"{folder}/{name}.shp", driver="ESRI Shapefile", encoding="UTF-8")
+            files = gdal_memory.take_folder(folder)
+        finally:
+            gdal_memory.discard(folder)
+    if files is None:  # the same write, to disk
+        write_table(table, staging / f"{name}.shp", driver="ESRI Shapefile", encoding="UTF-8")
+        bg.fsync(*sorted(p for p in staging.iterdir() if p.stem == name))
+        return
+    for file_name, data in files.items():
+        bg.write_file(staging / file_name, data)
+
+
+def _write_rasters_and_fsync(result, staging: Path, stages) -> None:
+    for path in write_travel_time_rasters(result, staging, stages=stages, overlapped=True):
+        fsync_file(path)
 
 
 def _write_errors() -> tuple[type[BaseException], ...]:
