@@ -51,6 +51,7 @@ class AnalysisResult:
     friction: object = None       # the Friction used (for incremental edits and exports)
     scenario: dict | None = None  # the scenario this result reflects (None = baseline)
     sensitivity: dict | None = None  # low/central/high speed ranges (analysis/sensitivity.py), or None
+    village_cells: tuple | None = None  # (rows, cols, inside) of each village on ``grid``, for what-if edits
 
     def headline(self) -> dict:
         """Key figures for the region: population and villages without primary/secondary care. With a

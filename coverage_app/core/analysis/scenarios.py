@@ -148,7 +148,7 @@ def update_result(result, data, scenario: dict, edit: dict, feedback=None):
         else:
             tiers[tier] = type(old)(tier, old.minutes, old.allocation, ids, old.engine_state)
     out = assemble(data, params, friction.grid, tiers, fac, fac_w, rows, cols, ok, friction,
-                   list(problems) + list(loc_problems), assumed, scenario)
+                   list(problems) + list(loc_problems), assumed, scenario, previous=result)
     out.catchments = _update_catchments(result, out, changed)
     return out
 

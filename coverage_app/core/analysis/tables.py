@@ -57,14 +57,33 @@ def gap_class(prim_min, sec_min, params: AnalysisParams) -> np.ndarray:
     return np.select([no_p & no_s, no_p, no_s], ["both", "primary", "secondary"], "none").astype(object)
 
 
+def village_cells(villages: gpd.GeoDataFrame, grid: Grid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row, column and on-grid flag of each village's cell on ``grid`` (villages in any CRS,
+    reprojected to the grid's working CRS)."""
+    vw = villages.geometry.to_crs(grid.crs)
+    return grid.cell_of(vw.x.to_numpy(), vw.y.to_numpy())
+
+
 def village_access(villages: gpd.GeoDataFrame, grid: Grid, tiers: dict[str, TierResult], params,
-                   cost: np.ndarray | None = None) -> gpd.GeoDataFrame:
+                   cost: np.ndarray | None = None, cells=None) -> gpd.GeoDataFrame:
     """Minutes (rounded to 0.1) and nearest facility of each village, per tier; ``cost`` is the run's
-    friction (s/m), so that only villages on barrier cells take a neighbour's time."""
+    friction (s/m), so that only villages on barrier cells take a neighbour's time. ``cells``:
+    :func:`village_cells` of ``villages`` if already known."""
     v = villages.copy()
-    vw = v.geometry.to_crs(grid.crs)
-    rows, cols, inside = grid.cell_of(vw.x.to_numpy(), vw.y.to_numpy())
+    rows, cols, inside = village_cells(v, grid) if cells is None else cells
     v["on_grid"] = inside
+    set_village_times(v, (rows, cols, inside), tiers, params, cost)
+    if "population" not in v:
+        v["population"] = np.nan
+    return v
+
+
+def set_village_times(v: gpd.GeoDataFrame, cells, tiers: dict[str, TierResult], params,
+                      cost: np.ndarray | None = None) -> None:
+    """Write (in place) the columns of ``v`` that depend on the travel times: ``prim_min``,
+    ``prim_fac``, ``sec_min``, ``sec_fac`` (minutes rounded to 0.1, fac_id), ``reachable`` and
+    ``gap``; ``cells`` = :func:`village_cells` of ``v``. Existing columns keep their place."""
+    rows, cols, inside = cells
     for tier, short in (("primary", "prim"), ("secondary", "sec")):
         t = tiers[tier]
         mins, alloc = sample_cells(t.minutes, t.allocation, rows, cols, inside, cost)
@@ -73,9 +92,6 @@ def village_access(villages: gpd.GeoDataFrame, grid: Grid, tiers: dict[str, Tier
         v[f"{short}_fac"] = ids[np.where(alloc >= 0, alloc, len(t.facility_ids))]
     v["reachable"] = v["on_grid"] & (v["prim_min"].notna() | v["sec_min"].notna())
     v["gap"] = gap_class(v["prim_min"].to_numpy(), v["sec_min"].to_numpy(), params)
-    if "population" not in v:
-        v["population"] = np.nan
-    return v
 
 
 def assign_townships(villages: gpd.GeoDataFrame, townships: gpd.GeoDataFrame | None) -> pd.Series:
@@ -169,6 +185,11 @@ def coverage_curve(villages: gpd.GeoDataFrame, max_minutes: int = CURVE_MAX_MINU
 
 
 
+def has_capacities(facilities: pd.DataFrame) -> bool:
+    """Whether any facility has a capacity (people): then :func:`capacity_coverage` applies."""
+    return "capacity" in facilities and facilities["capacity"].notna().sum() > 0
+
+
 def capacity_coverage(villages: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, params=None, tier: str = "primary"):
     """AccessMod-style geographic coverage with capacity. Only villages within the tier's threshold
     (minutes) draw on a facility: each facility with a capacity (people) takes the population of the
@@ -177,7 +198,7 @@ def capacity_coverage(villages: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, 
     ``unserved_pop``: people within the threshold beyond it; villages beyond the threshold have
     neither (they lack access). Returns (villages with both columns, per-township table of
     ``pop_within``, ``served_pop``, ``unserved_pop``) or (None, None) without capacities."""
-    if "capacity" not in facilities or facilities["capacity"].notna().sum() == 0:
+    if not has_capacities(facilities):
         return None, None
     short = "prim" if tier == "primary" else "sec"
     threshold = getattr(params, f"{tier}_minutes", None) if params is not None else None
