@@ -205,3 +205,28 @@ def test_new_edit_id_skips_layer_ids_and_ids_of_every_scenario():
     assert new_edit_id("NEW-", "fac_id", {"NEW-001"}, scenarios) == "NEW-003"  # a zone id does not count
     assert new_edit_id("NEW-", "zone_id", {"NEW-001", "NEW-002"}, scenarios) == "NEW-004"
     assert new_edit_id("ZONE-NEW-", "zone_id", set(), []) == "ZONE-NEW-001"
+
+
+def test_township_sums_by_counting_equal_the_group_by_path(sagaing, monkeypatch):
+    """township_summary counts into the townships' rows (numpy) where populations are whole
+    numbers; the table equals the pandas group-by and merge, including villages without a
+    township or with an unknown one, a township without villages and missing populations."""
+    import pandas as pd
+
+    from coverage_app.core.analysis import tables
+
+    project, data, params, base = sagaing
+    townships = data.role("townships")
+    v = base.villages.copy()
+    v.loc[v.index[:50], "township_pcode"] = None
+    v.loc[v.index[50:60], "township_pcode"] = "NOT-A-TOWNSHIP"
+    v.loc[v.index[60:70], "population"] = np.nan
+    v.loc[v["township_pcode"] == townships["pcode"].iloc[3], "township_pcode"] = "NOT-A-TOWNSHIP"
+    counted = {name: tables.township_summary(frame, townships, params) for name, frame in
+               (("bundled", base.villages), ("edge cases", v))}
+    monkeypatch.setattr(tables, "_township_summary_counts", lambda *a: None)
+    for name, frame in (("bundled", base.villages), ("edge cases", v)):
+        pd.testing.assert_frame_equal(counted[name], tables.township_summary(frame, townships, params),
+                                      check_exact=True, obj=name)
+    assert counted["edge cases"]["n_villages"].iloc[3] == 0
+    assert np.isnan(counted["edge cases"]["pct_prim"].iloc[3])

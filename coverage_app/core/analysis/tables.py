@@ -113,6 +113,11 @@ def assign_townships(villages: gpd.GeoDataFrame, townships: gpd.GeoDataFrame | N
 
 
 def township_summary(villages: gpd.GeoDataFrame, townships: gpd.GeoDataFrame | None, params) -> gpd.GeoDataFrame:
+    """Per township: villages, people (villages' population), people within the primary and
+    secondary thresholds (minutes) and their percentages, villages beyond each threshold."""
+    fast = _township_summary_counts(villages, townships, params)
+    if fast is not None:
+        return fast
     v = villages.assign(pop=villages["population"].fillna(0.0))
     v["ok_p"] = v["prim_min"] <= params.primary_minutes
     v["ok_s"] = v["sec_min"] <= params.secondary_minutes
@@ -167,6 +172,48 @@ def township_summary(villages: gpd.GeoDataFrame, townships: gpd.GeoDataFrame | N
     cols = ["pcode", "name_en", "name_my", "census_pop", "n_villages", "pop", "pop_prim", "pct_prim", "pop_sec",
             "pct_sec", "vil_noprim", "vil_nosec", "geometry"]
     return out[[c for c in cols if c in out]]
+
+
+_SUMMARY_COLUMNS = ["pcode", "name_en", "name_my", "census_pop", "n_villages", "pop", "pop_prim", "pct_prim",
+                    "pop_sec", "pct_sec", "vil_noprim", "vil_nosec", "geometry"]
+
+
+def _township_summary_counts(villages, townships, params):
+    """:func:`township_summary` by counting into the townships' rows (numpy ``bincount``) instead
+    of a pandas group-by and merge (~25 ms of pandas overhead per call on 37 townships, paid on
+    every what-if edit). The same table, value for value: only where every population is a whole
+    number of people (then any order of summation is exact) and the township pcodes are unique
+    and present; None otherwise (the group-by path)."""
+    if townships is None or len(villages) == 0 or not len(townships):
+        return None
+    pop = villages["population"].fillna(0.0).to_numpy(dtype="float64")
+    if not (np.all(pop == np.round(pop)) and np.abs(pop).sum() < 2.0 ** 52):
+        return None
+    pcodes = pd.Index(townships["pcode"])
+    if pcodes.hasnans or not pcodes.is_unique:
+        return None
+    code = pcodes.get_indexer(villages["township_pcode"])
+    have = code >= 0
+    code, pop = code[have], pop[have]
+    n = len(pcodes)
+    ok_p = (villages["prim_min"].to_numpy() <= params.primary_minutes)[have]
+    ok_s = (villages["sec_min"].to_numpy() <= params.secondary_minutes)[have]
+    n_villages = np.bincount(code, minlength=n)
+    people = np.bincount(code, weights=pop, minlength=n)
+    out = townships[["pcode", "name_en"] + [c for c in ("name_my", "population") if c in townships] +
+                    ["geometry"]].rename(columns={"population": "census_pop"}).reset_index(drop=True)
+    out = gpd.GeoDataFrame(out, geometry="geometry", crs=townships.crs)
+    out["n_villages"] = n_villages.astype("int64")
+    out["pop"] = np.round(people).astype("int64")
+    for short, ok in (("prim", ok_p), ("sec", ok_s)):
+        served = np.bincount(code, weights=np.where(ok, pop, 0.0), minlength=n)
+        out[f"pop_{short}"] = np.round(served).astype("int64")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[f"pct_{short}"] = np.round(np.where(people > 0, 100 * served / np.where(people > 0, people, np.nan),
+                                                    np.nan), 1)
+    out["vil_noprim"] = np.bincount(code, weights=~ok_p, minlength=n).astype("int64")
+    out["vil_nosec"] = np.bincount(code, weights=~ok_s, minlength=n).astype("int64")
+    return out[[c for c in _SUMMARY_COLUMNS if c in out]]
 
 
 def coverage_curve(villages: gpd.GeoDataFrame, max_minutes: int = CURVE_MAX_MINUTES) -> pd.DataFrame:
