@@ -29,6 +29,9 @@ class TierResult:
     allocation: np.ndarray       # int32 (rows, cols); index into ``facility_ids``; -1 = none
     facility_ids: list[str]      # fac_id of each allocation index
     engine_state: object = None  # the engine's result, for incremental what-if edits
+    # a what-if edit's result: (weakref to the parent's ``minutes``, ((r0, r1), (c0, c1)) bounding
+    # every cell whose minutes or allocation may differ from the parent's); None otherwise
+    edited: tuple | None = None
 
 
 @dataclass

@@ -215,7 +215,14 @@ def stamp(pixels: np.ndarray, px: np.ndarray, py: np.ndarray, spr) -> None:
 # -- icons -------------------------------------------------------------------------------
 
 def style_icon(style: Style, geometry: str, size: int = 16) -> QPixmap:
-    """A legend swatch for a point ("point"), line ("line") or polygon ("polygon") style."""
+    """A legend swatch for a point ("point"), line ("line") or polygon ("polygon") style. Drawn
+    once per style (the layer panel refills the legends of every result layer on each what-if
+    edit: ~100 swatches); a QPixmap is implicitly shared, so handing out the same one is safe."""
+    return _style_icon_cached(style, geometry, size)
+
+
+@lru_cache(maxsize=512)
+def _style_icon_cached(style: Style, geometry: str, size: int) -> QPixmap:
     image = QImage(size, size, QImage.Format_ARGB32_Premultiplied)
     image.fill(0)
     painter = QPainter(image)

@@ -17,6 +17,7 @@ An edit dated after the analysis date is not applied.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -143,7 +144,8 @@ def update_result(result, data, scenario: dict, edit: dict, feedback=None):
             cells.append(engine.changed_cells(state, new_state))
             state = new_state
         if cells:
-            tiers[tier] = type(old)(tier, state.minutes, state.allocation, ids, state)
+            tiers[tier] = type(old)(tier, state.minutes, state.allocation, ids, state,
+                                    edited=_edited_window(old, cells, friction.grid.shape))
             changed[tier] = cells
         else:
             tiers[tier] = type(old)(tier, old.minutes, old.allocation, ids, old.engine_state)
@@ -151,6 +153,24 @@ def update_result(result, data, scenario: dict, edit: dict, feedback=None):
                    list(problems) + list(loc_problems), assumed, scenario, previous=result)
     out.catchments = _update_catchments(result, out, changed)
     return out
+
+
+def _edited_window(parent, cells: list, shape) -> tuple | None:
+    """(weakref to ``parent.minutes``, the window bounding the engine's changed ``cells``: flat
+    indices into a grid of ``shape``) for :attr:`TierResult.edited`; None if a list is unknown
+    (None) or the parent's array cannot be referenced weakly."""
+    if any(c is None for c in cells):
+        return None
+    idx = np.concatenate(cells) if len(cells) > 1 else cells[0]
+    try:
+        ref = weakref.ref(parent.minutes)
+    except TypeError:
+        return None
+    if not len(idx):
+        return ref, ((0, 0), (0, 0))
+    W = shape[1]
+    cols = idx % W
+    return ref, ((int(idx.min()) // W, int(idx.max()) // W + 1), (int(cols.min()), int(cols.max()) + 1))
 
 
 def _touched_facilities(t_old, t_new, cells: list) -> np.ndarray:
