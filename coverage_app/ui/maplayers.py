@@ -125,10 +125,7 @@ class VectorLayer(MapLayer):
     def set_frame(self, frame) -> None:
         frame = frame.reset_index(drop=True)
         self.frame = frame
-        geoms = frame.geometry
-        if geoms.crs is not None and self.map_crs is not None and not geoms.crs.equals(self.map_crs):
-            geoms = geoms.to_crs(self.map_crs)
-        self.geoms = np.asarray(geoms.values, dtype=object)
+        self.geoms = self._projected(frame.geometry)
         types = set(shapely.get_type_id(self.geoms[~shapely.is_missing(self.geoms)]).tolist())
         if types and types <= {0, 4}:
             self.geometry = POINT
@@ -145,6 +142,31 @@ class VectorLayer(MapLayer):
         self._tree = None
         self._anchors = None
         self.touch()
+
+    def _projected(self, geoms) -> np.ndarray:
+        """``geoms`` (a GeoSeries) in the map CRS. A geometry object also in the previous frame
+        (shapely geometries are immutable; a what-if result's villages and untouched
+        catchments are the same objects as its parent's) keeps its projected copy, so only the
+        new ones are reprojected; the previous frame's geometries are kept alive for that."""
+        source = np.asarray(geoms.values, dtype=object)
+        if geoms.crs is None or self.map_crs is None or geoms.crs.equals(self.map_crs):
+            self._source = None
+            return source
+        previous = getattr(self, "_source", None)
+        out = None
+        if previous is not None and (previous[0] is geoms.crs or previous[0] == geoms.crs) and len(source):
+            where = {id(g): i for i, g in enumerate(previous[1])}
+            hit = np.fromiter((where.get(id(g), -1) for g in source), dtype=np.int64, count=len(source))
+            known = hit >= 0
+            if known.any():
+                out = np.empty(len(source), dtype=object)
+                out[known] = previous[2][hit[known]]
+                if not known.all():
+                    out[~known] = np.asarray(geoms[~known].to_crs(self.map_crs).values, dtype=object)
+        if out is None:
+            out = np.asarray(geoms.to_crs(self.map_crs).values, dtype=object)
+        self._source = (geoms.crs, source, out)
+        return out
 
     def touch(self) -> None:
         super().touch()

@@ -174,3 +174,34 @@ def test_a_raster_layer_updated_from_an_edits_window_draws_and_counts_what_a_new
         assert layer.count() == int(np.isfinite(c).sum())
     finally:
         maplayers.changed_window = real
+
+
+def test_a_vector_layer_reprojects_only_the_geometries_new_to_it(qapp, monkeypatch):
+    """A what-if result's villages and untouched catchments are the same geometry objects as
+    its parent's: set_frame keeps their projected copies and projects only the new ones; the
+    layer's geometries equal those of a layer built afresh."""
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+    from pyproj import CRS
+
+    from coverage_app.ui.maplayers import VectorLayer
+
+    rng = np.random.default_rng(4)
+    points = shapely.points(rng.uniform(94, 96, 300), rng.uniform(21, 24, 300))
+    polygons = [shapely.box(94 + i * 0.01, 22, 94.005 + i * 0.01, 22.005).buffer(0.001) for i in range(40)]
+    a = gpd.GeoDataFrame({"k": range(340)}, geometry=list(points) + polygons, crs=4326)
+    map_crs = CRS.from_epsg(32646)
+    layer = VectorLayer("v", "villages", a, map_crs)
+    b = a.copy()  # a deep copy shares the geometry objects
+    b.loc[5, "geometry"] = shapely.Point(95.5, 22.5)
+    b = gpd.GeoDataFrame(pd.concat([b.iloc[10:], b.iloc[:10]]), geometry="geometry", crs=4326)  # another order
+    projected = []
+    real = gpd.GeoSeries.to_crs
+    monkeypatch.setattr(gpd.GeoSeries, "to_crs", lambda self, *x, **k: projected.append(len(self)) or real(self, *x, **k))
+    layer.set_frame(b)
+    assert projected == [1]  # only the new point
+    monkeypatch.setattr(gpd.GeoSeries, "to_crs", real)
+    fresh = VectorLayer("v", "villages", b, map_crs)
+    assert all(shapely.equals_exact(layer.geoms, fresh.geoms, tolerance=0.0))
+    assert layer.extent() == fresh.extent()
