@@ -28,6 +28,7 @@ from coverage_app.core.outputs import symbology as sym
 from coverage_app.core.outputs.symbology import Style
 
 from . import render
+from .render import changed_window  # noqa: F401  (maplayers.changed_window, as before)
 from .layer_symbols import (LANDCOVER_COLOURS, LINE, PALETTE, POINT, POLYGON, RAMP, RASTER,  # noqa: F401
                             SymbolClass, apply_overrides, category_colours, grey_colours, symbolise,
                             travel_time_colours)
@@ -144,28 +145,9 @@ class VectorLayer(MapLayer):
         self.touch()
 
     def _projected(self, geoms) -> np.ndarray:
-        """``geoms`` (a GeoSeries) in the map CRS. A geometry object also in the previous frame
-        (shapely geometries are immutable; a what-if result's villages and untouched
-        catchments are the same objects as its parent's) keeps its projected copy, so only the
-        new ones are reprojected; the previous frame's geometries are kept alive for that."""
-        source = np.asarray(geoms.values, dtype=object)
-        if geoms.crs is None or self.map_crs is None or geoms.crs.equals(self.map_crs):
-            self._source = None
-            return source
-        previous = getattr(self, "_source", None)
-        out = None
-        if previous is not None and (previous[0] is geoms.crs or previous[0] == geoms.crs) and len(source):
-            where = {id(g): i for i, g in enumerate(previous[1])}
-            hit = np.fromiter((where.get(id(g), -1) for g in source), dtype=np.int64, count=len(source))
-            known = hit >= 0
-            if known.any():
-                out = np.empty(len(source), dtype=object)
-                out[known] = previous[2][hit[known]]
-                if not known.all():
-                    out[~known] = np.asarray(geoms[~known].to_crs(self.map_crs).values, dtype=object)
-        if out is None:
-            out = np.asarray(geoms.to_crs(self.map_crs).values, dtype=object)
-        self._source = (geoms.crs, source, out)
+        """``geoms`` in the map CRS, reprojecting only geometries new to this layer
+        (:func:`render.reproject_reusing`)."""
+        out, self._source = render.reproject_reusing(geoms, self.map_crs, getattr(self, "_source", None))
         return out
 
     def touch(self) -> None:
@@ -360,17 +342,6 @@ class VectorLayer(MapLayer):
     def feature_geometry(self, row: int):
         return self.geoms[row]
 
-
-def changed_window(old: np.ndarray, new: np.ndarray):
-    """((r0, r1), (c0, c1)) bounding the cells where two grids differ (NaN equals NaN); None if none."""
-    diff = old != new
-    if old.dtype.kind == "f":
-        diff &= ~(np.isnan(old) & np.isnan(new))
-    rows = np.flatnonzero(diff.any(axis=1))
-    if not len(rows):
-        return None
-    cols = np.flatnonzero(diff.any(axis=0))
-    return (int(rows[0]), int(rows[-1]) + 1), (int(cols[0]), int(cols[-1]) + 1)
 
 
 class RasterLayer(MapLayer):
