@@ -29,6 +29,9 @@ class TierResult:
     allocation: np.ndarray       # int32 (rows, cols); index into ``facility_ids``; -1 = none
     facility_ids: list[str]      # fac_id of each allocation index
     engine_state: object = None  # the engine's result, for incremental what-if edits
+    # a what-if edit's result: (weakref to the parent's ``minutes``, ((r0, r1), (c0, c1)) bounding
+    # every cell whose minutes or allocation may differ from the parent's); None otherwise
+    edited: tuple | None = None
 
 
 @dataclass
@@ -51,6 +54,7 @@ class AnalysisResult:
     friction: object = None       # the Friction used (for incremental edits and exports)
     scenario: dict | None = None  # the scenario this result reflects (None = baseline)
     sensitivity: dict | None = None  # low/central/high speed ranges (analysis/sensitivity.py), or None
+    village_cells: tuple | None = None  # (rows, cols, inside) of each village on ``grid``, for what-if edits
 
     def headline(self) -> dict:
         """Key figures for the region: population and villages without primary/secondary care. With a

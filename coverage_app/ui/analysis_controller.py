@@ -186,7 +186,7 @@ class AnalysisController(Controller):
         for tier in ("primary", "secondary"):
             t = result.tiers.get(tier)
             if t is not None:
-                specs.append((f"tt_{tier}", f"Travel time to {tier} care (min)", "raster", t.minutes, tier == "primary"))
+                specs.append((f"tt_{tier}", f"Travel time to {tier} care (min)", "raster", t, tier == "primary"))
         catchments = result.catchments
         for tier in ("primary", "secondary"):
             if catchments is not None and len(catchments) and "tier" in catchments:
@@ -203,13 +203,13 @@ class AnalysisController(Controller):
                 renamed = True
             if what == "raster":
                 if layer is None:
-                    layer = RasterLayer(title, "travel_time", payload, transform, result=True, visible=visible,
-                                        colour=travel_time_colours, legend_items=sym.travel_time_legend(),
-                                        unit="min", style={"opacity": 0.85})
+                    layer = RasterLayer(title, "travel_time", payload.minutes, transform, result=True,
+                                        visible=visible, colour=travel_time_colours,
+                                        legend_items=sym.travel_time_legend(), unit="min", style={"opacity": 0.85})
                     layers[kind] = layer
                     self.stack.insert(self._bottom_index(raster=True), layer)
                 else:
-                    layer.set_values(payload, transform)
+                    layer.set_values(payload.minutes, transform, edited=payload.edited)
                     self.stack.changed(layer)
             else:
                 if payload is None:

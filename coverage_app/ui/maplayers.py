@@ -28,6 +28,7 @@ from coverage_app.core.outputs import symbology as sym
 from coverage_app.core.outputs.symbology import Style
 
 from . import render
+from .render import changed_window  # noqa: F401  (maplayers.changed_window, as before)
 from .layer_symbols import (LANDCOVER_COLOURS, LINE, PALETTE, POINT, POLYGON, RAMP, RASTER,  # noqa: F401
                             SymbolClass, apply_overrides, category_colours, grey_colours, symbolise,
                             travel_time_colours)
@@ -125,10 +126,7 @@ class VectorLayer(MapLayer):
     def set_frame(self, frame) -> None:
         frame = frame.reset_index(drop=True)
         self.frame = frame
-        geoms = frame.geometry
-        if geoms.crs is not None and self.map_crs is not None and not geoms.crs.equals(self.map_crs):
-            geoms = geoms.to_crs(self.map_crs)
-        self.geoms = np.asarray(geoms.values, dtype=object)
+        self.geoms = self._projected(frame.geometry)
         types = set(shapely.get_type_id(self.geoms[~shapely.is_missing(self.geoms)]).tolist())
         if types and types <= {0, 4}:
             self.geometry = POINT
@@ -145,6 +143,12 @@ class VectorLayer(MapLayer):
         self._tree = None
         self._anchors = None
         self.touch()
+
+    def _projected(self, geoms) -> np.ndarray:
+        """``geoms`` in the map CRS, reprojecting only geometries new to this layer
+        (:func:`render.reproject_reusing`)."""
+        out, self._source = render.reproject_reusing(geoms, self.map_crs, getattr(self, "_source", None))
+        return out
 
     def touch(self) -> None:
         super().touch()
@@ -339,17 +343,6 @@ class VectorLayer(MapLayer):
         return self.geoms[row]
 
 
-def changed_window(old: np.ndarray, new: np.ndarray):
-    """((r0, r1), (c0, c1)) bounding the cells where two grids differ (NaN equals NaN); None if none."""
-    diff = old != new
-    if old.dtype.kind == "f":
-        diff &= ~(np.isnan(old) & np.isnan(new))
-    rows = np.flatnonzero(diff.any(axis=1))
-    if not len(rows):
-        return None
-    cols = np.flatnonzero(diff.any(axis=0))
-    return (int(rows[0]), int(rows[-1]) + 1), (int(cols[0]), int(cols[-1]) + 1)
-
 
 class RasterLayer(MapLayer):
     """A grid drawn as an image placed by its affine transform (map coordinates)."""
@@ -362,33 +355,54 @@ class RasterLayer(MapLayer):
         self.unit = unit
         self._legend_items = legend_items or []
         self._colour = colour
+        self._count = None
         self.set_values(values, transform)
 
-    def set_values(self, values: np.ndarray, transform) -> None:
+    def set_values(self, values: np.ndarray, transform, edited=None) -> None:
         """New values; on the same grid the drawn image is updated in place, only in the window of
         the cells that changed (a what-if changes one facility's area: recolouring the whole
-        grid took most of a repaint at 100 m). The same array again changes nothing."""
+        grid took most of a repaint at 100 m). The same array again changes nothing.
+        ``edited``: :attr:`TierResult.edited` of ``values`` ((weakref to the parent's values,
+        window)); when the parent is the array on show, its window is used instead of comparing
+        the two grids in full."""
         old, image = getattr(self, "values", None), getattr(self, "_image", None)
         same_grid = old is not None and old.shape == values.shape and transform == self.transform
         if same_grid and values is old:
             return
-        if same_grid and image is not None and self._colour is not None and values.dtype == old.dtype:
-            window = changed_window(old, values)
+        if same_grid and values.dtype == old.dtype and (
+                (image is not None and self._colour is not None) or self._count is not None):
+            if edited is not None and edited[0]() is old:
+                window = edited[1]
+                if window[0][0] >= window[0][1] or window[1][0] >= window[1][1]:
+                    window = None
+            else:
+                window = changed_window(old, values)
             self.values = values
             if window is not None:
                 (r0, r1), (c0, c1) = window
-                pixels = np.frombuffer(image.bits(), np.uint32).reshape(image.height(), image.width())
-                pixels[r0:r1, c0:c1] = self._colour(values[r0:r1, c0:c1], self._image_opacity)
+                if self._count is not None and values.dtype.kind == "f":
+                    self._count += int(np.isfinite(values[r0:r1, c0:c1]).sum()) - \
+                        int(np.isfinite(old[r0:r1, c0:c1]).sum())
+                if image is not None and self._colour is not None:
+                    pixels = np.frombuffer(image.bits(), np.uint32).reshape(image.height(), image.width())
+                    pixels[r0:r1, c0:c1] = self._colour(values[r0:r1, c0:c1], self._image_opacity)
+                else:
+                    self._image = None
             self.touch()
             return
         self.values = values
         self.transform = transform  # affine.Affine: (col, row) -> map coordinates
         self._image = None
         self._image_opacity = None
+        self._count = None
         self.touch()
 
     def count(self) -> int:
-        return int(np.isfinite(self.values).sum()) if self.values.dtype.kind == "f" else int(self.values.size)
+        """Cells with a value (finite, for a float grid); kept up to date by an in-place update."""
+        if self._count is None:
+            self._count = int(np.isfinite(self.values).sum()) if self.values.dtype.kind == "f" \
+                else int(self.values.size)
+        return self._count
 
     def extent(self):
         rows, cols = self.values.shape

@@ -215,7 +215,14 @@ def stamp(pixels: np.ndarray, px: np.ndarray, py: np.ndarray, spr) -> None:
 # -- icons -------------------------------------------------------------------------------
 
 def style_icon(style: Style, geometry: str, size: int = 16) -> QPixmap:
-    """A legend swatch for a point ("point"), line ("line") or polygon ("polygon") style."""
+    """A legend swatch for a point ("point"), line ("line") or polygon ("polygon") style. Drawn
+    once per style (the layer panel refills the legends of every result layer on each what-if
+    edit: ~100 swatches); a QPixmap is implicitly shared, so handing out the same one is safe."""
+    return _style_icon_cached(style, geometry, size)
+
+
+@lru_cache(maxsize=512)
+def _style_icon_cached(style: Style, geometry: str, size: int) -> QPixmap:
     image = QImage(size, size, QImage.Format_ARGB32_Premultiplied)
     image.fill(0)
     painter = QPainter(image)
@@ -287,3 +294,39 @@ def image_from_argb(argb: np.ndarray) -> QImage:
     image = QImage(w, h, QImage.Format_ARGB32_Premultiplied)
     np.frombuffer(image.bits(), np.uint32).reshape(h, w)[:] = argb
     return image
+
+
+def reproject_reusing(geoms, map_crs, previous):
+    """``geoms`` (a GeoSeries) in ``map_crs`` as an object array, and the record to pass as
+    ``previous`` next time. A geometry object also in the previous call's series (shapely
+    geometries are immutable; a what-if result's villages and untouched catchments are the
+    same objects as its parent's) keeps its projected copy, so only the new ones are
+    reprojected; the record keeps the previous geometries alive for that."""
+    source = np.asarray(geoms.values, dtype=object)
+    if geoms.crs is None or map_crs is None or geoms.crs.equals(map_crs):
+        return source, None
+    out = None
+    if previous is not None and (previous[0] is geoms.crs or previous[0] == geoms.crs) and len(source):
+        where = {id(g): i for i, g in enumerate(previous[1])}
+        hit = np.fromiter((where.get(id(g), -1) for g in source), dtype=np.int64, count=len(source))
+        known = hit >= 0
+        if known.any():
+            out = np.empty(len(source), dtype=object)
+            out[known] = previous[2][hit[known]]
+            if not known.all():
+                out[~known] = np.asarray(geoms[~known].to_crs(map_crs).values, dtype=object)
+    if out is None:
+        out = np.asarray(geoms.to_crs(map_crs).values, dtype=object)
+    return out, (geoms.crs, source, out)
+
+
+def changed_window(old: np.ndarray, new: np.ndarray):
+    """((r0, r1), (c0, c1)) bounding the cells where two grids differ (NaN equals NaN); None if none."""
+    diff = old != new
+    if old.dtype.kind == "f":
+        diff &= ~(np.isnan(old) & np.isnan(new))
+    rows = np.flatnonzero(diff.any(axis=1))
+    if not len(rows):
+        return None
+    cols = np.flatnonzero(diff.any(axis=0))
+    return (int(rows[0]), int(rows[-1]) + 1), (int(cols[0]), int(cols[-1]) + 1)

@@ -208,19 +208,22 @@ class ScenarioController(Controller):
         scenario.setdefault("edits", []).append(edit)
         self.session.set_dirty(True)
         self.refresh_scenarios()
-        self.refresh_facilities()
         if name != self.project.active_scenario:
+            self.refresh_facilities()
             return
         cache = self.session.cache
         key = self.analysis.key(scenario)
         if key in cache:
+            self.refresh_facilities()
             self.analysis.show_result(cache[key], key)
             return
+        # the update first: the facilities are redrawn while it runs in the background
         previous = cache.get(self.analysis.key(before))
         if previous is not None and self.data is not None:
             self.analysis.start_update(previous, copy.deepcopy(scenario), edit, key)
         elif self.session.result is not None:
             self.analysis.start_analysis(copy.deepcopy(scenario), key, label="Updating results")
+        self.refresh_facilities()
 
     def remove_scenario_edit(self, name: str, edit: dict) -> None:
         scenario = self.project.scenario(name)

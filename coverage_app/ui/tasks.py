@@ -236,9 +236,11 @@ class TaskRunner(QObject):
         task = Task(self, fn, args, kwargs, label=label, cancellable=cancellable, pass_feedback=pass_feedback,
                     on_done=on_done, on_error=on_error, on_cancelled=on_cancelled, group=group)
         self.running.append(task)
-        self.task_started.emit(task)
+        # the worker first: a listener of task_started may repaint synchronously (a progress bar's
+        # setValue flushes the window, map included: ~50 ms a what-if edit used to wait for)
         self._queue.put(task)
         self._ensure_worker()
+        self.task_started.emit(task)
         return task
 
     def _forget(self, task: Task) -> None:

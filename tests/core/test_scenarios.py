@@ -141,6 +141,49 @@ def test_what_if_chain_leaves_earlier_results_bitwise_unchanged(sagaing, sharing
         assert state.outputs is None
 
 
+def assert_tables_identical(incremental, full):
+    """Every table of an edited result equals the full run's: values, dtypes, column order, index."""
+    import pandas as pd
+
+    for name in ("villages", "townships", "facilities", "curve", "capacity"):
+        a, b = getattr(incremental, name), getattr(full, name)
+        assert (a is None) == (b is None), name
+        if a is not None:
+            pd.testing.assert_frame_equal(a, b, check_exact=True, obj=name)
+    key = ["tier", "fac_id", "band_min"]
+    ci = incremental.catchments.sort_values(key).reset_index(drop=True)
+    cf = full.catchments.sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(ci.drop(columns="geometry"), cf.drop(columns="geometry"), check_exact=True)
+    assert incremental.problems == full.problems
+    assert incremental.population_basis == full.population_basis
+    assert incremental.assumed_unknown == full.assumed_unknown
+
+
+def test_what_if_chain_tables_equal_full_runs_exactly(sagaing):
+    """Edited results reuse their parent's village table (and its township sums when no village
+    crossed a threshold): each step of a chain of edits equals a full run of its scenario."""
+    project, data, params, base = sagaing
+    f = base.facilities
+    primary = list(f.loc[f.counts_primary & f.on_grid, "fac_id"].iloc[:2])
+    add = {"type": "add_facility", "fac_id": "MOBILE-1", "name": "Mobile clinic 1", "level": "Mobile clinic",
+           "provides_primary": True, "provides_secondary": False, "lon": 95.3, "lat": 22.5, "date": "2025-01-01"}
+    chain = [
+        {"type": "set_status", "fac_id": primary[0], "status": "closed", "date": "2025-01-01"},
+        {"type": "set_status", "fac_id": primary[1], "status": "partial", "date": "2025-01-01"},  # still counts
+        add,
+        {"type": "set_status", "fac_id": "MOBILE-1", "status": "closed", "date": "2025-02-01"},
+    ]
+    result, edits, reused = base, [], []
+    for edit in chain:
+        edits.append(edit)
+        scenario = {"name": "s", "as_of": None, "edits": list(edits)}
+        previous, result = result, update_result(result, data, scenario, edit)
+        assert_tables_identical(result, run_analysis(data, params, scenario))
+        reused.append(result.village_cells is previous.village_cells)
+    assert all(reused)  # the parent's village cells, not a reprojection of the villages
+    assert result.villages is not base.villages and base.villages["prim_fac"].notna().any()
+
+
 def test_new_facility_gains_access_in_comparison(tmp_path):
     project = make_project(tmp_path, facilities=[facility("H", 0, 0, secondary=True)],
                            villages=[village("NEAR", 1000, 0), village("FAR", 12_000, 0, 250)])
@@ -162,3 +205,28 @@ def test_new_edit_id_skips_layer_ids_and_ids_of_every_scenario():
     assert new_edit_id("NEW-", "fac_id", {"NEW-001"}, scenarios) == "NEW-003"  # a zone id does not count
     assert new_edit_id("NEW-", "zone_id", {"NEW-001", "NEW-002"}, scenarios) == "NEW-004"
     assert new_edit_id("ZONE-NEW-", "zone_id", set(), []) == "ZONE-NEW-001"
+
+
+def test_township_sums_by_counting_equal_the_group_by_path(sagaing, monkeypatch):
+    """township_summary counts into the townships' rows (numpy) where populations are whole
+    numbers; the table equals the pandas group-by and merge, including villages without a
+    township or with an unknown one, a township without villages and missing populations."""
+    import pandas as pd
+
+    from coverage_app.core.analysis import tables
+
+    project, data, params, base = sagaing
+    townships = data.role("townships")
+    v = base.villages.copy()
+    v.loc[v.index[:50], "township_pcode"] = None
+    v.loc[v.index[50:60], "township_pcode"] = "NOT-A-TOWNSHIP"
+    v.loc[v.index[60:70], "population"] = np.nan
+    v.loc[v["township_pcode"] == townships["pcode"].iloc[3], "township_pcode"] = "NOT-A-TOWNSHIP"
+    counted = {name: tables.township_summary(frame, townships, params) for name, frame in
+               (("bundled", base.villages), ("edge cases", v))}
+    monkeypatch.setattr(tables, "_township_summary_counts", lambda *a: None)
+    for name, frame in (("bundled", base.villages), ("edge cases", v)):
+        pd.testing.assert_frame_equal(counted[name], tables.township_summary(frame, townships, params),
+                                      check_exact=True, obj=name)
+    assert counted["edge cases"]["n_villages"].iloc[3] == 0
+    assert np.isnan(counted["edge cases"]["pct_prim"].iloc[3])

@@ -35,6 +35,19 @@ def test_first_edit_from_the_baseline_updates_its_result_instead_of_running_twic
     full = full_run(window.data, window.project.params, scenario)
     np.testing.assert_array_equal(window.result.tiers["primary"].minutes, full.tiers["primary"].minutes)
     assert window.result.headline() == full.headline()
+    # the travel-time layers were recoloured in the edit's window only: as a layer drawn afresh
+    from coverage_app.ui.layer_symbols import travel_time_colours
+    from coverage_app.ui.maplayers import RasterLayer
+
+    for tier in ("primary", "secondary"):
+        layer = window.session.result_layers[f"tt_{tier}"]
+        assert layer.values is window.result.tiers[tier].minutes
+        fresh = RasterLayer("tt", "travel_time", layer.values, layer.transform, colour=travel_time_colours,
+                            style=dict(layer.style))
+        shown, drawn = layer.image(), fresh.image()
+        np.testing.assert_array_equal(np.frombuffer(shown.bits(), np.uint32), np.frombuffer(drawn.bits(), np.uint32))
+        assert layer.count() == fresh.count()
+    assert window.result.tiers["primary"].edited is not None
     assert window.result.headline()["pop_no_primary"] >= baseline.headline()["pop_no_primary"]
     # back to the baseline: its own result, untouched by the scenario's update
     window.scenarios.activate_scenario(None)
@@ -114,3 +127,81 @@ def test_a_raster_layer_updated_in_place_draws_what_a_new_layer_draws(qapp):
     assert layer.version == version
     layer.set_values(b[:100], t)  # another grid: drawn afresh
     assert pixels(layer).shape == (100, 240)
+
+
+def test_a_raster_layer_updated_from_an_edits_window_draws_and_counts_what_a_new_layer_does(qapp):
+    """With the edit's window (TierResult.edited) the layer recolours and recounts only that
+    window, without comparing the two grids; a window for another parent is not used."""
+    import weakref
+
+    from rasterio.transform import from_origin
+
+    from coverage_app.ui import maplayers
+    from coverage_app.ui.layer_symbols import travel_time_colours
+    from coverage_app.ui.maplayers import RasterLayer
+
+    rng = np.random.default_rng(3)
+    a = rng.uniform(0, 300, (180, 240)).astype("float32")
+    a[:20] = np.nan
+    b = a.copy()
+    b[50:70, 100:130] += 45.0
+    b[60:62, 110:125] = np.nan  # cells cut off: fewer cells with a value
+    t = from_origin(0, 0, 250, 250)
+
+    def pixels(layer):
+        img = layer.image()
+        return np.frombuffer(img.bits(), np.uint32).reshape(img.height(), img.width()).copy()
+
+    compared = []
+    real = maplayers.changed_window
+    maplayers.changed_window = lambda *args: compared.append(1) or real(*args)
+    try:
+        layer = RasterLayer("tt", "travel_time", a, t, colour=travel_time_colours, style={"opacity": 0.85})
+        pixels(layer)
+        assert layer.count() == int(np.isfinite(a).sum())
+        layer.set_values(b, t, edited=(weakref.ref(a), ((48, 71), (99, 131))))
+        assert not compared
+        fresh = RasterLayer("tt", "travel_time", b, t, colour=travel_time_colours, style={"opacity": 0.85})
+        np.testing.assert_array_equal(pixels(layer), pixels(fresh))
+        assert layer.count() == fresh.count() == int(np.isfinite(b).sum()) < int(np.isfinite(a).sum())
+        c = b.copy()
+        c[150:160, 10:20] = 5.0
+        layer.set_values(c, t, edited=(weakref.ref(a), ((0, 0), (0, 0))))  # not the parent on show
+        assert compared
+        np.testing.assert_array_equal(pixels(layer), pixels(RasterLayer("tt", "travel_time", c, t,
+                                                                           colour=travel_time_colours,
+                                                                           style={"opacity": 0.85})))
+        assert layer.count() == int(np.isfinite(c).sum())
+    finally:
+        maplayers.changed_window = real
+
+
+def test_a_vector_layer_reprojects_only_the_geometries_new_to_it(qapp, monkeypatch):
+    """A what-if result's villages and untouched catchments are the same geometry objects as
+    its parent's: set_frame keeps their projected copies and projects only the new ones; the
+    layer's geometries equal those of a layer built afresh."""
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+    from pyproj import CRS
+
+    from coverage_app.ui.maplayers import VectorLayer
+
+    rng = np.random.default_rng(4)
+    points = shapely.points(rng.uniform(94, 96, 300), rng.uniform(21, 24, 300))
+    polygons = [shapely.box(94 + i * 0.01, 22, 94.005 + i * 0.01, 22.005).buffer(0.001) for i in range(40)]
+    a = gpd.GeoDataFrame({"k": range(340)}, geometry=list(points) + polygons, crs=4326)
+    map_crs = CRS.from_epsg(32646)
+    layer = VectorLayer("v", "villages", a, map_crs)
+    b = a.copy()  # a deep copy shares the geometry objects
+    b.loc[5, "geometry"] = shapely.Point(95.5, 22.5)
+    b = gpd.GeoDataFrame(pd.concat([b.iloc[10:], b.iloc[:10]]), geometry="geometry", crs=4326)  # another order
+    projected = []
+    real = gpd.GeoSeries.to_crs
+    monkeypatch.setattr(gpd.GeoSeries, "to_crs", lambda self, *x, **k: projected.append(len(self)) or real(self, *x, **k))
+    layer.set_frame(b)
+    assert projected == [1]  # only the new point
+    monkeypatch.setattr(gpd.GeoSeries, "to_crs", real)
+    fresh = VectorLayer("v", "villages", b, map_crs)
+    assert all(shapely.equals_exact(layer.geoms, fresh.geoms, tolerance=0.0))
+    assert layer.extent() == fresh.extent()

@@ -6,6 +6,7 @@ all inputs are arguments, progress and cancellation go through ``feedback``.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import time
 
@@ -24,8 +25,8 @@ from coverage_app.core.params import AnalysisParams
 from coverage_app.core.results import TIERS, AnalysisResult, TierResult
 from coverage_app.core.data.roles import COUNTING_STATUSES, FACILITY_LEVELS_SECONDARY
 from coverage_app.core.analysis.catchments import all_catchments, catchment_shapes, empty_catchments
-from coverage_app.core.analysis.tables import (assign_townships, capacity_coverage, coverage_curve, township_summary,
-                                              village_access)
+from coverage_app.core.analysis.tables import (assign_townships, capacity_coverage, coverage_curve, has_capacities,
+                                              set_village_times, township_summary, village_access, village_cells)
 
 GRID_MARGIN_M = 5_000.0
 SNAP_RADIUS_M = 1_000.0  # a facility on water moves to the nearest passable cell this close (metres, >= 2 cells)
@@ -380,16 +381,47 @@ def _no_villages() -> gpd.GeoDataFrame:
                              "population": pd.Series([], dtype=float)}, geometry=[], crs=4326)
 
 
-def assemble(data, params, grid, tiers, fac, fac_w, rows, cols, ok, friction, problems, assumed, scenario):
-    """Village, township, facility and curve tables from the travel-time grids (cheap)."""
+def _same_thresholds(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame, params) -> bool:
+    """Whether every village is on the same side of both thresholds (minutes) in ``a`` and ``b``
+    (two village tables of the same villages): then their township sums are equal."""
+    return all(np.array_equal(a[f"{s}_min"].to_numpy() <= limit, b[f"{s}_min"].to_numpy() <= limit)
+               for s, limit in (("prim", params.primary_minutes), ("sec", params.secondary_minutes)))
+
+
+def assemble(data, params, grid, tiers, fac, fac_w, rows, cols, ok, friction, problems, assumed, scenario,
+             previous=None):
+    """Village, township, facility and curve tables from the travel-time grids (cheap).
+
+    ``previous``: a result of the same project data, parameters and grid (a what-if edit's
+    parent). Its village table is reused for what the edit cannot change (villages, their
+    cells, townships and population basis) and only the columns of travel times are
+    rewritten; the township table is reused when no village crossed a threshold. The tables
+    equal those of a run without ``previous``."""
     from coverage_app.core.data.population import analysis_villages
 
-    villages, basis = analysis_villages(data)  # on the project's population basis
-    if villages is None:
-        villages = _no_villages()
-    townships = data.role("townships")
-    v = village_access(villages, grid, tiers, params, None if friction is None else friction.cost_s_per_m)
-    v["township_pcode"] = assign_townships(v, townships)
+    facs = fac.copy()
+    facs["on_grid"] = ok
+    facs["ref_min"] = referral_minutes(fac_w, rows, cols, ok, tiers["secondary"])
+    facs["_row"], facs["_col"] = rows, cols
+    cost = None if friction is None else friction.cost_s_per_m
+    # capacities gone since ``previous``: a full run has no capacity columns, the reused table has
+    reuse = previous is not None and previous.village_cells is not None and previous.grid == grid and (
+        previous.capacity is None or has_capacities(facs))
+    if reuse:
+        cells = previous.village_cells
+        v = previous.villages.copy()
+        set_village_times(v, cells, tiers, params, cost)
+        basis = copy.deepcopy(previous.population_basis) if data.raster("population") is None else \
+            analysis_villages(data)[1]
+    else:
+        villages, basis = analysis_villages(data)  # on the project's population basis
+        if villages is None:
+            villages = _no_villages()
+        cells = village_cells(villages, grid)
+        v = village_access(villages, grid, tiers, params, cost, cells=cells)
+    townships = None if reuse else data.role("townships")
+    if not reuse:
+        v["township_pcode"] = assign_townships(v, townships)
     off = ~v["on_grid"]
     if off.any():
         problems.append(Problem("warning", "villages outside the analysis grid are kept and flagged "
@@ -400,17 +432,17 @@ def assemble(data, params, grid, tiers, fac, fac_w, rows, cols, ok, friction, pr
         problems.append(Problem("warning", f"{int(unreachable.sum())} villages cannot reach any counting facility "
                                 "(cut off by water or no-go zones); they count as without access",
                                 layer="villages"))
-    facs = fac.copy()
-    facs["on_grid"] = ok
-    facs["ref_min"] = referral_minutes(fac_w, rows, cols, ok, tiers["secondary"])
-    facs["_row"], facs["_col"] = rows, cols
     cap_villages, cap_table = capacity_coverage(v, facs, params)
     if cap_villages is not None:
         v = cap_villages
-    result = AnalysisResult(params=params, grid=grid, tiers=tiers, villages=v,
-                            townships=township_summary(v, townships, params), catchments=empty_catchments(),
-                            facilities=facs, curve=coverage_curve(v), problems=problems, assumed_unknown=assumed,
-                            capacity=cap_table, friction=friction, scenario=scenario)
+    if reuse and data.raster("population") is None and _same_thresholds(previous.villages, v, params):
+        township_table = previous.townships.copy()  # the same sums of the same villages
+    else:
+        township_table = township_summary(v, data.role("townships") if reuse else townships, params)
+    result = AnalysisResult(params=params, grid=grid, tiers=tiers, villages=v, townships=township_table,
+                            catchments=empty_catchments(), facilities=facs, curve=coverage_curve(v),
+                            problems=problems, assumed_unknown=assumed, capacity=cap_table, friction=friction,
+                            scenario=scenario, village_cells=cells)
     result.population_basis = basis
     from coverage_app.core.analysis.population_grid import apply_grid_population
 

@@ -17,6 +17,7 @@ An edit dated after the analysis date is not applied.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -123,34 +124,67 @@ def update_result(result, data, scenario: dict, edit: dict, feedback=None):
     changed: dict[str, list] = {}  # tier -> flat indices of the cells each engine edit changed (None: unknown)
     ids = list(fac_w["fac_id"].astype(str))
     opts = dict(neighbours=params.neighbours, max_minutes=params.max_minutes, **friction.engine_options())
+    work = {}  # tier -> [(index, removed?)], the engine edits of each tier
     for tier in TIERS:
         old = result.tiers[tier]
-        before = dict(zip(result.facilities["fac_id"], result.facilities[f"counts_{tier}"] & result.facilities["on_grid"]))
-        after = dict(zip(fac["fac_id"], fac[f"counts_{tier}"].to_numpy(bool) & ok))
         if ids[: len(old.facility_ids)] != old.facility_ids or old.engine_state is None:
             return run_analysis(data, params, scenario, feedback=feedback)
-        state = old.engine_state
-        cells = []
-        for i, fid in enumerate(ids):
-            was, now = before.get(fid, False), after[fid]
-            if was and not now:
+        before = dict(zip(result.facilities["fac_id"], result.facilities[f"counts_{tier}"] & result.facilities["on_grid"]))
+        after = dict(zip(fac["fac_id"], fac[f"counts_{tier}"].to_numpy(bool) & ok))
+        work[tier] = [(i, was) for i, fid in enumerate(ids)
+                      if (was := before.get(fid, False)) != after[fid]]
+
+    def edit_tier(tier):
+        state, cells = result.tiers[tier].engine_state, []
+        for i, removed in work[tier]:
+            if removed:
                 new_state = engine.remove_source(state, i, friction.cost_s_per_m, friction.grid.cell_size_m, **opts)
-            elif now and not was:
+            else:
                 new_state = engine.add_source(state, int(rows[i]), int(cols[i]), i, friction.cost_s_per_m,
                                               friction.grid.cell_size_m, **opts)
-            else:
-                continue
             cells.append(engine.changed_cells(state, new_state))
             state = new_state
-        if cells:
-            tiers[tier] = type(old)(tier, state.minutes, state.allocation, ids, state)
+        return state, cells
+
+    busy = [tier for tier in TIERS if work[tier]]
+    if len(busy) > 1:  # each tier's engine state is its own and the searches release the GIL
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=len(busy), thread_name_prefix="edit") as pool:
+            edited = dict(zip(busy, pool.map(edit_tier, busy)))
+    else:
+        edited = {tier: edit_tier(tier) for tier in busy}
+    for tier in TIERS:
+        old = result.tiers[tier]
+        if tier in edited:
+            state, cells = edited[tier]
+            tiers[tier] = type(old)(tier, state.minutes, state.allocation, ids, state,
+                                    edited=_edited_window(old, cells, friction.grid.shape))
             changed[tier] = cells
         else:
             tiers[tier] = type(old)(tier, old.minutes, old.allocation, ids, old.engine_state)
     out = assemble(data, params, friction.grid, tiers, fac, fac_w, rows, cols, ok, friction,
-                   list(problems) + list(loc_problems), assumed, scenario)
+                   list(problems) + list(loc_problems), assumed, scenario, previous=result)
     out.catchments = _update_catchments(result, out, changed)
     return out
+
+
+def _edited_window(parent, cells: list, shape) -> tuple | None:
+    """(weakref to ``parent.minutes``, the window bounding the engine's changed ``cells``: flat
+    indices into a grid of ``shape``) for :attr:`TierResult.edited`; None if a list is unknown
+    (None) or the parent's array cannot be referenced weakly."""
+    if any(c is None for c in cells):
+        return None
+    idx = np.concatenate(cells) if len(cells) > 1 else cells[0]
+    try:
+        ref = weakref.ref(parent.minutes)
+    except TypeError:
+        return None
+    if not len(idx):
+        return ref, ((0, 0), (0, 0))
+    W = shape[1]
+    cols = idx % W
+    return ref, ((int(idx.min()) // W, int(idx.max()) // W + 1), (int(cols.min()), int(cols.max()) + 1))
 
 
 def _touched_facilities(t_old, t_new, cells: list) -> np.ndarray:
