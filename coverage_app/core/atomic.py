@@ -29,7 +29,8 @@ def atomic_path(target, suffix: str | None = None):
     tmp = Path(tmp)
     try:
         yield tmp
-        _fsync(tmp)
+        if tmp.is_file():
+            fsync_file(tmp)
         os.replace(tmp, target)
     finally:
         if tmp.exists():
@@ -62,10 +63,22 @@ def write_text_atomic(target, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
-def _fsync(path: Path) -> None:
-    if path.is_file():
-        with open(path, "rb") as fh:
-            os.fsync(fh.fileno())
+def fsync_file(path) -> None:
+    """Flush one file's data to the disk."""
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def fsync_folder(path) -> None:
+    """Flush a folder's entries (the names of the files in it) to the disk, where the system allows
+    opening a folder (POSIX); elsewhere nothing."""
+    if os.name != "posix":
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 # -- whole-folder switches (exports) -----------------------------------------------------

@@ -12,7 +12,6 @@ import sys
 import warnings
 from pathlib import Path
 
-import pandas as pd
 import pyogrio
 import pytest
 import rasterio
@@ -24,7 +23,8 @@ from coverage_app.core.feedback import Cancelled
 from coverage_app.core.outputs import export as export_mod
 from coverage_app.core.outputs import gdal_memory
 from coverage_app.core.outputs.export import (catchment_table, export_coverage, facility_table_out, shapefile_columns,
-                                              township_table, village_table, write_table, write_travel_time_rasters)
+                                              township_table, village_table, write_csv_tables, write_table,
+                                              write_travel_time_rasters)
 
 LAYERS = ("villages", "catchments", "townships", "facilities")
 
@@ -48,13 +48,7 @@ def plain_export(result, folder: Path) -> None:
             write_table(table, folder / "coverage.gpkg", layer=name, driver="GPKG")
         for name, table in tables.items():
             write_table(shapefile_columns(table), folder / f"{name}.shp", driver="ESRI Shapefile", encoding="UTF-8")
-    for name in ("townships", "villages"):
-        frame = pd.DataFrame(tables[name].drop(columns="geometry", errors="ignore"))
-        if name == "villages":
-            ll = tables[name].geometry.to_crs(4326)
-            frame["lon"], frame["lat"] = ll.x.round(6), ll.y.round(6)
-        frame.to_csv(folder / f"{name}.csv", index=False, encoding="utf-8")
-    result.curve.round(4).to_csv(folder / "coverage_curve.csv", index=False)
+    write_csv_tables(tables, result, folder)  # the CSVs are written on the main thread as before
     write_travel_time_rasters(result, folder)
 
 

@@ -18,23 +18,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-
-def fsync_file(path) -> None:
-    """Flush one file's data to the disk."""
-    with open(path, "rb") as fh:
-        os.fsync(fh.fileno())
-
-
-def fsync_folder(path) -> None:
-    """Flush a folder's entries (the names of the files in it) to the disk, where the system allows
-    opening a folder (POSIX); elsewhere nothing."""
-    if os.name != "posix":
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+from coverage_app.core.atomic import fsync_file
 
 
 class Background:

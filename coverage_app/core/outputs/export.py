@@ -32,14 +32,14 @@ import numpy as np
 import pandas as pd
 import rasterio
 
-from coverage_app.core.outputs.background import Background, fsync_file, fsync_folder
+from coverage_app.core.outputs.background import Background
 from coverage_app.core.outputs.scenario_label import scenario_name
 from coverage_app.core.errors import InputError, Problem
 from coverage_app.core.feedback import Cancelled, report
 from coverage_app.core.profile import stage
 from coverage_app.core.results import TIERS, AnalysisResult
-from coverage_app.core.atomic import (FolderBusy, clean_stale, folder_lock, link_or_copy,  # noqa: I001
-                                      staging_dir_for, switch_folder)
+from coverage_app.core.atomic import (FolderBusy, clean_stale, folder_lock, fsync_file, fsync_folder,  # noqa: I001
+                                      link_or_copy, staging_dir_for, switch_folder)
 
 RASTER_NODATA = -9999.0
 SHAPEFILE_FIELDS = {
@@ -378,14 +378,7 @@ def _write_export(result, out: Path, staging: Path, tables: dict, formats, *, sa
         if csv:
             report(feedback, done / steps, "CSV tables")
             with stage(stages, "export: CSV tables"):
-                for name in ("townships", "villages"):
-                    frame = pd.DataFrame(tables[name].drop(columns="geometry", errors="ignore"))
-                    if name == "villages":
-                        ll = tables[name].geometry.to_crs(4326)
-                        frame["lon"], frame["lat"] = ll.x.round(6), ll.y.round(6)
-                    frame.to_csv(staging / f"{name}.csv", index=False, encoding="utf-8")
-                result.curve.round(4).to_csv(staging / "coverage_curve.csv", index=False)
-                bg.fsync(staging / "townships.csv", staging / "villages.csv", staging / "coverage_curve.csv")
+                bg.fsync(*write_csv_tables(tables, result, staging))
         done += 1
         if rasters and not safe_share:
             report(feedback, done / steps, "Travel-time rasters")
@@ -439,6 +432,19 @@ def _write_shapefile(table, staging: Path, name: str, bg: Background) -> None:
         return
     for file_name, data in files.items():
         bg.write_file(staging / file_name, data)
+
+
+def write_csv_tables(tables: dict, result: AnalysisResult, folder: Path) -> list[Path]:
+    """townships.csv, villages.csv (with lon/lat in EPSG:4326, 6 decimals) and coverage_curve.csv
+    in ``folder``; returns their paths."""
+    for name in ("townships", "villages"):
+        frame = pd.DataFrame(tables[name].drop(columns="geometry", errors="ignore"))
+        if name == "villages":
+            ll = tables[name].geometry.to_crs(4326)
+            frame["lon"], frame["lat"] = ll.x.round(6), ll.y.round(6)
+        frame.to_csv(folder / f"{name}.csv", index=False, encoding="utf-8")
+    result.curve.round(4).to_csv(folder / "coverage_curve.csv", index=False)
+    return [folder / "townships.csv", folder / "villages.csv", folder / "coverage_curve.csv"]
 
 
 def _write_rasters_and_fsync(result, staging: Path, stages) -> None:

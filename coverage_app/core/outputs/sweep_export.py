@@ -27,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from coverage_app import __version__
+from coverage_app.core.atomic import fsync_file
 from coverage_app.core.errors import InputError, Problem
 from coverage_app.core.feedback import report
 from coverage_app.core.outputs.export import check_output_folder, write_table
@@ -87,8 +88,7 @@ def export_sweep(result, out_dir, feedback=None) -> list[Path]:
         (staging / "run.json").write_text(json.dumps(sweep_record(result), indent=1, ensure_ascii=False,
                                                      default=str) + "\n", encoding="utf-8")
         for path in staging.iterdir():
-            with open(path, "rb") as fh:
-                os.fsync(fh.fileno())
+            fsync_file(path)
         final = []
         for path in sorted(staging.iterdir()):
             os.replace(path, out / path.name)
