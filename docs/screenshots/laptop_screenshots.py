@@ -11,15 +11,13 @@ scenario (a mobile clinic added) printed to PDF and its first page as ``print_sc
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))  # this checkout, not an installed copy
+from screenshot_app import idle, settle, start_app, wait  # noqa: E402  (beside this script)
 CLINIC = {"type": "add_facility", "fac_id": "NEW-001", "name": "Kani mobile clinic", "level": "Mobile clinic",
           "lon": 95.05, "lat": 22.45, "status": "functioning"}
 
@@ -29,34 +27,8 @@ def main(argv=None) -> int:
     parser.add_argument("--cell", type=float, default=1000.0)
     parser.add_argument("--out", type=Path, default=HERE)
     args = parser.parse_args(argv)
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    tmp = tempfile.mkdtemp()
-    os.environ["COVERAGE_APP_DATA_DIR"] = tmp
-    from PySide6.QtCore import QEventLoop, QTimer
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    from coverage_app.ui import dialogs, settings
-
-    settings.use_settings_file(Path(tmp) / "settings.ini")
-    dialogs.create_boxes = False
-    from coverage_app.ui.app import create_window
-
-    def wait(predicate, timeout=300.0):
-        end = time.time() + timeout
-        while not predicate():
-            if time.time() > end:
-                raise SystemExit("timed out")
-            loop = QEventLoop()
-            QTimer.singleShot(30, loop.quit)
-            loop.exec()
-
-    def settle(seconds=0.5):
-        end = time.time() + seconds
-        wait(lambda: time.time() > end)
-
-    def idle(window):
-        wait(lambda: not [t for t in window.tasks.running if t.group != "warmup"])
+    create_window, tmp = start_app(offscreen=True)
+    from coverage_app.ui import settings
 
     for w, h in ((1366, 768), (1920, 1080)):
         settings.use_settings_file(Path(tmp) / f"settings-{w}.ini")  # a first start at each size

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,19 +25,11 @@ def main(argv=None) -> int:
     parser.add_argument("--offscreen-copy", type=Path, default=None,
                         help="also save QWidget.grab() (the offscreen rendering) here")
     args = parser.parse_args(argv)
-    if not os.environ.get("DISPLAY"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    tmp = tempfile.mkdtemp()
-    os.environ["COVERAGE_APP_DATA_DIR"] = tmp
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from screenshot_app import start_app
+
+    create_window, _ = start_app()
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    from coverage_app.ui import dialogs, settings
-
-    settings.use_settings_file(Path(tmp) / "settings.ini")
-    dialogs.create_boxes = False
-    from coverage_app.ui.app import create_window
 
     window = create_window(["--no-restore"])
     w, h = (int(v) for v in args.size.split("x"))

@@ -27,12 +27,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))  # this checkout, not an installed copy
+from screenshot_app import idle, settle, start_app, wait  # noqa: E402  (beside this script)
+
 MONTHLY = HERE.parent / "sweeps" / "monthly.toml"
 WINDOW = (1400, 900)
 DIALOG = (900, 761)
@@ -69,36 +69,12 @@ def main(argv=None) -> int:
     parser.add_argument("--write-spec", type=Path, default=None,
                         help="write the first sweep's spec (the dialog's settings) here as TOML")
     args = parser.parse_args(argv)
-    if not os.environ.get("DISPLAY"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    create_window, tmp = start_app()
     offscreen = os.environ.get("QT_QPA_PLATFORM") == "offscreen"
-    tmp = tempfile.mkdtemp()
-    os.environ["COVERAGE_APP_DATA_DIR"] = tmp
-    from PySide6.QtCore import QEventLoop, Qt, QTimer
-    from PySide6.QtWidgets import QApplication, QPushButton
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QPushButton
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    from coverage_app.ui import dialogs, settings
-
-    settings.use_settings_file(Path(tmp) / "settings.ini")
-    dialogs.create_boxes = False
-    from coverage_app.ui.app import create_window
-
-    def wait(predicate, timeout=1800.0):
-        end = time.time() + timeout
-        while not predicate():
-            if time.time() > end:
-                raise SystemExit("timed out")
-            loop = QEventLoop()
-            QTimer.singleShot(30, loop.quit)
-            loop.exec()
-
-    def settle(seconds=0.5):
-        end = time.time() + seconds
-        wait(lambda: time.time() > end)
-
-    def idle():
-        wait(lambda: not [t for t in window.tasks.running if t.group != "warmup"])
+    SWEEP_S = 1800.0  # a sweep of 100 draws takes minutes
 
     def save(widget, name):
         if offscreen or not widget.isWindow():  # a child widget (the canvas) renders itself the same either way
@@ -122,8 +98,8 @@ def main(argv=None) -> int:
     def run_sweep(dialog):
         dialog.result = None
         dialog.run_button.click()
-        wait(lambda: dialog.result is not None or "stopped" in dialog.status.text())
-        idle()
+        wait(lambda: dialog.result is not None or "stopped" in dialog.status.text(), SWEEP_S)
+        idle(window)
         if dialog.result is None:
             raise SystemExit(dialog.status.text())
         print(dialog.result.series.to_string())
@@ -135,7 +111,7 @@ def main(argv=None) -> int:
     window.move(0, 0)
     window.show()
     wait(lambda: window.data is not None and window._docks_arranged)
-    idle()
+    idle(window)
     if getattr(window.layers, "zawgyi_box", None) is not None:
         window.layers.zawgyi_box.close()
 
