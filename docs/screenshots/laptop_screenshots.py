@@ -17,7 +17,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))  # this checkout, not an installed copy
-from screenshot_app import idle, settle, start_app, wait  # noqa: E402  (beside this script)
+from screenshot_app import close_window, idle, settle, start_app, wait  # noqa: E402  (beside this script)
 CLINIC = {"type": "add_facility", "fac_id": "NEW-001", "name": "Kani mobile clinic", "level": "Mobile clinic",
           "lon": 95.05, "lat": 22.45, "status": "functioning"}
 
@@ -66,9 +66,7 @@ def main(argv=None) -> int:
             write_briefing(pdf, window.data, window.result)
             subprocess.run(["pdftoppm", "-r", "80", "-png", "-singlefile", "-f", "1", "-l", "1", str(pdf),
                             str(args.out / "print_scenario")], check=True)
-        window.dirty = False
-        window.close()
-        window.tasks.shutdown(20000)
+        close_window(window)
     return 0
 
 

@@ -54,3 +54,10 @@ def settle(seconds: float = 0.5) -> None:
 def idle(window, timeout: float = 300.0) -> None:
     """Wait until the window runs no task but its engine warm-up."""
     wait(lambda: not [t for t in window.tasks.running if t.group != "warmup"], timeout)
+
+
+def close_window(window) -> None:
+    """Close ``window`` without the unsaved-changes question and stop its task threads."""
+    window.dirty = False
+    window.close()
+    window.tasks.shutdown(20000)

@@ -31,7 +31,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))  # this checkout, not an installed copy
-from screenshot_app import idle, settle, start_app, wait  # noqa: E402  (beside this script)
+from screenshot_app import close_window, idle, settle, start_app, wait  # noqa: E402  (beside this script)
 
 MONTHLY = HERE.parent / "sweeps" / "monthly.toml"
 WINDOW = (1400, 900)
@@ -165,9 +165,7 @@ def main(argv=None) -> int:
     save(dialog, "sweep_monthly_series.png")
 
     dialog.close()
-    window.dirty = False
-    window.close()
-    window.tasks.shutdown(20000)
+    close_window(window)
     return 0
 
 
