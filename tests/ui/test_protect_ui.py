@@ -462,7 +462,12 @@ def test_open_and_save_run_off_the_gui_thread_and_the_window_stays_responsive(wi
 
     def write(*args, **kwargs):
         threads.append(threading.current_thread())
-        return real_write(*args, **kwargs)
+        written = real_write(*args, **kwargs)
+        # A save with a fresh key takes 0.1-0.2 s here: too few 10 ms ticks to tell a blocked GUI
+        # from a busy CI machine. Holding the worker 0.4 s longer (the GIL released) makes a
+        # blocked GUI thread show as ~0 ticks and a free one as dozens.
+        time.sleep(0.4)
+        return written
 
     monkeypatch.setattr(protect, "load_protected", load)
     monkeypatch.setattr(protect, "write_protected", write)
