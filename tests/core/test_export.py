@@ -167,3 +167,46 @@ def test_whole_analysis_and_export_make_no_network_connection(bundled_project_pa
     result = run_analysis(data, project.params.replace(cell_size_m=2000.0))
     export_coverage(result, tmp_path / "out", ("gpkg", "shp"), project=project)
     assert attempts == []
+
+
+def test_input_files_hashes_each_file_once(monkeypatch):
+    """The bundled project reads ten layers from sagaing.gpkg: one SHA-256 of it, not ten."""
+    from coverage_app.core.data.project import bundled_project_path, load_project
+    from coverage_app.core.outputs import export
+
+    project = load_project(bundled_project_path())
+    hashed = []
+    real = export._sha256
+    monkeypatch.setattr(export, "_sha256", lambda path: hashed.append(path) or real(path))
+    files = export.input_files(project, inputs=[project.layers[0].path])
+    paths = {ref.path for ref in project.layers}
+    assert len(hashed) == len(paths) == len(files) < len(project.layers)
+    assert sum(len(f["layers"]) for f in files) == len(project.layers)
+
+
+def test_travel_time_strips_replace_nan_and_allocation_is_written_whole(tmp_path, monkeypatch):
+    """Strips of whole tile rows (forced small here: 3 strips of 256, 256 and 88 rows) give the
+    grid back exactly, NaN as nodata; an int32 band already in its nodata convention is written
+    in one call."""
+    from coverage_app.core.outputs import export
+
+    monkeypatch.setattr(export, "_STRIP_BYTES", 1)
+    rng = np.random.default_rng(3)
+    minutes = rng.uniform(0, 500, (600, 70)).astype("float32")
+    minutes[rng.random(minutes.shape) < 0.2] = np.nan
+    allocation = rng.integers(-1, 9, minutes.shape).astype("int32")
+    assert export._strip_rows(70, 4) == 256
+    base = dict(driver="GTiff", width=70, height=600, count=1, crs="EPSG:32646",
+                transform=rasterio.transform.from_origin(500000, 2500000, 250, 250))
+    with rasterio.open(tmp_path / "t.tif", "w", dtype="float32", nodata=-9999, **base, **export.TRAVEL_TIME_PROFILE) as dst:
+        export._write_strips(dst, minutes, -9999)
+    with rasterio.open(tmp_path / "a.tif", "w", dtype="int32", nodata=-1, **base, **export.ALLOCATION_PROFILE) as dst:
+        export._write_strips(dst, allocation)
+    with rasterio.open(tmp_path / "t.tif") as src:
+        back = src.read(1)
+    assert np.array_equal(back == -9999, np.isnan(minutes))
+    assert np.array_equal(back[~np.isnan(minutes)], minutes[~np.isnan(minutes)])
+    with rasterio.open(tmp_path / "a.tif") as src:
+        assert np.array_equal(src.read(1), allocation)
+    monkeypatch.setattr(export, "_STRIP_BYTES", 32 << 20)
+    assert export._strip_rows(1267, 4) == 6400  # a 250 m Sagaing grid (2623 rows): one strip

@@ -155,11 +155,16 @@ def _sha256(path: Path) -> str | None:
 def input_files(project=None, inputs=None) -> list[dict]:
     """The run's input files, each with its SHA-256 and the project layers read from it."""
     files = {}
+
+    def entry(path: str) -> dict:  # each file hashed once, however many layers it holds
+        if path not in files:
+            files[path] = {"path": path, "sha256": _sha256(Path(path)), "layers": []}
+        return files[path]
+
     for ref in (project.layers if project is not None else []):
-        files.setdefault(ref.path, {"path": ref.path, "sha256": _sha256(Path(ref.path)), "layers": []})
-        files[ref.path]["layers"].append({"name": ref.name, "layer": ref.layer, "role": ref.role})
+        entry(ref.path)["layers"].append({"name": ref.name, "layer": ref.layer, "role": ref.role})
     for path in inputs or []:
-        files.setdefault(str(path), {"path": str(path), "sha256": _sha256(Path(path)), "layers": []})
+        entry(str(path))
     return list(files.values())
 
 
@@ -210,22 +215,35 @@ def _as_of(result):
 # predictor). Both are readable by any GDAL, QGIS or ArcGIS.
 TRAVEL_TIME_PROFILE = dict(tiled=True, blockxsize=256, blockysize=256)
 ALLOCATION_PROFILE = dict(tiled=True, blockxsize=256, blockysize=256, compress="deflate", zlevel=1)
-_STRIP_ROWS = 256  # rows written at a time (one row of tiles): no grid-sized temporary
+# Rows written at a time: whole tile rows up to ~32 MB of float32 (all of a 250 m Sagaing grid, 6
+# strips at 100 m), so no grid-sized temporary at fine cells. Few strips matter: the write runs on a
+# thread beside the vector writes, and each GIL hand-back can wait out a whole pyogrio call (~60 ms).
+_STRIP_BYTES = 32 << 20
+_TILE = 256
+
+
+def _strip_rows(cols: int, itemsize: int) -> int:
+    return max(_TILE, (_STRIP_BYTES // max(cols * itemsize, 1)) // _TILE * _TILE)
 
 
 def _write_strips(dst, array, nodata=None) -> None:
-    """Write ``array`` into band 1 strip by strip, NaN replaced by ``nodata`` in a strip-sized buffer
-    (never a full-grid float64 or float32 copy)."""
+    """Write ``array`` into band 1, NaN replaced by ``nodata`` in a strip-sized buffer (never a
+    full-grid float64 copy, nor a float32 one beyond ~32 MB). Without ``nodata`` and in the band's
+    type, ``array`` is written as it is, in one call."""
     from rasterio.windows import Window
 
     rows, cols = array.shape
-    buf = np.empty((min(_STRIP_ROWS, rows), cols), dtype=dst.dtypes[0])
-    for r0 in range(0, rows, _STRIP_ROWS):
-        n = min(_STRIP_ROWS, rows - r0)
+    if nodata is None and array.dtype == np.dtype(dst.dtypes[0]):
+        dst.write(array, 1)
+        return
+    step = _strip_rows(cols, np.dtype(dst.dtypes[0]).itemsize)
+    buf = np.empty((min(step, rows), cols), dtype=dst.dtypes[0])
+    for r0 in range(0, rows, step):
+        n = min(step, rows - r0)
         part = buf[:n]
         np.copyto(part, array[r0:r0 + n], casting="same_kind")
         if nodata is not None:
-            part[np.isnan(part)] = nodata
+            np.copyto(part, nodata, where=np.isnan(part))
         dst.write(part, 1, window=Window(0, r0, cols, n))
 
 
