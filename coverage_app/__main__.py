@@ -54,6 +54,7 @@ def console_main() -> int:
     :func:`~coverage_app.core.startup.imports_done`); after a command (not the app: Qt saves its
     settings in its teardown) ends the process at once with the command's exit code."""
     startup.hold()
+    startup.small_pages_for_numpy()
     argv = sys.argv[1:]
     code = main(argv)
     if opens_app(argv):

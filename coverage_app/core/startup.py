@@ -1,5 +1,5 @@
 """How a ``coverage-app`` process starts and ends: no garbage collections while the heavy
-modules are imported, and an exit that skips the interpreter's teardown. Qt-free; used by the
+modules are imported, NumPy's arrays in small pages (:func:`small_pages_for_numpy`), and an exit that skips the interpreter's teardown. Qt-free; used by the
 console-script entry (:func:`coverage_app.__main__.console_main`) and the app start.
 
 Why: importing pandas, geopandas, shapely, rasterio and numba creates some millions of objects
@@ -33,6 +33,21 @@ import threading
 
 _held: bool | None = None  # while held: whether the collector was enabled before
 _frozen = False  # imports_done ran once in this process
+
+
+def small_pages_for_numpy() -> None:
+    """Ask NumPy not to ``madvise`` its large arrays into transparent huge pages (its default on
+    Linux kernels with THP in "madvise" mode), for this process and its children, unless
+    ``NUMPY_MADVISE_HUGEPAGE`` is already set. Before NumPy is imported (the console-script entry).
+
+    Why: a run touches ~160 MB of fresh arrays at 250 m (each tier's search records, minutes and
+    allocation), and the kernel fills a huge-page fault by zeroing (and, with defrag "madvise",
+    compacting) 2 MB at a time under the process's memory lock, which the two search threads then
+    wait for. Measured on the 2-core benchmark machine: the first search of a process took 0.29-0.35 s
+    per tier with huge pages and 0.19-0.22 s without; the Sagaing ``analyse`` search stage went from
+    0.33-0.55 s to 0.34 s every time (benchmarks/README.md). Elsewhere (THP "never" or
+    "always", other systems) NumPy's setting changes nothing."""
+    os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
 
 
 def hold() -> None:

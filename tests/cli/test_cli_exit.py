@@ -139,3 +139,27 @@ def test_hold_stops_collections_until_imports_done_freezes_them():
     run = subprocess.run([sys.executable, "-c", GC_PROBE], cwd=REPO, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert run.stdout.split() == ["0", "True", "True", "True"]
+
+
+def _python(code: str, **env) -> str:
+    import os
+
+    environ = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"} | env
+    run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, env=environ)
+    assert run.returncode == 0, run.stderr
+    return run.stdout.strip()
+
+
+def test_console_script_keeps_numpy_arrays_out_of_huge_pages_unless_the_user_chose():
+    """console_main sets NUMPY_MADVISE_HUGEPAGE=0 before NumPy is imported (startup.small_pages_for_numpy:
+    huge-page faults slowed the first search of a process by ~50% on the benchmark machine); a value
+    the user set is kept, and NumPy follows it."""
+    shown = ("import os, sys, coverage_app.__main__ as m\n"
+             "m.main = lambda argv: print(os.environ.get('NUMPY_MADVISE_HUGEPAGE'), 'numpy' in sys.modules) or 0\n"
+             "m.console_main()\n")
+    assert _python(shown) == "0 False"
+    assert _python(shown, NUMPY_MADVISE_HUGEPAGE="1") == "1 False"
+    numpy_flag = ("from coverage_app.core import startup\nstartup.small_pages_for_numpy()\nimport numpy\n"
+                  "from numpy._core.multiarray import _set_madvise_hugepage\nprint(_set_madvise_hugepage(False))\n")
+    assert _python(numpy_flag) == "False"
+    assert _python(numpy_flag, NUMPY_MADVISE_HUGEPAGE="1") == "True"
