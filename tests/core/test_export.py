@@ -208,5 +208,6 @@ def test_travel_time_strips_replace_nan_and_allocation_is_written_whole(tmp_path
     assert np.array_equal(back[~np.isnan(minutes)], minutes[~np.isnan(minutes)])
     with rasterio.open(tmp_path / "a.tif") as src:
         assert np.array_equal(src.read(1), allocation)
-    monkeypatch.setattr(export, "_STRIP_BYTES", 32 << 20)
-    assert export._strip_rows(1267, 4) == 6400  # a 250 m Sagaing grid (2623 rows): one strip
+    monkeypatch.undo()
+    assert export._strip_rows(1267, 4) == 768  # a 250 m Sagaing grid (2623 rows): 4 strips
+    assert export._strip_rows(3000, 4) == 256

@@ -215,10 +215,11 @@ def _as_of(result):
 # predictor). Both are readable by any GDAL, QGIS or ArcGIS.
 TRAVEL_TIME_PROFILE = dict(tiled=True, blockxsize=256, blockysize=256)
 ALLOCATION_PROFILE = dict(tiled=True, blockxsize=256, blockysize=256, compress="deflate", zlevel=1)
-# Rows written at a time: whole tile rows up to ~32 MB of float32 (all of a 250 m Sagaing grid, 6
-# strips at 100 m), so no grid-sized temporary at fine cells. Few strips matter: the write runs on a
-# thread beside the vector writes, and each GIL hand-back can wait out a whole pyogrio call (~60 ms).
-_STRIP_BYTES = 32 << 20
+# Rows written at a time: whole tile rows up to ~4 MB of float32 (768 rows of a 250 m Sagaing grid,
+# 256 of a 3000-column one). Fewer strips than one per tile row: the write runs on a thread beside the
+# vector writes, and each GIL hand-back can wait out a whole pyogrio call (~60 ms); larger buffers
+# cost more first-touch page faults than they save (32 MB: +28,000 faults, +25 MB on 3000 x 3000).
+_STRIP_BYTES = 4 << 20
 _TILE = 256
 
 
@@ -228,7 +229,7 @@ def _strip_rows(cols: int, itemsize: int) -> int:
 
 def _write_strips(dst, array, nodata=None) -> None:
     """Write ``array`` into band 1, NaN replaced by ``nodata`` in a strip-sized buffer (never a
-    full-grid float64 copy, nor a float32 one beyond ~32 MB). Without ``nodata`` and in the band's
+    full-grid float64 copy, nor a float32 one beyond ~4 MB). Without ``nodata`` and in the band's
     type, ``array`` is written as it is, in one call."""
     from rasterio.windows import Window
 
@@ -247,15 +248,17 @@ def _write_strips(dst, array, nodata=None) -> None:
         dst.write(part, 1, window=Window(0, r0, cols, n))
 
 
-def write_travel_time_rasters(result: AnalysisResult, folder: Path, stages=None, overlapped: bool = False) -> list[Path]:
+def write_travel_time_rasters(result: AnalysisResult, folder: Path, stages=None, overlapped: bool = False,
+                              tiers=TIERS, lookup: bool = True) -> list[Path]:
     """travel_time_{tier}.tif (float32 minutes, nodata -9999) and allocation_{tier}.tif (int32 facility
     index, nodata -1, with allocation_facilities.csv mapping index -> fac_id), in the working CRS.
-    ``overlapped``: the seconds per file are recorded as overlapped stages (written on a thread)."""
+    ``overlapped``: the seconds per file are recorded as overlapped stages (written on a thread);
+    ``tiers`` and ``lookup`` (the CSV) choose what is written (the export writes each tier on its own thread)."""
     written = []
     g = result.grid
     base = dict(driver="GTiff", width=g.shape[1], height=g.shape[0], count=1, crs=g.crs.to_wkt(),
                 transform=g.transform)
-    for tier in TIERS:
+    for tier in tiers:
         t = result.tiers[tier]
         path = folder / f"travel_time_{tier}.tif"
         with stage(stages, f"export: {path.name}", overlapped), \
@@ -269,6 +272,8 @@ def write_travel_time_rasters(result: AnalysisResult, folder: Path, stages=None,
             _write_strips(dst, t.allocation)
             dst.set_band_description(1, f"index of the nearest {tier} facility (see allocation_facilities.csv)")
         written += [path, path2]
+    if not lookup:
+        return written
     fac = result.facilities
     lookup = pd.DataFrame({"value": np.arange(len(fac)), "fac_id": fac["fac_id"].to_numpy(),
                            "name": fac["name"].to_numpy()})
@@ -376,7 +381,9 @@ def _write_export(result, out: Path, staging: Path, tables: dict, formats, *, sa
     done = 0
     with Background(stages) as bg:
         if rasters and not safe_share:  # GDAL releases the GIL while it writes and compresses
-            bg.submit("export: travel-time rasters (background)", _write_rasters_and_fsync, result, staging, stages)
+            for i, tier in enumerate(TIERS):  # one thread per tier: GDAL writes and compresses without the GIL
+                bg.submit("export: travel-time rasters (background)", _write_rasters_and_fsync, result, staging,
+                          stages, (tier,), i == 0)
         hashes = bg.submit("export: input hashes (background)", input_files, project, inputs)
         with warnings.catch_warnings(), _unsynced_sqlite():
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -465,8 +472,9 @@ def write_csv_tables(tables: dict, result: AnalysisResult, folder: Path) -> list
     return [folder / "townships.csv", folder / "villages.csv", folder / "coverage_curve.csv"]
 
 
-def _write_rasters_and_fsync(result, staging: Path, stages) -> None:
-    for path in write_travel_time_rasters(result, staging, stages=stages, overlapped=True):
+def _write_rasters_and_fsync(result, staging: Path, stages, tiers=TIERS, lookup=True) -> None:
+    for path in write_travel_time_rasters(result, staging, stages=stages, overlapped=True, tiers=tiers,
+                                          lookup=lookup):
         fsync_file(path)
 
 
