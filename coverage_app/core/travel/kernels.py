@@ -17,12 +17,37 @@ the int64 ``st`` array: :data:`FREE` ... :data:`NLOG`.
 from __future__ import annotations
 
 import math
+import sys
+from contextlib import contextmanager
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, types
-from numba.core import cgutils
-from numba.extending import intrinsic
+
+
+@contextmanager
+def _numba_start_without_scipy():
+    """Numba's start-up without SciPy, where SciPy is installed (the test extras, conda, many GIS
+    environments; a plain ``pip install`` of the app has none): ``import numba`` imports ``scipy``
+    only to check its version, and its first dispatch imports ``scipy.linalg.cython_blas`` only
+    to learn whether ``np.dot`` and friends may call BLAS. No kernel of ours uses BLAS, and the
+    two imports cost 0.15-0.25 s of every process start (``python -X importtime``). Both names
+    are hidden while numba starts (an import of a name that is None in ``sys.modules`` fails at
+    once, parents untouched) and given back after, so anything imported later finds SciPy."""
+    hidden = [name for name in ("scipy", "scipy.linalg.cython_blas") if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None
+    try:
+        yield
+    finally:
+        for name in hidden:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+
+
+with _numba_start_without_scipy():
+    from llvmlite import ir
+    from numba import njit, types
+    from numba.core import cgutils
+    from numba.extending import intrinsic
 
 
 PAD = 2  # barrier border, wide enough for knight's moves
@@ -77,7 +102,8 @@ def _prefetch_probe(a):
 
 
 try:  # a speed hint only: fall back to nothing if this LLVM refuses it
-    _prefetch_probe(np.zeros(1, np.float64))
+    with _numba_start_without_scipy():  # numba's first dispatch: its typing registries load here
+        _prefetch_probe(np.zeros(1, np.float64))
     _prefetch = _prefetch_intrinsic
 except Exception:  # pragma: no cover
 
