@@ -13,6 +13,7 @@ per-character Python loop of the detector took 0.3-0.5 s on the bundled villages
 
 from __future__ import annotations
 
+import math
 import re
 from functools import lru_cache
 
@@ -62,6 +63,10 @@ def zawgyi_probability(text) -> float:
     return float(zawgyi_probabilities([text])[0])
 
 
+def _over_one_plus(z: float) -> float:
+    return z / (z + 1)
+
+
 def zawgyi_probabilities(texts: list[str]) -> np.ndarray:
     """Zawgyi probability (0-1) of each string of ``texts``, ``-inf`` where a string has no
     character of the model's alphabet (as ``myanmartools`` returns)."""
@@ -98,13 +103,11 @@ def zawgyi_probabilities(texts: list[str]) -> np.ndarray:
         at = starts_sorted[:active] + k
         totals[:active] += pair_scores[at]
         counts[:active] += ~foreign_pair[at]
-    prob = np.empty(n)
     # Pz/(Pu+Pz) = 1/(1+exp(lnPu-lnPz)), written so that exp never overflows (as myanmartools).
-    positive = totals >= 0
-    with np.errstate(over="ignore"):
-        z = np.exp(-totals[positive])
-        prob[positive] = z / (z + 1)
-        prob[~positive] = 1 / (1 + np.exp(totals[~positive]))
+    # math.exp, as myanmartools: NumPy's vectorised exp (2.4) differs from libm in the last bit.
+    exp = math.exp
+    prob = np.array([_over_one_plus(exp(-t)) if t >= 0 else 1 / (1 + exp(t)) for t in totals.tolist()],
+                    dtype=np.float64)
     out[order] = np.where(counts > 0, prob, -np.inf)
     return out
 
