@@ -34,18 +34,26 @@ def reuse_bundled_layers(monkeypatch):
         return [repr((r.name, r.path, r.role, r.layer, r.mapping, r.convert_zawgyi, r.options))
                 for r in project.layers]
 
+    def copied(project, data):
+        # the cache and every window hold their own ProjectData, layers and frames: a window that
+        # removes a layer or edits a frame in place (the first test of a worker got the cached
+        # object itself, and 10 later tests then found no facilities layer) changes only its copy
+        layers = {}
+        for name, layer in data.layers.items():
+            layers[name] = copy.copy(layer)
+            layers[name].data = layer.data.copy()
+        rasters = {r.name: r for r in project.layers if r.name in data.rasters}
+        return model.ProjectData(project, layers, rasters, list(data.problems))
+
     def load(project, feedback=None):
         key = str(project.path.resolve()) if project.path else None
         cached = _LOADED.get(key)
         if key is None or cached is None or refs(project) != cached[0]:
             data = real(project, feedback=feedback)
             if key is not None:
-                _LOADED[key] = (refs(project), data)
+                _LOADED[key] = (refs(project), copied(project, data))
             return data
-        data = cached[1]
-        rasters = {r.name: r for r in project.layers if r.name in data.rasters}
-        return model.ProjectData(project, {k: copy.copy(v) for k, v in data.layers.items()}, rasters,
-                                 list(data.problems))
+        return copied(project, cached[1])
 
     monkeypatch.setattr(project_controller, "load_project_data", load)
 
