@@ -110,7 +110,9 @@ def cmd_analyse(args) -> int:
         from coverage_app.cli.protect import require_full_confirmation
 
         require_full_confirmation(project, args, "export")  # before any slow work
-        data = load_project_data(project)
+        from coverage_app.core.data.roles import ANALYSIS_ROLES
+
+        data = load_project_data(project, roles=ANALYSIS_ROLES)  # not the display-only layers
     if stages is not None:  # otherwise the kernels load inside the search, as before
         from coverage_app.core.travel import engine
 
@@ -180,7 +182,9 @@ def cmd_sites(args) -> int:
     feedback = TerminalFeedback(args.quiet)
     project = project_from_args(args)
     params = params_from_args(project, args)
-    data = load_project_data(project)
+    from coverage_app.core.data.roles import ANALYSIS_ROLES
+
+    data = load_project_data(project, roles=ANALYSIS_ROLES)
     if errors_of(data.problems):
         for problem in errors_of(data.problems):
             print(problem)

@@ -113,3 +113,36 @@ def test_sites_command(tmp_path, capsys):
 def test_sites_bad_output(tmp_path, capsys):
     assert main(["sites", "--out", str(tmp_path / "sites.txt"), *FAST]) == 2
     assert "--out must end in" in capsys.readouterr().err
+
+
+def test_analyse_does_not_read_the_display_only_reference_layers(tmp_path, capsys):
+    """A reference layer (display only) is not read by an analysis: a damaged one neither stops it
+    nor changes a number; run.json still lists (and hashes) its file among the project's inputs.
+    The same damaged layer is still reported by `check`, which reads every layer, and an unknown
+    role still stops the analysis."""
+    from coverage_app.core.data.model import load_project_data
+    from coverage_app.core.data.project import bundled_project_path, load_project, save_project
+    from coverage_app.core.data.roles import ANALYSIS_ROLES
+
+    project = load_project(bundled_project_path())
+    towns = next(r for r in project.layers if r.role == "reference" and r.name == "Towns")
+    damaged = tmp_path / "towns.gpkg"
+    damaged.write_bytes(b"SQLite format 3\0" + b"\0" * 200)  # a truncated GeoPackage
+    towns.path, towns.written = str(damaged), str(damaged)
+    path = save_project(project, tmp_path / "p.covproj")
+    assert main(["analyse", str(path), "--out", str(tmp_path / "a"), *FAST]) == 0
+    assert main(["analyse", "--out", str(tmp_path / "b"), *FAST]) == 0
+    a = pyogrio.read_dataframe(tmp_path / "a" / "coverage.gpkg", layer="villages", read_geometry=False)
+    b = pyogrio.read_dataframe(tmp_path / "b" / "coverage.gpkg", layer="villages", read_geometry=False)
+    assert a.equals(b)
+    record = json.loads((tmp_path / "a" / "run.json").read_text())
+    assert any(i["path"] == str(damaged) for i in record["inputs"])
+    data = load_project_data(load_project(path), roles=ANALYSIS_ROLES)
+    assert "Towns" not in data.layers and "Health facilities" in data.layers
+    assert not any(p.file == str(damaged) for p in data.problems)
+    every = load_project_data(load_project(path))
+    assert any(p.severity == "error" and p.file == str(damaged) for p in every.problems)
+    project.layers[0].role = "no such role"
+    save_project(project, tmp_path / "q.covproj")
+    assert main(["analyse", str(tmp_path / "q.covproj"), "--out", str(tmp_path / "c"), *FAST]) == 2
+    assert "unknown role 'no such role'" in capsys.readouterr().out

@@ -137,10 +137,11 @@ def prepare_sweep(spec: SweepSpec, data=None, feedback=None) -> tuple[list[Group
     """The groups of a sweep and the village / township frame (``base``) results attach to."""
     from coverage_app.core.data.model import load_project_data
     from coverage_app.core.data.project import bundled_project_path, load_project
+    from coverage_app.core.data.roles import ANALYSIS_ROLES
 
     if data is None:
         project = load_project(spec.project_path or bundled_project_path())
-        data = load_project_data(project)
+        data = load_project_data(project, roles=ANALYSIS_ROLES)  # not the display-only layers
     project = data.project
     facilities = data.role("facilities")
     if facilities is None or len(facilities) == 0:

@@ -87,14 +87,17 @@ def load_layer_ref(ref: LayerRef, project: Project | None = None) -> Layer:
     return layer
 
 
-def load_project_data(project: Project, feedback=None) -> ProjectData:
-    """Load every layer of ``project``. Failures become problems; nothing raises for bad data."""
+def load_project_data(project: Project, feedback=None, roles=None) -> ProjectData:
+    """Load every layer of ``project`` (with ``roles``, e.g. :data:`~coverage_app.core.data.roles.ANALYSIS_ROLES`,
+    only the layers of those roles: an analysis does not read the display-only reference layers).
+    Failures become problems; nothing raises for bad data."""
     data = ProjectData(project)
     data.problems += [Problem("warning", note, file=str(project.path) if project.path else None)
                       for note in project.load_notes]
-    n = max(len(project.layers), 1)
+    refs = [ref for ref in project.layers if roles is None or ref.role in roles or ref.role not in ROLES]
+    n = max(len(refs), 1)
     raster_info = {}  # name -> RasterInfo of the rasters kept (their overlap is checked below)
-    for i, ref in enumerate(project.layers):
+    for i, ref in enumerate(refs):
         report(feedback, i / n, f"Loading {ref.name}")
         if ref.role not in ROLES:
             data.problems.append(Problem("error", f"unknown role '{ref.role}'", file=ref.path, layer=ref.layer))

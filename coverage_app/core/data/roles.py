@@ -120,6 +120,9 @@ ROLES: dict[str, RoleSpec] = {
     ]
 }
 
+# What an analysis reads: every role but the display-only reference layers.
+ANALYSIS_ROLES: tuple[str, ...] = tuple(name for name in ROLES if name != "reference")
+
 
 def guess_mapping(role: str, columns) -> dict[str, str]:
     """Propose canonical field -> source field for ``role`` from a file's column names."""
