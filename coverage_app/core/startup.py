@@ -1,6 +1,7 @@
 """How a ``coverage-app`` process starts and ends: no garbage collections while the heavy
-modules are imported, NumPy's arrays in small pages (:func:`small_pages_for_numpy`), and an exit that skips the interpreter's teardown. Qt-free; used by the
-console-script entry (:func:`coverage_app.__main__.console_main`) and the app start.
+modules are imported, NumPy's arrays in small pages (:func:`small_pages_for_numpy`), and an
+exit that skips the interpreter's teardown. Qt-free; used by the console-script entry
+(:func:`coverage_app.__main__.console_main`) and the app start.
 
 Why: importing pandas, geopandas, shapely, rasterio and numba creates some millions of objects
 that live as long as the process. CPython's collector runs a full (generation 2) collection each

@@ -63,8 +63,14 @@ def zawgyi_probability(text) -> float:
     return float(zawgyi_probabilities([text])[0])
 
 
-def _over_one_plus(z: float) -> float:
-    return z / (z + 1)
+def _zawgyi_share(total: float) -> float:
+    """Pz/(Pu+Pz) = 1/(1+exp(lnPu-lnPz)) from ``total`` = lnPz-lnPu, written so that exp never
+    overflows, with math.exp, as myanmartools does (NumPy 2.4's vectorised exp differs from libm
+    in the last bit)."""
+    if total >= 0:
+        z = math.exp(-total)
+        return z / (z + 1)
+    return 1 / (1 + math.exp(total))
 
 
 def zawgyi_probabilities(texts: list[str]) -> np.ndarray:
@@ -103,11 +109,7 @@ def zawgyi_probabilities(texts: list[str]) -> np.ndarray:
         at = starts_sorted[:active] + k
         totals[:active] += pair_scores[at]
         counts[:active] += ~foreign_pair[at]
-    # Pz/(Pu+Pz) = 1/(1+exp(lnPu-lnPz)), written so that exp never overflows (as myanmartools).
-    # math.exp, as myanmartools: NumPy's vectorised exp (2.4) differs from libm in the last bit.
-    exp = math.exp
-    prob = np.array([_over_one_plus(exp(-t)) if t >= 0 else 1 / (1 + exp(t)) for t in totals.tolist()],
-                    dtype=np.float64)
+    prob = np.array([_zawgyi_share(t) for t in totals.tolist()], dtype=np.float64)
     out[order] = np.where(counts > 0, prob, -np.inf)
     return out
 

@@ -220,7 +220,7 @@ ALLOCATION_PROFILE = dict(tiled=True, blockxsize=256, blockysize=256, compress="
 # vector writes, and each GIL hand-back can wait out a whole pyogrio call (~60 ms); larger buffers
 # cost more first-touch page faults than they save (32 MB: +28,000 faults, +25 MB on 3000 x 3000).
 _STRIP_BYTES = 4 << 20
-_TILE = 256
+_TILE = TRAVEL_TIME_PROFILE["blockysize"]
 
 
 def _strip_rows(cols: int, itemsize: int) -> int:
