@@ -18,7 +18,6 @@ mask) whose steps share the same preallocated arrays; split, each step would nee
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -28,10 +27,10 @@ import rasterio
 import shapely
 from rasterio import features
 from rasterio.enums import Resampling
-from rasterio.warp import reproject
 
 from coverage_app.core.travel.burn import burn, geojson_many, outline_of
 from coverage_app.core.travel.kernels import jit_kernel
+from coverage_app.core.travel.onto_grid import read_class_codes, read_onto_grid
 from coverage_app.core.errors import InputError, Problem
 from coverage_app.core.feedback import report
 from coverage_app.core.grid import Grid
@@ -177,35 +176,6 @@ def study_area_mask(townships_w: gpd.GeoDataFrame | None, grid: Grid, area=None)
     return mask
 
 
-def _same_grid(src, grid: Grid) -> bool:
-    """The raster's cells are exactly the grid's (same CRS, transform and shape)."""
-    return ((src.height, src.width) == tuple(grid.shape) and src.crs is not None and src.crs == grid.crs
-            and src.transform.almost_equals(grid.transform, precision=1e-9))
-
-
-def read_onto_grid(path, grid: Grid, resampling=Resampling.bilinear, dtype="float32", band: int = 1,
-                   nodata_out=np.nan) -> np.ndarray:
-    """Resample band ``band`` of a raster onto ``grid`` (any CRS; GDAL warps in chunks, so a raster
-    larger than memory is fine: only the grid-sized result is held)."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with rasterio.open(path) as src:
-                if _same_grid(src, grid):  # already on the grid: a plain read, no warp
-                    out = src.read(band, out_dtype=dtype)
-                    if src.nodata is not None:
-                        out[out == src.nodata] = nodata_out
-                    return out
-                out = np.full(grid.shape, nodata_out, dtype=dtype)
-                reproject(source=rasterio.band(src, band), destination=out, dst_transform=grid.transform,
-                          dst_crs=grid.crs, dst_nodata=nodata_out, resampling=resampling,
-                          src_nodata=src.nodata)
-    except Exception as exc:
-        raise InputError(Problem("error", f"cannot be read onto the analysis grid ({str(exc)[:160]})",
-                                 file=str(path))) from None
-    return out
-
-
 def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=None, rivers=None,
                    crossings=None, zones=None, landcover_path=None, landcover_classes=None,
                    landcover_speeds_kmh=None, dem_path=None, feedback=None) -> Friction:
@@ -227,14 +197,16 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
     flat_speed = speed.reshape(-1)
 
     if landcover_path is not None:
-        codes = read_onto_grid(landcover_path, grid, Resampling.mode, dtype="float32")
         classes = {int(k): v for k, v in (landcover_classes or {}).items()}
+        codes, no_class = read_class_codes(landcover_path, grid, classes)
         speeds = landcover_speeds_kmh or {}
         known = False
         for code, name in classes.items():
             if name not in speeds:
                 problems.append(Problem("warning", f"land-cover class {code} ({name}) has no speed; the default "
                                         "off-road speed is used", file=str(landcover_path)))
+                continue
+            if code == no_class:  # the file's nodata: cells without land cover, not this class
                 continue
             cell = codes == code
             # motorised modes walk off road: land cover sets the walking speed, scaled like the mode's off-road
