@@ -73,7 +73,7 @@ def read_class_codes(path, grid: Grid, classes=(), band: int = 1) -> tuple[np.nd
                 elif same_grid(src, grid):
                     return src.read(band), (None if nodata is None else int(nodata))
                 else:
-                    fill = int(nodata) if nodata is not None else _free_code(dtype, classes)
+                    fill = int(nodata) if nodata is not None else _free_code(dtype, classes, path)
                     codes = np.full(grid.shape, fill, dtype=dtype)
                     reproject(source=rasterio.band(src, band), destination=codes, dst_transform=grid.transform,
                               dst_crs=grid.crs, dst_nodata=fill, resampling=Resampling.mode, src_nodata=nodata)
@@ -91,11 +91,12 @@ def _fits(value, dtype) -> bool:
     return bool(np.isfinite(value) and float(value).is_integer() and info.min <= value <= info.max)
 
 
-def _free_code(dtype, classes: set) -> int:
+def _free_code(dtype, classes: set, path) -> int:
     """The highest value of ``dtype`` that is not a class code and has no class code beside it."""
     info = np.iinfo(dtype)
     for value in range(int(info.max), int(info.min) - 1, -1):
         if not classes & {value - 1, value, value + 1}:
             return value
-    raise InputError(f"the land-cover legend uses every value of the raster's type ({dtype}); "
-                     "leave one value out, or give the raster a nodata value")
+    raise InputError(Problem("error", f"the land-cover legend uses (nearly) every value of the raster's type "
+                             f"({dtype}), leaving none for cells without land cover; give the raster a nodata "
+                             "value", file=str(path)))
