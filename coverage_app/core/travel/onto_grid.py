@@ -11,6 +11,7 @@ array of the source's own type wherever it is 8 or 16 bits.
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 
 import numpy as np
 import rasterio
@@ -29,26 +30,34 @@ def same_grid(src, grid: Grid) -> bool:
             and src.transform.almost_equals(grid.transform, precision=1e-9))
 
 
-def read_onto_grid(path, grid: Grid, resampling=Resampling.bilinear, dtype="float32", band: int = 1,
-                   nodata_out=np.nan) -> np.ndarray:
-    """Resample band ``band`` of a raster onto ``grid`` (any CRS; GDAL warps in chunks, so a raster
-    larger than memory is fine: only the grid-sized result is held)."""
+@contextmanager
+def _opened(path):
+    """The raster, opened quietly; any failure to read it becomes the one InputError of this module."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with rasterio.open(path) as src:
-                if same_grid(src, grid):  # already on the grid: a plain read, no warp
-                    out = src.read(band, out_dtype=dtype)
-                    if src.nodata is not None:
-                        out[out == src.nodata] = nodata_out
-                    return out
-                out = np.full(grid.shape, nodata_out, dtype=dtype)
-                reproject(source=rasterio.band(src, band), destination=out, dst_transform=grid.transform,
-                          dst_crs=grid.crs, dst_nodata=nodata_out, resampling=resampling,
-                          src_nodata=src.nodata)
+                yield src
+    except InputError:
+        raise
     except Exception as exc:
         raise InputError(Problem("error", f"cannot be read onto the analysis grid ({str(exc)[:160]})",
                                  file=str(path))) from None
+
+
+def read_onto_grid(path, grid: Grid, resampling=Resampling.bilinear, dtype="float32", band: int = 1,
+                   nodata_out=np.nan) -> np.ndarray:
+    """Resample band ``band`` of a raster onto ``grid`` (any CRS; GDAL warps in chunks, so a raster
+    larger than memory is fine: only the grid-sized result is held)."""
+    with _opened(path) as src:
+        if same_grid(src, grid):  # already on the grid: a plain read, no warp
+            out = src.read(band, out_dtype=dtype)
+            if src.nodata is not None:
+                out[out == src.nodata] = nodata_out
+            return out
+        out = np.full(grid.shape, nodata_out, dtype=dtype)
+        reproject(source=rasterio.band(src, band), destination=out, dst_transform=grid.transform,
+                  dst_crs=grid.crs, dst_nodata=nodata_out, resampling=resampling, src_nodata=src.nodata)
     return out
 
 
@@ -63,26 +72,16 @@ def read_class_codes(path, grid: Grid, classes=(), band: int = 1) -> tuple[np.nd
     code beside it (GDAL nudges a genuine code equal to it by one). Other types (32-bit, float)
     are read as float32 with NaN for no class, the slow path (exact for codes below 2**24)."""
     classes = {int(c) for c in classes}
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with rasterio.open(path) as src:
-                dtype, nodata = src.dtypes[band - 1], src.nodata
-                if dtype not in HISTOGRAM_DTYPES or (nodata is not None and not _fits(nodata, dtype)):
-                    codes = None  # the slow path below, outside this file handle
-                elif same_grid(src, grid):
-                    return src.read(band), (None if nodata is None else int(nodata))
-                else:
-                    fill = int(nodata) if nodata is not None else _free_code(dtype, classes, path)
-                    codes = np.full(grid.shape, fill, dtype=dtype)
-                    reproject(source=rasterio.band(src, band), destination=codes, dst_transform=grid.transform,
-                              dst_crs=grid.crs, dst_nodata=fill, resampling=Resampling.mode, src_nodata=nodata)
-                    return codes, fill
-    except InputError:
-        raise
-    except Exception as exc:
-        raise InputError(Problem("error", f"cannot be read onto the analysis grid ({str(exc)[:160]})",
-                                 file=str(path))) from None
+    with _opened(path) as src:
+        dtype, nodata = src.dtypes[band - 1], src.nodata
+        if dtype in HISTOGRAM_DTYPES and (nodata is None or _fits(nodata, dtype)):
+            if same_grid(src, grid):
+                return src.read(band), (None if nodata is None else int(nodata))
+            fill = int(nodata) if nodata is not None else _free_code(dtype, classes, path)
+            codes = np.full(grid.shape, fill, dtype=dtype)
+            reproject(source=rasterio.band(src, band), destination=codes, dst_transform=grid.transform,
+                      dst_crs=grid.crs, dst_nodata=fill, resampling=Resampling.mode, src_nodata=nodata)
+            return codes, fill
     return read_onto_grid(path, grid, Resampling.mode, dtype="float32", band=band), np.nan
 
 
