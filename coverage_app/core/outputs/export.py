@@ -249,11 +249,12 @@ def _write_strips(dst, array, nodata=None) -> None:
 
 
 def write_travel_time_rasters(result: AnalysisResult, folder: Path, stages=None, overlapped: bool = False,
-                              tiers=TIERS, lookup: bool = True) -> list[Path]:
+                              tiers=TIERS, facility_csv: bool = True) -> list[Path]:
     """travel_time_{tier}.tif (float32 minutes, nodata -9999) and allocation_{tier}.tif (int32 facility
     index, nodata -1, with allocation_facilities.csv mapping index -> fac_id), in the working CRS.
     ``overlapped``: the seconds per file are recorded as overlapped stages (written on a thread);
-    ``tiers`` and ``lookup`` (the CSV) choose what is written (the export writes each tier on its own thread)."""
+    ``tiers`` and ``facility_csv`` (allocation_facilities.csv) choose what is written (the export
+    writes each tier on its own thread)."""
     written = []
     g = result.grid
     base = dict(driver="GTiff", width=g.shape[1], height=g.shape[0], count=1, crs=g.crs.to_wkt(),
@@ -272,7 +273,7 @@ def write_travel_time_rasters(result: AnalysisResult, folder: Path, stages=None,
             _write_strips(dst, t.allocation)
             dst.set_band_description(1, f"index of the nearest {tier} facility (see allocation_facilities.csv)")
         written += [path, path2]
-    if not lookup:
+    if not facility_csv:
         return written
     fac = result.facilities
     lookup = pd.DataFrame({"value": np.arange(len(fac)), "fac_id": fac["fac_id"].to_numpy(),
@@ -472,9 +473,9 @@ def write_csv_tables(tables: dict, result: AnalysisResult, folder: Path) -> list
     return [folder / "townships.csv", folder / "villages.csv", folder / "coverage_curve.csv"]
 
 
-def _write_rasters_and_fsync(result, staging: Path, stages, tiers=TIERS, lookup=True) -> None:
+def _write_rasters_and_fsync(result, staging: Path, stages, tiers=TIERS, facility_csv=True) -> None:
     for path in write_travel_time_rasters(result, staging, stages=stages, overlapped=True, tiers=tiers,
-                                          lookup=lookup):
+                                          facility_csv=facility_csv):
         fsync_file(path)
 
 
