@@ -132,3 +132,42 @@ def test_land_cover_speeds_by_class_through_the_friction_surface(tmp_path):
     assert kmh[0].tolist() == pytest.approx([2.5, 4.2, off_road])
     assert kmh[1, 0] == pytest.approx(off_road)  # 200: not in the legend
     assert np.isinf(friction.cost_s_per_m[1, 1])  # 0 km/h: impassable land cover
+
+
+def test_impassable_land_cover_is_its_own_barrier_cause_not_water(tmp_path):
+    """A 0 km/h class that is not water (a swamp) is barrier cause 4: a facility there is told so and
+    moved like one on water; the water class stays cause 1; a no-go zone over land cover is cause 2;
+    a bridge lifts the swamp like water."""
+    import geopandas as gpd
+    import shapely
+
+    from coverage_app.core.analysis.pipeline import locate_sources
+
+    # 100 m cells, west to east: open water, swamp, swamp, forest, forest (the zone covers the last)
+    path = write_codes(tmp_path / "lc.tif", blocks([[0, 9, 9, 1, 1]], minority=7), "uint8")
+    grid = grid_of(100.0, (1, 5))
+    legend = {"0": "Open water", "9": "swamp", "1": "forest", "7": "shrub"}
+    speeds = {"Open water": 0.0, "swamp": 0.0, "forest": 2.5, "shrub": 4.0}
+    zone = gpd.GeoDataFrame({"zone_id": ["NG"], "kind": ["no_go"], "speed_factor": [0.0], "delay_minutes": [0.0]},
+                            geometry=[shapely.box(X0 + 400, Y0 - 100, X0 + 500, Y0)], crs=UTM)
+    friction = build_friction(grid, AnalysisParams(cell_size_m=100.0), landcover_path=path,
+                              landcover_classes=legend, landcover_speeds_kmh=speeds, zones=zone)
+    assert friction.barrier_cause[0].tolist() == [1, 4, 4, 0, 2]
+    assert [friction.cause_at(0, c) for c in (0, 1, 4)] == ["water", "impassable land cover", "a no-go zone"]
+    assert np.isinf(friction.cost_s_per_m[0, [0, 1, 2, 4]]).all() and np.isfinite(friction.cost_s_per_m[0, 3])
+
+    # a facility on the swamp next to the forest moves one cell east; one in the no-go zone is left out
+    facilities = gpd.GeoDataFrame({"fac_id": ["S", "Z"], "name": ["on swamp", "in zone"]},
+                                  geometry=gpd.points_from_xy([X0 + 250, X0 + 450], [Y0 - 50, Y0 - 50]), crs=UTM)
+    rows, cols, ok, problems = locate_sources(facilities, friction)
+    assert ok.tolist() == [True, False] and cols[0] == 3
+    assert "S (on swamp) lies on impassable land cover at 100 m resolution; it was moved" in problems[0].message
+    assert "Z (in zone) lies in a no-go zone and cannot be reached" in problems[1].message
+    assert not any("water" in p.message for p in problems)
+
+    # a bridge over the swamp lifts it, as it lifts water
+    bridge = gpd.GeoDataFrame({"crossing_id": ["B"], "kind": ["bridge"]},
+                              geometry=gpd.points_from_xy([X0 + 150], [Y0 - 50]), crs=UTM)
+    lifted = build_friction(grid, AnalysisParams(cell_size_m=100.0), landcover_path=path,
+                            landcover_classes=legend, landcover_speeds_kmh=speeds, crossings=bridge)
+    assert lifted.barrier_cause[0, :3].tolist() == [0, 0, 0] and np.isfinite(lifted.cost_s_per_m[0, :4]).all()

@@ -30,6 +30,8 @@ from coverage_app.core.analysis.tables import (assign_townships, capacity_covera
 
 GRID_MARGIN_M = 5_000.0
 SNAP_RADIUS_M = 1_000.0  # a facility on water moves to the nearest passable cell this close (metres, >= 2 cells)
+# barrier causes a facility is moved off: a cell of the grid is mostly, not wholly, water or that land cover
+SNAPPED_CAUSES = ("water", "impassable land cover")
 
 
 # ----------------------------------------------------------------------------- facilities
@@ -145,8 +147,9 @@ def build_project_friction(data: ProjectData, params: AnalysisParams, grid: Grid
 # ----------------------------------------------------------------------------- sources
 
 def locate_sources(fac_w: gpd.GeoDataFrame, friction: Friction) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
-    """Grid cell of each facility; facilities on a barrier move to the nearest passable cell within
-    SNAP_RADIUS_CELLS. Returns rows, cols, ok mask and problems (facilities outside or unusable)."""
+    """Grid cell of each facility; facilities on water or impassable land cover move to the nearest
+    passable cell within SNAP_RADIUS_M (metres); in a no-go zone or outside the study area they are
+    left out. Returns rows, cols, ok mask and problems (facilities moved, outside or unusable)."""
     grid = friction.grid
     rows, cols, inside = grid.cell_of(fac_w.geometry.x.to_numpy(), fac_w.geometry.y.to_numpy())
     ok = inside.copy()
@@ -159,7 +162,7 @@ def locate_sources(fac_w: gpd.GeoDataFrame, friction: Friction) -> tuple[np.ndar
         cause = friction.cause_at(r, c)
         best = None
         max_rad = max(2, int(np.ceil(SNAP_RADIUS_M / grid.cell_size_m)))  # at least two cells
-        for rad in range(1, max_rad + 1) if cause == "water" else ():
+        for rad in range(1, max_rad + 1) if cause in SNAPPED_CAUSES else ():
             r0, r1 = max(r - rad, 0), min(r + rad + 1, grid.shape[0])
             c0, c1 = max(c - rad, 0), min(c + rad + 1, grid.shape[1])
             win = cost[r0:r1, c0:c1]
@@ -176,7 +179,7 @@ def locate_sources(fac_w: gpd.GeoDataFrame, friction: Friction) -> tuple[np.ndar
                                     "analysis date; it is left out", layer="facilities", rows=(i + 1,)))
         else:
             rows[i], cols[i] = best
-            problems.append(Problem("warning", f"facility {name} lies on water at {grid.cell_size_m:g} m "
+            problems.append(Problem("warning", f"facility {name} lies on {cause} at {grid.cell_size_m:g} m "
                                     "resolution; it was moved to the nearest passable cell", layer="facilities",
                                     rows=(i + 1,)))
     for i in np.flatnonzero(~inside):

@@ -201,6 +201,7 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
         codes, no_class = read_class_codes(landcover_path, grid, classes)
         speeds = landcover_speeds_kmh or {}
         known = False
+        impassable_land = None  # cells of a 0 km/h class that is not water (barrier cause 4)
         for code, name in classes.items():
             if name not in speeds:
                 problems.append(Problem("warning", f"land-cover class {code} ({name}) has no speed; the default "
@@ -212,6 +213,8 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
             # motorised modes walk off road: land cover sets the walking speed, scaled like the mode's off-road
             speed[cell] = float(speeds[name]) * (off_road / walk_off)
             known = known or bool(cell.any())
+            if not float(speeds[name]) > 0 and "water" not in str(name).lower():
+                impassable_land = cell if impassable_land is None else impassable_land | cell
         del codes
         problems += [] if known else [Problem("warning", "no land-cover class matched the table; the "
                                               "default off-road speed is used", file=str(landcover_path))]
@@ -258,7 +261,15 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
             np.bitwise_or(barrier_u8, minor, out=barrier_u8)
             del minor
     if landcover_path is not None:
+        # land cover of 0 km/h with no road on it is a barrier that crossings lift like water; a class
+        # that is not water (e.g. a swamp) gives cause 4, so that a facility there is not said to be in water
+        if impassable_land is not None:
+            impassable_land &= ~barrier
+            impassable_land &= speed <= 0
         np.logical_or(barrier, speed <= 0, out=barrier)
+        if impassable_land is not None:
+            barrier_u8[impassable_land] = 4
+            del impassable_land
 
     zone_label = None
     delay_lut = [np.zeros(1)]  # entry delay (s) of each zone label
@@ -301,7 +312,6 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
 
     report(feedback, 0.6, "Friction: conflict zones")
     zones_used = 0
-    zero_zone = None  # (window, cells of the window where a zone stops all travel)
     if zones is not None and len(zones):
         valid = zones_valid_on(zones, params.as_of_date)
         zones_used = len(valid)
@@ -317,7 +327,6 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
             order = np.argsort(-factor, kind="stable")  # the most restrictive zone wins where they overlap
             zfactor = rasterize(valid.iloc[order], factor[order], sub, fill=1.0)
             speed[r0:r1, c0:c1] *= zfactor
-            zero_zone = (window, zfactor <= 0)
             del zfactor
             delays = pd.to_numeric(valid.get("delay_minutes"), errors="coerce").fillna(0.0).to_numpy() \
                 if "delay_minutes" in valid else np.zeros(len(valid))
@@ -344,12 +353,8 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
     report(feedback, 0.8, "Friction: study area")
     study = study_area_mask(townships, grid, area)
     cause = np.empty(grid.shape, "uint8")
-    nogo = 2 if landcover_path is None else 4
-    _cost_and_cause(speed, barrier_u8, study, nogo, KMH_TO_MS, cause)  # speed becomes the cost (s/m)
-    if zero_zone is not None and nogo != 2:
-        ((r0, r1), (c0, c1)), zero = zero_zone
-        win = cause[r0:r1, c0:c1]
-        win[zero & (win == nogo)] = 2  # a zone that stops travel is the cause, not the land cover
+    # every 0 km/h cell of land cover is a barrier by now: what is left at 0 km/h is a zone that stops travel
+    _cost_and_cause(speed, barrier_u8, study, 2, KMH_TO_MS, cause)  # speed becomes the cost (s/m)
     cost = speed
 
     elevation = tobler = None
@@ -526,8 +531,9 @@ def _delay_of_labels(label, lut, out):
 @jit_kernel
 def _cost_and_cause(speed, barrier, study, nogo, kmh_to_ms, cause):
     """In one pass: the barrier cause of each cell (0 passable, ``nogo`` where the speed is <= 0, 1
-    barrier, 3 outside the study area; later ones win) and, in place of ``speed`` (km/h), the cost
-    in s/m (float32 1 / (speed * kmh_to_ms) on passable cells, +inf elsewhere)."""
+    water (``barrier`` 1) or 4 impassable land cover (``barrier`` 4), 3 outside the study area; later
+    ones win) and, in place of ``speed`` (km/h), the cost in s/m (float32 1 / (speed * kmh_to_ms) on
+    passable cells, +inf elsewhere)."""
     s = speed.reshape(-1)
     b = barrier.reshape(-1)
     st = study.reshape(-1)
@@ -540,7 +546,9 @@ def _cost_and_cause(speed, barrier, study, nogo, kmh_to_ms, cause):
         c = 0
         if x <= 0:
             c = nogo
-        if b[i] != 0:
+        if b[i] == 4:
+            c = 4
+        elif b[i] != 0:
             c = 1
         if not st[i]:
             c = 3
