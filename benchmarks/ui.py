@@ -74,10 +74,11 @@ print("RESULT", state["loaded"], state["painted"], state["render_ms"], state["si
 
 
 def bench_start(repeat: int) -> dict:
-    env = dict(os.environ)
+    # bytecode cached as in a user's process (whole_process.py says why); an untimed first run writes it
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env.setdefault("QT_QPA_PLATFORM", "offscreen" if not env.get("DISPLAY") else env.get("QT_QPA_PLATFORM", ""))
     out = []
-    for _ in range(repeat):
+    for run in range(repeat + 1):
         with tempfile.TemporaryDirectory() as tmp:
             env["COVERAGE_APP_DATA_DIR"] = tmp
             env["BENCH_SETTINGS"] = str(Path(tmp) / "settings.ini")
@@ -89,6 +90,8 @@ def bench_start(repeat: int) -> dict:
             if line is None:
                 raise SystemExit(f"start benchmark failed:\n{proc.stderr[-2000:]}")
             _, loaded, painted, render_ms, since_exec, heavy = line.split()
+            if run == 0:
+                continue
             out.append({"loaded_s": float(loaded), "painted_s": float(painted), "render_ms": float(render_ms),
                         "painted_since_exec_s": float(since_exec), "heavy_modules_at_paint": heavy,
                         "process_wall_s": wall})
