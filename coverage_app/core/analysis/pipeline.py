@@ -391,6 +391,32 @@ def _same_thresholds(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame, params) -> bool:
                for s, limit in (("prim", params.primary_minutes), ("sec", params.secondary_minutes)))
 
 
+def unreachable_villages_problem(v, unreachable, cells, friction, grid) -> Problem:
+    """The warning for villages (``unreachable``: bool per row of ``v``) that reach no counting facility:
+    how many, how many people, and why, from the barrier cause of each one's cell: on water at the grid's
+    resolution (river islands and banks: a mapped ferry or bridge is their way across), in a no-go zone,
+    or on land that water or no-go zones cut off."""
+    n = int(unreachable.sum())
+    pop = pd.to_numeric(v["population"], errors="coerce").to_numpy("float64")[unreachable]
+    people = f" ({int(round(np.nansum(pop))):,} people)" if np.isfinite(pop).any() else ""
+    why = "cut off by water or no-go zones"
+    if friction is not None and friction.barrier_cause is not None:
+        rows, cols, _ = cells
+        cause = friction.barrier_cause[rows[unreachable], cols[unreachable]]
+        parts = []
+        for code, words in ((1, f"lie on water at {grid.cell_size_m:g} m resolution (river islands and banks: a "
+                                "mapped ferry or bridge gives them a way across)"),
+                            (2, "lie in a no-go zone"),
+                            (4, "lie on impassable land cover"),
+                            (0, "lie on land cut off by water or no-go zones")):
+            k = int((cause == code).sum())
+            if k:
+                parts.append(f"{k} {words}")
+        why = "; ".join(parts) or why
+    return Problem("warning", f"{n} villages{people} cannot reach any counting facility and count as without "
+                   f"access: {why}", layer="villages")
+
+
 def assemble(data, params, grid, tiers, fac, fac_w, rows, cols, ok, friction, problems, assumed, scenario,
              previous=None):
     """Village, township, facility and curve tables from the travel-time grids (cheap).
@@ -413,7 +439,7 @@ def assemble(data, params, grid, tiers, fac, fac_w, rows, cols, ok, friction, pr
     if reuse:
         cells = previous.village_cells
         v = previous.villages.copy()
-        set_village_times(v, cells, tiers, params, cost)
+        set_village_times(v, cells, tiers, params, cost, grid.cell_size_m)
         basis = copy.deepcopy(previous.population_basis) if data.raster("population") is None else \
             analysis_villages(data)[1]
     else:
@@ -430,11 +456,9 @@ def assemble(data, params, grid, tiers, fac, fac_w, rows, cols, ok, friction, pr
         problems.append(Problem("warning", "villages outside the analysis grid are kept and flagged "
                                 "(on_grid = false, no travel time)", layer="villages",
                                 rows=tuple(int(i) + 1 for i in np.flatnonzero(off))))
-    unreachable = v["on_grid"] & ~v["reachable"]
+    unreachable = (v["on_grid"] & ~v["reachable"]).to_numpy(bool)
     if unreachable.any():
-        problems.append(Problem("warning", f"{int(unreachable.sum())} villages cannot reach any counting facility "
-                                "(cut off by water or no-go zones); they count as without access",
-                                layer="villages"))
+        problems.append(unreachable_villages_problem(v, unreachable, cells, friction, grid))
     cap_villages, cap_table = capacity_coverage(v, facs, params)
     if cap_villages is not None:
         v = cap_villages

@@ -100,7 +100,7 @@ def suggest_sites(result: AnalysisResult, count: int = 5, candidates: str = "vil
         # as a full run with the site added: only villages on barrier cells take a neighbour's time (a
         # village whose own cell lies beyond the cut-off is not reached), minutes rounded as there
         m, _ = sample_cells(tt.minutes, tt.allocation, vrows[near] - r0, vcols[near] - c0, inside,
-                            f.cost_s_per_m[r0:r1, c0:c1])
+                            f.cost_s_per_m[r0:r1, c0:c1], grid.cell_size_m)
         covers.append(near[np.round(m, 1) <= params.primary_minutes])
     gained = np.zeros(len(pop), bool)
     picks = []

@@ -255,7 +255,8 @@ def run_group_draw(group: Group, dp: DrawParams, tier_threads: int = 2) -> dict:
                                      idx.astype("int32"), neighbours=cprm.neighbours,
                                      max_minutes=cprm.max_minutes, prepared=prepared,
                                      threads=None if tier_threads > 1 else 1, **friction.engine_options())
-            mins, _ = sample_cells(res.minutes, res.allocation, group.v_rows, group.v_cols, group.v_inside)
+            mins, _ = sample_cells(res.minutes, res.allocation, group.v_rows, group.v_cols, group.v_inside,
+                                   friction.cost_s_per_m, friction.grid.cell_size_m)
             return np.round(mins, 1)  # as village_access does
 
         if tier_threads > 1:

@@ -16,12 +16,30 @@ from coverage_app.core.results import TierResult
 CURVE_MAX_MINUTES = 240
 
 
-def sample_cells(minutes: np.ndarray, alloc: np.ndarray, rows, cols, inside, cost=None) -> tuple[np.ndarray, np.ndarray]:
+# a village on an unreached barrier cell takes the fastest reached cell whose centre is this close to its
+# own cell's centre (metres): the 8 neighbours at the default 250 m cells, at least those at any size, and
+# the same ground at finer cells (at 100 m a ring of 1 cell would leave villages on river banks without access)
+BORROW_REACH_M = 250.0 * 2 ** 0.5
+
+
+def borrow_offsets(cell_size_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column offsets (cells) of the cells a point on a barrier cell may take its time from:
+    centres within :data:`BORROW_REACH_M` metres, and always the 8 neighbours."""
+    reach2 = max(2.0, (BORROW_REACH_M / float(cell_size_m)) ** 2) + 1e-9
+    k = int(np.floor(np.sqrt(reach2)))
+    dr, dc = np.mgrid[-k:k + 1, -k:k + 1]
+    keep = (dr ** 2 + dc ** 2 <= reach2) & ((dr != 0) | (dc != 0))
+    return dr[keep], dc[keep]
+
+
+def sample_cells(minutes: np.ndarray, alloc: np.ndarray, rows, cols, inside, cost=None,
+                 cell_size_m: float = 250.0) -> tuple[np.ndarray, np.ndarray]:
     """Minutes and allocation at each point's cell. A point on an unreached barrier cell (a village
-    on a river bank, at the edge of a no-go zone) takes its fastest of the 8 neighbours. With
-    ``cost`` (the friction, s/m) only barrier cells (infinite cost) borrow: a passable cell left
-    unreached by a search cut-off is beyond the cut-off, and so is the point (a neighbour's time
-    would claim access the point does not have). Off the grid or where no neighbour is reached:
+    on a river bank, at the edge of a no-go zone) takes the fastest reached cell within
+    :data:`BORROW_REACH_M` of its cell (``cell_size_m``: the grid's cell, metres; the 8 neighbours at
+    250 m). With ``cost`` (the friction, s/m) only barrier cells (infinite cost) borrow: a passable
+    cell left unreached by a search cut-off is beyond the cut-off, and so is the point (a neighbour's
+    time would claim access the point does not have). Off the grid or where no such cell is reached:
     NaN minutes and allocation -1."""
     out_t = np.full(len(rows), np.nan, dtype="float64")
     out_a = np.full(len(rows), -1, dtype="int64")
@@ -36,14 +54,13 @@ def sample_cells(minutes: np.ndarray, alloc: np.ndarray, rows, cols, inside, cos
         mr, mc = r[missing], c[missing]
         best_t = np.full(missing.sum(), np.inf)
         best_a = np.full(missing.sum(), -1, dtype="int64")
-        for dr in (-1, 0, 1):
-            for dc in (-1, 0, 1):
-                rr = np.clip(mr + dr, 0, H - 1)
-                cc = np.clip(mc + dc, 0, W - 1)
-                t = np.where(np.isnan(minutes[rr, cc]), np.inf, minutes[rr, cc])
-                better = t < best_t
-                best_t[better] = t[better]
-                best_a[better] = alloc[rr, cc][better]
+        for dr, dc in zip(*borrow_offsets(cell_size_m)):
+            rr = np.clip(mr + dr, 0, H - 1)
+            cc = np.clip(mc + dc, 0, W - 1)
+            t = np.where(np.isnan(minutes[rr, cc]), np.inf, minutes[rr, cc])
+            better = t < best_t
+            best_t[better] = t[better]
+            best_a[better] = alloc[rr, cc][better]
         vals_t[missing] = np.where(np.isfinite(best_t), best_t, np.nan)
         vals_a[missing] = best_a
     out_t[inside] = vals_t
@@ -72,21 +89,22 @@ def village_access(villages: gpd.GeoDataFrame, grid: Grid, tiers: dict[str, Tier
     v = villages.copy()
     rows, cols, inside = village_cells(v, grid) if cells is None else cells
     v["on_grid"] = inside
-    set_village_times(v, (rows, cols, inside), tiers, params, cost)
+    set_village_times(v, (rows, cols, inside), tiers, params, cost, grid.cell_size_m)
     if "population" not in v:
         v["population"] = np.nan
     return v
 
 
 def set_village_times(v: gpd.GeoDataFrame, cells, tiers: dict[str, TierResult], params,
-                      cost: np.ndarray | None = None) -> None:
+                      cost: np.ndarray | None, cell_size_m: float) -> None:
     """Write (in place) the columns of ``v`` that depend on the travel times: ``prim_min``,
     ``prim_fac``, ``sec_min``, ``sec_fac`` (minutes rounded to 0.1, fac_id), ``reachable`` and
-    ``gap``; ``cells`` = :func:`village_cells` of ``v``. Existing columns keep their place."""
+    ``gap``; ``cells`` = :func:`village_cells` of ``v`` on the grid of ``tiers`` (cells of
+    ``cell_size_m`` metres); ``cost`` as in :func:`sample_cells`. Existing columns keep their place."""
     rows, cols, inside = cells
     for tier, short in (("primary", "prim"), ("secondary", "sec")):
         t = tiers[tier]
-        mins, alloc = sample_cells(t.minutes, t.allocation, rows, cols, inside, cost)
+        mins, alloc = sample_cells(t.minutes, t.allocation, rows, cols, inside, cost, cell_size_m)
         ids = np.array(t.facility_ids + [None], dtype=object)
         v[f"{short}_min"] = np.round(mins, 1)
         v[f"{short}_fac"] = ids[np.where(alloc >= 0, alloc, len(t.facility_ids))]
