@@ -4,6 +4,7 @@ import datetime as dt
 
 import numpy as np
 import pytest
+import shapely
 
 from coverage_app.core.analysis.pipeline import run_analysis
 from coverage_app.core.errors import InputError
@@ -231,3 +232,20 @@ def test_facility_in_a_no_go_zone_is_reported_not_dropped_silently(tmp_path):
     assert any("INZONE" in p.message and "no-go zone" in p.message for p in result.problems)
     f = result.facilities.set_index("fac_id")
     assert not f.loc["INZONE", "on_grid"] and f.loc["OK", "on_grid"]
+
+
+def test_villages_without_any_reach_are_counted_with_their_people_and_why(tmp_path):
+    """A 1 km wide river (a polygon) with no crossing: a village in its middle lies on water (500 m from
+    either bank, beyond the 354 m a village on water borrows from), one beyond it on land cut off."""
+    band = shapely.Polygon([at(x, y).coords[0] for x, y in
+                            [(1500, -40000), (2500, -40000), (2500, 40000), (1500, 40000)]])
+    project = make_project(tmp_path, facilities=[facility("P", 0, 0, secondary=True)],
+                           villages=[village("NEAR", 1000, 0, 50.0), village("MID", 2000, 0, 120.0),
+                                     village("FAR", 5000, 0, 300.0)],
+                           rivers=[{"name": "Wide river", "geometry": band}])
+    result = run_analysis(load(project), AnalysisParams(cell_size_m=100))
+    v = result.villages.set_index("pcode")
+    assert np.isfinite(v.loc["NEAR", "prim_min"]) and v.loc[["MID", "FAR"], "prim_min"].isna().all()
+    warning = next(p.message for p in result.problems if "cannot reach any counting facility" in p.message)
+    assert warning.startswith("2 villages (420 people) cannot reach any counting facility")
+    assert "1 lie on water at 100 m resolution" in warning and "1 lie on land cut off by water" in warning
