@@ -1,6 +1,7 @@
 """Sweep dialog (issue 15): Monte Carlo access probabilities from the Results dock.
 
-The dialog builds a sweep spec from its settings (or reads a spec file), runs it through
+The dialog builds a sweep spec from its settings (or reads a spec file: then it shows what the
+file sets in place of its own fields, or why the file cannot be used), runs it through
 :mod:`coverage_app.ui.tasks` (progress, cancel) with :func:`coverage_app.ui.jobs.sweep`, shows
 the region's 5/50/95 % shares per case as a chart (the as-of series) and puts the villages'
 probability of access on the map (graduated style from
@@ -9,19 +10,116 @@ probability of access on the map (graduated style from
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 import pandas as pd
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
-                               QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
-                               QSpinBox, QVBoxLayout, QWidget)
+                               QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLayout, QLineEdit, QProgressBar,
+                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from coverage_app.core.params import MODES
 
 from .session import Controller
 
+log = logging.getLogger(__name__)
 RUN_ON = (("serial", "This computer, one process"), ("local", "This computer, worker processes (dask)"),
           ("address", "A dask scheduler (address)"))
 LAYER_KEY = "sweep_probability"
+SPEC_ROWS = ("draws", "seed", "speeds", "zones", "unknown", "cell", "modes")  # the fields a spec file sets
+SPEC_DECIDES = "set by the spec file"
+SPEC_READ_DELAY_MS = 300  # the spec file is read this long after the last keystroke in its field
+
+
+# ----------------------------------------------------------------------------- a spec file in words
+
+def dist_text(dist, factor: bool = True) -> str:
+    """A spec distribution in words; ``factor``: a multiplier (× ...), else an absolute value."""
+    a, x = dist.args, "×\u00a0" if factor else ""  # no line break after the sign
+    if dist.kind == "fixed":
+        return f"{x}{a[0]:g} (fixed)"
+    if dist.kind == "uniform":
+        lo, hi = a
+        if factor and lo < 1 < hi and abs((1 - lo) - (hi - 1)) < 1e-9:
+            return f"±\u00a0{(hi - 1) * 100:g}\u00a0% (uniform {lo:g}–{hi:g})"
+        return f"{x}{lo:g}–{hi:g} (uniform)"
+    if dist.kind == "triangular":
+        return f"{x}{a[0]:g}–{a[2]:g}, most likely {a[1]:g} (triangular)"
+    if dist.kind == "normal":
+        return f"{x}mean {a[0]:g}, sd {a[1]:g} (normal)"
+    return f"{x}one of {', '.join(f'{v:g}' for v in a)}"
+
+
+def spec_texts(spec) -> dict[str, str]:
+    """What a read spec file (:class:`~coverage_app.core.analysis.sweep_spec.SweepSpec`) sets, per
+    field of the dialog (keys of ``SPEC_ROWS``)."""
+    p = spec.base_params
+    speeds = [dist_text(spec.speeds["*"])] if "*" in spec.speeds else []
+    speeds += [f"{k[0]} {k[1].replace('_', ' ')}: {dist_text(d)}"
+               for k, d in sorted((k, d) for k, d in spec.speeds.items() if k != "*")]
+    zf, zd = spec.zone_speed_factor, spec.zone_delay
+    if zf is None and zd is None:
+        zones = "not varied"
+    elif zf == zd:
+        zones = dist_text(zf)
+    else:
+        zones = (f"speed factors {dist_text(zf) if zf else 'not varied'}; "
+                 f"delays {dist_text(zd) if zd else 'not varied'}")
+    unknown = (f"{spec.unknown_functioning:g}" if spec.unknown_functioning is not None else
+               f"not drawn (they {'count' if p.unknown_counts else 'do not count'} as functioning)")
+    own_cell = "cell_size_m" in (spec.raw.get("analysis") or {})
+    return {"draws": f"{spec.draws} per case", "seed": str(spec.seed),
+            "speeds": "; ".join(speeds) or "not varied", "zones": zones, "unknown": unknown,
+            "cell": f"{p.cell_size_m:g} m" + ("" if own_cell else " (the project's setting)"),
+            "modes": ", ".join(dict.fromkeys(c.mode for c in spec.cases))}
+
+
+def spec_note(spec, open_project=None) -> str:
+    """The cases, the further draws and the project of a read spec file, in one paragraph."""
+    from coverage_app.core.data.project import bundled_project_path
+
+    cases = spec.cases
+    dates = list(dict.fromkeys(c.as_of for c in cases))
+    if len(dates) > 1:
+        when = f"{len(dates)} as-of dates from {dates[0].isoformat()} to {dates[-1].isoformat()}"
+    else:
+        when = f"as of {dates[0].isoformat()}" if dates[0] else "as of today"
+    scenarios = ", ".join(f"'{s}'" if s else "baseline" for s in dict.fromkeys(c.scenario for c in cases))
+    modes = ", ".join(dict.fromkeys(c.mode for c in cases))
+    out = [f"The spec file decides this sweep: {len(cases)} case{'s' if len(cases) != 1 else ''} "
+           f"({modes}; {when}; {scenarios})."]
+    extra = [f"the {m} unmapped-track speed {dist_text(d)}" for m, d in sorted(spec.unmapped.items())]
+    extra += [f"{name} {dist_text(d, factor=False)}" for name, d in sorted(spec.params.items())]
+    if extra:
+        out.append(f"Also drawn: {'; '.join(extra)}.")
+    if not spec.is_random:
+        out.append("Nothing is drawn: every draw gives the same result.")
+    project = Path(spec.project_path or bundled_project_path())
+    if open_project is None or project.resolve() != Path(open_project).resolve():
+        bundled = "the bundled project " if spec.project_path is None else ""
+        other = ", not on the open project" if open_project is not None else ""
+        out.append(f"It runs on {bundled}{project.name} ({project.parent}){other}.")
+    out.append("Clear the spec file to set the sweep here.")
+    return " ".join(out)
+
+
+def spec_problem(exc: Exception) -> str:
+    """Why a spec file cannot be used, for a planner (from the error reading it)."""
+    from coverage_app.core.data.project import ProjectError
+    from coverage_app.core.errors import InputError
+
+    if isinstance(exc, InputError):
+        return "; ".join(p.message for p in exc.problems)
+    if isinstance(exc, IsADirectoryError):
+        return "it is a folder, not a file"
+    if isinstance(exc, PermissionError):
+        return "you do not have permission to read it"
+    if isinstance(exc, OSError):
+        return f"it cannot be read ({exc.strerror or exc})"
+    if isinstance(exc, ProjectError):
+        return f"its project cannot be opened ({exc})"
+    return f"it cannot be read ({exc})"
 
 
 class SeriesChart(QWidget):
@@ -73,6 +171,10 @@ class SeriesChart(QWidget):
         self.canvas.draw_idle()
 
 
+IDLE_STATUS = "Set the ranges and press Run."
+IDLE_STATUS_SPEC = "The spec file sets this sweep: press Run."
+
+
 class SweepDialog(QDialog):
     run_requested = Signal(object, object, str, object)   # source (dict or path), out dir, scheduler, workers
     cancel_requested = Signal()
@@ -84,7 +186,7 @@ class SweepDialog(QDialog):
         self.setWindowTitle("Uncertainty sweep")
         self.result = None
         # what to vary
-        box = QGroupBox("Draws")
+        box = self._draws_box = QGroupBox("Draws")
         form = QFormLayout(box)
         self.draws = QSpinBox(objectName="sweep_draws", minimum=1, maximum=10000, value=100)
         self.seed = QSpinBox(objectName="sweep_seed", minimum=0, maximum=2**31 - 1, value=1)
@@ -100,13 +202,16 @@ class SweepDialog(QDialog):
         ml.setContentsMargins(0, 0, 0, 0)
         for cb in self.modes.values():
             ml.addWidget(cb)
-        form.addRow("Draws", self.draws)
-        form.addRow("Seed", self.seed)
-        form.addRow("Speeds ± (uniform)", self.speed_pm)
-        form.addRow("Zone speed factors and delays ±", self.zone_pm)
-        form.addRow("Probability an 'unknown' facility functions", self.unknown_p)
-        form.addRow("Cell size", self.cell)
-        form.addRow("Travel modes", modes)
+        self.open_project = None  # the open project's file: a spec file may name another
+        self.spec = None          # the spec file read (a SweepSpec), or None
+        self.spec_error = None    # why the spec file cannot be used, or None
+        self._editors = dict(zip(SPEC_ROWS, (self.draws, self.seed, self.speed_pm, self.zone_pm, self.unknown_p,
+                                             self.cell, modes)))
+        self.spec_fields: dict[str, QLabel] = {}  # what the spec file sets, shown in place of the editors
+        for key, label in zip(SPEC_ROWS, ("Draws", "Seed", "Speeds ± (uniform)", "Zone speed factors and delays ±",
+                                          "Probability an 'unknown' facility functions", "Cell size",
+                                          "Travel modes")):
+            form.addRow(label, self._spec_row(key))
         self.spec_path = QLineEdit(objectName="sweep_spec_path", placeholderText="or a sweep spec file (.toml)")
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse_spec)
@@ -114,8 +219,12 @@ class SweepDialog(QDialog):
         row.addWidget(self.spec_path)
         row.addWidget(browse)
         form.addRow("Spec file", row)
-        self._form_widgets = [self.draws, self.seed, self.speed_pm, self.zone_pm, self.unknown_p, self.cell,
-                              *self.modes.values()]
+        self.spec_note = QLabel("", objectName="sweep_spec_note", wordWrap=True)
+        self.spec_note.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.spec_note.hide()
+        form.addRow(self.spec_note)
+        self._spec_timer = QTimer(self, singleShot=True, interval=SPEC_READ_DELAY_MS)
+        self._spec_timer.timeout.connect(self.refresh_spec)
         self.spec_path.textChanged.connect(self._spec_changed)
         # where to run, where to write
         where = QGroupBox("Run")
@@ -136,7 +245,7 @@ class SweepDialog(QDialog):
         # progress and results
         self.progress = QProgressBar(objectName="sweep_progress")
         self.progress.setRange(0, 1000)
-        self.status = QLabel("Set the ranges and press Run.", objectName="sweep_status", wordWrap=True)
+        self.status = QLabel(IDLE_STATUS, objectName="sweep_status", wordWrap=True)
         self.case = QComboBox(objectName="sweep_case")
         self.tier = QComboBox(objectName="sweep_tier")
         self.tier.addItem("Primary care", "p_prim")
@@ -178,9 +287,84 @@ class SweepDialog(QDialog):
         if path:
             self.spec_path.setText(path)
 
+    def _spec_row(self, key: str) -> QWidget:
+        """The dialog's own field and, hidden until a spec file is named, what the file sets."""
+        shown = QLabel(SPEC_DECIDES, objectName=f"sweep_spec_{key}", wordWrap=True)
+        shown.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        shown.setMinimumHeight(self._editors[key].sizeHint().height())  # the rows keep their height
+        shown.hide()
+        self.spec_fields[key] = shown
+        cell = QWidget()
+        lay = QHBoxLayout(cell)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self._editors[key], 1)
+        lay.addWidget(shown, 1)
+        return cell
+
     def _spec_changed(self, text: str) -> None:
-        for w in self._form_widgets:  # a spec file says everything itself
-            w.setEnabled(not text.strip())
+        """A spec file says everything itself: its values replace the fields (the fields keep
+        what the user typed, back when the spec file is cleared)."""
+        governed = bool(text.strip())
+        for key in SPEC_ROWS:
+            self._editors[key].setVisible(not governed)
+            self.spec_fields[key].setVisible(governed)
+        self.spec_note.setVisible(governed)
+        if self.status.text() in (IDLE_STATUS, IDLE_STATUS_SPEC):  # not a run's message
+            self.status.setText(IDLE_STATUS_SPEC if governed else IDLE_STATUS)
+        self.spec, self.spec_error = None, None
+        if governed:
+            self._show_spec()  # "set by the spec file" until it is read
+            self._spec_timer.start()
+        else:
+            self._spec_timer.stop()
+
+    def refresh_spec(self):
+        """Read the spec file named in the field and show what it sets, or why it cannot be used.
+        Returns the SweepSpec or None."""
+        from coverage_app.core.analysis.sweep_spec import load_spec
+
+        self._spec_timer.stop()
+        path = self.spec_path.text().strip()
+        self.spec, self.spec_error = None, None
+        if not path:
+            return None
+        try:
+            self.spec = load_spec(path)
+        except Exception as exc:  # noqa: BLE001 - every failure is told to the user, none is a crash
+            log.info("sweep spec %s cannot be used", path, exc_info=not isinstance(exc, (OSError, ValueError)))
+            self.spec_error = spec_problem(exc)
+        self._show_spec()
+        return self.spec
+
+    def _show_spec(self) -> None:
+        texts = spec_texts(self.spec) if self.spec is not None else {}
+        for key, label in self.spec_fields.items():
+            label.setText(texts.get(key, SPEC_DECIDES))
+            label.setStyleSheet("" if key in texts else "color:#666666; font-style:italic")
+        if self.spec is not None:
+            self.spec_note.setText(spec_note(self.spec, self.open_project))
+            self.spec_note.setStyleSheet("color:#333333")
+        elif self.spec_error:
+            self.spec_note.setText(f"This spec file cannot be used: {self.spec_error}. Fix the file, or clear "
+                                   "it to set the sweep here.")
+            self.spec_note.setStyleSheet("color:#b2182b")
+        else:
+            self.spec_note.setText("Reading the spec file…")
+            self.spec_note.setStyleSheet("color:#666666")
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """Grow (up to the screen) so that wrapped spec texts show whole: a window does not grow
+        by itself, and its layout would squeeze them to one line."""
+        # the layouts keep the sizes of the old texts until their posted requests come: drop them now
+        for w in (self._draws_box, *self._draws_box.findChildren(QWidget)):
+            w.updateGeometry()
+        for inner in self.findChildren(QLayout):
+            inner.invalidate()
+        need = self.layout().totalHeightForWidth(self.width())
+        screen = self.screen().availableGeometry().height() if self.screen() is not None else need
+        if self.isVisible() and self.height() < need:
+            self.resize(self.width(), max(self.height(), min(need, screen)))
 
     def _run_on_changed(self, *_):
         key = self.run_on.currentData()
@@ -203,7 +387,16 @@ class SweepDialog(QDialog):
                 "analysis": {"cell_size_m": float(self.cell.value())}, "cases": {"modes": modes}, "vary": vary}
 
     def _run(self) -> None:
-        source = self.spec_path.text().strip() or self.spec_dict()
+        path = self.spec_path.text().strip()
+        if path and self.refresh_spec() is None:  # read again: the file may have changed since
+            from . import dialogs
+
+            self.status.setText(f"The sweep did not start: the spec file cannot be used: {self.spec_error}")
+            dialogs.show_error(self, "Sweep", f"The sweep spec file {Path(path).name} cannot be used: "
+                               f"{self.spec_error}.\n\nFix the file, or clear the Spec file field to set the sweep "
+                               "in the dialog.")
+            return
+        source = path or self.spec_dict()
         key = self.run_on.currentData()
         scheduler = {"serial": "serial", "local": None, "address": self.address.text().strip()}[key]
         workers = int(self.workers.value()) if key == "local" else None
@@ -275,6 +468,9 @@ class SweepController(Controller):
             self.dialog.run_requested.connect(self.run)
             self.dialog.cancel_requested.connect(self.cancel)
             self.dialog.view_changed.connect(self.show_layer)
+        self.dialog.open_project = self.project.path
+        if self.dialog.spec_path.text().strip():
+            self.dialog.refresh_spec()  # the file, or the open project, may have changed since
         self.dialog.show()
         self.dialog.raise_()
         return self.dialog

@@ -1,6 +1,9 @@
 """The Sweep dialog, driven in the real window on the bundled project (offscreen): a run
 through the task runner with progress, the probability layer on the map with the graduated
-style from core symbology, the as-of chart, and cancel."""
+style from core symbology, the as-of chart, cancel, and a spec file: what it sets shown in
+place of the dialog's own fields, or why it cannot be used."""
+
+import shutil
 
 import numpy as np
 from PySide6.QtCore import Qt
@@ -74,15 +77,137 @@ def test_sweep_dialog_cancel(qtbot, window):
     assert dialog.result is None and dialog.run_button.isEnabled() and not errors_shown()
 
 
-def test_bad_spec_file_is_reported(qtbot, window, tmp_path):
-    bad = tmp_path / "bad.toml"
-    bad.write_text("version = 3\n", encoding="utf-8")
+def write_spec(tmp_path, text, name="spec.toml"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def shown_in_draws_box(dialog):
+    """What a planner sees in the Draws box: the visible fields' texts and the ticked modes."""
+    from PySide6.QtWidgets import QAbstractSpinBox, QCheckBox, QGroupBox, QLabel
+
+    box = dialog.findChild(QGroupBox)
+    texts = [w.text() for w in box.findChildren(QAbstractSpinBox) + box.findChildren(QLabel) if w.isVisible()]
+    ticked = [w.text() for w in box.findChildren(QCheckBox) if w.isVisible() and w.isChecked()]
+    return texts, ticked
+
+
+SPEC = """
+version = 1
+draws = 3
+seed = 11
+[analysis]
+cell_size_m = 2000.0
+[cases]
+modes = ["car"]
+[vary]
+unknown_functioning = 0.6
+speeds = { uniform = [0.8, 1.2] }
+zone_delay = { normal = [1.0, 0.2] }
+[vary.params]
+primary_minutes = { choice = [45, 60, 75] }
+"""
+
+
+def test_spec_file_values_replace_the_typed_fields(qtbot, window, tmp_path):
+    """With a spec file the Draws box shows what the file sets, not the values typed before (which
+    were greyed out and still shown); clearing the file gives the typed values back, editable;
+    what is shown is what runs."""
+    from PySide6.QtWidgets import QLabel
+
     dialog = open_dialog(qtbot, window)
-    dialog.spec_path.setText(str(bad))
+    dialog.draws.setValue(250)
+    dialog.seed.setValue(42)
+    dialog.speed_pm.setValue(35)
+    dialog.unknown_p.setValue(0.9)
+    dialog.cell.setValue(1000)
+    dialog.modes["motorbike"].setChecked(True)
+    typed = dialog.spec_dict()
+    dialog.spec_path.setText(str(write_spec(tmp_path, SPEC)))
+
+    def spec_shown():
+        assert "3 per case" in shown_in_draws_box(dialog)[0], shown_in_draws_box(dialog)
+
+    qtbot.waitUntil(spec_shown, timeout=5000)  # the file is read just after the last keystroke
+    texts, ticked = shown_in_draws_box(dialog)
+    for stale in ("250", "42", "35.00 %", "0.90", "1000 m"):
+        assert stale not in texts, (stale, texts)
+    assert "motorbike" not in ticked and "walking" not in ticked
+    shown = {key: dialog.findChild(QLabel, f"sweep_spec_{key}") for key in
+             ("draws", "seed", "speeds", "zones", "unknown", "cell", "modes")}
+    assert all(label is not None and label.isVisible() for label in shown.values()), shown
+    assert {k: v.text() for k, v in shown.items()} == {
+        "draws": "3 per case", "seed": "11", "speeds": "±\u00a020\u00a0% (uniform 0.8–1.2)",
+        "zones": "speed factors not varied; delays ×\u00a0mean 1, sd 0.2 (normal)", "unknown": "0.6",
+        "cell": "2000 m", "modes": "car"}
+    note = dialog.findChild(QLabel, "sweep_spec_note")
+    assert note.isVisible() and "1 case (car; as of today; baseline)" in note.text()
+    assert "primary_minutes one of 45, 60, 75" in note.text() and "not on the open project" not in note.text()
+    assert dialog.status.text() == "The spec file sets this sweep: press Run."
+    # no spec file: the typed values, editable again
+    dialog.spec_path.setText("")
+    assert dialog.status.text() == "Set the ranges and press Run."
+    assert not note.isVisible() and not any(label.isVisible() for label in shown.values())
+    assert all(w.isVisible() and w.isEnabled() for w in (dialog.draws, dialog.seed, dialog.speed_pm, dialog.cell))
+    typed_back = (dialog.draws.value(), dialog.seed.value(), dialog.speed_pm.value(), dialog.cell.value())
+    assert typed_back == (250, 42, 35, 1000)
+    assert dialog.modes["motorbike"].isChecked() and dialog.modes["motorbike"].isVisible()
+    assert dialog.spec_dict() == typed
+    # a spec file naming another project says that it does not run on the open one
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copy(window.project.path, other / "copy.covproj")
+    elsewhere = write_spec(tmp_path, 'version = 1\nproject = "other/copy.covproj"\n', "elsewhere.toml")
+    dialog.spec_path.setText(str(elsewhere))
+    qtbot.waitUntil(lambda: "copy.covproj" in note.text(), timeout=5000)
+    assert "not on the open project" in note.text()
+    assert shown["unknown"].text() == "not drawn (they count as functioning)"
+    # the spec file runs as shown
+    dialog.spec_path.setText(str(tmp_path / "spec.toml"))
     qtbot.mouseClick(dialog.run_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: "stopped" in dialog.status.text(), timeout=60000)
-    assert "sweep spec key 'version'" in dialog.status.text()
-    assert dialog.run_button.isEnabled()
+    qtbot.waitUntil(lambda: dialog.result is not None, timeout=120000)
+    wait_idle(qtbot, window)
+    assert not errors_shown()
+    assert len(dialog.result.draws) == 3 and [c.mode for c in dialog.result.cases] == ["car"]
+    assert dialog.spec_fields["draws"].text() == "3 per case"
+
+
+def test_bad_spec_file_is_reported(qtbot, window, tmp_path):
+    """A spec file that cannot be used says why, in the dialog as soon as it is named and again
+    on Run (which then does not start); its fields say the file decides, not the typed values."""
+    from coverage_app.ui import dialogs
+
+    folder = tmp_path / "a_folder.toml"
+    folder.mkdir()
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"\xff\xfe\x00draws")
+    cases = [(write_spec(tmp_path, "version = 3\n", "bad.toml"), "sweep spec key 'version'"),
+             (tmp_path / "missing.toml", "the sweep spec file does not exist"),
+             (folder, "it is a folder, not a file"),
+             (write_spec(tmp_path, "version = 1\ndraws = \n", "broken.toml"), "not valid TOML"),
+             (binary, "not a UTF-8 text file"),
+             (write_spec(tmp_path, "version = 1\n[cases]\nmodes = ['horse']\n", "horse.toml"),
+              "unknown travel mode 'horse'")]
+    dialog = open_dialog(qtbot, window)
+    dialog.draws.setValue(250)
+    for path, words in cases:
+        dialogs.shown.clear()
+        dialog.spec_path.setText(str(path))
+
+        def told(words=words):
+            texts = shown_in_draws_box(dialog)[0]
+            assert [t for t in texts if t.startswith("This spec file cannot be used: ") and words in t], texts
+
+        qtbot.waitUntil(told, timeout=5000)
+        texts, ticked = shown_in_draws_box(dialog)
+        assert "250" not in texts and not ticked and texts.count("set by the spec file") == 7
+        qtbot.mouseClick(dialog.run_button, Qt.LeftButton)
+        assert dialog.status.text().startswith("The sweep did not start: ") and words in dialog.status.text()
+        shown = errors_shown()
+        assert len(shown) == 1 and words in shown[0].text and "Something went wrong" not in shown[0].text
+        assert not [t for t in window.tasks.running if t.group != "warmup"]  # nothing started
+        assert dialog.run_button.isEnabled() and dialog.result is None
 
 
 def test_sweep_dialog_on_a_local_cluster(qtbot, window):
