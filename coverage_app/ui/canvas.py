@@ -376,44 +376,13 @@ class MapCanvas(QWidget):
         self._legend_cache = (key, layout)
         return layout
 
-    #: the on-map legend stays in the bottom-right corner: at most this share of the canvas
-    LEGEND_MAX_W, LEGEND_MAX_H = 0.30, 0.40
-
     def _compute_legend_layout(self):
-        """Rows of the legend, cut to fit its corner (at most LEGEND_MAX_W x LEGEND_MAX_H of
-        the canvas); the first row is its title, which folds and unfolds it."""
-        entries = self.legend_entries()
-        if not entries:
-            return None
-        font = QFont(self.font_ui)
-        font.setPointSizeF(8)
-        bold = QFont(font)
-        bold.setBold(True)
-        from PySide6.QtGui import QFontMetrics
+        """Rows of the legend, cut to fit its corner; the first row is its title, which folds
+        and unfolds it; long layer titles wrap (legend_layout.compute_layout)."""
+        from .legend_layout import compute_layout
 
-        fm = QFontMetrics(bold)
-        line = max(16, fm.height() + 2)
-        header = ("▸ Legend" if self.legend_collapsed else "▾ Legend", "header")
-        rows = [header]
-        if not self.legend_collapsed:
-            max_rows = max(1, int((self.height() * self.LEGEND_MAX_H - 10) // line))
-            body = []
-            for title, items in entries:
-                body.append((title, None))
-                for label, icon in items[:8]:
-                    body.append((label, icon))
-                if len(items) > 8:
-                    body.append((f"… {len(items) - 8} more", None))
-            if 1 + len(body) > max_rows:
-                cut = len(body) - (max_rows - 2)
-                body = body[:max_rows - 2] + [(f"… {cut} more rows: see the Layers panel", None)]
-            rows += body
-        width = max(fm.horizontalAdvance(text) + (22 if icon is not None and icon != "header" else 0)
-                    for text, icon in rows) + 24
-        width = min(width, 280, max(90, int(self.width() * self.LEGEND_MAX_W)))
-        height = len(rows) * line + 10
-        rect = QRectF(self.width() - width - 10, self.height() - height - 10, width, height)
-        return rows, rect, font, bold, line
+        return compute_layout(self.legend_entries(), self.font_ui, self.width(), self.height(),
+                              self.legend_collapsed)
 
     def legend_header_rect(self) -> QRectF | None:
         """Where a click folds or unfolds the legend (logical px), or None."""
@@ -444,34 +413,11 @@ class MapCanvas(QWidget):
         return out
 
     def _draw_legend(self, painter: QPainter) -> None:
+        from .legend_layout import draw_layout
+
         layout = self._legend_layout()
-        if layout is None:
-            return
-        rows, rect, font, bold, line = layout
-        painter.setFont(font)
-        fm = painter.fontMetrics()
-        x, y, width, height = rect.x(), rect.y(), rect.width(), rect.height()
-        painter.setPen(QPen(QColor(0, 0, 0, 60), 1))
-        painter.setBrush(QColor(255, 255, 255, 235))
-        painter.drawRoundedRect(rect, 5, 5)
-        cy = y + 5
-        for text, icon in rows:
-            if icon == "header":
-                painter.setFont(bold)
-                painter.setPen(QColor("#1f4e79"))
-                painter.drawText(QRectF(x + 8, cy, width - 12, line), Qt.AlignVCenter | Qt.AlignLeft, text)
-            elif icon is None:
-                painter.setFont(bold if not text.startswith("…") else font)
-                painter.setPen(QColor("#222222"))
-                painter.drawText(QRectF(x + 8, cy, width - 12, line), Qt.AlignVCenter | Qt.AlignLeft,
-                                 fm.elidedText(text, Qt.ElideRight, int(width - 16)))
-            else:
-                painter.drawPixmap(QPointF(x + 10, cy + (line - icon.height()) / 2), icon)
-                painter.setFont(font)
-                painter.setPen(QColor("#222222"))
-                painter.drawText(QRectF(x + 32, cy, width - 36, line), Qt.AlignVCenter | Qt.AlignLeft,
-                                 fm.elidedText(text, Qt.ElideRight, int(width - 40)))
-            cy += line
+        if layout is not None:
+            draw_layout(painter, layout)
 
     # -- events ---------------------------------------------------------------------------
     def resizeEvent(self, event) -> None:

@@ -100,3 +100,27 @@ def test_burmese_sweep_page_legend_and_shares(swept):
     town = view["townships"][view["townships"]["pcode"].astype(str) == "MMR005012"].iloc[0]
     assert f"မူလကုသမှု 60 မိနစ်အတွင်း: {town['prim_pct50']:.1f} %" in joined
     assert all(has_my(t) for t in texts if t.startswith(("ကျေးရွာ", "တွက်ချက်မှု")))
+
+
+@pytest.mark.parametrize("language,landscape", [("my", True), ("my", False), ("both", True)])
+def test_a_long_sweep_legend_header_wraps_at_full_size_not_into_the_next_column(swept, language, landscape):
+    """A4 region page in Burmese: the sweep's legend header is wider than its legend column. It
+    wraps onto lines of the column at the headers' size (6.6 pt); shrunk to 5 pt it still ran
+    into the next column's header ("ပဋိပက္ခ ဇုန်များ")."""
+    import matplotlib
+
+    from coverage_app.core.outputs.briefing import compose_page
+    from coverage_app.core.outputs.briefing.style import tr
+
+    from .test_briefing_burmese import assert_fits
+
+    data, result, _folder = swept
+    layers = prepare_layers(data, None, sweep=sweep_map_view(result, case=0, tier="primary"))
+    fig = compose_page(data, None, layers=layers, language=language, landscape=landscape)
+    burmese = tr("Villages: primary care in reach in", "my")
+    header = next(t for t in fig.findobj(matplotlib.text.Text) if burmese.split()[0] in t.get_text()
+                  and t.get_text().replace("\n", " ").endswith(burmese))
+    assert header.get_fontsize() == pytest.approx(6.6) and header.get_fontweight() == "bold"
+    lines = header.get_text().split("\n")
+    assert " ".join(lines[-2:]) == burmese, lines  # the Burmese header on two lines, every word kept
+    assert_fits(fig)  # no text of the page overlaps another

@@ -126,10 +126,16 @@ def _legend_columns(rows, columns):
     return best or [list(rows)]
 
 
+#: a header too wide for its column at this size (it is drawn at 6.6 pt, shrunk to fit) is
+#: wrapped at 6.6 pt instead: shrunk further it ran into the next column (the Burmese sweep
+#: header on an A4 region page overprinted the conflict zones' header even at 5 pt)
+HEADER_MIN_PT = 6.2
+
+
 def fold_rows(page, rows, col_w):
     """Bilingual labels ("English\nBurmese") on one line, joined by " / ", where that fits a
     column ``col_w`` mm wide at the legend's type size; the rest stay on two lines. Notes are
-    wrapped to the column."""
+    wrapped to the column, and so are headers that do not fit it at HEADER_MIN_PT."""
     k = page.k
     out = []
     for kind, style, label in rows:
@@ -145,6 +151,9 @@ def fold_rows(page, rows, col_w):
                 room, need = col_w - 6.2 * k - 1.0, page.text_mm(one, 6.3)[0]
             if need <= room:
                 label = one
+        if kind == "header" and page.text_mm(label, HEADER_MIN_PT, "bold")[0] > col_w - 1.5:
+            label = "\n".join(line for part in str(label).split("\n")
+                              for line in page.wrap(part, 6.6, col_w - 1.5, "bold"))
         out.append((kind, style, label))
     return out
 
