@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
@@ -149,25 +150,27 @@ class SeriesChart(QWidget):
             self.canvas.draw_idle()
             return
         dates = series["as_of"].nunique() > 1
-        x = pd.to_datetime(series["as_of"]) if dates else range(len(series))
-        for short, colour, name in (("prim", TRAVEL_TIME_COLOURS[0], "Primary care"),
-                                    ("sec", "#8e0152", "Secondary care")):
-            lo, mid, hi = (series[f"{short}_pct{q}"] for q in (5, 50, 95))
-            if len(series) > 1:
+        tiers = (("prim", TRAVEL_TIME_COLOURS[0], "Primary care"), ("sec", "#8e0152", "Secondary care"))
+        if dates:  # a series in time: median line and 5-95 % band
+            x = pd.to_datetime(series["as_of"])
+            for short, colour, name in tiers:
+                lo, mid, hi = (series[f"{short}_pct{q}"] for q in (5, 50, 95))
                 ax.fill_between(x, lo, hi, color=colour, alpha=0.2, lw=0)
                 ax.plot(x, mid, color=colour, lw=2, label=f"{name} (median, 5–95 %)")
-            else:
-                ax.errorbar([0 if short == "prim" else 1], mid, yerr=[mid - lo, hi - mid], fmt="o", color=colour,
-                            capsize=6, label=f"{name} (median, 5–95 %)")
-        if not dates:
-            labels = list(series["label"]) if len(series) > 1 else []
-            ax.set_xticks(range(len(labels)) if labels else [0, 1])
-            ax.set_xticklabels(labels if labels else ["Primary", "Secondary"], fontsize=8)
-            ax.set_xlim(-0.6, max(len(labels), 2) - 0.4)
+        else:  # separate cases (modes, scenarios): a median and whiskers each, nothing joins them
+            x = np.arange(len(series), dtype=float)
+            for shift, (short, colour, name) in zip((-0.12, 0.12), tiers):
+                lo, mid, hi = (series[f"{short}_pct{q}"].to_numpy(float) for q in (5, 50, 95))
+                ax.errorbar(x + shift, mid, yerr=[mid - lo, hi - mid], fmt="o", color=colour, capsize=5,
+                            label=f"{name} (median, 5–95 %)")
+            ax.set_xticks(x)
+            ax.set_xticklabels(list(series["label"]), fontsize=8)
+            ax.set_xlim(-0.6, max(len(series), 2) - 0.4)
         ax.set_ylabel("Within reach (%)")
         ax.set_ylim(0, max(5.0, float(series[[c for c in series if c.endswith("_pct95")]].max().max()) * 1.15))
         ax.grid(alpha=0.3)
-        ax.legend(loc="upper right", frameon=False, fontsize=8)
+        # above the axes, where it never covers a median or a whisker
+        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False, fontsize=8)
         self.canvas.draw_idle()
 
 

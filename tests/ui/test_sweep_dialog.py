@@ -63,7 +63,11 @@ def test_sweep_dialog_runs_and_maps_probabilities(qtbot, window, tmp_path):
     assert np.array_equal(layer.frame["p_sec"].to_numpy(),
                           result.villages.loc[result.villages["case"] == 1, "p_sec"].to_numpy())
     assert "Primary %" in dialog.summary.text()
-    assert len(dialog.chart.figure.axes[0].lines) == 2  # median lines, primary and secondary
+    # two modes are two cases, not a series: a median with 5-95 % whiskers per case and tier, no line joins them
+    ax = dialog.chart.figure.axes[0]
+    assert len(ax.containers) == 2 and all(len(c.lines[0].get_xdata()) == 2 for c in ax.containers)
+    assert all(c.lines[0].get_linestyle() == "None" for c in ax.containers)
+    assert [t.get_text() for t in ax.get_xticklabels()] == list(result.series["label"])
 
 
 def test_sweep_dialog_cancel(qtbot, window):
@@ -225,3 +229,34 @@ def test_sweep_dialog_on_a_local_cluster(qtbot, window):
     serial = run_sweep(parse_spec(dialog.spec_dict(), project=window.project), scheduler="serial", data=window.data)
     assert np.array_equal(serial.villages["p_prim"], result.villages["p_prim"])
     assert np.array_equal(serial.draw_table["share_sec"], result.draw_table["share_sec"])
+
+
+def test_the_chart_joins_dates_and_keeps_cases_apart(qtbot):
+    """An as-of series is a line in time with its 5-95 % band; separate cases (modes, a single
+    case) are a median with whiskers each, which no line joins (a line would read as a trend)."""
+    import datetime as dt
+
+    import pandas as pd
+    from matplotlib.collections import PolyCollection
+
+    from coverage_app.ui.sweep_dialog import SeriesChart
+
+    def bands(ax):
+        return [c for c in ax.collections if isinstance(c, PolyCollection)]
+
+    def series(as_of, labels):
+        n = len(labels)
+        return pd.DataFrame({"as_of": as_of, "label": labels, **{f"{t}_pct{q}": [10.0 + q / 10 + i for i in range(n)]
+                                                                for t in ("prim", "sec") for q in (5, 50, 95)}})
+
+    chart = SeriesChart()
+    qtbot.addWidget(chart)
+    chart.plot(series([dt.date(2023, m, 1) for m in (1, 2, 3)], ["Jan", "Feb", "Mar"]))
+    ax = chart.figure.axes[0]
+    assert len(ax.lines) == 2 and not ax.containers and len(bands(ax)) == 2  # medians and bands
+    for labels in (["walking", "car"], ["walking"]):
+        chart.plot(series([None] * len(labels), labels))
+        ax = chart.figure.axes[0]
+        assert len(ax.containers) == 2 and not bands(ax)
+        assert all(c.lines[0].get_linestyle() == "None" for c in ax.containers)
+        assert [t.get_text() for t in ax.get_xticklabels()] == labels
