@@ -85,27 +85,31 @@ def test_village_beyond_the_cut_off_does_not_borrow_a_neighbours_time():
 
 def test_a_village_on_water_borrows_from_the_same_ground_at_any_cell_size():
     """The reach is in metres (250 m x sqrt 2): the 8 neighbours at 250 m and coarser, cells up to ~354 m
-    away at 100 m. At 100 m a ring of one cell left villages on river banks without access that the
-    250 m default reaches (190 against 126 villages in the bundled project)."""
+    away at 100 m, the nearest ring with a reached cell first. At 100 m a ring of one cell left villages
+    on river banks without access that the 250 m default reaches (190 against 126 villages in the
+    bundled project)."""
     import numpy as np
 
-    from coverage_app.core.analysis.tables import borrow_offsets, sample_cells
+    from coverage_app.core.analysis.tables import borrow_rings, sample_cells
 
+    eight = [(a, b) for a in (-1, 0, 1) for b in (-1, 0, 1) if a or b]
     for cell in (250.0, 500.0, 1000.0):
-        dr, dc = borrow_offsets(cell)
-        assert sorted(zip(dr.tolist(), dc.tolist())) == [(a, b) for a in (-1, 0, 1) for b in (-1, 0, 1) if a or b]
-    dr, dc = borrow_offsets(100.0)
-    got = set(zip(dr.tolist(), dc.tolist()))
-    assert {(3, 0), (0, -3), (2, 2), (3, 1), (-1, -3)} <= got and not got & {(3, 2), (4, 0), (0, 0)}
+        rings = borrow_rings(cell)
+        assert len(rings) == 1 and sorted(zip(rings[0][0].tolist(), rings[0][1].tolist())) == eight
+    rings = [set(zip(dr.tolist(), dc.tolist())) for dr, dc in borrow_rings(100.0)]
+    assert len(rings) == 3 and sorted(rings[0]) == eight and len(rings[1]) == 16
+    assert {(3, 0), (0, -3), (3, 1), (-1, -3)} <= rings[2] and not rings[2] & {(3, 2), (3, 3)}
 
-    # 100 m cells, west to east: reached land at 10 min, then water; villages 2, 3 and 4 cells out
+    # 100 m cells, west to east: reached land (10 min, then 12 min), then water; villages 2, 3 and 4
+    # cells out on the water, and one next to the land
     minutes = np.array([[10.0, 12.0] + [np.nan] * 6], "float32")
-    alloc = np.array([[0, 0] + [-1] * 6], "int32")
+    alloc = np.array([[0, 1] + [-1] * 6], "int32")
     cost = np.array([[1.0, 1.0] + [np.inf] * 6], "float32")
-    rows, cols, inside = np.zeros(3, int), np.array([3, 4, 5]), np.ones(3, bool)
+    rows, cols, inside = np.zeros(4, int), np.array([2, 3, 4, 5]), np.ones(4, bool)
     t, a = sample_cells(minutes, alloc, rows, cols, inside, cost, cell_size_m=100.0)
-    assert t[0] == 10.0  # the fastest within reach: 10 min 300 m away, not 12 min 200 m away
-    assert t[1] == 12.0 and a[:2].tolist() == [0, 0]  # 12 min 300 m away; 10 min lies 400 m away
-    assert np.isnan(t[2]) and a[2] == -1  # 400 m and more: beyond the reach
+    assert t[0] == 12.0 and a[0] == 1  # next to the land: ring 1 only, as before
+    assert t[1] == 12.0 and a[1] == 1  # the nearest ring with a reached cell (12 min), not the faster 10 min further
+    assert t[2] == 12.0  # 300 m from the land cell
+    assert np.isnan(t[3]) and a[3] == -1  # 400 m and more: beyond the reach
     t, _ = sample_cells(minutes, alloc, rows, cols, inside, cost, cell_size_m=250.0)
-    assert np.isnan(t).all()  # at 250 m the same cells lie 500-1000 m from land
+    assert t[0] == 12.0 and np.isnan(t[1:]).all()  # at 250 m the same cells lie 500-1000 m from land

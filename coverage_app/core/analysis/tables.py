@@ -16,31 +16,34 @@ from coverage_app.core.results import TierResult
 CURVE_MAX_MINUTES = 240
 
 
-# a village on an unreached barrier cell takes the fastest reached cell whose centre is this close to its
-# own cell's centre (metres): the 8 neighbours at the default 250 m cells, at least those at any size, and
-# the same ground at finer cells (at 100 m a ring of 1 cell would leave villages on river banks without access)
+# a village on an unreached barrier cell takes its time from the nearest ring of cells with a reached
+# cell, out to this distance between cell centres (metres): the 8 neighbours at the default 250 m cells,
+# at least those at any size, and the same ground at finer cells (at 100 m one ring left villages on
+# river banks without access that the 250 m default reaches)
 BORROW_REACH_M = 250.0 * 2 ** 0.5
 
 
-def borrow_offsets(cell_size_m: float) -> tuple[np.ndarray, np.ndarray]:
-    """Row and column offsets (cells) of the cells a point on a barrier cell may take its time from:
-    centres within :data:`BORROW_REACH_M` metres, and always the 8 neighbours."""
+def borrow_rings(cell_size_m: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Row and column offsets (cells) of the cells a point on a barrier cell may take its time from,
+    ring by ring (ring k: the cells k steps away in rows or columns): centres within
+    :data:`BORROW_REACH_M` metres, and always the 8 neighbours (ring 1)."""
     reach2 = max(2.0, (BORROW_REACH_M / float(cell_size_m)) ** 2) + 1e-9
     k = int(np.floor(np.sqrt(reach2)))
     dr, dc = np.mgrid[-k:k + 1, -k:k + 1]
-    keep = (dr ** 2 + dc ** 2 <= reach2) & ((dr != 0) | (dc != 0))
-    return dr[keep], dc[keep]
+    ring = np.maximum(np.abs(dr), np.abs(dc))
+    keep = (dr ** 2 + dc ** 2 <= reach2) & (ring > 0)
+    return [(dr[keep & (ring == i)], dc[keep & (ring == i)]) for i in range(1, k + 1)]
 
 
 def sample_cells(minutes: np.ndarray, alloc: np.ndarray, rows, cols, inside, cost=None,
                  cell_size_m: float = 250.0) -> tuple[np.ndarray, np.ndarray]:
     """Minutes and allocation at each point's cell. A point on an unreached barrier cell (a village
-    on a river bank, at the edge of a no-go zone) takes the fastest reached cell within
-    :data:`BORROW_REACH_M` of its cell (``cell_size_m``: the grid's cell, metres; the 8 neighbours at
-    250 m). With ``cost`` (the friction, s/m) only barrier cells (infinite cost) borrow: a passable
-    cell left unreached by a search cut-off is beyond the cut-off, and so is the point (a neighbour's
-    time would claim access the point does not have). Off the grid or where no such cell is reached:
-    NaN minutes and allocation -1."""
+    on a river bank, at the edge of a no-go zone) takes the fastest reached cell of the nearest ring
+    around its cell that has one, within :data:`BORROW_REACH_M` (``cell_size_m``: the grid's cell,
+    metres; at 250 m: the fastest of the 8 neighbours). With ``cost`` (the friction, s/m) only
+    barrier cells (infinite cost) borrow: a passable cell left unreached by a search cut-off is
+    beyond the cut-off, and so is the point (a neighbour's time would claim access the point does
+    not have). Off the grid or where no such cell is reached: NaN minutes and allocation -1."""
     out_t = np.full(len(rows), np.nan, dtype="float64")
     out_a = np.full(len(rows), -1, dtype="int64")
     r, c = rows[inside], cols[inside]
@@ -49,20 +52,25 @@ def sample_cells(minutes: np.ndarray, alloc: np.ndarray, rows, cols, inside, cos
     missing = np.isnan(vals_t)  # the engine leaves NaN exactly where allocation is -1
     if cost is not None:
         missing &= ~np.isfinite(cost[r, c])
-    if missing.any():
-        H, W = minutes.shape
-        mr, mc = r[missing], c[missing]
-        best_t = np.full(missing.sum(), np.inf)
-        best_a = np.full(missing.sum(), -1, dtype="int64")
-        for dr, dc in zip(*borrow_offsets(cell_size_m)):
+    H, W = minutes.shape
+    for ring_dr, ring_dc in borrow_rings(cell_size_m) if missing.any() else ():
+        idx = np.flatnonzero(missing)
+        mr, mc = r[idx], c[idx]
+        best_t = np.full(len(idx), np.inf)
+        best_a = np.full(len(idx), -1, dtype="int64")
+        for dr, dc in zip(ring_dr, ring_dc):
             rr = np.clip(mr + dr, 0, H - 1)
             cc = np.clip(mc + dc, 0, W - 1)
             t = np.where(np.isnan(minutes[rr, cc]), np.inf, minutes[rr, cc])
             better = t < best_t
             best_t[better] = t[better]
             best_a[better] = alloc[rr, cc][better]
-        vals_t[missing] = np.where(np.isfinite(best_t), best_t, np.nan)
-        vals_a[missing] = best_a
+        found = np.isfinite(best_t)
+        vals_t[idx[found]] = best_t[found]
+        vals_a[idx[found]] = best_a[found]
+        missing[idx[found]] = False
+        if not missing.any():
+            break
     out_t[inside] = vals_t
     out_a[inside] = vals_a
     return out_t, out_a
