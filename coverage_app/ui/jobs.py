@@ -96,10 +96,11 @@ def sweep(source, data, out_dir=None, scheduler="serial", workers=None, feedback
 
     if isinstance(source, dict):
         spec = parse_spec(source, project=data.project)
-    else:
-        spec = load_spec(source)
-    own = data.project.path and spec.project_path and Path(spec.project_path) == Path(data.project.path).resolve()
-    use = data if isinstance(source, dict) or own else None  # the open project's layers, already loaded
+    else:  # a spec file without its own project runs on the open one, not on the bundled one
+        spec = load_spec(source, project=data.project)
+    own = spec.project_path is None or (
+        data.project.path and Path(spec.project_path) == Path(data.project.path).resolve())
+    use = data if own else None  # the open project's layers, already loaded
     result = run_sweep(spec, feedback=sub(feedback, 0.0, 0.92 if out_dir else 1.0), scheduler=scheduler,
                        workers=workers, data=use)
     if out_dir:

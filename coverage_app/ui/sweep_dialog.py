@@ -78,8 +78,6 @@ def spec_texts(spec) -> dict[str, str]:
 
 def spec_note(spec, open_project=None) -> str:
     """The cases, the further draws and the project of a read spec file, in one paragraph."""
-    from coverage_app.core.data.project import bundled_project_path
-
     cases = spec.cases
     dates = list(dict.fromkeys(c.as_of for c in cases))
     if len(dates) > 1:
@@ -96,11 +94,10 @@ def spec_note(spec, open_project=None) -> str:
         out.append(f"Also drawn: {'; '.join(extra)}.")
     if not spec.is_random:
         out.append("Nothing is drawn: every draw gives the same result.")
-    project = Path(spec.project_path or bundled_project_path())
-    if open_project is None or project.resolve() != Path(open_project).resolve():
-        bundled = "the bundled project " if spec.project_path is None else ""
-        other = ", not on the open project" if open_project is not None else ""
-        out.append(f"It runs on {bundled}{project.name} ({project.parent}){other}.")
+    # a spec without its own project runs on the open one (ui.jobs.sweep)
+    project = None if spec.project_path is None else Path(spec.project_path)
+    if project is not None and (open_project is None or project.resolve() != Path(open_project).resolve()):
+        out.append(f"It runs on {project.name} ({project.parent}), not on the open project.")
     out.append("Clear the spec file to set the sweep here.")
     return " ".join(out)
 
@@ -206,6 +203,7 @@ class SweepDialog(QDialog):
         for cb in self.modes.values():
             ml.addWidget(cb)
         self.open_project = None  # the open project's file: a spec file may name another
+        self.project = None       # the open project (loaded): a spec file without one runs on it
         self.spec = None          # the spec file read (a SweepSpec), or None
         self.spec_error = None    # why the spec file cannot be used, or None
         self._editors = dict(zip(SPEC_ROWS, (self.draws, self.seed, self.speed_pm, self.zone_pm, self.unknown_p,
@@ -332,7 +330,7 @@ class SweepDialog(QDialog):
         if not path:
             return None
         try:
-            self.spec = load_spec(path)
+            self.spec = load_spec(path, project=self.project)
         except Exception as exc:  # noqa: BLE001 - every failure is told to the user, none is a crash
             log.info("sweep spec %s cannot be used", path, exc_info=not isinstance(exc, (OSError, ValueError)))
             self.spec_error = spec_problem(exc)
@@ -471,7 +469,7 @@ class SweepController(Controller):
             self.dialog.run_requested.connect(self.run)
             self.dialog.cancel_requested.connect(self.cancel)
             self.dialog.view_changed.connect(self.show_layer)
-        self.dialog.open_project = self.project.path
+        self.dialog.open_project, self.dialog.project = self.project.path, self.project
         if self.dialog.spec_path.text().strip():
             self.dialog.refresh_spec()  # the file, or the open project, may have changed since
         self.dialog.show()

@@ -260,3 +260,28 @@ def test_the_chart_joins_dates_and_keeps_cases_apart(qtbot):
         assert len(ax.containers) == 2 and not bands(ax)
         assert all(c.lines[0].get_linestyle() == "None" for c in ax.containers)
         assert [t.get_text() for t in ax.get_xticklabels()] == labels
+
+
+def test_a_spec_file_without_a_project_sweeps_the_open_project(tmp_path):
+    """In the app a spec file that names no project runs on the project that is open (the command
+    line's default, the bundled project, would put Sagaing's villages over the user's own map); one
+    that names a project runs on that one."""
+    from coverage_app.core.analysis.sweep_spec import load_spec
+    from coverage_app.core.data.project import bundled_project_path
+    from coverage_app.ui import jobs
+    from tests.synthetic import facility, load, make_project, village
+
+    project = make_project(tmp_path / "own", facilities=[facility("P", 0, 0, secondary=True)],
+                           villages=[village("A", 1000, 0), village("B", 3000, 0), village("C", 9000, 0)])
+    project.params = project.params.replace(primary_minutes=45.0)
+    data = load(project)
+    spec_file = write_spec(tmp_path, "version = 1\ndraws = 2\nseed = 3\n[analysis]\ncell_size_m = 1000.0\n"
+                           "[vary]\nspeeds = { uniform = [0.8, 1.2] }\n", "no_project.toml")
+    spec = load_spec(spec_file, project=data.project)
+    assert spec.project_path is None and spec.base_params.primary_minutes == 45.0
+    result = jobs.sweep(spec_file, data)
+    assert sorted(result.villages["pcode"].astype(str).unique()) == ["A", "B", "C"]
+    # a spec naming a project runs on it, whatever is open
+    named = write_spec(tmp_path, f'version = 1\nproject = "{bundled_project_path().as_posix()}"\n'
+                       "[analysis]\ncell_size_m = 5000.0\n", "named.toml")
+    assert load_spec(named, project=data.project).base_params.primary_minutes == 60.0

@@ -183,8 +183,10 @@ def monthly_dates(start: dt.date, months: int) -> list[dt.date]:
     return out
 
 
-def load_spec(path) -> SweepSpec:
-    """Read and check a sweep spec file; relative paths are resolved from its folder."""
+def load_spec(path, project=None) -> SweepSpec:
+    """Read and check a sweep spec file; relative paths are resolved from its folder. ``project``
+    (a loaded Project, e.g. the app's open one) is what a spec without a ``project`` key runs on;
+    without it such a spec runs on the bundled project (the command line)."""
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -194,7 +196,8 @@ def load_spec(path) -> SweepSpec:
         raise InputError(Problem("error", f"not valid TOML ({exc})", file=str(path))) from None
     except UnicodeDecodeError:
         raise InputError(Problem("error", "not a UTF-8 text file", file=str(path))) from None
-    return parse_spec(raw, base=path.parent, path=path)
+    own = raw.get("project") if isinstance(raw, dict) else None
+    return parse_spec(raw, base=path.parent, path=path, project=None if own else project)
 
 
 def parse_spec(raw: dict, base: Path | None = None, path: Path | None = None, project=None) -> SweepSpec:
