@@ -12,6 +12,7 @@ from coverage_app.core.outputs.briefing.drawing import count_symbol, rgba, scatt
 from coverage_app.core.outputs.briefing.layers import as_bool
 from coverage_app.core.outputs.briefing.page import Page
 from coverage_app.core.outputs.briefing.style import INK, MUTED, OUTSIDE_TOWNSHIPS, tr
+from coverage_app.core.outputs.line_breaks import wrap
 
 
 def legend_entries(layers, focus_pcode, language: str = "en"):
@@ -129,33 +130,58 @@ def _legend_columns(rows, columns):
 #: a header too wide for its column at this size (it is drawn at 6.6 pt, shrunk to fit) is
 #: wrapped at 6.6 pt instead: shrunk further it ran into the next column (the Burmese sweep
 #: header on an A4 region page overprinted the conflict zones' header even at 5 pt)
-HEADER_MIN_PT = 6.2
+HEADER_PT, HEADER_MIN_PT = 6.6, 6.2
+#: the same for an item's label, drawn at 6.3 pt: one too wide at 6 pt is wrapped at 6.3 pt
+#: (shrunk to 5 pt, "≤ 5 % of draws" in Burmese on an A4 landscape region page was barely
+#: legible, and a longer label still ran past its column into the next one's symbols)
+ITEM_PT, ITEM_MIN_PT = 6.3, 6.0
+NOTE_PT = 5.6
+
+
+def item_room(page, col_w) -> float:
+    """Width (mm) an item's label has in a column ``col_w`` mm wide (right of its symbol)."""
+    return col_w - 6.2 * page.k - 1.0
+
+
+def wrap_label(page, label, size, width, weight="normal") -> str:
+    """``label`` with each of its lines ("\n": English over Burmese) wrapped to ``width`` mm at
+    ``size``: at spaces, and inside a word too wide for a line only where a reader expects it
+    (:mod:`coverage_app.core.outputs.line_breaks`, between Burmese syllables)."""
+    def measure(text):
+        return page.text_mm(text, size, weight)[0]
+
+    return "\n".join(line for part in str(label).split("\n") for line in wrap(part, measure, width))
 
 
 def fold_rows(page, rows, col_w):
     """Bilingual labels ("English\nBurmese") on one line, joined by " / ", where that fits a
     column ``col_w`` mm wide at the legend's type size; the rest stay on two lines. Notes are
-    wrapped to the column, and so are headers that do not fit it at HEADER_MIN_PT."""
-    k = page.k
+    wrapped to the column, and so are headers that do not fit it at HEADER_MIN_PT and items
+    that do not at ITEM_MIN_PT (at full size: HEADER_PT, ITEM_PT)."""
     out = []
     for kind, style, label in rows:
         if kind == "note":  # a sentence: wrapped to the column, English lines over Burmese
-            out.append((kind, style, "\n".join(line for part in str(label).split("\n")
-                                               for line in page.wrap(part, 5.6, col_w - 1.5))))
+            out.append((kind, style, wrap_label(page, label, NOTE_PT, col_w - 1.5)))
             continue
+        weight, room = ("bold", col_w - 1.5) if kind == "header" else ("normal", item_room(page, col_w))
+        full, least = (HEADER_PT, HEADER_MIN_PT) if kind == "header" else (ITEM_PT, ITEM_MIN_PT)
         if str(label).count("\n") == 1:
             one = label.replace("\n", " / ")
-            if kind == "header":
-                room, need = col_w - 1.5, page.text_mm(one, 6.6, "bold")[0]
-            else:
-                room, need = col_w - 6.2 * k - 1.0, page.text_mm(one, 6.3)[0]
-            if need <= room:
+            if page.text_mm(one, full, weight)[0] <= room:
                 label = one
-        if kind == "header" and page.text_mm(label, HEADER_MIN_PT, "bold")[0] > col_w - 1.5:
-            label = "\n".join(line for part in str(label).split("\n")
-                              for line in page.wrap(part, 6.6, col_w - 1.5, "bold"))
+        if page.text_mm(label, least, weight)[0] > room:
+            label = wrap_label(page, label, full, room, weight)
         out.append((kind, style, label))
     return out
+
+
+def fitted_size(page, label, full, least, room, weight="normal") -> float:
+    """The largest size from ``full`` down to ``least`` (0.1 pt steps) at which ``label`` fits
+    ``room`` mm (:func:`fold_rows` wraps what does not fit at ``least``)."""
+    size = full
+    while size - 0.05 > least and page.text_mm(label, size, weight)[0] > room:
+        size = round(size - 0.1, 1)
+    return size
 
 
 def legend_height(page, rows, columns, width=None) -> float:
@@ -182,10 +208,11 @@ def draw_legend(page: Page, x, y, w, h, rows, columns=1):
             cy = h - used - rh / 2
             used += rh
             if kind in ("header", "note"):
-                size, weight, st = (6.6, "bold", "normal") if kind == "header" else (5.6, "normal", "normal")
-                while size > 5.0 and page.text_mm(label, size, weight, st)[0] > col_w - 1.5:
-                    size -= 0.2
-                ax.text(cx, cy - (0.2 if kind == "header" else 0), label, fontproperties=page.font(size, weight, st),
+                if kind == "header":
+                    size, weight = fitted_size(page, label, HEADER_PT, HEADER_MIN_PT, col_w - 1.5, "bold"), "bold"
+                else:
+                    size, weight = NOTE_PT, "normal"
+                ax.text(cx, cy - (0.2 if kind == "header" else 0), label, fontproperties=page.font(size, weight),
                         color=INK if kind == "header" else MUTED, va="center", linespacing=1.1)
                 continue
             sx = cx + 2.6 * k
@@ -205,8 +232,5 @@ def draw_legend(page: Page, x, y, w, h, rows, columns=1):
                 if style.dash:
                     seg.set_linestyle((0, style.dash))
                 ax.add_collection(seg)
-            size = 6.3
-            room = col_w - 6.2 * k - 1.0
-            while size > 5.0 and page.text_mm(label, size)[0] > room:
-                size -= 0.2
+            size = fitted_size(page, label, ITEM_PT, ITEM_MIN_PT, item_room(page, col_w))
             ax.text(cx + 6.2 * k, cy, label, fontproperties=page.font(size), color=INK, va="center", linespacing=1.1)
