@@ -91,15 +91,9 @@ def auto_classes(layer: VectorLayer) -> list[SymbolClass]:
                     out.append(SymbolClass(("fac", st, is_sec, is_new), style.label, style, _rows(mask)))
         return out
     if role == "conflict_zones" and "kind" in frame:
-        kind = frame["kind"].astype(str).str.lower()
-        out = []
-        for k in ("risk", "restricted", "no_go"):
-            out.append(SymbolClass(k, sym.CONFLICT_ZONE_STYLES[k].label, sym.CONFLICT_ZONE_STYLES[k],
-                                   _rows(kind == k)))
-        other = ~kind.isin(list(sym.CONFLICT_ZONE_STYLES))
-        if other.any():
-            out.insert(0, SymbolClass("other", "Other zone", sym.CONFLICT_ZONE_STYLES["risk"], _rows(other)))
-        return out
+        keys = np.array(sym.zone_style_keys(frame["kind"]))
+        return [SymbolClass(k, sym.zone_style(k).label, sym.zone_style(k), _rows(keys == k))
+                for k in sym.ZONE_DRAW_ORDER if k != "other" or (keys == "other").any()]
     if role == "villages" and "gap" in frame:
         gap = frame["gap"].astype(object).where(frame["gap"].notna(), "unreachable").astype(str)
         if "on_grid" in frame:

@@ -46,6 +46,21 @@ CONFLICT_ZONE_STYLES = {
                         hatch="//"),
     "risk": Style(fill="#fddbc7", stroke="#ef8a62", stroke_width=0.4, alpha=0.35, label="Risk zone"),
 }
+# a zone of another kind (e.g. "checkpoint") still slows travel by its speed factor: drawn like a risk zone
+OTHER_ZONE_STYLE = Style(**{**CONFLICT_ZONE_STYLES["risk"].__dict__, "label": "Other zone"})
+# drawing order, least restrictive first (the most restrictive on top)
+ZONE_DRAW_ORDER = ("other", "risk", "restricted", "no_go")
+
+
+def zone_style_keys(kinds) -> list[str]:
+    """The style of each zone by its ``kind`` (any case, spaces around): a key of CONFLICT_ZONE_STYLES,
+    or "other" for a kind that is none of them (see OTHER_ZONE_STYLE)."""
+    keys = [str(k).strip().lower() for k in kinds]
+    return [k if k in CONFLICT_ZONE_STYLES else "other" for k in keys]
+
+
+def zone_style(key: str) -> Style:
+    return CONFLICT_ZONE_STYLES.get(key, OTHER_ZONE_STYLE)
 
 GAP_STYLES = {  # villages by gap class
     "none": Style(fill="#4dac26", stroke=None, size=2.2, label="Both within reach"),

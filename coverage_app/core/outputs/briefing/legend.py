@@ -70,9 +70,10 @@ def legend_entries(layers, focus_pcode, language: str = "en"):
                      f"Secondary care within {layers.params.secondary_minutes:g} min"))
     if layers.zones is not None and len(layers.zones):
         rows.append(("header", None, f"Conflict zones on {layers.as_of.isoformat()}"))
-        for kind in ("no_go", "restricted", "risk"):
-            if (layers.zones["kind"] == kind).any():
-                rows.append(("patch", sym.CONFLICT_ZONE_STYLES[kind], sym.CONFLICT_ZONE_STYLES[kind].label))
+        keys = set(sym.zone_style_keys(layers.zones["kind"]))
+        for kind in reversed(sym.ZONE_DRAW_ORDER):  # the most restrictive first
+            if kind in keys:
+                rows.append(("patch", sym.zone_style(kind), sym.zone_style(kind).label))
     rows.append(("header", None, "Base map"))
     if layers.roads is not None:
         for cls in ("main", "secondary", "tertiary", "track", "path"):

@@ -165,10 +165,10 @@ def draw_map(page, layers, box, focus_geom, extent, town, language, placer_obsta
 
     # conflict zones valid on the date
     if layers.zones is not None and len(layers.zones):
-        for kind in ("risk", "restricted", "no_go"):
-            st = sym.CONFLICT_ZONE_STYLES.get(kind)
-            sub = layers.zones[layers.zones["kind"] == kind]
-            if st is None or sub.empty:
+        keys = np.array(sym.zone_style_keys(layers.zones["kind"]))
+        for kind in sym.ZONE_DRAW_ORDER:
+            st, sub = sym.zone_style(kind), layers.zones[keys == kind]
+            if sub.empty:
                 continue
             add_polygons(ax, clip_to(sub.geometry.values, view, tol), face=st.fill, edge=None, alpha=st.alpha,
                           zorder=2.5)

@@ -52,6 +52,7 @@ MY_WORDS = {
     "No-go zone": "မသွားရ ဇုန်",
     "Restricted zone": "ကန့်သတ် ဇုန်",
     "Risk zone": "အန္တရာယ် ဇုန်",
+    "Other zone": "အခြား ဇုန်",
     "Base map": "အခြေခံမြေပုံ",
     "Main road": "လမ်းမကြီး",
     "Secondary road": "ဒုတိယလမ်း",
