@@ -175,10 +175,11 @@ def cmd_sites(args) -> int:
     from coverage_app.core.analysis.pipeline import run_analysis
     from coverage_app.core.atomic import atomic_path
     from coverage_app.core.data.model import load_project_data
-    from coverage_app.core.analysis.siting import suggest_sites
+    from coverage_app.core.analysis.siting import check_siting_options, suggest_sites
     from coverage_app.core import startup
 
     startup.imports_done()  # the heavy modules are in: freeze them, collect as usual again
+    check_siting_options(args.count, args.spacing)  # before the analysis runs
     feedback = TerminalFeedback(args.quiet)
     project = project_from_args(args)
     params = params_from_args(project, args)

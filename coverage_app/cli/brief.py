@@ -27,6 +27,10 @@ def cmd_brief(args) -> int:
         from coverage_app.core.analysis.pipeline import run_analysis  # noqa: F401  (heavy: before the freeze)
     startup.imports_done()  # the heavy modules are in: freeze them, collect as usual again
     out = check_output_path(args.out)  # before any slow work
+    if out.suffix.lower() == ".png":
+        from coverage_app.core.outputs.briefing.writer import check_dpi
+
+        check_dpi(args.dpi)
     sweep = None
     if args.sweep:
         from coverage_app.core.outputs.sweep_export import sweep_map_view

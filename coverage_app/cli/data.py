@@ -18,7 +18,12 @@ def cmd_validate(args) -> int:
         if Path(path).suffix.lower() == ".covproj":  # a whole project: its layers, then the road-river cuts
             from coverage_app.core.data.model import load_project_data
 
+            from coverage_app.core.analysis.edits import scenario_problems
+
             data = load_project_data(load_project_arg(path))
+            fac = data.role("facilities")
+            data.problems += scenario_problems(data.project.scenarios, None if fac is None or "fac_id" not in fac
+                                               else set(fac["fac_id"].dropna().astype(str)))
             for problem in data.problems:
                 print(problem)
             _print_cuts(data)
@@ -69,13 +74,24 @@ def cmd_convert_zawgyi(args) -> int:
     from coverage_app.core.atomic import atomic_path
     from coverage_app.core.data.layers import convert_zawgyi, read_vector
 
-    gdf = read_vector(args.path, args.layer)
-    fixed, changed = convert_zawgyi(gdf, args.field or None)
     out = Path(args.out)
+    if out.suffix.lower() not in (".gpkg", ".shp", ".geojson", ".json"):
+        raise InputError(f"--out must end in .gpkg, .shp, .geojson or .json (the format of the new file), "
+                         f"not {out.name!r}")
     if out.resolve() == Path(args.path).resolve():
         raise InputError("write the converted layer to a new file (--out), so the original is kept")
-    with atomic_path(out) as tmp:
-        fixed.to_file(tmp, layer=args.layer or out.stem.replace(".", "_"), engine="pyogrio")
+    gdf = read_vector(args.path, args.layer)
+    fixed, changed = convert_zawgyi(gdf, args.field or None)
+    layer = args.layer or out.stem.replace(".", "_")
+    if out.suffix.lower() == ".shp":  # several files (.shp, .shx, .dbf, ...): kept together in a folder, as `sites`
+        from coverage_app.core.atomic import atomic_dir
+
+        with atomic_dir(out.with_suffix("")) as folder:
+            fixed.to_file(folder / out.name, layer=layer, encoding="UTF-8", engine="pyogrio")
+        out = out.with_suffix("") / out.name
+    else:
+        with atomic_path(out) as tmp:
+            fixed.to_file(tmp, layer=layer, engine="pyogrio")
     print(f"converted {changed} value(s) from Zawgyi to Unicode; written to {out}")
     return 0
 

@@ -106,6 +106,8 @@ class AnalysisParams:
         if self.people_per_bed is not None and (not isinstance(self.people_per_bed, (int, float))
                                                 or self.people_per_bed <= 0):
             out.append(f"people served per bed must be a positive number, not {self.people_per_bed!r}")
+        elif self.people_per_bed is not None:  # NaN, infinity or past the limits
+            out += _number_problems("people_per_bed", self.people_per_bed)
         for mode, kmh in (self.unmapped_kmh or {}).items():
             if kmh is not None and (not isinstance(kmh, (int, float)) or not 0 < kmh <= 120):
                 out.append(f"the unmapped-track speed for {mode} must be between 0 and 120 km/h or walk, "
@@ -218,13 +220,31 @@ def value_problems(params: AnalysisParams) -> list[str]:
                 out.append(f"speeds_kmh.{mode} must be a table of km/h by surface, not {table!r}")
                 continue
             for surface, v in table.items():
+                if v is WALK and mode == "walking":  # "empty" in a speed table means walking's speed
+                    out.append(f"speeds_kmh.walking.{surface} must be a walking speed in km/h (empty means "
+                               "'walk' in the other modes, so walking itself needs a number)")
+                    continue
                 if v is WALK:
                     continue
                 if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0 \
                         or v > 300:
                     out.append(f"speeds_kmh.{mode}.{surface} must be a speed from 0 to 300 km/h (or empty "
                                f"for walking), not {v!r}")
+        out += _standstill_problems(params)
     return out
+
+
+def _standstill_problems(params: AnalysisParams) -> list[str]:
+    """A run's mode at 0 km/h on every surface (empty = walking's speed) reaches nothing: said so, instead
+    of every cell reading as a no-go zone."""
+    table, walking = params.speeds_kmh.get(params.mode), params.speeds_kmh.get("walking")
+    if not isinstance(table, dict) or not table or not isinstance(walking, dict):
+        return []
+    speeds = [walking.get(surface) if v is WALK else v for surface, v in table.items()]
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) and v == 0 for v in speeds):
+        return [f"speeds_kmh.{params.mode} is 0 km/h on every surface, so nothing can be reached; give at "
+                "least one surface a speed above 0"]
+    return []
 
 
 def dict_problems(data) -> list[str]:
@@ -249,6 +269,8 @@ def dict_problems(data) -> list[str]:
             for b in bands:
                 if isinstance(b, bool) or not isinstance(b, (int, float)):
                     out += _number_problems("band_minutes", b)
+    if data.get("unmapped_kmh") is not None and not isinstance(data["unmapped_kmh"], dict):
+        out.append(f"unmapped_kmh must be a table of km/h by mode (e.g. motorbike: 15), not {data['unmapped_kmh']!r}")
     if "speeds_kmh" in data and (not isinstance(data["speeds_kmh"], dict)
                                  or not all(isinstance(t, dict) for t in data["speeds_kmh"].values())):
         out.append("speeds_kmh must be a table of km/h by mode and surface")

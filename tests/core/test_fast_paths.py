@@ -11,7 +11,8 @@ from pyproj import CRS
 from rasterio.warp import Resampling, reproject
 
 from coverage_app.core.grid import Grid
-from coverage_app.core.travel.friction import KMH_TO_MS, friction_from_raster, read_onto_grid
+from coverage_app.core.travel.friction import KMH_TO_MS, friction_from_raster
+from coverage_app.core.travel.onto_grid import read_onto_grid
 
 
 @pytest.fixture

@@ -8,12 +8,14 @@ coordinates are EPSG:4326 (lon, lat); zone geometries are WKT in EPSG:4326.
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import geopandas as gpd
 import pandas as pd
 import shapely
 
-from coverage_app.core.errors import InputError
+from coverage_app.core.errors import InputError, Problem
+from coverage_app.core.data.layers import MYANMAR_BOUNDS
 from coverage_app.core.data.roles import FACILITY_STATUSES
 
 
@@ -22,25 +24,77 @@ def _applies(edit: dict, as_of: dt.date) -> bool:
     return not date or dt.date.fromisoformat(str(date)[:10]) <= as_of
 
 
+def _number(edit: dict, key: str, lo: float, hi: float, what: str, required: bool = False) -> None:
+    """``edit[key]`` is a finite number from ``lo`` to ``hi`` (or absent, unless ``required``)."""
+    value = edit.get(key)
+    if value is None and not required:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or not lo <= value <= hi:
+        raise InputError(f"scenario edit ({edit.get('type')} {edit.get('fac_id') or edit.get('zone_id') or ''}): "
+                         f"'{key}' must be {what}, not {value!r}; correct it in the project's scenarios")
+
+
 def validate_edit(edit: dict, fac_ids=None) -> None:
     kind = edit.get("type")
     if kind == "set_status":
         if edit.get("status") not in FACILITY_STATUSES:
             raise InputError(f"scenario edit: status must be one of {', '.join(FACILITY_STATUSES)}, "
                              f"not {edit.get('status')!r}")
+        if edit.get("fac_id") in (None, ""):
+            raise InputError("scenario edit: a status change needs the 'fac_id' of the facility it changes")
         if fac_ids is not None and edit.get("fac_id") not in fac_ids:
             raise InputError(f"scenario edit: no facility with id {edit.get('fac_id')!r}")
     elif kind == "add_facility":
         for key in ("fac_id", "name", "lon", "lat"):
             if edit.get(key) in (None, ""):
                 raise InputError(f"scenario edit: a new facility needs '{key}'")
+        x0, y0, x1, y1 = MYANMAR_BOUNDS
+        _number(edit, "lon", x0, x1, f"a longitude in Myanmar ({x0:g} to {x1:g})", required=True)
+        _number(edit, "lat", y0, y1, f"a latitude in Myanmar ({y0:g} to {y1:g})", required=True)
+        _number(edit, "capacity", 0, math.inf, "a number of people (0 or more)")
+        if edit.get("status") is not None and edit["status"] not in FACILITY_STATUSES:
+            raise InputError(f"scenario edit: the new facility's status must be one of "
+                             f"{', '.join(FACILITY_STATUSES)}, not {edit['status']!r}")
         if fac_ids is not None and edit["fac_id"] in fac_ids:
             raise InputError(f"scenario edit: facility id {edit['fac_id']!r} is already used")
     elif kind in ("add_zone", "remove_zone"):
         if not edit.get("zone_id"):
             raise InputError("scenario edit: a zone edit needs 'zone_id'")
+        if kind == "add_zone":
+            _number(edit, "speed_factor", 0, 1, "a speed factor from 0 (impassable) to 1 (no slow-down)")
+            _number(edit, "delay_minutes", 0, math.inf, "minutes (0 or more)")
+            try:
+                area = shapely.from_wkt(edit.get("wkt")).area if isinstance(edit.get("wkt"), str) else 0.0
+            except shapely.errors.GEOSException:
+                area = 0.0
+            if not area > 0:
+                raise InputError(f"scenario edit (add_zone {edit['zone_id']}): 'wkt' must be the zone's polygon "
+                                 f"as WKT in longitude/latitude, e.g. POLYGON ((95 22, 95.1 22, 95.1 22.1, 95 22)), "
+                                 f"not {str(edit.get('wkt'))[:60]!r}; draw the zone again")
     else:
         raise InputError(f"scenario edit: unknown type {kind!r}")
+
+
+def scenario_problems(scenarios: list[dict], fac_ids=None) -> list[Problem]:
+    """Every edit of every scenario checked as a run would check it (``fac_ids``: the facilities
+    layer's ids; a status change may also name a facility an earlier edit of its scenario adds).
+    One error per unusable edit, naming the scenario and the edit's number (from 1)."""
+    out = []
+    for sc in scenarios or ():
+        known = set(fac_ids) if fac_ids is not None else None
+        edits = sc.get("edits") if isinstance(sc, dict) else None
+        for j, edit in enumerate(edits or (), start=1):
+            try:
+                if not isinstance(edit, dict):
+                    raise InputError(f"scenario edit: must be an object, not {type(edit).__name__}")
+                validate_edit(edit, known)
+            except InputError as err:
+                out += [Problem("error", f"scenario '{sc.get('name')}', edit {j}: {p.message}") for p in err.problems]
+                continue
+            if known is not None and edit.get("type") == "add_facility":
+                known.add(edit["fac_id"])
+    return out
 
 
 def apply_facility_edits(fac: gpd.GeoDataFrame, scenario: dict | None, as_of: dt.date) -> gpd.GeoDataFrame:
@@ -89,6 +143,7 @@ def apply_zone_edits(zones: gpd.GeoDataFrame | None, scenario: dict | None) -> g
         {"zone_id": [], "kind": [], "speed_factor": [], "delay_minutes": [], "valid_from": [], "valid_to": []},
         geometry=[], crs=4326)
     for edit in edits:
+        validate_edit(edit)
         if edit["type"] == "remove_zone":
             frame = frame[frame["zone_id"] != edit["zone_id"]]
         else:

@@ -31,7 +31,7 @@ from coverage_app.core.analysis.tables import (assign_townships, capacity_covera
 GRID_MARGIN_M = 5_000.0
 SNAP_RADIUS_M = 1_000.0  # a facility on water moves to the nearest passable cell this close (metres, >= 2 cells)
 # barrier causes a facility is moved off: a cell of the grid is mostly, not wholly, water or that land cover
-SNAPPED_CAUSES = ("water", "impassable land cover")
+SNAPPED_CAUSES = ("water", "impassable land cover", "a cell the speed or friction raster makes impassable")
 
 
 # ----------------------------------------------------------------------------- facilities
@@ -408,6 +408,7 @@ def unreachable_villages_problem(v, unreachable, cells, friction, grid) -> Probl
                                 "mapped ferry or bridge gives them a way across)"),
                             (2, "lie in a no-go zone"),
                             (4, "lie on impassable land cover"),
+                            (5, "lie on cells the speed or friction raster makes impassable"),
                             (0, "lie on land cut off by water or no-go zones")):
             k = int((cause == code).sum())
             if k:

@@ -58,12 +58,21 @@ def candidate_cells(result: AnalysisResult, source: str = "villages", spacing_m:
     raise InputError(f"unknown candidate source {source!r}: use villages or grid")
 
 
+def check_siting_options(count: int, spacing_m: float) -> None:
+    """InputError for a number of sites below 1 or a grid spacing that is not a positive number of metres."""
+    if count < 1:
+        raise InputError("the number of sites must be at least 1")
+    if isinstance(spacing_m, bool) or not isinstance(spacing_m, (int, float)) or not np.isfinite(spacing_m) \
+            or spacing_m <= 0:
+        raise InputError(f"the grid candidate spacing must be a positive number of metres (e.g. 5000), not "
+                         f"{spacing_m!r}")
+
+
 def suggest_sites(result: AnalysisResult, count: int = 5, candidates: str = "villages", spacing_m: float = 5000.0,
                   feedback=None) -> gpd.GeoDataFrame:
     """Greedy picks: rank, label, lon/lat, gain (people newly within the primary threshold), villages
     gained, cumulative gain. EPSG:4326 points."""
-    if count < 1:
-        raise InputError("the number of sites must be at least 1")
+    check_siting_options(count, spacing_m)
     if result.friction is None:
         raise InputError("siting needs the friction surface of an analysis run")
     params = result.params

@@ -102,6 +102,23 @@ def _drawn_params(group: Group, dp: DrawParams) -> AnalysisParams:
     return params
 
 
+def _check_drawn(spec: SweepSpec, groups, dps) -> None:
+    """Every draw's parameters are usable (speeds, thresholds within their limits) before any draw
+    runs: a spec whose ranges reach past them is named with the draw and the limit."""
+    for dp in dps:
+        if not (dp.params or dp.speed_scale or dp.unmapped_scale):
+            continue
+        for g in groups:
+            try:
+                _drawn_params(g, dp)
+                for ci in g.cases:
+                    ci.params.replace(**dp.params)
+            except (ValueError, TypeError) as exc:
+                raise InputError(Problem("error", f"draw {dp.index} of the sweep gives parameters that cannot be "
+                                         f"used ({exc}); narrow the ranges in [vary] / [vary.params]",
+                                         file=str(spec.path) if spec.path else None, field="vary")) from None
+
+
 def _drawn_zones(zones: gpd.GeoDataFrame | None, dp: DrawParams):
     if zones is None or not (dp.zone_speed_scale or dp.zone_delay_scale):
         return zones
@@ -373,6 +390,7 @@ def run_sweep(spec: SweepSpec, feedback=None, scheduler=None, workers=None, data
     groups, base = prepare_sweep(spec, data, feedback)
     t_prep = time.perf_counter() - t0
     dps = [draw_params(spec, k, base["fac_ids"], base["zone_ids"]) for k in draw_idx]
+    _check_drawn(spec, groups, dps)
     n_cases, n_v = len(spec.cases), len(base["villages"])
     raw = {c.index: {"prim": np.empty((len(dps), n_v), "float32"), "sec": np.empty((len(dps), n_v), "float32"),
                      "ok_prim": np.empty((len(dps), n_v), bool), "ok_sec": np.empty((len(dps), n_v), bool),

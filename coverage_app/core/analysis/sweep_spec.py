@@ -132,6 +132,8 @@ def _dist(value, key: str, path) -> Dist:
     if isinstance(value, bool):
         raise _err(key, "a distribution must be a number or a table like { uniform = [0.8, 1.2] }", path)
     if isinstance(value, (int, float)):
+        if not np.isfinite(value) or value < 0:
+            raise _err(key, f"must be a finite number of 0 or more, not {value!r}", path)
         return Dist("fixed", (float(value),))
     if not isinstance(value, dict) or len(value) != 1:
         raise _err(key, "write one distribution: { uniform = [low, high] }, { triangular = [low, mode, high] }, "
@@ -143,6 +145,8 @@ def _dist(value, key: str, path) -> Dist:
                                                          for a in args):
         raise _err(key, f"{kind} takes a list of numbers", path)
     args = tuple(float(a) for a in args)
+    if not all(np.isfinite(args)):
+        raise _err(key, f"values must be finite numbers, not {', '.join(map(repr, value[kind]))}", path)
     if kind in DIST_KINDS and len(args) != DIST_KINDS[kind]:
         raise _err(key, f"{kind} takes {DIST_KINDS[kind]} numbers, not {len(args)}", path)
     if kind == "uniform" and not args[0] <= args[1]:
@@ -196,6 +200,12 @@ def load_spec(path, project=None) -> SweepSpec:
         raise InputError(Problem("error", f"not valid TOML ({exc})", file=str(path))) from None
     except UnicodeDecodeError:
         raise InputError(Problem("error", "not a UTF-8 text file", file=str(path))) from None
+    except OSError as exc:  # a folder, no permission, a device
+        why = "it is a folder, not a file" if isinstance(exc, IsADirectoryError) else \
+            "you do not have permission to read it" if isinstance(exc, PermissionError) else \
+            f"it cannot be read ({exc.strerror or exc})"
+        raise InputError(Problem("error", f"the sweep spec cannot be used: {why}; give the path of a .toml file",
+                                 file=str(path))) from None
     own = raw.get("project") if isinstance(raw, dict) else None
     return parse_spec(raw, base=path.parent, path=path, project=None if own else project)
 
@@ -248,7 +258,7 @@ def parse_spec(raw: dict, base: Path | None = None, path: Path | None = None, pr
     if not isinstance(modes, list) or not modes:
         raise _err("cases.modes", "must be a list of travel modes", path)
     for m in modes:
-        if m not in base_params.speeds_kmh:
+        if not isinstance(m, str) or m not in base_params.speeds_kmh:
             raise _err("cases.modes", f"unknown travel mode {m!r}; choose from {', '.join(base_params.speeds_kmh)}",
                        path)
     if "as_of" in cases_t and "monthly" in cases_t:
@@ -265,7 +275,10 @@ def parse_spec(raw: dict, base: Path | None = None, path: Path | None = None, pr
         months = mt["months"]
         if not isinstance(months, int) or isinstance(months, bool) or not 1 <= months <= 600:
             raise _err("cases.monthly.months", "must be a whole number from 1 to 600", path)
-        dates = monthly_dates(_date(mt["start"], "cases.monthly.start", path), months)
+        try:
+            dates = monthly_dates(_date(mt["start"], "cases.monthly.start", path), months)
+        except (ValueError, OverflowError):  # past 31 December 9999
+            raise _err("cases.monthly", f"{months} months from {mt['start']} go past the year 9999", path) from None
     scenarios = cases_t.get("scenarios", [raw.get("scenario", "") or ""])
     if not isinstance(scenarios, list) or not scenarios or not all(isinstance(s, str) for s in scenarios):
         raise _err("cases.scenarios", "must be a list of scenario names (\"\" = baseline)", path)

@@ -23,9 +23,11 @@ from coverage_app.core.errors import InputError, Problem, errors_of
 from coverage_app.core.data.roles import (COUNTING_STATUSES, FACILITY_STATUSES, OSM_HIGHWAY_CLASSES, ROAD_CLASSES,
                                          ROLES, guess_mapping, guess_role)
 from coverage_app.core.data import zawgyi
+from coverage_app.core.data.zawgyi import convert_zawgyi  # noqa: F401  (moved there; imported from here)
 from coverage_app.core.data.cells import blank_cells
 from coverage_app.core.data.files import check_input_file, gdal_reason
 from coverage_app.core.data.rasters import inspect_raster
+from coverage_app.core.data.value_rules import amount_problems, bool_values, non_finite_coordinates
 
 # Myanmar in EPSG:4326 with a one-degree margin (lon_min, lat_min, lon_max, lat_max).
 MYANMAR_BOUNDS = (91.0, 8.5, 102.5, 29.5)
@@ -235,6 +237,15 @@ def validate_vector(gdf: gpd.GeoDataFrame, role: str, mapping: dict[str, str] | 
                                 "and are left out; give them a location or delete them",
                                 rows=_row_numbers(at, gdf, np.flatnonzero(no_geometry)), **where))
         gdf = gdf[~no_geometry]
+    nan_xy = non_finite_coordinates(gdf.geometry)
+    if nan_xy.any():
+        problems.append(Problem("error" if nan_xy.all() else "warning", f"{int(nan_xy.sum())} feature(s) have "
+                                "coordinates that are not numbers (NaN or infinity)" + ("" if nan_xy.all() else
+                                " and are left out") + "; correct their coordinates", rows=_row_numbers(
+                                    at, gdf, np.flatnonzero(nan_xy)), **where))
+        if nan_xy.all():
+            return gdf, problems
+        gdf = gdf[~nan_xy]
 
     # Geometry types.
     types = gdf.geom_type.map(_base_type)
@@ -445,8 +456,8 @@ def _check_values(gdf, spec, mapping, where, at=None) -> list[Problem]:
                 continue
             gdf[f.name] = dates.dt.date.where(~blank, None)
         elif f.kind == "bool":
-            text = col.astype(str).str.strip().str.lower()
-            gdf[f.name] = text.isin(["1", "true", "yes", "y", "t"]).where(~blank, None)
+            gdf[f.name], bad_bools = bool_values(col, blank, f.name, source, rows_of, where)
+            problems += bad_bools
         else:
             gdf[f.name] = [None if b else str(v).strip() for v, b in zip(col.tolist(), blank.tolist())] \
                 if text is None else [None if b else t for t, b in zip(text, blank.tolist())]
@@ -465,7 +476,8 @@ def _check_values(gdf, spec, mapping, where, at=None) -> list[Problem]:
                                         "garbled Burmese; convert them to Unicode (coverage-app convert-zawgyi, "
                                         "or accept the offer in the app)", field=source,
                                         rows=_row_numbers(at or {}, gdf, z), fix="zawgyi", **where))
-    problems += _role_rules(gdf, spec.name, mapping, where, rows_of)
+    problems += _role_rules(gdf, spec.name, mapping, where, rows_of) + amount_problems(gdf, spec.name, mapping,
+                                                                                      where, rows_of)
     return problems
 
 
@@ -485,20 +497,6 @@ def _role_rules(gdf, role, mapping, where, rows_of) -> list[Problem]:
             problems.append(Problem("error", "speed_factor must be between 0 (impassable) and 1 (no slow-down)",
                                     field=mapping.get("speed_factor"), rows=rows_of(bad), **where))
     return problems
-
-
-def convert_zawgyi(gdf: gpd.GeoDataFrame, fields=None) -> tuple[gpd.GeoDataFrame, int]:
-    """Return a copy with Zawgyi text in ``fields`` (default: all text fields) converted to Unicode."""
-    out = gdf.copy()
-    changed = 0
-    text_columns = [c for c in out.columns if c != out.geometry.name
-                    and (out[c].dtype == object or pd.api.types.is_string_dtype(out[c]))]
-    for name in fields or text_columns:
-        values = out[name].tolist()
-        new = [zawgyi.to_unicode(v) if isinstance(v, str) else v for v in values]
-        changed += sum(isinstance(a, str) and a != b for a, b in zip(values, new))
-        out[name] = new
-    return out, changed
 
 
 def looks_like_osm_highway(field: str, values: pd.Series) -> bool:
@@ -577,8 +575,12 @@ def check_file(path, role: str | None = None, layer: str | None = None) -> list[
     """
     written = str(path)
     path = Path(path)
-    if is_raster_path(path) or role in ("dem", "landcover"):
-        return [(None, role or "raster", inspect_raster(path, written=written, full=True,
+    if role and (ROLES[role].raster and path.suffix.lower() in VECTOR_SUFFIXES  # a GeoPackage as dem,
+                 or not ROLES[role].raster and is_raster_path(path)):  # a GeoTIFF as facilities
+        want = "a raster (GeoTIFF)" if ROLES[role].raster else "a vector layer (GeoPackage, Shapefile, GeoJSON, CSV)"
+        return [(layer, role, [Problem("error", f"a {role} layer must be {want}; this file is not", file=written)])]
+    if is_raster_path(path) or role in ("dem", "landcover", "population"):
+        return [(None, role or "raster", inspect_raster(path, written=written, full=True, role=role,
                                                                 study_bounds=MYANMAR_BOUNDS, study_name="Myanmar")[1])]
     try:
         check_input_file(path, written=written)

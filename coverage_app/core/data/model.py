@@ -103,7 +103,7 @@ def load_project_data(project: Project, feedback=None, roles=None) -> ProjectDat
             data.problems.append(Problem("error", f"unknown role '{ref.role}'", file=ref.path, layer=ref.layer))
             continue
         if ROLES[ref.role].raster:
-            info, problems = inspect_raster(ref.path, written=ref.written)
+            info, problems = inspect_raster(ref.path, written=ref.written, role=ref.role)
             data.problems += problems
             if info is not None and not errors_of(problems):
                 data.rasters[ref.name] = ref
@@ -127,7 +127,7 @@ def load_project_data(project: Project, feedback=None, roles=None) -> ProjectDat
         for name, ref in data.rasters.items():  # the header read above (a second read cost 10-30 ms)
             info = raster_info[name]
             if info.crs:
-                data.problems += raster_overlap_problems(info, study, ref.written or ref.path)
+                data.problems += raster_overlap_problems(info, study, ref.written or ref.path, role=ref.role)
     report(feedback, 1.0, "Layers loaded")
     return data
 

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from coverage_app.core.errors import InputError, Problem
+from coverage_app.core.data.layers import MAX_POPULATION
 
 # choice -> (label, township field holding the total; None = the villages' own values)
 POPULATION_TOTALS = {
@@ -143,10 +144,21 @@ def resample_population(path, grid, study_area) -> tuple[np.ndarray, dict]:
     except Exception as exc:
         raise InputError(Problem("error", f"the population raster cannot be read ({str(exc)[:160]})",
                                  file=str(path))) from None
-    values[~np.isfinite(values) | (values < 0)] = 0.0
+    values[np.isnan(values)] = 0.0  # NaN cells: no data, as a declared nodata value
+    bad = np.isinf(values) | (values < 0)
     area_src = gpd.GeoSeries([study_area], crs=grid.crs).to_crs(src_crs).iloc[0]
     inside_src = features.geometry_mask([area_src], out_shape=values.shape, transform=src_transform, invert=True)
+    if (bad & inside_src).any():  # an undeclared nodata value (e.g. -99999) or a damaged file
+        raise InputError(Problem("error", f"{int((bad & inside_src).sum()):,} cells on the study area hold negative "
+                                 "or infinite people per cell; if that is the file's nodata value, declare it "
+                                 "(gdal_edit.py -a_nodata VALUE), else export the raster again", file=str(path)))
+    values[bad] = 0.0
     total_before = float(values[inside_src].sum())
+    if not 0 < total_before <= MAX_POPULATION:
+        what = "no people on the study area (every cell there is 0 or nodata, or the raster covers another " \
+               "place: check its CRS and extent)" if total_before <= 0 else \
+               f"{total_before:,.4g} people on the study area, more than all of Myanmar (a wrong unit or band?)"
+        raise InputError(Problem("error", f"the population raster holds {what}", file=str(path)))
     out = np.zeros(grid.shape, "float64")
     reproject(source=values, destination=out, src_transform=src_transform, src_crs=src_crs,
               dst_transform=grid.transform, dst_crs=grid.crs, resampling=Resampling.sum, dst_nodata=np.nan)

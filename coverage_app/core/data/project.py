@@ -231,6 +231,8 @@ def check_project_dict(data) -> list[str]:
                     want(v, str, f"{where}.mapping.{k}", "a field name (text)")
             for key in ("visible", "convert_zawgyi"):
                 want(ref.get(key), bool, f"{where}.{key}", "true or false")
+            if isinstance(ref.get("options"), dict):
+                out += _layer_option_problems(ref["options"], f"{where}.options", want)
     if want(data.get("analysis"), dict, "analysis", "an object"):
         out += [f"analysis: {p}" for p in analysis_problems(data["analysis"])]
     if want(data.get("landcover_speeds_kmh"), dict, "landcover_speeds_kmh", "an object"):
@@ -254,9 +256,56 @@ def check_project_dict(data) -> list[str]:
                         out.append(f"'{where}.edits[{j}].date' must be a date like 2024-05-31, not "
                                    f"{edit.get('date')!r}")
     want(data.get("active_scenario"), str, "active_scenario", "text")
+    want(data.get("options"), dict, "options", "an object")
+    if want(data.get("status_ledger"), list, "status_ledger", "a list"):
+        out += _ledger_problems(data["status_ledger"])
     if want(data.get("credits"), list, "credits", "a list"):
         for i, c in enumerate(data["credits"]):
             want(c, str, f"credits[{i}]", "text")
+    return out
+
+
+def _layer_option_problems(options: dict, where: str, want) -> list[str]:
+    """A layer's options: the land-cover legend ``classes`` (whole-number code -> class name, each
+    code once), ``enabled`` (true/false) and the ``road_classes`` table (value -> road class)."""
+    out = []
+    want(options.get("enabled"), bool, f"{where}.enabled", "true or false")
+    if want(options.get("road_classes"), dict, f"{where}.road_classes", "an object (value -> road class)"):
+        out += [f"'{where}.road_classes.{k}' must be a road class (text), not {v!r}"
+                for k, v in options["road_classes"].items() if v is not None and not isinstance(v, str)]
+    if not want(options.get("classes"), dict, f"{where}.classes", "an object (class code -> class name)"):
+        return out
+    seen: dict[int, str] = {}
+    for code, name in options["classes"].items():
+        try:
+            number = int(str(code).strip())
+        except ValueError:
+            out.append(f"'{where}.classes' codes must be whole numbers such as \"3\" (the raster's cell values), "
+                       f"not {code!r}")
+            continue
+        if number in seen:
+            out.append(f"'{where}.classes' lists the code {number} twice ({seen[number]!r} and {code!r}); "
+                       "keep one")
+        seen[number] = str(code)
+        want(name, str, f"{where}.classes.{code}", "a class name (text)")
+    return out
+
+
+def _ledger_problems(ledger: list) -> list[str]:
+    """Status ledger entries: objects with a facility id, a known status and a date."""
+    from coverage_app.core.data.roles import FACILITY_STATUSES
+
+    out = []
+    for i, entry in enumerate(ledger):
+        where = f"status_ledger[{i}]"
+        if not isinstance(entry, dict):
+            out.append(f"'{where}' must be an object with fac_id, status and date, not {type(entry).__name__}")
+        elif not isinstance(entry.get("fac_id"), str) or not entry["fac_id"].strip():
+            out.append(f"'{where}.fac_id' must be a facility id (text), not {entry.get('fac_id')!r}")
+        elif entry.get("status") not in FACILITY_STATUSES:
+            out.append(f"'{where}.status' must be one of {', '.join(FACILITY_STATUSES)}, not {entry.get('status')!r}")
+        elif not _is_date(entry.get("date")) or len(entry["date"].strip()) != 10:  # YYYY-MM-DD, as imported
+            out.append(f"'{where}.date' must be a date like 2024-05-31, not {entry.get('date')!r}")
     return out
 
 

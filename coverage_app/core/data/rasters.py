@@ -27,12 +27,14 @@ class RasterInfo:
 
 
 def inspect_raster(path, *, written: str | None = None, full: bool = False,
-                   study_bounds=None, study_name: str = "the study area") -> tuple[RasterInfo | None, list[Problem]]:
+                   study_bounds=None, study_name: str = "the study area",
+                   role: str | None = None) -> tuple[RasterInfo | None, list[Problem]]:
     """Open a raster and check it: georeferenced, readable, not all nodata, on the study area.
 
     ``full`` reads every block (``validate``: a truncated file fails); otherwise one small
     window and a decimated overview (at most 512 x 512 cells) are read. ``study_bounds``
-    (lon/lat, EPSG:4326) adds a warning when the raster does not overlap the study area.
+    (lon/lat, EPSG:4326) adds a warning when the raster does not overlap the study area. ``role``
+    (e.g. "population") words what an empty or misplaced raster means for it.
     """
     import rasterio
     from rasterio.errors import NotGeoreferencedWarning
@@ -72,10 +74,10 @@ def inspect_raster(path, *, written: str | None = None, full: bool = False,
         problems.append(Problem("error", "the raster has no CRS; assign one (e.g. gdal_edit.py -a_srs "
                                 "EPSG:4326) before loading it", file=shown))
     if valid == 0:
-        problems.append(Problem("warning", "every cell of the raster is nodata: it has no effect on travel "
-                                "times; check the file (a failed download or clip?)", file=shown))
+        problems.append(Problem("warning", f"every cell of the raster is nodata: {no_effect(role)}; check the "
+                                "file (a failed download or clip?)", file=shown))
     if study_bounds is not None and info.crs and not errors_of(problems):
-        problems += raster_overlap_problems(info, study_bounds, shown, study_name)
+        problems += raster_overlap_problems(info, study_bounds, shown, study_name, role)
     return info, problems
 
 
@@ -84,7 +86,13 @@ def _valid_cells(band) -> int:
     return int(np.ma.count(data))
 
 
-def raster_overlap_problems(info: RasterInfo, study_bounds, shown: str, what: str = "the study area") -> list[Problem]:
+def no_effect(role: str | None) -> str:
+    """What a raster with nothing on the study area means for its role."""
+    return "it gives the villages no population" if role == "population" else "it has no effect on travel times"
+
+
+def raster_overlap_problems(info: RasterInfo, study_bounds, shown: str, what: str = "the study area",
+                            role: str | None = None) -> list[Problem]:
     """A warning when the raster (its own CRS) misses the study area (lon/lat bounds)."""
     from rasterio.warp import transform_bounds
 
@@ -95,6 +103,6 @@ def raster_overlap_problems(info: RasterInfo, study_bounds, shown: str, what: st
     a0, b0, a1, b1 = study_bounds
     if x1 < a0 or x0 > a1 or y1 < b0 or y0 > b1:
         return [Problem("warning", f"the raster (lon {x0:.2f} to {x1:.2f}, lat {y0:.2f} to {y1:.2f}) does not "
-                        f"overlap {what} (lon {a0:.2f} to {a1:.2f}, lat {b0:.2f} to {b1:.2f}): it has no "
-                        "effect on travel times; check its CRS or use the right tile", file=shown)]
+                        f"overlap {what} (lon {a0:.2f} to {a1:.2f}, lat {b0:.2f} to {b1:.2f}): "
+                        f"{no_effect(role)}; check its CRS or use the right tile", file=shown)]
     return []

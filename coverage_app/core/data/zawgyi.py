@@ -136,3 +136,26 @@ def zawgyi_rows(values) -> list[int]:
         return []
     flagged = {s for s, p in zip(burmese, zawgyi_probabilities(burmese)) if p > ZAWGYI_THRESHOLD}
     return [i for i, v in enumerate(values) if isinstance(v, str) and v in flagged]
+
+
+def convert_zawgyi(gdf, fields=None):
+    """Return (a copy of the GeoDataFrame with Zawgyi text in ``fields`` (default: all text fields)
+    converted to Unicode, the number of values changed). A field not in the layer is an InputError."""
+    import pandas as pd
+
+    from coverage_app.core.errors import InputError
+
+    out = gdf.copy()
+    changed = 0
+    text_columns = [c for c in out.columns if c != out.geometry.name
+                    and (out[c].dtype == object or pd.api.types.is_string_dtype(out[c]))]
+    missing = [f for f in fields or () if f not in out.columns or f == out.geometry.name]
+    if missing:
+        raise InputError(f"no field {', '.join(map(repr, missing))} in the layer; its text fields are: "
+                         f"{', '.join(text_columns) or '(none)'}")
+    for name in fields or text_columns:
+        values = out[name].tolist()
+        new = [to_unicode(v) if isinstance(v, str) else v for v in values]
+        changed += sum(isinstance(a, str) and a != b for a, b in zip(values, new))
+        out[name] = new
+    return out, changed

@@ -26,11 +26,10 @@ import pandas as pd
 import rasterio
 import shapely
 from rasterio import features
-from rasterio.enums import Resampling
 
 from coverage_app.core.travel.burn import burn, geojson_many, outline_of
 from coverage_app.core.travel.kernels import jit_kernel
-from coverage_app.core.travel.onto_grid import read_class_codes, read_onto_grid
+from coverage_app.core.travel.onto_grid import read_class_codes, read_elevation, read_surface
 from coverage_app.core.errors import InputError, Problem
 from coverage_app.core.feedback import report
 from coverage_app.core.grid import Grid
@@ -42,7 +41,7 @@ MIN_CROSSING_RADIUS_CELLS = 1.5
 CROSSING_SNAP_M = 500.0    # a crossing snaps to a road-river cut, else a road, this close (metres)
 CUT_MERGE_M = 500.0        # road-river intersections closer than this are one cut (metres)
 BARRIER_CAUSES = {0: "passable", 1: "water", 2: "a no-go zone", 3: "outside the study area",
-                  4: "impassable land cover"}
+                  4: "impassable land cover", 5: "a cell the speed or friction raster makes impassable"}
 
 
 @dataclass
@@ -359,7 +358,8 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
 
     elevation = tobler = None
     if dem_path is not None:
-        elevation = read_onto_grid(dem_path, grid, Resampling.bilinear)
+        elevation, dem_problems = read_elevation(dem_path, grid)
+        problems += dem_problems
         tobler = np.ones(grid.shape, bool) if params.mode == "walking" else \
             ~road_mask if params.walks_off_road() else np.zeros(grid.shape, bool)  # motorised: no Tobler
     report(feedback, 1.0, "Friction ready")
@@ -580,7 +580,7 @@ def friction_from_raster(path, *, kind: str, grid: Grid | None = None) -> Fricti
                 grid = Grid.covering(b, crs, res)
     if kind not in ("friction", "speed"):
         raise ValueError(kind)
-    cost = read_onto_grid(path, grid, Resampling.bilinear)  # float32, NaN outside the raster
+    cost, problems = read_surface(path, grid, kind)  # float32, NaN outside the raster; refused if unusable
     study = np.isfinite(cost)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # in place: no grid-sized temporaries
         if kind == "friction":
@@ -591,4 +591,5 @@ def friction_from_raster(path, *, kind: str, grid: Grid | None = None) -> Fricti
     bad = ~(cost > 0)  # NaN, zero or negative
     bad |= np.isinf(cost)
     cost[bad] = np.inf
-    return Friction(grid, cost, study, problems=[])
+    cause = np.where(study, np.where(bad, np.uint8(5), np.uint8(0)), np.uint8(3))  # see BARRIER_CAUSES
+    return Friction(grid, cost, study, problems=problems, barrier_cause=cause)

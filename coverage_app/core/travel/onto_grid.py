@@ -46,19 +46,85 @@ def _opened(path):
 
 
 def read_onto_grid(path, grid: Grid, resampling=Resampling.bilinear, dtype="float32", band: int = 1,
-                   nodata_out=np.nan) -> np.ndarray:
+                   nodata_out=np.nan, src_nodata=None) -> np.ndarray:
     """Resample band ``band`` of a raster onto ``grid`` (any CRS; GDAL warps in chunks, so a raster
-    larger than memory is fine: only the grid-sized result is held)."""
+    larger than memory is fine: only the grid-sized result is held). ``src_nodata`` overrides the
+    file's nodata value (one it does not declare)."""
     with _opened(path) as src:
+        nodata = src.nodata if src_nodata is None else src_nodata
         if same_grid(src, grid):  # already on the grid: a plain read, no warp
             out = src.read(band, out_dtype=dtype)
-            if src.nodata is not None:
-                out[out == src.nodata] = nodata_out
+            if nodata is not None:
+                out[out == nodata] = nodata_out
             return out
         out = np.full(grid.shape, nodata_out, dtype=dtype)
         reproject(source=rasterio.band(src, band), destination=out, dst_transform=grid.transform,
-                  dst_crs=grid.crs, dst_nodata=nodata_out, resampling=resampling, src_nodata=src.nodata)
+                  dst_crs=grid.crs, dst_nodata=nodata_out, resampling=resampling, src_nodata=nodata)
     return out
+
+
+def read_surface(path, grid: Grid, kind: str) -> tuple[np.ndarray, list[Problem]]:
+    """A user's speed (km/h) or friction (minutes per metre) raster on ``grid`` (NaN outside it) and
+    its warnings. Refused (InputError) without a CRS, or with no finite cell above 0 on the grid
+    (all nodata, zero or negative, or a raster of another place)."""
+    with _opened(path) as src:
+        if src.crs is None:
+            raise InputError(Problem("error", f"the {kind} raster has no CRS; assign one (e.g. gdal_edit.py "
+                                     "-a_srs EPSG:4326) before using it", file=str(path)))
+    values = read_onto_grid(path, grid, Resampling.bilinear)
+    if not (np.isfinite(values) & (values > 0)).any():
+        raise InputError(Problem("error", f"the {kind} raster has no cell with a finite {kind} above 0 on the "
+                                 "analysis area: every cell there is nodata, NaN, infinite, zero or negative, or "
+                                 "the raster covers another place; check its CRS, extent and nodata value",
+                                 file=str(path)))
+    negative = int((values < 0).sum())
+    return values, [Problem("warning", f"{negative:,} cells hold a negative {kind}, which has no meaning; they are "
+                            "treated as impassable (is it the nodata value? declare it in the file)",
+                            file=str(path))] if negative else []
+
+
+ELEVATION_RANGE_M = (-450.0, 8850.0)  # the Dead Sea shore to Everest's summit
+
+
+def read_elevation(path, grid: Grid) -> tuple[np.ndarray, list[Problem]]:
+    """A DEM on ``grid`` in metres (float32, NaN where there is none: the engine takes such cells as
+    flat) and its warnings. Cells outside ELEVATION_RANGE_M or infinite are set to NaN with a warning:
+    an undeclared nodata value such as -32768 (SRTM voids) would otherwise make cliffs thousands of
+    metres high round every void, and Tobler's speed on them near zero."""
+    values = read_onto_grid(path, grid, Resampling.bilinear)
+    impossible = _impossible_elevations(values)
+    if not impossible.any():
+        return values, []
+    fill = _undeclared_fill(path)
+    if fill is not None:  # read again with it as nodata: no cliffs blended into the cells round the voids
+        first, values = values, read_onto_grid(path, grid, Resampling.bilinear, src_nodata=fill)
+        impossible = _impossible_elevations(values) | np.isnan(values) & ~np.isnan(first)  # counted as before
+        del first
+    n = int(impossible.sum())
+    values[impossible] = np.nan
+    lo, hi = ELEVATION_RANGE_M
+    return values, [Problem("warning", f"{n:,} cells of the DEM hold elevations below {lo:g} m, above {hi:g} m or "
+                            "infinite (an undeclared nodata value such as -32768?); they are taken as flat. "
+                            "Declare the nodata value (gdal_edit.py -a_nodata VALUE) to silence this",
+                            file=str(path))]
+
+
+def _impossible_elevations(values: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return ~np.isnan(values) & ~((values >= ELEVATION_RANGE_M[0]) & (values <= ELEVATION_RANGE_M[1]))
+
+
+def _undeclared_fill(path, most_cells: int = 1024) -> float | None:
+    """The most common elevation outside ELEVATION_RANGE_M in the DEM (read at most ``most_cells``
+    square, nearest cells: genuine source values), taken as its undeclared nodata value; None if none."""
+    with _opened(path) as src:
+        sample = src.read(1, out_shape=(min(src.height, most_cells), min(src.width, most_cells)), masked=True)
+    values = sample.compressed().astype("float64")
+    odd = values[~((values >= ELEVATION_RANGE_M[0]) & (values <= ELEVATION_RANGE_M[1])) & ~np.isnan(values)]
+    if not len(odd):
+        return None
+    found, counts = np.unique(odd, return_counts=True)
+    return float(found[np.argmax(counts)])
 
 
 def read_class_codes(path, grid: Grid, classes=(), band: int = 1) -> tuple[np.ndarray, float | int | None]:

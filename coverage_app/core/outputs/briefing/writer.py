@@ -53,6 +53,16 @@ def render_rgba(fig: Figure, dpi: float = 100) -> np.ndarray:
             fig.set_dpi(old)
 
 
+MAX_DPI = 600  # an A3 page at 600 dpi is 7,016 x 9,921 pixels (280 MB while drawn)
+
+
+def check_dpi(dpi) -> None:
+    """InputError unless ``dpi`` (a PNG's resolution) is a whole number from 50 to MAX_DPI."""
+    if isinstance(dpi, bool) or not isinstance(dpi, int) or not 50 <= dpi <= MAX_DPI:
+        raise InputError(f"the PNG resolution (--dpi) must be a whole number from 50 to {MAX_DPI} dots per inch, "
+                         f"not {dpi!r}")
+
+
 def write_briefing(path, data, result=None, *, atlas: bool = False, paper: str = "a4", landscape: bool = False,
                    township=None, language: str = "en", safe_share: bool = False, title: str | None = None,
                    subtitle: str | None = None, extra_credits=(), table_page: bool = False,
@@ -70,6 +80,8 @@ def write_briefing(path, data, result=None, *, atlas: bool = False, paper: str =
     path = check_output_path(path)
     check_options(paper, language)
     png = path.suffix.lower() == ".png"
+    if png:
+        check_dpi(dpi)
     if png and (atlas or table_page):
         raise InputError(f"{path.name}: the atlas and the table page have several pages; write them to a .pdf")
     family = register_matplotlib_fonts()
