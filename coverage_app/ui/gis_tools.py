@@ -5,6 +5,7 @@ coordinate (Ctrl+G), the land-cover speeds dialog, and the map CRS in the status
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -35,7 +36,7 @@ def parse_coordinate(text: str) -> tuple[float, float] | None:
                 lat = v
             else:
                 lon = v
-        if lat is not None and lon is not None:
+        if lat is not None and lon is not None and abs(lat) <= 90 and abs(lon) <= 180:
             return lon, lat
         return None
     numbers = re.findall(r"-?\d+(?:\.\d+)?", t)
@@ -115,6 +116,12 @@ class GisTools(Controller):
                                  "22.5, 95.1 or 22.5N 95.1E.")
             return False
         x, y = self.canvas.lonlat_to_map(*point)
+        if not (math.isfinite(x) and math.isfinite(y)):  # far outside the map's projection: the view went to inf
+            dialogs.show_warning(self.widget, "Go to coordinate",
+                                 f"{abs(point[1]):g}° {'N' if point[1] >= 0 else 'S'}, {abs(point[0]):g}° "
+                                 f"{'E' if point[0] >= 0 else 'W'} is too far from the project's area for this map "
+                                 f"({self.crs_label.text()}); check the coordinate (latitude first, e.g. 22.5, 95.1).")
+            return False
         self.canvas.set_view(x, y, min(self.canvas.scale, 50.0))
         self.map_tools.select_features([shapely.Point(x, y)])
         self.status(f"Centred on {abs(point[1]):.5f}° {'N' if point[1] >= 0 else 'S'}, "

@@ -227,6 +227,7 @@ class LayerController(Controller):
             _info, problems = inspect_raster(path)
             if errors_of(problems):
                 dialogs.show_problems(self.widget, "Add layer", f"“{name}” cannot be added:", problems)
+                self.status(f"“{name}” was not added")  # not the stale "Reading …" of its inspection
                 return
             ref = LayerRef(name=name, path=str(Path(path).resolve()), role=role, layer=None, mapping={},
                            options={"enabled": True})
@@ -241,6 +242,7 @@ class LayerController(Controller):
                     problem.file = str(path)
             if errors_of(loaded.problems):
                 dialogs.show_problems(self.widget, "Add layer", f"“{name}” cannot be added:", loaded.problems)
+                self.status(f"“{name}” was not added")
                 return
             ref = LayerRef(name=name, path=str(Path(path).resolve()), role=role, layer=layer,
                            mapping=dict(mapping or loaded.mapping), style=self.added_style(role))

@@ -271,13 +271,21 @@ class NumbersController(Controller):
             added, _ = import_status_table(self.project, path, ids)
         except InputError as err:
             bad = [p for p in err.problems if "nothing was imported" not in p.message]
-            if not bad or not dialogs.ask(w, "Import status table", f"{Path(path).name}: {len(bad)} problem(s):\n\n"
-                                          + dialogs.problems_text(bad) + "\n\nImport the good rows and leave "
-                                          "these out?", default_yes=False):
+            # leaving rows out only helps when the problems are rows: a file that cannot be read, or
+            # lacks a column, has no good rows (answering yes used to end in an unexpected error)
+            if not bad or not all(p.rows for p in bad) or not dialogs.ask(
+                    w, "Import status table", f"{Path(path).name}: {len(bad)} problem(s):\n\n"
+                    + dialogs.problems_text(bad) + "\n\nImport the good rows and leave these out?",
+                    default_yes=False):
                 dialogs.show_problems(w, "Import status table", f"Nothing was imported from {Path(path).name}:",
                                       err.problems)
                 return None
-            added, _ = import_status_table(self.project, path, ids, skip_bad_rows=True)
+            try:
+                added, _ = import_status_table(self.project, path, ids, skip_bad_rows=True)
+            except InputError as again:  # the file changed or went away since
+                dialogs.show_problems(w, "Import status table", f"Nothing was imported from {Path(path).name}:",
+                                      again.problems)
+                return None
         if added:
             self.session.set_dirty(True)
             self.analysis.mark_stale()

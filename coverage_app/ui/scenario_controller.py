@@ -11,11 +11,13 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import logging
+import math
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QUndoStack
 
-from coverage_app.core.analysis.edits import apply_facility_edits, apply_zone_edits, new_edit_id
+from coverage_app.core.analysis.edits import apply_facility_edits, apply_zone_edits, new_edit_id, validate_edit
+from coverage_app.core.data.layers import MYANMAR_BOUNDS
 from coverage_app.core.data.viewmodel import result_key
 from coverage_app.core.errors import InputError
 
@@ -190,8 +192,14 @@ class ScenarioController(Controller):
 
     # ---------------------------------------------------------------------------------
     # edits (EditCommand calls apply_scenario_edit / remove_scenario_edit on redo / undo)
-    def push_edit(self, edit: dict) -> None:
-        """Add a scenario edit through the undo stack (creating a scenario from the baseline)."""
+    def push_edit(self, edit: dict) -> bool:
+        """Add a scenario edit through the undo stack (creating a scenario from the baseline).
+        An edit no run could use is refused here: once in the scenario it failed every later run."""
+        try:
+            validate_edit(edit)
+        except InputError as err:
+            dialogs.show_problems(self.widget, "Scenario edit", "The edit was not made:", err.problems)
+            return False
         scenario = self.active_scenario()
         if scenario is None:
             # the new scenario's (baseline) results are not shown first: the first what-if used
@@ -199,6 +207,7 @@ class ScenarioController(Controller):
             scenario = self.new_scenario(show=False)
             self.status(f"Created “{scenario['name']}” for your edits (the baseline stays as loaded)")
         self._undo_stack(scenario["name"]).push(EditCommand(self, scenario["name"], edit))
+        return True
 
     def apply_scenario_edit(self, name: str, edit: dict) -> None:
         scenario = self.project.scenario(name)
@@ -317,6 +326,12 @@ class ScenarioController(Controller):
 
     def add_tool(self, x: float, y: float) -> None:
         lon, lat = self.canvas.map_to_lonlat(x, y)
+        x0, y0, x1, y1 = MYANMAR_BOUNDS
+        if not (math.isfinite(lon) and math.isfinite(lat) and x0 <= lon <= x1 and y0 <= lat <= y1):
+            dialogs.show_warning(self.widget, "Add facility", f"The point you clicked ({lon:.2f}° E, {lat:.2f}° N) is "
+                                 f"outside Myanmar ({x0:g}–{x1:g}° E, {y0:g}–{y1:g}° N): a new facility must be in "
+                                 "the project's area. Zoom in and click there.")
+            return
         levels = []
         for layer in self.stack:
             if layer.role == "facilities" and isinstance(layer, VectorLayer) and "level" in layer.frame:

@@ -138,14 +138,18 @@ class ZoneTool(Controller):
         """Ask the zone's attributes and push it as an add_zone edit; returns the edit."""
         from .measure_select import GEOD
 
+        wkt = shapely.to_wkt(polygon_4326, rounding_precision=6)
+        if not shapely.from_wkt(wkt).area > 0:  # the project keeps 6 decimals (~0.1 m): nothing is left of it
+            self.status("That zone is too small to keep (under a metre across); zoom out and draw it again.")
+            return None
         area = abs(GEOD.geometry_area_perimeter(polygon_4326)[0]) / 1e6
         dialog = ZoneDialog(area, self.scenarios.default_edit_date(), self.widget)
         self.last_dialog = dialog
         if not dialogs.run_dialog(dialog):
             return None
-        edit = {"type": "add_zone", "zone_id": self.new_zone_id(), **dialog.values(),
-                "wkt": shapely.to_wkt(polygon_4326, rounding_precision=6)}
-        self.scenarios.push_edit(edit)
+        edit = {"type": "add_zone", "zone_id": self.new_zone_id(), **dialog.values(), "wkt": wkt}
+        if not self.scenarios.push_edit(edit):
+            return None
         self.zone_drawn.emit(edit)
         return edit
 

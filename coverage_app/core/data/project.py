@@ -156,7 +156,7 @@ class Project:
         notes: list[str] = []
         return cls(
             name=data.get("name", "Untitled"),
-            layers=[LayerRef.from_dict(d, base, notes) for d in data.get("layers", [])],
+            layers=_unique_names([LayerRef.from_dict(d, base, notes) for d in data.get("layers", [])], notes),
             params=AnalysisParams.from_dict(data.get("analysis", {})),
             landcover_speeds_kmh=dict(data.get("landcover_speeds_kmh") or DEFAULT_LANDCOVER_SPEEDS_KMH),
             options=dict(data.get("options") or {}),
@@ -167,6 +167,24 @@ class Project:
             path=path,
             load_notes=notes,
         )
+
+
+def _unique_names(refs: list[LayerRef], notes: list[str]) -> list[LayerRef]:
+    """Layers are kept by name: a second layer of the same name (two layers of one GeoPackage
+    without names both take its file name) replaced the first one, which was then silently left
+    off the map. It is renamed "name (2)", with a note."""
+    seen: set[str] = set()
+    for ref in refs:
+        if ref.name in seen:
+            i = 2
+            while f"{ref.name} ({i})" in seen:
+                i += 1
+            new = f"{ref.name} ({i})"
+            notes.append(f"two layers are named {ref.name!r}; the second ({Path(ref.path).name}"
+                         f"{f', layer {ref.layer}' if ref.layer else ''}) is shown as {new!r}")
+            ref.name = new
+        seen.add(ref.name)
+    return refs
 
 
 MAX_JSON_DEPTH = 32  # a real project nests 6 levels; deeper is damage or an attack
@@ -233,6 +251,8 @@ def check_project_dict(data) -> list[str]:
                 want(ref.get(key), bool, f"{where}.{key}", "true or false")
             if isinstance(ref.get("options"), dict):
                 out += _layer_option_problems(ref["options"], f"{where}.options", want)
+            if isinstance(ref.get("style"), dict):
+                out += _style_problems(ref["style"], f"{where}.style", want)
     if want(data.get("analysis"), dict, "analysis", "an object"):
         out += [f"analysis: {p}" for p in analysis_problems(data["analysis"])]
     if want(data.get("landcover_speeds_kmh"), dict, "landcover_speeds_kmh", "an object"):
@@ -288,6 +308,31 @@ def _layer_option_problems(options: dict, where: str, want) -> list[str]:
                        "keep one")
         seen[number] = str(code)
         want(name, str, f"{where}.classes.{code}", "a class name (text)")
+    return out
+
+
+#: a layer's look (LayerRef.style): the number keys and their limits (the Layer properties
+#: dialog stays well inside them), the text keys (colours, field names, marker) and ``no_fill``
+STYLE_NUMBERS = {"stroke_width": (0, 50), "size": (0, 200), "size_scale": (0, 50), "opacity": (0, 1),
+                 "label_size": (1, 72), "label_max": (0, 1_000_000)}
+STYLE_TEXTS = ("fill", "stroke", "label_colour", "marker", "field", "label_field")
+STYLE_MODES = ("auto", "single", "categorised", "graduated")
+
+
+def _style_problems(style: dict, where: str, want) -> list[str]:
+    """A layer's style: numbers within their limits, colours and field names as text (or null),
+    a known mode. A bad value drew nothing: the map's paint failed on it and the app crashed."""
+    out = []
+    for key, (lo, hi) in STYLE_NUMBERS.items():
+        value = style.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not math.isfinite(value) or not lo <= value <= hi):
+            out.append(f"'{where}.{key}' must be a number from {lo:g} to {hi:g}, not {value!r}")
+    for key in STYLE_TEXTS:
+        want(style.get(key), str, f"{where}.{key}", "text")
+    want(style.get("no_fill"), bool, f"{where}.no_fill", "true or false")
+    if style.get("mode") is not None and style["mode"] not in STYLE_MODES:
+        out.append(f"'{where}.mode' must be one of {', '.join(STYLE_MODES)}, not {style['mode']!r}")
     return out
 
 

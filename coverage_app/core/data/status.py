@@ -79,6 +79,9 @@ def read_status_table(path, fac_ids) -> tuple[list[dict], list[Problem]]:
             ok = False
         try:
             date = dt.date.fromisoformat(values["date"][:10])
+            rest = values["date"][10:]
+            if rest and rest[0] not in " T":  # a time may follow ("2024-05-01 10:00"); '2024-05-015' is no date
+                raise ValueError(rest)
         except ValueError:
             bad_dates.append((line, values["date"]))
             ok = False

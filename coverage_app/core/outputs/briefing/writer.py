@@ -102,27 +102,31 @@ def write_briefing(path, data, result=None, *, atlas: bool = False, paper: str =
     elif table_page and township is None:
         plan.append(("table", None, None, None))
     total = len(plan)
-    with font_rc(family), atomic_path(path) as tmp:
-        if png:
-            report(feedback, 0.1, "Drawing the page")
-            fig = compose_figure(layers, township=township, title=title, subtitle=subtitle, **common)
-            fig.savefig(tmp, dpi=dpi, format="png", metadata={"Software": "coverage-app"})
-        else:
-            from matplotlib.backends.backend_pdf import PdfPages
+    try:
+        with font_rc(family), atomic_path(path) as tmp:
+            if png:
+                report(feedback, 0.1, "Drawing the page")
+                fig = compose_figure(layers, township=township, title=title, subtitle=subtitle, **common)
+                fig.savefig(tmp, dpi=dpi, format="png", metadata={"Software": "coverage-app"})
+            else:
+                from matplotlib.backends.backend_pdf import PdfPages
 
-            metadata = {"Title": title or default_titles(layers, None if township is None else
-                                                         resolve_township(layers, township), "en")[0][0],
-                        "Creator": "coverage-app", "Subject": "Health-care access briefing map"}
-            with PdfPages(tmp, metadata=metadata) as pdf:
-                for i, (kind, pcode, t, s) in enumerate(plan):
-                    name = "overview" if pcode is None else pcode
-                    report(feedback, 0.08 + 0.92 * i / total, f"Drawing page {i + 1} of {total} ({name})")
-                    if kind == "table":
-                        fig = compose_table_page(layers, paper=paper, landscape=landscape, language=language,
-                                                 printed_on=printed_on)
-                    else:
-                        fig = compose_figure(layers, township=pcode, title=t, subtitle=s, **common)
-                    pdf.savefig(fig)
-                    fig.clear()
-        report(feedback, 1.0, f"Written {path.name}")
+                metadata = {"Title": title or default_titles(layers, None if township is None else
+                                                             resolve_township(layers, township), "en")[0][0],
+                            "Creator": "coverage-app", "Subject": "Health-care access briefing map"}
+                with PdfPages(tmp, metadata=metadata) as pdf:
+                    for i, (kind, pcode, t, s) in enumerate(plan):
+                        name = "overview" if pcode is None else pcode
+                        report(feedback, 0.08 + 0.92 * i / total, f"Drawing page {i + 1} of {total} ({name})")
+                        if kind == "table":
+                            fig = compose_table_page(layers, paper=paper, landscape=landscape, language=language,
+                                                     printed_on=printed_on)
+                        else:
+                            fig = compose_figure(layers, township=pcode, title=t, subtitle=s, **common)
+                        pdf.savefig(fig)
+                        fig.clear()
+            report(feedback, 1.0, f"Written {path.name}")
+    except OSError as exc:  # the folder refuses new files (/proc, a read-only card), a full disk
+        raise InputError(f"{path}: cannot be written ({exc.strerror or exc}); no file was changed: "
+                         "choose another folder (or free some space)") from None
     return path
