@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 from pathlib import Path
 
@@ -125,34 +126,43 @@ def cmd_analyse(args) -> int:
     if fatal:
         return 2
     formats = ("gpkg", "shp") if args.format == "both" else (args.format,)
-    raster = args.friction_raster or args.speed_raster
-    if raster:
-        from coverage_app.core.data.files import check_input_file
+    with contextlib.ExitStack() as run_scope:
+        early = None  # a plain export: each tier's GeoTIFFs are written as soon as its search ends
+        if not (args.encrypt or args.safe_share or args.sensitivity):
+            from coverage_app.core.outputs.export import EarlyRasters
 
-        check_input_file(raster)  # remote, missing or a FIFO: refused before GDAL opens it
-        kind = "friction" if args.friction_raster else "speed"
-        result = run_on_friction_raster(data, params, raster, kind, scenario=scenario, feedback=feedback,
-                                        stages=stages, catchments=not args.safe_share)
-    elif args.sensitivity:
-        from coverage_app.core.analysis.sensitivity import run_sensitivity
+            early = run_scope.enter_context(EarlyRasters(args.out, params.mode, stages))
+        on_tier = early.tier_done if early is not None else None
+        raster = args.friction_raster or args.speed_raster
+        if raster:
+            from coverage_app.core.data.files import check_input_file
 
-        result = run_sensitivity(data, params, scenario, feedback=feedback)
-    else:  # a safe-share export omits catchments: they are not computed
-        result = run_analysis(data, params, scenario, feedback=feedback, stages=stages,
-                              catchments=not args.safe_share)
-    for problem in result.problems:
-        if not args.quiet:
-            print(problem)
-    if args.encrypt:  # one encrypted archive, staged in memory (see core/outputs/sealed.py)
-        from coverage_app.cli.protect import archive_key
-        from coverage_app.core.outputs.sealed import export_encrypted
+            check_input_file(raster)  # remote, missing or a FIFO: refused before GDAL opens it
+            kind = "friction" if args.friction_raster else "speed"
+            result = run_on_friction_raster(data, params, raster, kind, scenario=scenario, feedback=feedback,
+                                            stages=stages, catchments=not args.safe_share, on_tier=on_tier)
+        elif args.sensitivity:
+            from coverage_app.core.analysis.sensitivity import run_sensitivity
 
-        archive = export_encrypted(result, Path(args.out) / "coverage.zip.enc", archive_key(project, args),
-                                   formats=formats, safe_share=args.safe_share, project=project, feedback=feedback)
-        written = [archive]
-    else:
-        written = export_coverage(result, args.out, formats, safe_share=args.safe_share, project=project,
-                                  inputs=[raster] if raster else None, feedback=feedback, stages=stages)
+            result = run_sensitivity(data, params, scenario, feedback=feedback)
+        else:  # a safe-share export omits catchments: they are not computed
+            result = run_analysis(data, params, scenario, feedback=feedback, stages=stages,
+                                  catchments=not args.safe_share, on_tier=on_tier)
+        for problem in result.problems:
+            if not args.quiet:
+                print(problem)
+        if args.encrypt:  # one encrypted archive, staged in memory (see core/outputs/sealed.py)
+            from coverage_app.cli.protect import archive_key
+            from coverage_app.core.outputs.sealed import export_encrypted
+
+            archive = export_encrypted(result, Path(args.out) / "coverage.zip.enc", archive_key(project, args),
+                                       formats=formats, safe_share=args.safe_share, project=project,
+                                       feedback=feedback)
+            written = [archive]
+        else:
+            written = export_coverage(result, args.out, formats, safe_share=args.safe_share, project=project,
+                                      inputs=[raster] if raster else None, feedback=feedback, stages=stages,
+                                      early=early)
     if not args.quiet:
         h = result.headline()
         print(f"{params.mode}, {params.cell_size_m:g} m cells, as of {result.params.as_of_date}: "

@@ -130,7 +130,9 @@ def clean_stale(target) -> list[Path]:
     """Remove what an interrupted switch of ``target`` left beside it; call with the lock held.
 
     A kill between the two renames of the fallback switch leaves ``target`` missing and the
-    previous folder as ``.NAME.old-*``: it is put back first. Staging folders are removed.
+    previous folder as ``.NAME.old-*``: it is put back first. Staging folders are removed, and so
+    are early-raster folders (``.NAME.rasters-PID-*``, see export.EarlyRasters) of a process that
+    has ended (a running one's folder is still being written).
     """
     target = Path(target)
     removed = []
@@ -138,7 +140,9 @@ def clean_stale(target) -> list[Path]:
     if olds and not target.exists():
         os.replace(olds[-1], target)
         olds = olds[:-1]
-    for path in olds + sorted(target.parent.glob(f".{target.name}.export-*")):
+    early = [path for path in sorted(target.parent.glob(f".{target.name}.rasters-*"))
+             if not _writer_alive(path, path.name[len(f".{target.name}.rasters-"):].split("-")[0])]
+    for path in olds + sorted(target.parent.glob(f".{target.name}.export-*")) + early:
         shutil.rmtree(path, ignore_errors=True)
         removed.append(path)
     if target.is_dir():  # staging folders of the earlier design lived inside the export folder
@@ -147,6 +151,29 @@ def clean_stale(target) -> list[Path]:
                 shutil.rmtree(path, ignore_errors=True)
                 removed.append(path)
     return removed
+
+
+def _writer_alive(folder: Path, pid_text: str) -> bool:
+    """Whether the process ``pid_text`` (digits) that made ``folder`` may still be writing it."""
+    if not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return True
+    if os.name == "nt":  # pragma: no cover - os.kill would end the process there: a day-old folder is stale
+        import time
+
+        try:
+            return time.time() - folder.stat().st_mtime < 86_400
+        except OSError:
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
 
 
 def _exchange(a: Path, b: Path) -> bool:

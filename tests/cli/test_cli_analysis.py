@@ -24,6 +24,7 @@ def test_analyse_bundled_project_writes_everything(tmp_path, capsys):
                  "travel_time_secondary.tif", "allocation_primary.tif", "allocation_secondary.tif", "run.json"):
         assert (out / name).exists(), name
     assert json.loads((out / "run.json").read_text())["parameters"]["mode"] == "motorbike"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "out"]  # no staging or early-raster folder
 
 
 def test_analyse_gpkg_only(tmp_path):

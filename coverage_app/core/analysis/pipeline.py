@@ -261,31 +261,33 @@ def referral_minutes(fac_w: gpd.GeoDataFrame, rows, cols, ok, secondary: TierRes
 # ----------------------------------------------------------------------------- the run
 
 def run_analysis(data: ProjectData, params: AnalysisParams | None = None, scenario: dict | None = None,
-                 feedback=None, stages=None, catchments: bool = True) -> AnalysisResult:
+                 feedback=None, stages=None, catchments: bool = True, on_tier=None) -> AnalysisResult:
     """Run the whole analysis on a loaded project; see :class:`~coverage_app.core.results.AnalysisResult`.
     ``stages`` (a :class:`~coverage_app.core.profile.Stages`) receives seconds per stage;
-    ``catchments=False`` skips the catchment polygons (e.g. a safe-share export omits them)."""
+    ``catchments=False`` skips the catchment polygons (e.g. a safe-share export omits them);
+    ``on_tier(tier, tier_result, grid)``, if given, is called as soon as a tier's search is done (its
+    travel times are final then; e.g. :class:`~coverage_app.core.outputs.export.EarlyRasters`)."""
     params = params or data.project.params
     t0 = time.perf_counter()
     _require_facilities(data)
     grid = analysis_grid(data, params)
     report(feedback, 0.02, f"Grid {grid.shape[1]} x {grid.shape[0]} cells of {grid.cell_size_m:g} m")
     friction = build_project_friction(data, params, grid, scenario, feedback=sub(feedback, 0.02, 0.2))
-    return _run_on(data, params, scenario, friction, feedback, t0, stages, catchments)
+    return _run_on(data, params, scenario, friction, feedback, t0, stages, catchments, on_tier)
 
 
 def run_on_friction_raster(data: ProjectData, params: AnalysisParams, path, kind: str, scenario=None,
-                           feedback=None, stages=None, catchments: bool = True) -> AnalysisResult:
+                           feedback=None, stages=None, catchments: bool = True, on_tier=None) -> AnalysisResult:
     """Travel times over a user-supplied surface: ``kind="friction"`` (minutes per metre) or ``"speed"``
     (km/h). With townships or villages in the project the raster is resampled onto the usual grid;
-    with facilities alone it is used on its own grid."""
+    with facilities alone it is used on its own grid. ``on_tier`` as in :func:`run_analysis`."""
     from coverage_app.core.travel.friction import friction_from_raster
 
     t0 = time.perf_counter()
     _require_facilities(data)
     grid = analysis_grid(data, params) if data.bounds_of_study_area() is not None else None
     friction = friction_from_raster(path, kind=kind, grid=grid)
-    return _run_on(data, params, scenario, friction, feedback, t0, stages, catchments)
+    return _run_on(data, params, scenario, friction, feedback, t0, stages, catchments, on_tier)
 
 
 def _require_facilities(data: ProjectData) -> None:
@@ -316,7 +318,8 @@ def duplicate_facility_ids(facilities: gpd.GeoDataFrame) -> None:
     raise InputError(problems)
 
 
-def _run_on(data, params, scenario, friction: Friction, feedback, t0, stages=None, catchments=True) -> AnalysisResult:
+def _run_on(data, params, scenario, friction: Friction, feedback, t0, stages=None, catchments=True,
+            on_tier=None) -> AnalysisResult:
     timings = {"friction": time.perf_counter() - t0}
     t = time.perf_counter()
     grid = friction.grid
@@ -336,14 +339,17 @@ def _run_on(data, params, scenario, friction: Friction, feedback, t0, stages=Non
     shapes = {}
     timings["catchment_shapes"] = 0.0
 
-    def shapes_of(tier, tier_result):  # while the other tier's search runs
-        t = time.perf_counter()
-        shapes[tier] = catchment_shapes(tier_result, grid, params.band_minutes)
-        timings["catchment_shapes"] += time.perf_counter() - t
+    def tier_done(tier, tier_result):  # while the other tier's search runs
+        if on_tier is not None:
+            on_tier(tier, tier_result, grid)
+        if catchments:
+            t = time.perf_counter()
+            shapes[tier] = catchment_shapes(tier_result, grid, params.band_minutes)
+            timings["catchment_shapes"] += time.perf_counter() - t
 
     t = time.perf_counter()
     tiers = run_tiers(fac_w, rows, cols, ok, friction, params, sub(feedback, 0.2, 0.8), timings,
-                      then=shapes_of if catchments else None)
+                      then=tier_done if catchments or on_tier is not None else None)
     timings["search_wall"] = time.perf_counter() - t
     t = time.perf_counter()
     report(feedback, 0.8, "Villages and townships")

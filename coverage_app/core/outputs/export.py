@@ -256,31 +256,93 @@ def write_travel_time_rasters(result: AnalysisResult, folder: Path, stages=None,
     ``tiers`` and ``facility_csv`` (allocation_facilities.csv) choose what is written (the export
     writes each tier on its own thread)."""
     written = []
-    g = result.grid
-    base = dict(driver="GTiff", width=g.shape[1], height=g.shape[0], count=1, crs=g.crs.to_wkt(),
-                transform=g.transform)
     for tier in tiers:
-        t = result.tiers[tier]
-        path = folder / f"travel_time_{tier}.tif"
-        with stage(stages, f"export: {path.name}", overlapped), \
-                rasterio.open(path, "w", dtype="float32", nodata=RASTER_NODATA, **base, **TRAVEL_TIME_PROFILE) as dst:
-            _write_strips(dst, t.minutes, RASTER_NODATA)
-            dst.update_tags(units="minutes", tier=tier, mode=result.params.mode)
-            dst.set_band_description(1, f"minutes to nearest {tier} care facility ({result.params.mode})")
-        path2 = folder / f"allocation_{tier}.tif"
-        with stage(stages, f"export: {path2.name}", overlapped), \
-                rasterio.open(path2, "w", dtype="int32", nodata=-1, **base, **ALLOCATION_PROFILE) as dst:
-            _write_strips(dst, t.allocation)
-            dst.set_band_description(1, f"index of the nearest {tier} facility (see allocation_facilities.csv)")
-        written += [path, path2]
-    if not facility_csv:
-        return written
+        written += write_tier_rasters(result.tiers[tier], result.grid, result.params.mode, folder, stages, overlapped)
+    if facility_csv:
+        written.append(write_allocation_lookup(result, folder))
+    return written
+
+
+def write_tier_rasters(t, grid, mode: str, folder: Path, stages=None, overlapped: bool = False) -> list[Path]:
+    """travel_time_{tier}.tif and allocation_{tier}.tif of one tier's result ``t`` (a
+    :class:`~coverage_app.core.results.TierResult` on ``grid``, travel ``mode``) in ``folder``."""
+    base = dict(driver="GTiff", width=grid.shape[1], height=grid.shape[0], count=1, crs=grid.crs.to_wkt(),
+                transform=grid.transform)
+    tier = t.tier
+    path = folder / f"travel_time_{tier}.tif"
+    with stage(stages, f"export: {path.name}", overlapped), \
+            rasterio.open(path, "w", dtype="float32", nodata=RASTER_NODATA, **base, **TRAVEL_TIME_PROFILE) as dst:
+        _write_strips(dst, t.minutes, RASTER_NODATA)
+        dst.update_tags(units="minutes", tier=tier, mode=mode)
+        dst.set_band_description(1, f"minutes to nearest {tier} care facility ({mode})")
+    path2 = folder / f"allocation_{tier}.tif"
+    with stage(stages, f"export: {path2.name}", overlapped), \
+            rasterio.open(path2, "w", dtype="int32", nodata=-1, **base, **ALLOCATION_PROFILE) as dst:
+        _write_strips(dst, t.allocation)
+        dst.set_band_description(1, f"index of the nearest {tier} facility (see allocation_facilities.csv)")
+    return [path, path2]
+
+
+def write_allocation_lookup(result: AnalysisResult, folder: Path) -> Path:
+    """allocation_facilities.csv: the allocation rasters' value -> fac_id and name."""
     fac = result.facilities
     lookup = pd.DataFrame({"value": np.arange(len(fac)), "fac_id": fac["fac_id"].to_numpy(),
                            "name": fac["name"].to_numpy()})
     lookup.to_csv(folder / "allocation_facilities.csv", index=False)
-    written.append(folder / "allocation_facilities.csv")
-    return written
+    return folder / "allocation_facilities.csv"
+
+
+class EarlyRasters:
+    """A run's travel-time GeoTIFFs written while the rest of the run goes on: a tier's rasters are
+    final when its search ends, so :meth:`tier_done` (``run_analysis(on_tier=...)``) starts writing
+    them on a thread (GDAL releases the GIL) beside the other tier's search, the catchment shapes
+    and the tables. The files go into a folder beside the export folder on the same file system
+    (``.NAME.rasters-PID-*``); :func:`export_coverage` (``early=``) moves them into its staging
+    folder, so the export stays all-or-nothing. Use as a context manager: leaving it waits for the
+    writes and removes the folder with whatever the export did not take (a failed or cancelled
+    run leaves nothing; a killed one leaves a folder the next export of that folder removes)."""
+
+    def __init__(self, out_dir, mode: str, stages=None):
+        self.out = check_output_folder(out_dir)
+        self.mode = mode
+        self._stages = stages
+        self.folder = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.rasters-{os.getpid()}-", dir=self.out.parent))
+        self._bg = Background(stages, workers=len(TIERS))
+        self._jobs: dict = {}  # tier -> (TierResult, grid, Future of its files)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._bg.__exit__(*exc)
+        shutil.rmtree(self.folder, ignore_errors=True)
+        return False
+
+    def tier_done(self, tier: str, tier_result, grid) -> None:
+        """Start writing ``tier``'s two GeoTIFFs (``tier_result`` on ``grid``), each fsynced once closed."""
+        def write():
+            files = write_tier_rasters(tier_result, grid, self.mode, self.folder, self._stages, overlapped=True)
+            for path in files:
+                fsync_file(path)
+            return files
+
+        self._jobs[tier] = (tier_result, grid, self._bg.submit("export: travel-time rasters (early, background)",
+                                                                 write))
+
+    def tiers_for(self, result: AnalysisResult) -> list[str]:
+        """The tiers whose files were written from ``result``'s own arrays (any other is written anew)."""
+        return [tier for tier, (t, grid, _) in self._jobs.items()
+                if result.tiers.get(tier) is t and grid == result.grid and result.params.mode == self.mode]
+
+    def move_into(self, tiers, staging: Path) -> list[str]:
+        """Wait for ``tiers``' writes (an error in one is raised here) and move their files into
+        ``staging``; returns the names moved (they are fsynced)."""
+        names = []
+        for tier in tiers:
+            for path in self._jobs[tier][2].result():
+                os.replace(path, staging / path.name)
+                names.append(path.name)
+        return names
 
 
 def write_table(table, path, **kwargs) -> None:
@@ -341,9 +403,10 @@ def check_output_folder(out_dir) -> Path:
 
 def export_coverage(result: AnalysisResult, out_dir, formats=("gpkg", "shp"), *, safe_share: bool = False,
                     project=None, inputs=None, rasters: bool = True, csv: bool = True, feedback=None,
-                    stages=None) -> list[Path]:
+                    stages=None, early: EarlyRasters | None = None) -> list[Path]:
     """Write the coverage products into ``out_dir`` (see module docstring); return the final paths.
-    ``stages`` (a :class:`~coverage_app.core.profile.Stages`) receives seconds per output file."""
+    ``stages`` (a :class:`~coverage_app.core.profile.Stages`) receives seconds per output file;
+    ``early``: the travel-time GeoTIFFs already being written for ``result`` (:class:`EarlyRasters`)."""
     out = check_output_folder(out_dir)
     formats = tuple(formats)
     bad = set(formats) - {"gpkg", "shp"}
@@ -359,7 +422,8 @@ def export_coverage(result: AnalysisResult, out_dir, formats=("gpkg", "shp"), *,
         staging = staging_dir_for(out)
         try:
             return _write_export(result, out, staging, tables, formats, safe_share=safe_share, project=project,
-                                 inputs=inputs, rasters=rasters, csv=csv, feedback=feedback, stages=stages)
+                                 inputs=inputs, rasters=rasters, csv=csv, feedback=feedback, stages=stages,
+                                 early=early)
         except (InputError, Cancelled):
             raise
         except _WRITE_ERRORS as exc:  # disk full in Python or inside GDAL, a vanished folder, ...
@@ -371,7 +435,7 @@ def export_coverage(result: AnalysisResult, out_dir, formats=("gpkg", "shp"), *,
 
 
 def _write_export(result, out: Path, staging: Path, tables: dict, formats, *, safe_share, project, inputs,
-                  rasters, csv, feedback, stages=None) -> list[Path]:
+                  rasters, csv, feedback, stages=None, early=None) -> list[Path]:
     """Write every product into ``staging``, then switch it in place of ``out`` in one step.
 
     The vector layers and CSV tables are written on this thread; the GeoTIFFs, the input hashes,
@@ -382,9 +446,15 @@ def _write_export(result, out: Path, staging: Path, tables: dict, formats, *, sa
     done = 0
     with Background(stages) as bg:
         if rasters and not safe_share:  # GDAL releases the GIL while it writes and compresses
-            for i, tier in enumerate(TIERS):  # one thread per tier: GDAL writes and compresses without the GIL
-                bg.submit("export: travel-time rasters (background)", _write_rasters_and_fsync, result, staging,
-                          stages, (tier,), i == 0)
+            ready = early.tiers_for(result) if early is not None else []
+            if ready:  # written while the run went on: moved in once done
+                moved = bg.submit("export: travel-time rasters (wait for the early writes)", early.move_into, ready,
+                                  staging)
+            for tier in TIERS:  # one thread per tier: GDAL writes and compresses without the GIL
+                if tier not in ready:
+                    bg.submit("export: travel-time rasters (background)", _write_rasters_and_fsync, result, staging,
+                              stages, (tier,), False)
+            bg.fsync(write_allocation_lookup(result, staging))
         hashes = bg.submit("export: input hashes (background)", input_files, project, inputs)
         with warnings.catch_warnings(), _unsynced_sqlite():
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -412,6 +482,8 @@ def _write_export(result, out: Path, staging: Path, tables: dict, formats, *, sa
         with stage(stages, "export: wait for the background writes"):
             bg.wait()
         fsynced = set(bg.fsynced)
+        if rasters and not safe_share and ready:
+            fsynced.update(moved.result())
     with stage(stages, "export: run.json"):
         record = run_record(result, project, inputs, safe_share, files=hashes.result())
         if safe_share:
