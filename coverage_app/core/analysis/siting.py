@@ -15,7 +15,7 @@ import geopandas as gpd
 import pandas as pd
 
 from coverage_app.core.travel import engine
-from coverage_app.core.analysis.tables import sample_cells
+from coverage_app.core.analysis.tables import point_cells, round_minutes, sample_cells
 from coverage_app.core.errors import InputError
 from coverage_app.core.feedback import report
 from coverage_app.core.results import AnalysisResult
@@ -82,7 +82,8 @@ def suggest_sites(result: AnalysisResult, count: int = 5, candidates: str = "vil
     uncovered = (v["gap"].isin(["primary", "both"]) & v["on_grid"]).to_numpy()
     pop = v["population"].fillna(0.0).to_numpy()
     vw = v.geometry.to_crs(grid.crs)
-    vrows, vcols, vinside = grid.cell_of(vw.x.to_numpy(), vw.y.to_numpy())
+    cells = point_cells(vw.x.to_numpy(), vw.y.to_numpy(), grid)
+    vrows, vcols, vinside = cells
     target = np.flatnonzero(uncovered & vinside)
     rows, cols, labels, lon, lat = candidate_cells(result, candidates, spacing_m)
     if len(rows) == 0 or len(target) == 0:
@@ -109,8 +110,9 @@ def suggest_sites(result: AnalysisResult, count: int = 5, candidates: str = "vil
         # as a full run with the site added: only villages on barrier cells take a neighbour's time (a
         # village whose own cell lies beyond the cut-off is not reached), minutes rounded as there
         m, _ = sample_cells(tt.minutes, tt.allocation, vrows[near] - r0, vcols[near] - c0, inside,
-                            f.cost_s_per_m[r0:r1, c0:c1], grid.cell_size_m)
-        covers.append(near[np.round(m, 1) <= params.primary_minutes])
+                            f.cost_s_per_m[r0:r1, c0:c1], grid.cell_size_m, walk_kmh=params.off_road_kmh(),
+                            offset_m=cells.offset_m[near])
+        covers.append(near[round_minutes(m) <= params.primary_minutes])
     gained = np.zeros(len(pop), bool)
     picks = []
     cum = 0.0

@@ -32,7 +32,7 @@ import pandas as pd
 from coverage_app.core.analysis.edits import apply_zone_edits
 from coverage_app.core.analysis.pipeline import analysis_grid, facility_table, locate_sources, scenario_as_of
 from coverage_app.core.analysis.sweep_spec import Case, DrawParams, SweepSpec, draw_params
-from coverage_app.core.analysis.tables import assign_townships, sample_cells
+from coverage_app.core.analysis.tables import assign_townships, point_cells, round_minutes, sample_cells
 from coverage_app.core.errors import InputError, Problem
 from coverage_app.core.feedback import Cancelled, check, report
 from coverage_app.core.params import AnalysisParams
@@ -79,6 +79,7 @@ class Group:
     v_rows: np.ndarray
     v_cols: np.ndarray
     v_inside: np.ndarray
+    v_offset: np.ndarray        # (n, 2) metres east / north of each village from its cell's centre
     v_pop: np.ndarray           # people (NaN -> 0)
     v_tsp: np.ndarray           # township index of each village, -1 = none
     n_tsp: int
@@ -169,7 +170,8 @@ def prepare_sweep(spec: SweepSpec, data=None, feedback=None) -> tuple[list[Group
     grid = analysis_grid(data, spec.base_params)
     townships = data.role("townships")
     vw = villages.geometry.to_crs(grid.crs)
-    v_rows, v_cols, v_inside = grid.cell_of(vw.x.to_numpy(), vw.y.to_numpy())
+    v_cells = point_cells(vw.x.to_numpy(), vw.y.to_numpy(), grid)
+    v_rows, v_cols, v_inside = v_cells
     tsp_code = assign_townships(villages, townships)
     tsp_list = list(townships["pcode"]) if townships is not None else sorted(set(tsp_code.dropna()))
     lookup = {p: i for i, p in enumerate(tsp_list)}
@@ -211,7 +213,8 @@ def prepare_sweep(spec: SweepSpec, data=None, feedback=None) -> tuple[list[Group
             groups[key] = Group(key=key, mode=case.mode, as_of=as_of, params=params, cases=[],
                                 layers=base_layers | {"zones": w(valid)}, landcover=landcover,
                                 dem_path=dem.path if dem else None, grid=grid, v_rows=v_rows, v_cols=v_cols,
-                                v_inside=v_inside, v_pop=v_pop, v_tsp=v_tsp, n_tsp=len(tsp_list))
+                                v_inside=v_inside, v_offset=v_cells.offset_m, v_pop=v_pop, v_tsp=v_tsp,
+                                n_tsp=len(tsp_list))
         groups[key].cases.append(ci)
         case_dates[case.index] = as_of
     out = list(groups.values())
@@ -273,8 +276,9 @@ def run_group_draw(group: Group, dp: DrawParams, tier_threads: int = 2) -> dict:
                                      max_minutes=cprm.max_minutes, prepared=prepared,
                                      threads=None if tier_threads > 1 else 1, **friction.engine_options())
             mins, _ = sample_cells(res.minutes, res.allocation, group.v_rows, group.v_cols, group.v_inside,
-                                   friction.cost_s_per_m, friction.grid.cell_size_m)
-            return np.round(mins, 1)  # as village_access does
+                                   friction.cost_s_per_m, friction.grid.cell_size_m, walk_kmh=params.off_road_kmh(),
+                                   offset_m=group.v_offset)
+            return round_minutes(mins)  # as village_access does
 
         if tier_threads > 1:
             with ThreadPoolExecutor(max_workers=2, thread_name_prefix="sweep-tier") as pool:

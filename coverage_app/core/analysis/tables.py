@@ -35,15 +35,40 @@ def borrow_rings(cell_size_m: float) -> list[tuple[np.ndarray, np.ndarray]]:
     return [(dr[keep & (ring == i)], dc[keep & (ring == i)]) for i in range(1, k + 1)]
 
 
+class VillageCells(tuple):
+    """(rows, cols, inside) of points on a grid, unpacked like the tuple of :meth:`Grid.cell_of`,
+    with ``offset_m``: each point's (east, north) offset from its cell's centre (metres), which
+    gives the walk from a neighbouring cell a point on a barrier cell takes its time from."""
+
+    def __new__(cls, rows, cols, inside, offset_m=None):
+        cells = super().__new__(cls, (rows, cols, inside))
+        cells.offset_m = offset_m
+        return cells
+
+
+def round_minutes(minutes) -> np.ndarray:
+    """Travel minutes as the tables give them: rounded UP to 0.1 min (float noise below 1e-4 min
+    ignored), so that a rounded time is within a threshold given in tenths of a minute (60, 120,
+    45.5) exactly when the unrounded one is, as on the travel-time rasters and the catchment
+    polygons (to within 5e-5 min). Rounding to nearest put 60.013 min inside a 60 min threshold."""
+    return np.ceil(np.round(np.asarray(minutes, dtype="float64") * 10.0, 3)) / 10.0
+
+
 def sample_cells(minutes: np.ndarray, alloc: np.ndarray, rows, cols, inside, cost=None,
-                 cell_size_m: float = 250.0) -> tuple[np.ndarray, np.ndarray]:
-    """Minutes and allocation at each point's cell. A point on an unreached barrier cell (a village
-    on a river bank, at the edge of a no-go zone) takes the fastest reached cell of the nearest ring
-    around its cell that has one, within :data:`BORROW_REACH_M` (``cell_size_m``: the grid's cell,
-    metres; at 250 m: the fastest of the 8 neighbours). With ``cost`` (the friction, s/m) only
-    barrier cells (infinite cost) borrow: a passable cell left unreached by a search cut-off is
-    beyond the cut-off, and so is the point (a neighbour's time would claim access the point does
-    not have). Off the grid or where no such cell is reached: NaN minutes and allocation -1."""
+                 cell_size_m: float = 250.0, walk_kmh: float | None = None,
+                 offset_m: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Minutes (unrounded) and allocation at each point's cell. A point on an unreached barrier cell
+    (a village on a river bank, at the edge of a no-go zone) takes its time from a reached cell
+    within :data:`BORROW_REACH_M` of its cell (``cell_size_m``: the grid's cell, metres), plus the
+    way from that cell's centre to the point at ``walk_kmh`` (km/h; the mode's off-road speed,
+    ``params.off_road_kmh()``): the cell giving the earliest arrival. ``offset_m`` ((n, 2), metres
+    east and north of the cell centre, :class:`VillageCells`) places each point in its cell; without
+    it the way is counted from centre to centre. Without ``walk_kmh`` no way is added and the
+    fastest cell of the nearest ring with a reached cell is taken (at 250 m: of the 8 neighbours).
+    With ``cost`` (the friction, s/m) only barrier cells (infinite cost) borrow: a passable cell left
+    unreached by a search cut-off is beyond the cut-off, and so is the point (a neighbour's time would
+    claim access the point does not have). Off the grid or where no such cell is reached: NaN minutes
+    and allocation -1."""
     out_t = np.full(len(rows), np.nan, dtype="float64")
     out_a = np.full(len(rows), -1, dtype="int64")
     r, c = rows[inside], cols[inside]
@@ -53,24 +78,34 @@ def sample_cells(minutes: np.ndarray, alloc: np.ndarray, rows, cols, inside, cos
     if cost is not None:
         missing &= ~np.isfinite(cost[r, c])
     H, W = minutes.shape
-    for ring_dr, ring_dc in borrow_rings(cell_size_m) if missing.any() else ():
-        idx = np.flatnonzero(missing)
+    idx = np.flatnonzero(missing)
+    if len(idx):
         mr, mc = r[idx], c[idx]
+        if offset_m is not None:
+            dx, dy = (np.asarray(offset_m, dtype="float64")[inside][idx].T)
+        else:
+            dx = dy = np.zeros(len(idx))
+        min_per_m = None if walk_kmh is None else 60.0 / (1000.0 * float(walk_kmh))
         best_t = np.full(len(idx), np.inf)
         best_a = np.full(len(idx), -1, dtype="int64")
-        for dr, dc in zip(ring_dr, ring_dc):
-            rr = np.clip(mr + dr, 0, H - 1)
-            cc = np.clip(mc + dc, 0, W - 1)
-            t = np.where(np.isnan(minutes[rr, cc]), np.inf, minutes[rr, cc])
-            better = t < best_t
-            best_t[better] = t[better]
-            best_a[better] = alloc[rr, cc][better]
+        for ring_dr, ring_dc in borrow_rings(cell_size_m):
+            # nearest-ring rule (no walk): a point found in an inner ring keeps that ring's time
+            open_ = ~np.isfinite(best_t) if min_per_m is None else True
+            for dr, dc in zip(ring_dr, ring_dc):
+                rr, cc = mr + dr, mc + dc
+                on = (rr >= 0) & (rr < H) & (cc >= 0) & (cc < W)
+                rr, cc = np.clip(rr, 0, H - 1), np.clip(cc, 0, W - 1)
+                t = np.where(np.isnan(minutes[rr, cc]) | ~on, np.inf, minutes[rr, cc])
+                if min_per_m is not None:  # from that cell's centre to the point
+                    t = t + np.hypot(dc * cell_size_m - dx, -dr * cell_size_m - dy) * min_per_m
+                better = (t < best_t) & open_
+                best_t[better] = t[better]
+                best_a[better] = alloc[rr, cc][better]
+            if min_per_m is None and np.isfinite(best_t).all():
+                break  # nearest-ring rule: every point found a cell
         found = np.isfinite(best_t)
         vals_t[idx[found]] = best_t[found]
         vals_a[idx[found]] = best_a[found]
-        missing[idx[found]] = False
-        if not missing.any():
-            break
     out_t[inside] = vals_t
     out_a[inside] = vals_a
     return out_t, out_a
@@ -82,11 +117,19 @@ def gap_class(prim_min, sec_min, params: AnalysisParams) -> np.ndarray:
     return np.select([no_p & no_s, no_p, no_s], ["both", "primary", "secondary"], "none").astype(object)
 
 
-def village_cells(villages: gpd.GeoDataFrame, grid: Grid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def village_cells(villages: gpd.GeoDataFrame, grid: Grid) -> VillageCells:
     """Row, column and on-grid flag of each village's cell on ``grid`` (villages in any CRS,
-    reprojected to the grid's working CRS)."""
+    reprojected to the grid's working CRS), with each village's offset from its cell's centre."""
     vw = villages.geometry.to_crs(grid.crs)
-    return grid.cell_of(vw.x.to_numpy(), vw.y.to_numpy())
+    return point_cells(vw.x.to_numpy(), vw.y.to_numpy(), grid)
+
+
+def point_cells(x, y, grid: Grid) -> VillageCells:
+    """:class:`VillageCells` of points given in the grid's working CRS (metres)."""
+    rows, cols, inside = grid.cell_of(x, y)
+    cx, cy = grid.centre_of(rows, cols)
+    return VillageCells(rows, cols, inside, np.column_stack([np.asarray(x, "float64") - cx,
+                                                             np.asarray(y, "float64") - cy]))
 
 
 def village_access(villages: gpd.GeoDataFrame, grid: Grid, tiers: dict[str, TierResult], params,
@@ -95,9 +138,9 @@ def village_access(villages: gpd.GeoDataFrame, grid: Grid, tiers: dict[str, Tier
     friction (s/m), so that only villages on barrier cells take a neighbour's time. ``cells``:
     :func:`village_cells` of ``villages`` if already known."""
     v = villages.copy()
-    rows, cols, inside = village_cells(v, grid) if cells is None else cells
-    v["on_grid"] = inside
-    set_village_times(v, (rows, cols, inside), tiers, params, cost, grid.cell_size_m)
+    cells = village_cells(v, grid) if cells is None else cells
+    v["on_grid"] = cells[2]
+    set_village_times(v, cells, tiers, params, cost, grid.cell_size_m)
     if "population" not in v:
         v["population"] = np.nan
     return v
@@ -106,15 +149,17 @@ def village_access(villages: gpd.GeoDataFrame, grid: Grid, tiers: dict[str, Tier
 def set_village_times(v: gpd.GeoDataFrame, cells, tiers: dict[str, TierResult], params,
                       cost: np.ndarray | None, cell_size_m: float) -> None:
     """Write (in place) the columns of ``v`` that depend on the travel times: ``prim_min``,
-    ``prim_fac``, ``sec_min``, ``sec_fac`` (minutes rounded to 0.1, fac_id), ``reachable`` and
+    ``prim_fac``, ``sec_min``, ``sec_fac`` (minutes, :func:`round_minutes`; fac_id), ``reachable`` and
     ``gap``; ``cells`` = :func:`village_cells` of ``v`` on the grid of ``tiers`` (cells of
-    ``cell_size_m`` metres); ``cost`` as in :func:`sample_cells`. Existing columns keep their place."""
+    ``cell_size_m`` metres); ``cost`` as in :func:`sample_cells`, and a village on a barrier cell
+    walks from the cell it borrows from at ``params.off_road_kmh()``. Existing columns keep their place."""
     rows, cols, inside = cells
     for tier, short in (("primary", "prim"), ("secondary", "sec")):
         t = tiers[tier]
-        mins, alloc = sample_cells(t.minutes, t.allocation, rows, cols, inside, cost, cell_size_m)
+        mins, alloc = sample_cells(t.minutes, t.allocation, rows, cols, inside, cost, cell_size_m,
+                                   walk_kmh=params.off_road_kmh(), offset_m=getattr(cells, "offset_m", None))
         ids = np.array(t.facility_ids + [None], dtype=object)
-        v[f"{short}_min"] = np.round(mins, 1)
+        v[f"{short}_min"] = round_minutes(mins)
         v[f"{short}_fac"] = ids[np.where(alloc >= 0, alloc, len(t.facility_ids))]
     v["reachable"] = v["on_grid"] & (v["prim_min"].notna() | v["sec_min"].notna())
     v["gap"] = gap_class(v["prim_min"].to_numpy(), v["sec_min"].to_numpy(), params)

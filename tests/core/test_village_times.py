@@ -1,0 +1,69 @@
+"""Village minutes from the travel-time grid, by hand: rounding up to 0.1 min (the thresholds see
+what the rasters see) and the way from a neighbouring cell to a village on a barrier cell."""
+
+import numpy as np
+
+from coverage_app.core.analysis.tables import round_minutes, sample_cells
+
+
+def test_minutes_round_up_to_the_tenth_so_thresholds_agree_with_the_raster():
+    raw = np.array([60.0, 60.013, 59.95, np.float32(59.9), 120.0003, 120.00004, 0.0, np.nan])
+    assert np.array_equal(round_minutes(raw), [60.0, 60.1, 60.0, 59.9, 120.1, 120.0, 0.0, np.nan], equal_nan=True)
+    for limit in (60.0, 120.0, 45.5):  # thresholds in tenths of a minute: the same side either way
+        m = np.random.default_rng(1).uniform(0, 200, 100_000)
+        assert np.array_equal(round_minutes(m) <= limit, m <= limit)
+
+
+def _bank(cell=250.0):
+    """A 7 x 7 grid (cells of ``cell`` m): the centre cell (3, 3) is water, the rest reached."""
+    minutes = np.full((7, 7), 20.0, "float32")
+    alloc = np.zeros((7, 7), "int32")
+    cost = np.full((7, 7), 0.02, "float32")
+    minutes[3, 3], alloc[3, 3], cost[3, 3] = np.nan, -1, np.inf
+    return minutes, alloc, cost
+
+
+def test_a_village_on_water_is_reached_from_the_neighbour_of_earliest_arrival_with_the_walk():
+    """West neighbour 10 min, north 9 min, the village 100 m west of its cell's centre, walking at
+    3 km/h (50 m/min): from the west 10 + 150/50 = 13.0, from the north 9 + hypot(100, 250)/50 =
+    14.39: the west one. Counted from the cell centre instead, the north (9 + 5) would win."""
+    minutes, alloc, cost = _bank()
+    minutes[3, 2], alloc[3, 2] = 10.0, 1  # west
+    minutes[2, 3], alloc[2, 3] = 9.0, 2  # north
+    rows, cols, inside = np.array([3]), np.array([3]), np.array([True])
+    t, a = sample_cells(minutes, alloc, rows, cols, inside, cost, 250.0, walk_kmh=3.0,
+                        offset_m=np.array([[-100.0, 0.0]]))
+    assert t[0] == 13.0 and a[0] == 1
+    t, a = sample_cells(minutes, alloc, rows, cols, inside, cost, 250.0, walk_kmh=3.0)
+    assert t[0] == 9.0 + 250.0 / 50.0 and a[0] == 2
+    t, a = sample_cells(minutes, alloc, rows, cols, inside, cost, 250.0)  # no walk: the fastest neighbour
+    assert t[0] == 9.0 and a[0] == 2
+
+
+def test_at_finer_cells_every_cell_within_reach_competes_with_its_walk():
+    """At 100 m cells a village on water may be reached from 3 rings of cells (354 m); the earliest
+    arrival wins: ring 1 at 30 min (100 m away: 32 min) loses to a ring-2 cell at 25 min (200 m: 29)."""
+    minutes, alloc, cost = _bank(100.0)
+    minutes[:] = 30.0
+    minutes[3, 3] = np.nan
+    minutes[1, 3], alloc[1, 3] = 25.0, 4  # two cells north
+    rows, cols, inside = np.array([3]), np.array([3]), np.array([True])
+    t, a = sample_cells(minutes, alloc, rows, cols, inside, cost, 100.0, walk_kmh=3.0,
+                        offset_m=np.array([[0.0, 0.0]]))
+    assert t[0] == 25.0 + 200.0 / 50.0 and a[0] == 4
+    t, _ = sample_cells(minutes, alloc, rows, cols, inside, cost, 100.0)  # no walk: the nearest ring
+    assert t[0] == 30.0
+
+
+def test_a_village_beyond_the_cut_off_or_without_a_reached_neighbour_has_no_time():
+    minutes, alloc, cost = _bank()
+    minutes[2, 2], alloc[2, 2] = np.nan, -1  # a passable cell left unreached by the cut-off: no borrowing
+    rows, cols, inside = np.array([2, 3, 0]), np.array([2, 3, 0]), np.array([True, True, False])
+    t, a = sample_cells(minutes, alloc, rows, cols, inside, cost, 250.0, walk_kmh=3.0,
+                        offset_m=np.zeros((3, 2)))
+    assert np.isnan(t[0]) and a[0] == -1
+    assert t[1] == 20.0 + 250.0 / 50.0  # the water cell borrows, from an orthogonal neighbour
+    assert np.isnan(t[2]) and a[2] == -1  # off the grid
+    minutes[:], alloc[:] = np.nan, -1  # nothing reached around the water cell
+    t, a = sample_cells(minutes, alloc, rows[1:2], cols[1:2], inside[1:2], cost, 250.0, walk_kmh=3.0)
+    assert np.isnan(t[0]) and a[0] == -1
