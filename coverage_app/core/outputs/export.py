@@ -257,18 +257,19 @@ def write_travel_time_rasters(result: AnalysisResult, folder: Path, stages=None,
     writes each tier on its own thread)."""
     written = []
     for tier in tiers:
-        written += write_tier_rasters(result.tiers[tier], result.grid, result.params.mode, folder, stages, overlapped)
+        written += write_tier_rasters(tier, result.tiers[tier], result.grid, result.params.mode, folder, stages,
+                                      overlapped)
     if facility_csv:
         written.append(write_allocation_lookup(result, folder))
     return written
 
 
-def write_tier_rasters(t, grid, mode: str, folder: Path, stages=None, overlapped: bool = False) -> list[Path]:
+def write_tier_rasters(tier: str, t, grid, mode: str, folder: Path, stages=None,
+                       overlapped: bool = False) -> list[Path]:
     """travel_time_{tier}.tif and allocation_{tier}.tif of one tier's result ``t`` (a
     :class:`~coverage_app.core.results.TierResult` on ``grid``, travel ``mode``) in ``folder``."""
     base = dict(driver="GTiff", width=grid.shape[1], height=grid.shape[0], count=1, crs=grid.crs.to_wkt(),
                 transform=grid.transform)
-    tier = t.tier
     path = folder / f"travel_time_{tier}.tif"
     with stage(stages, f"export: {path.name}", overlapped), \
             rasterio.open(path, "w", dtype="float32", nodata=RASTER_NODATA, **base, **TRAVEL_TIME_PROFILE) as dst:
@@ -321,7 +322,7 @@ class EarlyRasters:
     def tier_done(self, tier: str, tier_result, grid) -> None:
         """Start writing ``tier``'s two GeoTIFFs (``tier_result`` on ``grid``), each fsynced once closed."""
         def write():
-            files = write_tier_rasters(tier_result, grid, self.mode, self.folder, self._stages, overlapped=True)
+            files = write_tier_rasters(tier, tier_result, grid, self.mode, self.folder, self._stages, overlapped=True)
             for path in files:
                 fsync_file(path)
             return files
