@@ -65,7 +65,7 @@ def test_unusable_speed_raster(tmp_path, cli, make, message):
     code, text = cli("analyse", "--speed-raster", make(tmp_path / "speed.tif"), "--out", tmp_path / "o",
                      "--cell-size", "3000", "--quiet", "--format", "gpkg")
     assert code == 2 and message in text, text
-    assert not list(tmp_path.glob(".o.rasters-*"))  # the early-raster folder of the refused run is gone
+    assert not list(tmp_path.glob(".o.rasters-*")) and not (tmp_path / "o").exists()  # nothing left of the run
 
 
 @pytest.mark.parametrize("argv, message", [

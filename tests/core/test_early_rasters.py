@@ -110,7 +110,7 @@ def test_a_failed_run_leaves_no_early_folder(project_data, tmp_path):
                 raise RuntimeError("stopped")
 
             run_analysis(data, params, on_tier=on_tier)
-    assert _leftovers(out) == []
+    assert _leftovers(out) == [] and not out.exists()  # nor the output folder the run had made
 
 
 def test_the_next_export_removes_early_folders_of_ended_runs_only(project_data, tmp_path):

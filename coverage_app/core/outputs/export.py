@@ -304,6 +304,7 @@ class EarlyRasters:
     run leaves nothing; a killed one leaves a folder the next export of that folder removes)."""
 
     def __init__(self, out_dir, mode: str, stages=None):
+        self._made_out = not Path(out_dir).expanduser().exists()  # removed again if the run writes nothing
         self.out = check_output_folder(out_dir)
         self.mode = mode
         self._stages = stages
@@ -317,6 +318,9 @@ class EarlyRasters:
     def __exit__(self, *exc):
         self._bg.__exit__(*exc)
         shutil.rmtree(self.folder, ignore_errors=True)
+        if self._made_out:  # a run that failed before its export leaves no empty output folder
+            with contextlib.suppress(OSError):
+                self.out.rmdir()
         return False
 
     def tier_done(self, tier: str, tier_result, grid) -> None:
