@@ -36,7 +36,7 @@ from coverage_app.core.outputs.background import Background
 from coverage_app.core.outputs.scenario_label import scenario_name
 from coverage_app.core.errors import InputError, Problem
 from coverage_app.core.feedback import Cancelled, report
-from coverage_app.core.profile import stage
+from coverage_app.core.profile import Stages, stage
 from coverage_app.core.results import TIERS, AnalysisResult
 from coverage_app.core.atomic import (FolderBusy, clean_stale, folder_lock, fsync_file, fsync_folder,  # noqa: I001
                                       link_or_copy, staging_dir_for, switch_folder)
@@ -309,8 +309,8 @@ class EarlyRasters:
         self.mode = mode
         self._stages = stages
         self.folder = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.rasters-{os.getpid()}-", dir=self.out.parent))
-        self._bg = Background(stages, workers=len(TIERS))
-        self._jobs: dict = {}  # tier -> (TierResult, grid, Future of its files)
+        self._bg = Background(None, workers=len(TIERS))
+        self._jobs: dict = {}  # tier -> (TierResult, grid, Future of (its files, its Stages or None))
 
     def __enter__(self):
         return self
@@ -325,14 +325,15 @@ class EarlyRasters:
 
     def tier_done(self, tier: str, tier_result, grid) -> None:
         """Start writing ``tier``'s two GeoTIFFs (``tier_result`` on ``grid``), each fsynced once closed."""
-        def write():
-            files = write_tier_rasters(tier, tier_result, grid, self.mode, self.folder, self._stages, overlapped=True)
-            for path in files:
-                fsync_file(path)
-            return files
+        def write():  # its seconds go to ``stages`` when the export takes the files (in the export's place)
+            own = None if self._stages is None else Stages()
+            with stage(own, "export: travel-time rasters (early, background)", overlapped=True):
+                files = write_tier_rasters(tier, tier_result, grid, self.mode, self.folder, own, overlapped=True)
+                for path in files:
+                    fsync_file(path)
+            return files, own
 
-        self._jobs[tier] = (tier_result, grid, self._bg.submit("export: travel-time rasters (early, background)",
-                                                                 write))
+        self._jobs[tier] = (tier_result, grid, self._bg.submit("early rasters", write))
 
     def tiers_for(self, result: AnalysisResult) -> list[str]:
         """The tiers whose files were written from ``result``'s own arrays (any other is written anew)."""
@@ -344,9 +345,12 @@ class EarlyRasters:
         ``staging``; returns the names moved (they are fsynced)."""
         names = []
         for tier in tiers:
-            for path in self._jobs[tier][2].result():
+            files, own = self._jobs[tier][2].result()
+            for path in files:
                 os.replace(path, staging / path.name)
                 names.append(path.name)
+            for name, seconds in (own.seconds.items() if own is not None else ()):
+                self._stages.add(name, seconds, overlapped=True)
         return names
 
 
