@@ -27,6 +27,9 @@ def test_profile_names_every_stage_and_adds_up_to_the_whole_process(tmp_path):
     assert "(over)" in table["search: primary"]
     timings = json.loads((out / "run.json").read_text())["timings"]
     assert timings["search: primary"] > 0 and "search: primary" in timings["overlapped"]
+    order = list(timings)  # the GeoTIFFs written early, as the searches end, are listed with the export
+    assert order.index("grid + friction (reproject, rasterise)") < order.index("export: travel_time_primary.tif")
+    assert {"export: travel_time_primary.tif", "export: allocation_secondary.tif"} <= set(timings["overlapped"])
     # a second clock: the stages (up to run.json) cover most of the process as timed from outside it
     total = float(table["sum"].split()[-1])
     assert 0.6 * wall < total <= wall, (total, wall)
