@@ -67,3 +67,16 @@ def test_a_village_beyond_the_cut_off_or_without_a_reached_neighbour_has_no_time
     minutes[:], alloc[:] = np.nan, -1  # nothing reached around the water cell
     t, a = sample_cells(minutes, alloc, rows[1:2], cols[1:2], inside[1:2], cost, 250.0, walk_kmh=3.0)
     assert np.isnan(t[0]) and a[0] == -1
+
+
+def test_a_village_in_a_no_go_zone_borrows_no_time():
+    """A no-go cell is impassable for the people inside it too: the village there stays without a
+    time, while the same village on a water cell is reached from its neighbour."""
+    minutes, alloc, cost = _bank()
+    no_go = np.zeros(minutes.shape, bool)
+    no_go[3, 3] = True
+    rows, cols, inside = np.array([3]), np.array([3]), np.array([True])
+    t, a = sample_cells(minutes, alloc, rows, cols, inside, cost, 250.0, walk_kmh=3.0, no_go=no_go)
+    assert np.isnan(t[0]) and a[0] == -1
+    t, _ = sample_cells(minutes, alloc, rows, cols, inside, cost, 250.0, walk_kmh=3.0, no_go=~no_go)
+    assert t[0] == 25.0

@@ -93,6 +93,7 @@ def suggest_sites(result: AnalysisResult, count: int = 5, candidates: str = "vil
     H, W = grid.shape
     covers: list[np.ndarray] = []
     opts = f.engine_options()
+    no_go = None if f.barrier_cause is None else f.barrier_cause == 2  # villages there have no access
     for k, (r, c) in enumerate(zip(rows, cols)):
         if k % 200 == 0:
             report(feedback, 0.9 * k / len(rows), f"Candidate sites {k}/{len(rows)}")
@@ -111,7 +112,7 @@ def suggest_sites(result: AnalysisResult, count: int = 5, candidates: str = "vil
         # village whose own cell lies beyond the cut-off is not reached), minutes rounded as there
         m, _ = sample_cells(tt.minutes, tt.allocation, vrows[near] - r0, vcols[near] - c0, inside,
                             f.cost_s_per_m[r0:r1, c0:c1], grid.cell_size_m, walk_kmh=params.off_road_kmh(),
-                            offset_m=cells.offset_m[near])
+                            offset_m=cells.offset_m[near], no_go=None if no_go is None else no_go[r0:r1, c0:c1])
         covers.append(near[round_minutes(m) <= params.primary_minutes])
     gained = np.zeros(len(pop), bool)
     picks = []

@@ -277,7 +277,8 @@ def run_group_draw(group: Group, dp: DrawParams, tier_threads: int = 2) -> dict:
                                      threads=None if tier_threads > 1 else 1, **friction.engine_options())
             mins, _ = sample_cells(res.minutes, res.allocation, group.v_rows, group.v_cols, group.v_inside,
                                    friction.cost_s_per_m, friction.grid.cell_size_m, walk_kmh=params.off_road_kmh(),
-                                   offset_m=group.v_offset)
+                                   offset_m=group.v_offset,
+                                   no_go=None if friction.barrier_cause is None else friction.barrier_cause == 2)
             return round_minutes(mins)  # as village_access does
 
         if tier_threads > 1:

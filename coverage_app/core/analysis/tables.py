@@ -56,9 +56,10 @@ def round_minutes(minutes) -> np.ndarray:
 
 def sample_cells(minutes: np.ndarray, alloc: np.ndarray, rows, cols, inside, cost=None,
                  cell_size_m: float = 250.0, walk_kmh: float | None = None,
-                 offset_m: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                 offset_m: np.ndarray | None = None,
+                 no_go: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Minutes (unrounded) and allocation at each point's cell. A point on an unreached barrier cell
-    (a village on a river bank, at the edge of a no-go zone) takes its time from a reached cell
+    (a village on a river bank, on impassable land cover) takes its time from a reached cell
     within :data:`BORROW_REACH_M` of its cell (``cell_size_m``: the grid's cell, metres), plus the
     way from that cell's centre to the point at ``walk_kmh`` (km/h; the mode's off-road speed,
     ``params.off_road_kmh()``): the cell giving the earliest arrival. ``offset_m`` ((n, 2), metres
@@ -67,8 +68,9 @@ def sample_cells(minutes: np.ndarray, alloc: np.ndarray, rows, cols, inside, cos
     fastest cell of the nearest ring with a reached cell is taken (at 250 m: of the 8 neighbours).
     With ``cost`` (the friction, s/m) only barrier cells (infinite cost) borrow: a passable cell left
     unreached by a search cut-off is beyond the cut-off, and so is the point (a neighbour's time would
-    claim access the point does not have). Off the grid or where no such cell is reached: NaN minutes
-    and allocation -1."""
+    claim access the point does not have). A point on a cell of ``no_go`` (bool, the cells of an
+    in-force no-go zone) borrows nothing: no-go zones are impassable, for the people inside them too.
+    Off the grid or where no such cell is reached: NaN minutes and allocation -1."""
     out_t = np.full(len(rows), np.nan, dtype="float64")
     out_a = np.full(len(rows), -1, dtype="int64")
     r, c = rows[inside], cols[inside]
@@ -77,6 +79,8 @@ def sample_cells(minutes: np.ndarray, alloc: np.ndarray, rows, cols, inside, cos
     missing = np.isnan(vals_t)  # the engine leaves NaN exactly where allocation is -1
     if cost is not None:
         missing &= ~np.isfinite(cost[r, c])
+    if no_go is not None:
+        missing &= ~no_go[r, c]
     H, W = minutes.shape
     idx = np.flatnonzero(missing)
     if len(idx):
@@ -133,31 +137,32 @@ def point_cells(x, y, grid: Grid) -> VillageCells:
 
 
 def village_access(villages: gpd.GeoDataFrame, grid: Grid, tiers: dict[str, TierResult], params,
-                   cost: np.ndarray | None = None, cells=None) -> gpd.GeoDataFrame:
+                   cost: np.ndarray | None = None, cells=None, no_go=None) -> gpd.GeoDataFrame:
     """Minutes (rounded to 0.1) and nearest facility of each village, per tier; ``cost`` is the run's
     friction (s/m), so that only villages on barrier cells take a neighbour's time. ``cells``:
     :func:`village_cells` of ``villages`` if already known."""
     v = villages.copy()
     cells = village_cells(v, grid) if cells is None else cells
     v["on_grid"] = cells[2]
-    set_village_times(v, cells, tiers, params, cost, grid.cell_size_m)
+    set_village_times(v, cells, tiers, params, cost, grid.cell_size_m, no_go)
     if "population" not in v:
         v["population"] = np.nan
     return v
 
 
 def set_village_times(v: gpd.GeoDataFrame, cells, tiers: dict[str, TierResult], params,
-                      cost: np.ndarray | None, cell_size_m: float) -> None:
+                      cost: np.ndarray | None, cell_size_m: float, no_go: np.ndarray | None = None) -> None:
     """Write (in place) the columns of ``v`` that depend on the travel times: ``prim_min``,
     ``prim_fac``, ``sec_min``, ``sec_fac`` (minutes, :func:`round_minutes`; fac_id), ``reachable`` and
     ``gap``; ``cells`` = :func:`village_cells` of ``v`` on the grid of ``tiers`` (cells of
-    ``cell_size_m`` metres); ``cost`` as in :func:`sample_cells`, and a village on a barrier cell
-    walks from the cell it borrows from at ``params.off_road_kmh()``. Existing columns keep their place."""
+    ``cell_size_m`` metres); ``cost`` and ``no_go`` as in :func:`sample_cells`, and a village on a
+    barrier cell walks from the cell it borrows from at ``params.off_road_kmh()``. Existing columns keep their place."""
     rows, cols, inside = cells
     for tier, short in (("primary", "prim"), ("secondary", "sec")):
         t = tiers[tier]
         mins, alloc = sample_cells(t.minutes, t.allocation, rows, cols, inside, cost, cell_size_m,
-                                   walk_kmh=params.off_road_kmh(), offset_m=getattr(cells, "offset_m", None))
+                                   walk_kmh=params.off_road_kmh(), offset_m=getattr(cells, "offset_m", None),
+                                   no_go=no_go)
         ids = np.array(t.facility_ids + [None], dtype=object)
         v[f"{short}_min"] = round_minutes(mins)
         v[f"{short}_fac"] = ids[np.where(alloc >= 0, alloc, len(t.facility_ids))]
