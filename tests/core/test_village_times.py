@@ -80,3 +80,26 @@ def test_a_village_in_a_no_go_zone_borrows_no_time():
     assert np.isnan(t[0]) and a[0] == -1
     t, _ = sample_cells(minutes, alloc, rows, cols, inside, cost, 250.0, walk_kmh=3.0, no_go=~no_go)
     assert t[0] == 25.0
+
+
+def test_no_borrowing_without_an_off_road_speed():
+    """An off-road speed of 0 km/h (allowed for a surface): nobody walks from the reached cell, so a
+    village on water stays without a time (it was a ZeroDivisionError)."""
+    minutes, alloc, cost = _bank()
+    t, a = sample_cells(minutes, alloc, np.array([3]), np.array([3]), np.array([True]), cost, 250.0, walk_kmh=0.0)
+    assert np.isnan(t[0]) and a[0] == -1
+
+
+def test_village_cells_survive_pickle_and_copy():
+    """A result is copied and pickled whole (deepcopy, dask); its village cells keep their offsets."""
+    import copy
+    import pickle
+
+    from coverage_app.core.analysis.tables import VillageCells
+
+    cells = VillageCells(np.array([1, 2]), np.array([3, 4]), np.array([True, False]), np.array([[1.0, -2.0], [0, 0]]))
+    for back in (pickle.loads(pickle.dumps(cells)), copy.deepcopy(cells), copy.copy(cells)):
+        assert isinstance(back, VillageCells) and len(back) == 3
+        rows, cols, inside = back
+        assert rows.tolist() == [1, 2] and cols.tolist() == [3, 4] and inside.tolist() == [True, False]
+        assert back.offset_m.tolist() == [[1.0, -2.0], [0.0, 0.0]]

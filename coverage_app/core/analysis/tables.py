@@ -45,6 +45,9 @@ class VillageCells(tuple):
         cells.offset_m = offset_m
         return cells
 
+    def __reduce__(self):  # pickle and copy rebuild it from its four parts (a result is copied whole)
+        return VillageCells, (*self, self.offset_m)
+
 
 def round_minutes(minutes) -> np.ndarray:
     """Travel minutes as the tables give them: rounded UP to 0.1 min (float noise below 1e-4 min
@@ -83,6 +86,8 @@ def sample_cells(minutes: np.ndarray, alloc: np.ndarray, rows, cols, inside, cos
         missing &= ~no_go[r, c]
     H, W = minutes.shape
     idx = np.flatnonzero(missing)
+    if walk_kmh is not None and not float(walk_kmh) > 0:  # no way off the reached cells: nothing to borrow
+        idx = idx[:0]
     if len(idx):
         mr, mc = r[idx], c[idx]
         if offset_m is not None:
