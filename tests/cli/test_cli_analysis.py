@@ -147,3 +147,23 @@ def test_analyse_does_not_read_the_display_only_reference_layers(tmp_path, capsy
     save_project(project, tmp_path / "q.covproj")
     assert main(["analyse", str(tmp_path / "q.covproj"), "--out", str(tmp_path / "c"), *FAST]) == 2
     assert "unknown role 'no such role'" in capsys.readouterr().out
+
+
+def test_analyse_on_an_ascii_grid_speed_raster_reads_it_quietly(tmp_path):
+    """Not every raster is a GeoTIFF: an Esri ASCII grid is read with no GDAL complaint about the
+    GeoTIFF-only threaded-decoding option (it printed "does not support open option NUM_THREADS")."""
+    import subprocess
+    import sys
+
+    speed = tmp_path / "speed.asc"
+    with rasterio.open(speed, "w", driver="AAIGrid", width=51, height=51, count=1, dtype="float32",
+                       crs="EPSG:32646", transform=from_origin(X0 - 2550, Y0 + 2550, 100, 100)) as dst:
+        dst.write(np.full((1, 51, 51), 6.0, "float32"))
+    fac = tmp_path / "fac.gpkg"
+    frame([facility("H", 0, 0)]).to_file(fac)
+    run = subprocess.run([sys.executable, "-m", "coverage_app", "analyse", "--facilities", str(fac), "--speed-raster",
+                          str(speed), "--out", str(tmp_path / "o"), "--quiet"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "open option" not in run.stdout + run.stderr, run.stdout + run.stderr
+    with rasterio.open(tmp_path / "o" / "travel_time_primary.tif") as src:
+        assert abs(src.read(1)[25, 50] - 25) < 0.5  # 2.5 km east at 100 m/min

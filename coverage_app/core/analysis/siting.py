@@ -15,7 +15,7 @@ import geopandas as gpd
 import pandas as pd
 
 from coverage_app.core.travel import engine
-from coverage_app.core.analysis.tables import point_cells, round_minutes, sample_cells
+from coverage_app.core.analysis.tables import ROUNDING_SLACK_MIN, point_cells, round_minutes, sample_cells
 from coverage_app.core.errors import InputError
 from coverage_app.core.feedback import report
 from coverage_app.core.results import AnalysisResult
@@ -106,7 +106,7 @@ def suggest_sites(result: AnalysisResult, count: int = 5, candidates: str = "vil
         win = {k2: (None if a is None else a[r0:r1, c0:c1]) for k2, a in opts.items()}
         tt = engine.travel_time(f.cost_s_per_m[r0:r1, c0:c1], grid.cell_size_m, np.array([r - r0]),
                                 np.array([c - c0]), np.array([0], "int32"), neighbours=params.neighbours,
-                                max_minutes=params.primary_minutes, **win)
+                                max_minutes=params.primary_minutes + ROUNDING_SLACK_MIN, **win)  # as rounded
         inside = np.ones(len(near), bool)
         # as a full run with the site added: only villages on barrier cells take a neighbour's time (a
         # village whose own cell lies beyond the cut-off is not reached), minutes rounded as there

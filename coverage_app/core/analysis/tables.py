@@ -49,6 +49,10 @@ class VillageCells(tuple):
         return VillageCells, (*self, self.offset_m)
 
 
+# a time at most this much above a threshold (minutes) rounds to within it (float noise, see round_minutes)
+ROUNDING_SLACK_MIN = 1e-4
+
+
 def round_minutes(minutes) -> np.ndarray:
     """Travel minutes as the tables give them: rounded UP to 0.1 min (float noise below 1e-4 min
     ignored), so that a rounded time is within a threshold given in tenths of a minute (60, 120,

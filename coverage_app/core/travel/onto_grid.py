@@ -42,8 +42,11 @@ def _opened(path):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            # NUM_THREADS: an open option of the GeoTIFF driver; other drivers ignore it (a warning, hidden)
-            with rasterio.open(path, NUM_THREADS=str(READ_THREADS)) as src:
+            with rasterio.open(path) as first:
+                gtiff = first.driver == "GTiff"
+            # NUM_THREADS: an open option of the GeoTIFF driver only (others log "does not support open
+            # option"); the GDAL_NUM_THREADS config option does not speed the decoding here
+            with rasterio.open(path, **({"NUM_THREADS": str(READ_THREADS)} if gtiff else {})) as src:
                 yield src
     except InputError:
         raise
