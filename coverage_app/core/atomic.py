@@ -12,6 +12,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -64,8 +65,8 @@ def write_text_atomic(target, text: str) -> None:
 
 
 def fsync_file(path) -> None:
-    """Flush one file's data to the disk."""
-    with open(path, "rb") as fh:
+    """Flush one file's data to the disk (Windows' _commit needs a handle open for writing)."""
+    with open(path, "r+b" if os.name == "nt" else "rb") as fh:
         os.fsync(fh.fileno())
 
 
@@ -87,6 +88,54 @@ class FolderBusy(Exception):
     """Another process holds the lock of the folder being written."""
 
 
+def try_lock(fh) -> bool:
+    """Take an exclusive OS lock (fcntl/msvcrt) on the open file ``fh`` without waiting; False if
+    another holder has it. Released when the file is closed or its process ends, even if killed."""
+    try:
+        if os.name == "nt":
+            import msvcrt
+
+            fh.seek(0)
+            msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+OWNER_FILE = ".owner"  # in a folder a running writer holds locked (see writer_alive)
+UNOWNED_GRACE_S = 60.0  # a folder without its owner file yet may be a moment old
+
+
+def hold_folder(folder: Path):
+    """Lock ``folder``'s owner file for as long as the returned file stays open (its writer runs)."""
+    fh = open(Path(folder) / OWNER_FILE, "a+")
+    if not try_lock(fh):  # pragma: no cover - a new folder of our own
+        fh.close()
+        raise OSError(f"cannot lock {folder}")
+    return fh
+
+
+def writer_alive(folder: Path) -> bool:
+    """Whether the process that made ``folder`` (:func:`hold_folder`) still runs, on this machine or on
+    another one sharing the folder: its owner file is locked then."""
+    owner = Path(folder) / OWNER_FILE
+    try:
+        fh = open(owner, "r+")
+    except FileNotFoundError:
+        try:
+            return time.time() - Path(folder).stat().st_mtime < UNOWNED_GRACE_S
+        except OSError:
+            return False
+    except OSError:
+        return True  # cannot tell: leave it
+    with fh:
+        return not try_lock(fh)
+
+
 @contextlib.contextmanager
 def folder_lock(target):
     """Hold an exclusive lock for writing the folder ``target`` (a lock file beside it).
@@ -98,16 +147,7 @@ def folder_lock(target):
     lock_path = target.parent / f".{target.name}.lock"
     fh = open(lock_path, "a+")
     try:
-        try:
-            if os.name == "nt":
-                import msvcrt
-
-                msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
-            else:
-                import fcntl
-
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        if not try_lock(fh):
             fh.seek(0)
             holder = fh.read().strip()
             raise FolderBusy(holder) from None
@@ -131,8 +171,8 @@ def clean_stale(target) -> list[Path]:
 
     A kill between the two renames of the fallback switch leaves ``target`` missing and the
     previous folder as ``.NAME.old-*``: it is put back first. Staging folders are removed, and so
-    are early-raster folders (``.NAME.rasters-PID-*``, see export.EarlyRasters) of a process that
-    has ended (a running one's folder is still being written).
+    are early-raster folders (``.NAME.rasters-PID-*``, see export.EarlyRasters) whose writer has
+    ended (:func:`writer_alive`: a running one's folder is still being written).
     """
     target = Path(target)
     removed = []
@@ -140,8 +180,7 @@ def clean_stale(target) -> list[Path]:
     if olds and not target.exists():
         os.replace(olds[-1], target)
         olds = olds[:-1]
-    early = [path for path in sorted(target.parent.glob(f".{target.name}.rasters-*"))
-             if not _writer_alive(path, path.name[len(f".{target.name}.rasters-"):].split("-")[0])]
+    early = [path for path in sorted(target.parent.glob(f".{target.name}.rasters-*")) if not writer_alive(path)]
     for path in olds + sorted(target.parent.glob(f".{target.name}.export-*")) + early:
         shutil.rmtree(path, ignore_errors=True)
         removed.append(path)
@@ -151,29 +190,6 @@ def clean_stale(target) -> list[Path]:
                 shutil.rmtree(path, ignore_errors=True)
                 removed.append(path)
     return removed
-
-
-def _writer_alive(folder: Path, pid_text: str) -> bool:
-    """Whether the process ``pid_text`` (digits) that made ``folder`` may still be writing it."""
-    if not pid_text.isdigit():
-        return False
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return True
-    if os.name == "nt":  # pragma: no cover - os.kill would end the process there: a day-old folder is stale
-        import time
-
-        try:
-            return time.time() - folder.stat().st_mtime < 86_400
-        except OSError:
-            return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists, owned by someone else
-        return True
-    return True
 
 
 def _exchange(a: Path, b: Path) -> bool:

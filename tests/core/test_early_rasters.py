@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -51,7 +52,7 @@ def test_early_rasters_equal_a_plain_export_and_leave_nothing_behind(project_dat
         assert sorted(calls) == ["primary", "secondary"]
         assert early.tiers_for(result) == calls
         export_coverage(result, out, ("gpkg",), project=project, early=early)
-        assert list(early.folder.iterdir()) == []  # every file was moved into the export
+        assert [p.name for p in early.folder.iterdir()] == [".owner"]  # every file was moved into the export
     export_coverage(result, plain, ("gpkg",), project=project)
     assert _leftovers(out) == []
     a, b = _rasters(out), _rasters(plain)
@@ -72,7 +73,7 @@ def test_early_rasters_of_another_run_are_not_used(project_data, tmp_path):
         car = run_analysis(data, params, on_tier=early.tier_done)
         assert early.tiers_for(walking) == []
         export_coverage(walking, out, ("gpkg",), project=project, early=early)
-        assert sorted(p.name for p in early.folder.iterdir()) == sorted(TIFS)  # left, removed on exit
+        assert sorted(p.name for p in early.folder.iterdir()) == sorted([*TIFS, ".owner"])  # removed on exit
     assert _leftovers(out) == []
     export_coverage(walking, plain, ("gpkg",), project=project)
     a, b = _rasters(out), _rasters(plain)
@@ -115,17 +116,42 @@ def test_a_failed_run_leaves_no_early_folder(project_data, tmp_path):
 
 def test_the_next_export_removes_early_folders_of_ended_runs_only(project_data, tmp_path):
     """A run killed while writing leaves ``.out.rasters-PID-*``: removed by the next export of that
-    folder once its process has ended; a running process's folder (here this one's) is kept."""
+    folder once its writer has ended (its owner file is no longer locked, whichever machine ran it);
+    a running writer's folder is kept, and so is a folder made a moment ago whose owner file is not
+    there yet; an old one without it is removed."""
     project, data, params = project_data
     out = tmp_path / "out"
-    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                           text=True, check=True).stdout.strip()
-    stale = tmp_path / f".out.rasters-{ended}-x1"
-    odd = tmp_path / ".out.rasters-notapid"
-    live = tmp_path / f".out.rasters-{os.getpid()}-x2"
-    for folder in (stale, odd, live):
+    killed = subprocess.run([sys.executable, "-c", (
+        "import os, sys\n"
+        "from coverage_app.core.outputs.export import EarlyRasters\n"
+        f"e = EarlyRasters({str(out)!r}, 'car')\n"
+        "(e.folder / 'travel_time_primary.tif').write_bytes(b'half')\n"
+        "print(e.folder.name)\n"
+        "os._exit(0)\n")], capture_output=True, text=True, check=True, cwd=Path(__file__).parents[2]).stdout.strip()
+    stale = tmp_path / killed
+    assert stale.is_dir() and (stale / ".owner").exists()
+    fresh, old = tmp_path / ".out.rasters-1-fresh", tmp_path / ".out.rasters-2-old"
+    for folder in (fresh, old):
         folder.mkdir()
-        (folder / "travel_time_primary.tif").write_bytes(b"half")
-    export_coverage(run_analysis(data, params), out, ("gpkg",), project=project)
-    assert not stale.exists() and not odd.exists()
-    assert live.exists()
+    os.utime(old, (1e9, 1e9))
+    with EarlyRasters(out, params.mode) as live:
+        export_coverage(run_analysis(data, params), out, ("gpkg",), project=project)
+        assert not stale.exists() and not old.exists()
+        assert live.folder.exists() and fresh.exists()
+
+
+def test_a_failed_run_leaves_the_output_folder_to_an_export_writing_it(project_data, tmp_path):
+    """The empty output folder a failed run made is removed only when no export holds its lock: one
+    that started meanwhile (the lock held here) keeps the folder it writes into."""
+    from coverage_app.core.atomic import folder_lock
+
+    out = tmp_path / "out"
+    with folder_lock(out):  # another export of the same folder, under way
+        with pytest.raises(RuntimeError):
+            with EarlyRasters(out, "car"):
+                raise RuntimeError("the run failed")
+        assert out.is_dir()
+    with pytest.raises(RuntimeError):  # alone, the same failure leaves nothing
+        with EarlyRasters(tmp_path / "again", "car"):
+            raise RuntimeError("the run failed")
+    assert not (tmp_path / "again").exists()

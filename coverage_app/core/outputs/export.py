@@ -39,7 +39,7 @@ from coverage_app.core.feedback import Cancelled, report
 from coverage_app.core.profile import Stages, stage
 from coverage_app.core.results import TIERS, AnalysisResult
 from coverage_app.core.atomic import (FolderBusy, clean_stale, folder_lock, fsync_file, fsync_folder,  # noqa: I001
-                                      link_or_copy, staging_dir_for, switch_folder)
+                                      hold_folder, link_or_copy, staging_dir_for, switch_folder)
 
 RASTER_NODATA = -9999.0
 SHAPEFILE_FIELDS = {
@@ -309,6 +309,7 @@ class EarlyRasters:
         self.mode = mode
         self._stages = stages
         self.folder = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.rasters-{os.getpid()}-", dir=self.out.parent))
+        self._owner = hold_folder(self.folder)  # locked while this run lives: clean_stale leaves the folder
         self._bg = Background(None, workers=len(TIERS))
         self._jobs: dict = {}  # tier -> (TierResult, grid, Future of (its files, its Stages or None))
 
@@ -317,9 +318,10 @@ class EarlyRasters:
 
     def __exit__(self, *exc):
         self._bg.__exit__(*exc)
+        self._owner.close()
         shutil.rmtree(self.folder, ignore_errors=True)
         if self._made_out:  # a run that failed before its export leaves no empty output folder
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError, FolderBusy), folder_lock(self.out):  # not while another exports
                 self.out.rmdir()
         return False
 
@@ -427,6 +429,7 @@ def export_coverage(result: AnalysisResult, out_dir, formats=("gpkg", "shp"), *,
         if safe_share:
             tables = safe_share_tables(tables, result)
     with _export_lock(out):
+        out.mkdir(parents=True, exist_ok=True)  # another run may have removed it, empty, meanwhile
         clean_stale(out)
         staging = staging_dir_for(out)
         try:
