@@ -49,6 +49,10 @@ def default_speeds() -> dict[str, dict[str, float | None]]:
     return {mode: dict(table) for mode, table in DEFAULT_SPEEDS_KMH.items()}
 
 
+# minutes given in tenths at most: the village tables' times are rounded up to 0.1 min
+TENTHS_FIELDS = ("primary_minutes", "secondary_minutes", "band_minutes")
+
+
 def _meta(label, unit="", minimum=None, maximum=None, choices=None, help=""):
     return {"label": label, "unit": unit, "min": minimum, "max": maximum, "choices": choices, "help": help}
 
@@ -303,4 +307,8 @@ def _number_problems(name: str, value) -> list[str]:
             hint = f" (the documented minimum is {lo:g} m: finer cells are smaller than the road widths and " \
                    "need too much memory)"
         return [f"{label} must be between {lo:g} and {hi:g} {unit_text} ({name}), not {value:g}{hint}"]
+    if name in TENTHS_FIELDS and abs(value * 10 - round(value * 10)) > 1e-6:
+        return [f"{label} must be a whole number of tenths of a minute ({name}), e.g. {round(value, 1):g}, not "
+                f"{value:g}: travel times are reported to 0.1 min, and a threshold between two tenths would "
+                "count some villages differently from the travel-time rasters"]
     return []

@@ -103,3 +103,29 @@ def test_village_cells_survive_pickle_and_copy():
         rows, cols, inside = back
         assert rows.tolist() == [1, 2] and cols.tolist() == [3, 4] and inside.tolist() == [True, False]
         assert back.offset_m.tolist() == [[1.0, -2.0], [0.0, 0.0]]
+
+
+def test_thresholds_and_bands_are_whole_tenths_of_a_minute():
+    """Times are rounded up to 0.1 min: a threshold between two tenths (30.25) would count a village
+    at 30.22 min on the raster as beyond it; such values are refused with the nearest tenth named."""
+    import pytest
+
+    from coverage_app.core.params import AnalysisParams
+
+    AnalysisParams(primary_minutes=30.5, secondary_minutes=90.0, band_minutes=(15.5, 60.0))  # tenths: fine
+    with pytest.raises(ValueError, match=r"Primary care threshold must be a whole number of tenths .* e\.g\. 30\.2"):
+        AnalysisParams(primary_minutes=30.25)
+    with pytest.raises(ValueError, match="Catchment bands"):
+        AnalysisParams(band_minutes=(30.0, 45.55))
+    with pytest.raises(ValueError, match="secondary_minutes"):
+        AnalysisParams(secondary_minutes=119.99)
+
+
+def test_sweep_draws_thresholds_in_tenths():
+    from coverage_app.core.analysis.sweep_spec import Dist, SweepSpec, draw_params
+    from coverage_app.core.params import AnalysisParams
+
+    spec = SweepSpec(path=None, raw={}, project_path=None, base_params=AnalysisParams(), cases=[], draws=50, seed=1,
+                     params={"primary_minutes": Dist("uniform", (50.0, 70.0))})
+    drawn = [draw_params(spec, k, [], []).params["primary_minutes"] for k in range(50)]
+    assert all(round(m * 10) == m * 10 for m in drawn) and len(set(drawn)) > 10

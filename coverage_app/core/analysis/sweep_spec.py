@@ -27,7 +27,7 @@
     "unmapped.car" = { triangular = [0.5, 1.0, 1.5] }  # multiplier on a mode's unmapped-track speed
 
     [vary.params]                    # absolute values for any numeric AnalysisParams field
-    primary_minutes = { uniform = [50, 70] }
+    primary_minutes = { uniform = [50, 70] }   # thresholds are drawn to 0.1 min
 
 Distributions: ``{ uniform = [low, high] }``, ``{ triangular = [low, mode, high] }``,
 ``{ normal = [mean, sd] }`` (truncated at 0), ``{ choice = [a, b, ...] }`` or a plain number
@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from coverage_app.core.errors import InputError, Problem
-from coverage_app.core.params import FIELDS, AnalysisParams
+from coverage_app.core.params import FIELDS, TENTHS_FIELDS, AnalysisParams
 
 SPEC_VERSION = 1
 DIST_KINDS = {"uniform": 2, "triangular": 3, "normal": 2}
@@ -391,6 +391,8 @@ def draw_params(spec: SweepSpec, k: int, fac_ids, zone_ids) -> DrawParams:
         out.functioning = {f: bool(x < spec.unknown_functioning) for f, x in zip(sorted(map(str, fac_ids)), u)}
     for name in sorted(spec.params):
         out.params[name] = spec.params[name].sample(rng)
+        if name in TENTHS_FIELDS:  # thresholds in tenths of a minute, as the village tables give times
+            out.params[name] = round(out.params[name], 1)
     for mode in sorted(spec.unmapped):  # last, so specs without it draw as before
         out.unmapped_scale[mode] = spec.unmapped[mode].sample(rng)
     return out
