@@ -129,7 +129,7 @@ def cmd_analyse(args) -> int:
     with contextlib.ExitStack() as run_scope:
         early = None  # a plain export: each tier's GeoTIFFs are written as soon as its search ends
         if not (args.encrypt or args.safe_share or args.sensitivity):
-            from coverage_app.core.outputs.export import EarlyRasters
+            from coverage_app.core.outputs.early_rasters import EarlyRasters
 
             early = run_scope.enter_context(EarlyRasters(args.out, params.mode, stages))
         on_tier = early.tier_done if early is not None else None

@@ -171,7 +171,7 @@ def clean_stale(target) -> list[Path]:
 
     A kill between the two renames of the fallback switch leaves ``target`` missing and the
     previous folder as ``.NAME.old-*``: it is put back first. Staging folders are removed, and so
-    are early-raster folders (``.NAME.rasters-PID-*``, see export.EarlyRasters) whose writer has
+    are early-raster folders (``.NAME.rasters-PID-*``, see early_rasters.EarlyRasters) whose writer has
     ended (:func:`writer_alive`: a running one's folder is still being written).
     """
     target = Path(target)

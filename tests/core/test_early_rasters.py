@@ -1,4 +1,4 @@
-"""Travel-time GeoTIFFs written as each tier's search ends (export.EarlyRasters): the same files as
+"""Travel-time GeoTIFFs written as each tier's search ends (early_rasters.EarlyRasters): the same files as
 a plain export, all-or-nothing on failure, nothing left behind, stale folders of ended runs removed."""
 
 import json
@@ -15,8 +15,9 @@ from coverage_app.core.analysis.pipeline import run_analysis
 from coverage_app.core.data.model import load_project_data
 from coverage_app.core.data.project import load_project
 from coverage_app.core.errors import InputError
-from coverage_app.core.outputs import export as export_mod
-from coverage_app.core.outputs.export import EarlyRasters, export_coverage
+from coverage_app.core.outputs import early_rasters as early_mod
+from coverage_app.core.outputs.early_rasters import EarlyRasters
+from coverage_app.core.outputs.export import export_coverage
 
 TIFS = ("travel_time_primary.tif", "allocation_primary.tif", "travel_time_secondary.tif", "allocation_secondary.tif")
 
@@ -92,7 +93,7 @@ def test_a_failed_early_write_keeps_the_previous_export(project_data, tmp_path, 
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(export_mod, "write_tier_rasters", disk_full)
+    monkeypatch.setattr(early_mod, "write_tier_rasters", disk_full)
     with EarlyRasters(out, params.mode) as early:
         again = run_analysis(data, params, on_tier=early.tier_done)
         with pytest.raises(InputError, match="No space left on device.*previous files in the folder are unchanged"):
@@ -123,7 +124,7 @@ def test_the_next_export_removes_early_folders_of_ended_runs_only(project_data, 
     out = tmp_path / "out"
     killed = subprocess.run([sys.executable, "-c", (
         "import os, sys\n"
-        "from coverage_app.core.outputs.export import EarlyRasters\n"
+        "from coverage_app.core.outputs.early_rasters import EarlyRasters\n"
         f"e = EarlyRasters({str(out)!r}, 'car')\n"
         "(e.folder / 'travel_time_primary.tif').write_bytes(b'half')\n"
         "print(e.folder.name)\n"

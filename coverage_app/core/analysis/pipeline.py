@@ -266,7 +266,7 @@ def run_analysis(data: ProjectData, params: AnalysisParams | None = None, scenar
     ``stages`` (a :class:`~coverage_app.core.profile.Stages`) receives seconds per stage;
     ``catchments=False`` skips the catchment polygons (e.g. a safe-share export omits them);
     ``on_tier(tier, tier_result, grid)``, if given, is called as soon as a tier's search is done (its
-    travel times are final then; e.g. :class:`~coverage_app.core.outputs.export.EarlyRasters`)."""
+    travel times are final then; e.g. :class:`~coverage_app.core.outputs.early_rasters.EarlyRasters`)."""
     params = params or data.project.params
     t0 = time.perf_counter()
     _require_facilities(data)

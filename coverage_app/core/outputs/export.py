@@ -20,7 +20,6 @@ import datetime as dt
 import errno
 import hashlib
 import json
-import os
 import platform
 import shutil
 import tempfile
@@ -36,10 +35,10 @@ from coverage_app.core.outputs.background import Background
 from coverage_app.core.outputs.scenario_label import scenario_name
 from coverage_app.core.errors import InputError, Problem
 from coverage_app.core.feedback import Cancelled, report
-from coverage_app.core.profile import Stages, stage
+from coverage_app.core.profile import stage
 from coverage_app.core.results import TIERS, AnalysisResult
 from coverage_app.core.atomic import (FolderBusy, clean_stale, folder_lock, fsync_file, fsync_folder,  # noqa: I001
-                                      hold_folder, link_or_copy, staging_dir_for, switch_folder)
+                                      link_or_copy, staging_dir_for, switch_folder)
 
 RASTER_NODATA = -9999.0
 SHAPEFILE_FIELDS = {
@@ -293,69 +292,6 @@ def write_allocation_lookup(result: AnalysisResult, folder: Path) -> Path:
     return folder / "allocation_facilities.csv"
 
 
-class EarlyRasters:
-    """A run's travel-time GeoTIFFs written while the rest of the run goes on: a tier's rasters are
-    final when its search ends, so :meth:`tier_done` (``run_analysis(on_tier=...)``) starts writing
-    them on a thread (GDAL releases the GIL) beside the other tier's search, the catchment shapes
-    and the tables. The files go into a folder beside the export folder on the same file system
-    (``.NAME.rasters-PID-*``); :func:`export_coverage` (``early=``) moves them into its staging
-    folder, so the export stays all-or-nothing. Use as a context manager: leaving it waits for the
-    writes and removes the folder with whatever the export did not take (a failed or cancelled
-    run leaves nothing; a killed one leaves a folder the next export of that folder removes)."""
-
-    def __init__(self, out_dir, mode: str, stages=None):
-        self._made_out = not Path(out_dir).expanduser().exists()  # removed again if the run writes nothing
-        self.out = check_output_folder(out_dir)
-        self.mode = mode
-        self._stages = stages
-        self.folder = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.rasters-{os.getpid()}-", dir=self.out.parent))
-        self._owner = hold_folder(self.folder)  # locked while this run lives: clean_stale leaves the folder
-        self._bg = Background(None, workers=len(TIERS))
-        self._jobs: dict = {}  # tier -> (TierResult, grid, Future of (its files, its Stages or None))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self._bg.__exit__(*exc)
-        self._owner.close()
-        shutil.rmtree(self.folder, ignore_errors=True)
-        if self._made_out:  # a run that failed before its export leaves no empty output folder
-            with contextlib.suppress(OSError, FolderBusy), folder_lock(self.out):  # not while another exports
-                self.out.rmdir()
-        return False
-
-    def tier_done(self, tier: str, tier_result, grid) -> None:
-        """Start writing ``tier``'s two GeoTIFFs (``tier_result`` on ``grid``), each fsynced once closed."""
-        def write():  # its seconds go to ``stages`` when the export takes the files (in the export's place)
-            own = None if self._stages is None else Stages()
-            with stage(own, "export: travel-time rasters (early, background)", overlapped=True):
-                files = write_tier_rasters(tier, tier_result, grid, self.mode, self.folder, own, overlapped=True)
-                for path in files:
-                    fsync_file(path)
-            return files, own
-
-        self._jobs[tier] = (tier_result, grid, self._bg.submit("early rasters", write))
-
-    def tiers_for(self, result: AnalysisResult) -> list[str]:
-        """The tiers whose files were written from ``result``'s own arrays (any other is written anew)."""
-        return [tier for tier, (t, grid, _) in self._jobs.items()
-                if result.tiers.get(tier) is t and grid == result.grid and result.params.mode == self.mode]
-
-    def move_into(self, tiers, staging: Path) -> list[str]:
-        """Wait for ``tiers``' writes (an error in one is raised here) and move their files into
-        ``staging``; returns the names moved (they are fsynced)."""
-        names = []
-        for tier in tiers:
-            files, own = self._jobs[tier][2].result()
-            for path in files:
-                os.replace(path, staging / path.name)
-                names.append(path.name)
-            for name, seconds in (own.seconds.items() if own is not None else ()):
-                self._stages.add(name, seconds, overlapped=True)
-        return names
-
-
 def write_table(table, path, **kwargs) -> None:
     """Write a layer; a table without geometry (e.g. townships when none were loaded) as attributes only."""
     import pyogrio
@@ -414,10 +350,11 @@ def check_output_folder(out_dir) -> Path:
 
 def export_coverage(result: AnalysisResult, out_dir, formats=("gpkg", "shp"), *, safe_share: bool = False,
                     project=None, inputs=None, rasters: bool = True, csv: bool = True, feedback=None,
-                    stages=None, early: EarlyRasters | None = None) -> list[Path]:
+                    stages=None, early=None) -> list[Path]:
     """Write the coverage products into ``out_dir`` (see module docstring); return the final paths.
     ``stages`` (a :class:`~coverage_app.core.profile.Stages`) receives seconds per output file;
-    ``early``: the travel-time GeoTIFFs already being written for ``result`` (:class:`EarlyRasters`)."""
+    ``early``: the travel-time GeoTIFFs already being written for ``result``
+    (:class:`~coverage_app.core.outputs.early_rasters.EarlyRasters`)."""
     out = check_output_folder(out_dir)
     formats = tuple(formats)
     bad = set(formats) - {"gpkg", "shp"}
