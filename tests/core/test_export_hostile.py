@@ -120,7 +120,7 @@ def test_disk_full_anywhere_keeps_the_previous_export(run, tmp_path, monkeypatch
         def fsync(fd):
             raise OSError(errno.ENOSPC, "No space left on device")
 
-        monkeypatch.setattr(export_mod.os, "fsync", fsync)
+        monkeypatch.setattr(os, "fsync", fsync)  # every fsync of the export (atomic.fsync_file, fsync_folder)
     elif where == "the switch":
         def switch(new, target):
             raise OSError(errno.ENOSPC, "No space left on device")
