@@ -424,13 +424,6 @@ def unreachable_villages_problem(v, unreachable, cells, friction, grid) -> Probl
                    f"access: {why}", layer="villages")
 
 
-def _no_go_cells(friction) -> np.ndarray | None:
-    """Cells of an in-force no-go zone (bool), where a village has no access and borrows no time."""
-    if friction is None or friction.barrier_cause is None:
-        return None
-    return friction.barrier_cause == 2
-
-
 def assemble(data, params, grid, tiers, fac, fac_w, rows, cols, ok, friction, problems, assumed, scenario,
              previous=None):
     """Village, township, facility and curve tables from the travel-time grids (cheap).
@@ -450,13 +443,14 @@ def assemble(data, params, grid, tiers, fac, fac_w, rows, cols, ok, friction, pr
     facs["ref_min"] = referral_minutes(fac_w, rows, cols, ok, tiers["secondary"])
     facs["_row"], facs["_col"] = rows, cols
     cost = None if friction is None else friction.cost_s_per_m
+    no_go = None if friction is None else friction.no_go_cells()
     # capacities gone since ``previous``: a full run has no capacity columns, the reused table has
     reuse = previous is not None and previous.village_cells is not None and previous.grid == grid and (
         previous.capacity is None or has_capacities(facs))
     if reuse:
         cells = previous.village_cells
         v = previous.villages.copy()
-        set_village_times(v, cells, tiers, params, cost, grid.cell_size_m, _no_go_cells(friction))
+        set_village_times(v, cells, tiers, params, cost, grid.cell_size_m, no_go)
         basis = copy.deepcopy(previous.population_basis) if data.raster("population") is None else \
             analysis_villages(data)[1]
     else:
@@ -464,7 +458,7 @@ def assemble(data, params, grid, tiers, fac, fac_w, rows, cols, ok, friction, pr
         if villages is None:
             villages = _no_villages()
         cells = village_cells(villages, grid)
-        v = village_access(villages, grid, tiers, params, cost, cells=cells, no_go=_no_go_cells(friction))
+        v = village_access(villages, grid, tiers, params, cost, cells=cells, no_go=no_go)
     townships = None if reuse else data.role("townships")
     if not reuse:
         v["township_pcode"] = assign_townships(v, townships)

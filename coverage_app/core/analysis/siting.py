@@ -93,7 +93,7 @@ def suggest_sites(result: AnalysisResult, count: int = 5, candidates: str = "vil
     H, W = grid.shape
     covers: list[np.ndarray] = []
     opts = f.engine_options()
-    no_go = None if f.barrier_cause is None else f.barrier_cause == 2  # villages there have no access
+    no_go = f.no_go_cells()  # villages there have no access
     for k, (r, c) in enumerate(zip(rows, cols)):
         if k % 200 == 0:
             report(feedback, 0.9 * k / len(rows), f"Candidate sites {k}/{len(rows)}")

@@ -258,6 +258,7 @@ def run_group_draw(group: Group, dp: DrawParams, tier_threads: int = 2) -> dict:
     tsp = group.v_tsp
     has_tsp = tsp >= 0
     tsp_pop = np.bincount(tsp[has_tsp], weights=pop[has_tsp], minlength=group.n_tsp)
+    no_go = friction.no_go_cells()  # once per draw, for every case and tier
     for ci in group.cases:
         rows, cols, ok = ci.sources if ci.sources is not None else _sources(ci, friction)
         unknown = ci.status == "unknown"
@@ -277,8 +278,7 @@ def run_group_draw(group: Group, dp: DrawParams, tier_threads: int = 2) -> dict:
                                      threads=None if tier_threads > 1 else 1, **friction.engine_options())
             mins, _ = sample_cells(res.minutes, res.allocation, group.v_rows, group.v_cols, group.v_inside,
                                    friction.cost_s_per_m, friction.grid.cell_size_m, walk_kmh=params.off_road_kmh(),
-                                   offset_m=group.v_offset,
-                                   no_go=None if friction.barrier_cause is None else friction.barrier_cause == 2)
+                                   offset_m=group.v_offset, no_go=no_go)
             return round_minutes(mins)  # as village_access does
 
         if tier_threads > 1:

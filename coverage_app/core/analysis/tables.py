@@ -147,9 +147,9 @@ def point_cells(x, y, grid: Grid) -> VillageCells:
 
 def village_access(villages: gpd.GeoDataFrame, grid: Grid, tiers: dict[str, TierResult], params,
                    cost: np.ndarray | None = None, cells=None, no_go=None) -> gpd.GeoDataFrame:
-    """Minutes (rounded to 0.1) and nearest facility of each village, per tier; ``cost`` is the run's
-    friction (s/m), so that only villages on barrier cells take a neighbour's time. ``cells``:
-    :func:`village_cells` of ``villages`` if already known."""
+    """Minutes (:func:`round_minutes`) and nearest facility of each village, per tier; ``cost`` is the
+    run's friction (s/m), so that only villages on barrier cells take a neighbour's time, ``no_go`` as in
+    :func:`sample_cells`. ``cells``: :func:`village_cells` of ``villages`` if already known."""
     v = villages.copy()
     cells = village_cells(v, grid) if cells is None else cells
     v["on_grid"] = cells[2]
@@ -165,7 +165,8 @@ def set_village_times(v: gpd.GeoDataFrame, cells, tiers: dict[str, TierResult], 
     ``prim_fac``, ``sec_min``, ``sec_fac`` (minutes, :func:`round_minutes`; fac_id), ``reachable`` and
     ``gap``; ``cells`` = :func:`village_cells` of ``v`` on the grid of ``tiers`` (cells of
     ``cell_size_m`` metres); ``cost`` and ``no_go`` as in :func:`sample_cells`, and a village on a
-    barrier cell walks from the cell it borrows from at ``params.off_road_kmh()``. Existing columns keep their place."""
+    barrier cell walks from the cell it borrows from at ``params.off_road_kmh()``. Existing columns
+    keep their place."""
     rows, cols, inside = cells
     for tier, short in (("primary", "prim"), ("secondary", "sec")):
         t = tiers[tier]

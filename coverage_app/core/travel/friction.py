@@ -65,6 +65,11 @@ class Friction:
             return "impassable"
         return BARRIER_CAUSES.get(int(self.barrier_cause[row, col]), "impassable")
 
+    def no_go_cells(self) -> np.ndarray | None:
+        """Cells of an in-force no-go zone (bool; barrier cause 2), None without barrier causes: a
+        village there has no access and takes no neighbour's time."""
+        return None if self.barrier_cause is None else self.barrier_cause == 2
+
     def engine_options(self) -> dict:
         return {"elevation_m": self.elevation_m, "tobler_mask": self.tobler_mask,
                 "zone_label": self.zone_label, "entry_delay_s": self.entry_delay_s}
