@@ -21,13 +21,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-import rasterio
 from rasterio.transform import rowcol, xy
 
 from coverage_app.cli.main import main
 from tests.conftest import BUNDLED_GPKG
+from tests.cross_check import TIERS, read_layer, read_tier_rasters
 
-TIERS = (("primary", "prim"), ("secondary", "sec"))
 # the table rounds minutes up to 0.1 (noise below 1e-4 min ignored); the raster is float32 minutes
 # (~1e-5 at 1000 min)
 ROUND_UP = 0.1
@@ -52,36 +51,20 @@ def run(out):
     return record
 
 
-def _read(path, layer=None):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return gpd.read_file(path, layer=layer)
-
-
 @pytest.fixture(scope="module")
 def layers(out):
-    return {name: _read(out / "coverage.gpkg", name) for name in ("villages", "townships", "catchments", "facilities")}
+    return {name: read_layer(out / "coverage.gpkg", name) for name in ("villages", "townships", "catchments", "facilities")}
 
 
 @pytest.fixture(scope="module")
 def source():
-    return {name: _read(BUNDLED_GPKG, name) for name in ("villages", "townships", "facilities")}
+    return {name: read_layer(BUNDLED_GPKG, name) for name in ("villages", "townships", "facilities")}
 
 
 @pytest.fixture(scope="module")
 def rasters(out):
     """tier -> (minutes float64 with NaN for nodata, allocation int64 with -1, transform, crs)."""
-    got = {}
-    for tier, _ in TIERS:
-        with rasterio.open(out / f"travel_time_{tier}.tif") as src:
-            minutes = src.read(1).astype("float64")
-            minutes[minutes == src.nodata] = np.nan
-            transform, crs = src.transform, src.crs
-        with rasterio.open(out / f"allocation_{tier}.tif") as src:
-            alloc = src.read(1).astype("int64")
-            assert src.transform == transform and src.crs == crs
-        got[tier] = (minutes, alloc, transform, crs)
-    return got
+    return read_tier_rasters(out)
 
 
 @pytest.fixture(scope="module")
@@ -247,7 +230,7 @@ def test_township_of_each_village_agrees_with_its_location_up_to_boundary_sliver
 
 def test_headline_equals_the_sums_over_villages_and_over_townships(layers, run, source):
     h, p = run["headline"], run["parameters"]
-    v, t, f = layers["villages"], layers["townships"], layers["facilities"]
+    v, t = layers["villages"], layers["townships"]
     pop = people(source)
     ok_p = v["prim_min"].to_numpy() <= p["primary_minutes"]
     ok_s = v["sec_min"].to_numpy() <= p["secondary_minutes"]

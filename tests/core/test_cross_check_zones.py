@@ -27,13 +27,11 @@ from __future__ import annotations
 
 import json
 import re
-import warnings
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-import rasterio
 import shapely
 from rasterio import features
 from rasterio.transform import rowcol, xy
@@ -41,10 +39,10 @@ from scipy import ndimage
 
 from coverage_app.cli.main import main
 from tests.conftest import BUNDLED_GPKG, BUNDLED_PROJECT
+from tests.cross_check import TIERS, read_layer, read_tier_rasters
 
 AS_OF = "2023-06-01"
 CELL = 500.0
-TIERS = (("primary", "prim"), ("secondary", "sec"))
 NOISE = 1e-4  # minutes: float32 rasters hold ~1e-5 min at 1000 min
 NOGO_AT, LATER_NOGO_AT = "MMR005026-H03", "MMR005023-H03"  # Pinlebu / Banmauk Township Hospitals
 FERRY_LONLAT, FERRY_DELAY = (95.50101, 22.51769), 20.0  # the Mu River cut `coverage-app info` lists
@@ -53,12 +51,6 @@ CLOSED = {"MMR005012-H01": (None, "closed"), "MMR005001-H01": ("2022-05-01", "de
 LATE_CLOSED = "MMR005020-H01"  # closed from 2023-06-02: after the as-of date, not applied
 CROSSING_SNAP_M = 500.0  # README: a crossing snaps to a road-river cut within 500 m
 MIN_LIFT_CELLS = 1.5     # the opened disk around a crossing: max(length / 2, 1.5 cells) + 1 cell
-
-
-def _read(path, layer=None):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return gpd.read_file(path, layer=layer)
 
 
 # ----------------------------------------------------------------------------- inputs and runs
@@ -90,12 +82,12 @@ def work(tmp_path_factory):
                     layer["path"] = str(path)
         return change
 
-    crossings = _read(BUNDLED_GPKG, "crossings")
+    crossings = read_layer(BUNDLED_GPKG, "crossings")
     ferry = gpd.GeoDataFrame([{"name": "cross-check ferry", "kind": "ferry", "delay_minutes": FERRY_DELAY,
                                "length_m": 0.0, "township": "", "geometry": shapely.Point(*FERRY_LONLAT)}], crs=4326)
     gpd.GeoDataFrame(pd.concat([crossings, ferry], ignore_index=True), crs=4326).to_file(
         folder / "crossings.gpkg", layer="crossings")
-    fac = _read(BUNDLED_GPKG, "facilities")
+    fac = read_layer(BUNDLED_GPKG, "facilities")
     fac_utm = fac.to_crs(32646)
     zones = [{"type": "add_zone", "zone_id": "XC-NOGO-1", "kind": "no_go", "speed_factor": 0.0, "delay_minutes": 0.0,
               "valid_from": "2023-01-01", "valid_to": None, "wkt": _square_wkt(fac_utm, NOGO_AT)},
@@ -136,18 +128,12 @@ def _load(out):
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert run["parameters"]["cell_size_m"] == CELL and run["parameters"]["mode"] == "motorbike"
     assert run["parameters"]["as_of"] == AS_OF
-    rasters = {}
-    for tier, _ in TIERS:
-        with rasterio.open(out / f"travel_time_{tier}.tif") as src:
-            minutes = src.read(1).astype("float64")
-            minutes[minutes == src.nodata] = np.nan
-            transform, crs = src.transform, src.crs
-        with rasterio.open(out / f"allocation_{tier}.tif") as src:
-            alloc = src.read(1).astype("int64")
-        rasters[tier] = (minutes, alloc)
+    read = read_tier_rasters(out)
+    rasters = {tier: (minutes, alloc) for tier, (minutes, alloc, _, _) in read.items()}
+    _, _, transform, crs = read["primary"]
     table = pd.read_csv(out / "allocation_facilities.csv")
     assert (table["value"].to_numpy() == np.arange(len(table))).all()
-    layers = {n: _read(out / "coverage.gpkg", n) for n in ("villages", "townships", "catchments", "facilities")}
+    layers = {n: read_layer(out / "coverage.gpkg", n) for n in ("villages", "townships", "catchments", "facilities")}
     return {"out": out, "run": run, "rasters": rasters, "transform": transform, "crs": crs,
             "lookup": table["fac_id"].to_numpy(dtype=object), "layers": layers}
 
@@ -208,7 +194,7 @@ def grid(zrun, nrun):
 @pytest.fixture(scope="module")
 def zones(work, grid):
     """All conflict zones of the zones run (bundled + the scenario's), working CRS, with ``in_force``."""
-    bundled = _read(BUNDLED_GPKG, "conflict_zones")
+    bundled = read_layer(BUNDLED_GPKG, "conflict_zones")
     added = gpd.GeoDataFrame([{k: e[k] for k in ("zone_id", "kind", "speed_factor", "delay_minutes", "valid_from",
                                                  "valid_to")} | {"geometry": shapely.from_wkt(e["wkt"])}
                               for e in work["zones"]], crs=4326)
@@ -345,7 +331,7 @@ def test_speed_factor_inside_a_zone_scales_the_time_near_its_facility(zrun, nrun
 
 @pytest.fixture(scope="module")
 def villages_src():
-    return _read(BUNDLED_GPKG, "villages")
+    return read_layer(BUNDLED_GPKG, "villages")
 
 
 @pytest.fixture(scope="module")
@@ -411,7 +397,7 @@ def test_village_minutes_are_the_raster_or_a_neighbours_plus_the_walk(which, req
 
 
 def test_facility_inside_an_in_force_no_go_zone_is_left_out_and_never_allocated(zrun, nrun, grid, zone_masks):
-    fac = _read(BUNDLED_GPKG, "facilities")
+    fac = read_layer(BUNDLED_GPKG, "facilities")
     r, c = grid.cells(fac.geometry)
     expect = set(fac.fac_id[zone_masks["nogo"][r, c]])
     said = {m.group(1) for p in zrun["run"]["problems"]
@@ -443,8 +429,8 @@ def test_facility_left_out_is_not_reported_as_counted(zrun):
 def water(grid):
     """Major and minor water as the README describes the barrier: polygons (cells whose centre is
     inside) and every cell their outlines and the river lines touch; minor water only off the roads."""
-    feats = pd.concat([_read(BUNDLED_GPKG, "rivers")[["major", "geometry"]],
-                       _read(BUNDLED_GPKG, "water")[["major", "geometry"]]], ignore_index=True).to_crs(grid.crs)
+    feats = pd.concat([read_layer(BUNDLED_GPKG, "rivers")[["major", "geometry"]],
+                       read_layer(BUNDLED_GPKG, "water")[["major", "geometry"]]], ignore_index=True).to_crs(grid.crs)
 
     def burn(gs):
         poly = [g for g in gs if g.geom_type in ("Polygon", "MultiPolygon")]
@@ -452,14 +438,14 @@ def water(grid):
         return grid.burn(poly) | grid.burn(lines, all_touched=True)
 
     major = feats["major"].astype(bool).to_numpy()
-    roads = _read(BUNDLED_GPKG, "roads").to_crs(grid.crs)
+    roads = read_layer(BUNDLED_GPKG, "roads").to_crs(grid.crs)
     road = grid.burn(roads.geometry)
     return {"major": burn(feats.geometry[major]), "minor": burn(feats.geometry[~major]), "road": road}
 
 
 @pytest.fixture(scope="module")
 def crossings(work, grid):
-    return _read(work["folder"] / "crossings.gpkg").to_crs(grid.crs)
+    return read_layer(work["folder"] / "crossings.gpkg").to_crs(grid.crs)
 
 
 @pytest.mark.parametrize("which", ["zrun", "nrun"])
@@ -485,7 +471,7 @@ def test_water_cells_are_nodata_except_where_a_crossing_opens_them(which, reques
 
 def test_roads_cross_minor_water(nrun, grid, water):
     """Minor water on a road is passable: such a cell with a reached neighbour is reached."""
-    townships = _read(BUNDLED_GPKG, "townships").to_crs(grid.crs)
+    townships = read_layer(BUNDLED_GPKG, "townships").to_crs(grid.crs)
     study = grid.burn([shapely.union_all(townships.geometry.values).buffer(1000.0)], all_touched=True)
     cells = water["minor"] & water["road"] & ~water["major"] & study
     for tier, _ in TIERS:
@@ -541,7 +527,7 @@ def test_ferry_delay_is_paid_on_boarding_only(nrun, grid):
 
 @pytest.fixture(scope="module")
 def road_classes(nrun, grid):
-    roads = _read(BUNDLED_GPKG, "roads").to_crs(grid.crs)
+    roads = read_layer(BUNDLED_GPKG, "roads").to_crs(grid.crs)
     main_ = grid.burn(roads.geometry[roads.road_class == "main"])
     second = grid.burn(roads.geometry[roads.road_class == "secondary"]) & ~main_
     return roads, main_, second
@@ -675,7 +661,7 @@ def test_scenario_closures_equal_a_layer_without_the_facilities(srun, frun):
 
 def test_scenario_facilities_layer_shows_the_edits_applied_on_the_date(srun, frun):
     fs, ff = srun["layers"]["facilities"].set_index("fac_id"), frun["layers"]["facilities"].set_index("fac_id")
-    src = _read(BUNDLED_GPKG, "facilities")
+    src = read_layer(BUNDLED_GPKG, "facilities")
     assert list(fs.index) == list(src.fac_id) and set(ff.index) == set(src.fac_id) - set(CLOSED)
     for fac_id, (date, status) in CLOSED.items():
         assert fs.loc[fac_id, "status"] == status and fs.loc[fac_id, "counts_p"] == 0
