@@ -174,6 +174,21 @@ def test_ferry_adds_its_delay(tmp_path):
     assert got == pytest.approx(minutes_for(4000) + 45, rel=0.05)
 
 
+def test_ferry_inside_a_conflict_zone_keeps_its_delay(tmp_path):
+    """A risk zone (10 min to enter, speed unchanged) over the whole area, facility and village in it: the
+    village pays the ferry's 45 min (the zone's label used to overwrite the ferry's and lose it) and no
+    zone delay (it never enters the zone; stepping off the ferry into it costs nothing)."""
+    river = {"name": "River", "geometry": line([(2000, -40000), (2000, 40000)])}
+    ferry = {"name": "Ferry", "kind": "ferry", "delay_minutes": 45.0, "geometry": at(2000, 0)}
+    zone = {"zone_id": "RISK", "kind": "risk", "speed_factor": 1.0, "delay_minutes": 10.0, "valid_from": None,
+            "valid_to": None, "geometry": line([(0, -40000), (0, 40000)]).buffer(1.0)}
+    project = make_project(tmp_path, facilities=[facility("P", 0, 0, secondary=True)],
+                           villages=[village("V", 4000, 0)], rivers=[river], crossings=[ferry], zones=[zone])
+    result = run_analysis(load(project), project.params)
+    assert result.friction.zone_label.all() and result.friction.ferry_label.any()
+    assert result.villages.iloc[0]["prim_min"] == pytest.approx(minutes_for(4000) + 45, rel=0.05)
+
+
 def test_roads_are_faster_by_mode(tmp_path):
     road = {"road_class": "main", "geometry": line([(-15000, 0), (15000, 0)])}
     project = make_project(tmp_path, facilities=[facility("P", 0, 0, secondary=True)],

@@ -23,7 +23,11 @@ cells the segment passes between is a barrier, so a wall that is closed to
   with NaN elevation counts as outside the mask (multiplier 1, as on the flat).
 * Zone entry (optional): a move from ``a`` into ``b`` with ``zone_label[b] != 0``
   and ``zone_label[a] != zone_label[b]`` adds ``entry_delay_s[b]`` seconds
-  (checkpoints, conflict zones, boarding a ferry).
+  (checkpoints, conflict zones).
+* Ferries (optional): a move from ``a`` into ``b`` with ``ferry_label[b] != 0`` and
+  ``ferry_label[a] != ferry_label[b]`` adds ``ferry_delay_s[ferry_label[b]]`` seconds (boarding),
+  independently of zones: a ferry inside a zone costs its delay to board, and stepping off it
+  into the zone around costs nothing more.
 * Cut-off (optional): cells farther than ``max_minutes`` stay unreached.
 
 Unreached and barrier cells get ``minutes = NaN`` and ``allocation = -1``.
@@ -48,7 +52,7 @@ and columns of barrier cells (so neighbours never need bounds checks), with one
 16-byte record per cell holding the time (float64 s), the cost (float32 s/m) and the
 allocation (int32), so that visiting a neighbour touches one cache line instead of
 several; the cells a bucket will pop next are prefetched. Elevation (NaN outside the
-Tobler mask), zone label and entry delay, when used, live in a second padded 12-byte
+Tobler mask), zone and ferry label and entry delay, when used, live in a second padded 12-byte
 record array. With the float32 minutes and int32 allocation outputs that is 24 bytes
 a cell (36 with slope or zones), about 220 MB for 3000 x 3000 cells; runs on the same
 rasters can share the second array (:func:`prepare`). The private
@@ -86,9 +90,9 @@ import numpy as np
 
 from coverage_app.core.feedback import check
 from coverage_app.core.travel import cow
-from coverage_app.core.travel.kernels import (AUX, CELL, PAD, apply_diff, fill_aux_cells, fill_cells,
-                                              finish_outputs, jit_kernel, refresh_outputs)
-from coverage_app.core.travel.repair import cells_of, reset_cells
+from coverage_app.core.travel.kernels import (AUX, CELL, FERRY_MAX, PAD, ZONE_MAX, apply_diff, fill_aux_cells,
+                                              fill_cells, finish_outputs, jit_kernel)
+from coverage_app.core.travel.repair import cells_of, refresh_outputs, reset_cells
 from coverage_app.core.travel.search import (NO_AUX, Queue, queue_params, row_cuts, search,
                                              split_search, stencil)
 from coverage_app.core.travel.versioning import Shared, Version, reroot
@@ -160,7 +164,7 @@ def _array(a, dtype, shape, name):
 
 
 def _options(cost_s_per_m, cell_size_m, neighbours, elevation_m, tobler_mask, zone_label,
-             entry_delay_s):
+             entry_delay_s, ferry_label=None, ferry_delay_s=None):
     shape = np.shape(cost_s_per_m)
     if len(shape) != 2:
         raise ValueError(f"cost_s_per_m must be 2-D, not {len(shape)}-D")
@@ -176,7 +180,32 @@ def _options(cost_s_per_m, cell_size_m, neighbours, elevation_m, tobler_mask, zo
         raise ValueError("elevation_m and tobler_mask must be given together")
     if (zone_label is None) != (entry_delay_s is None):
         raise ValueError("zone_label and entry_delay_s must be given together")
-    return shape, cell, int(neighbours), elevation_m is not None, zone_label is not None
+    if (ferry_label is None) != (ferry_delay_s is None):
+        raise ValueError("ferry_label and ferry_delay_s must be given together")
+    return (shape, cell, int(neighbours), elevation_m is not None,
+            zone_label is not None or ferry_label is not None)
+
+
+def _ferries(ferry_label, ferry_delay_s, shape):
+    """(int32 ferry labels, float64 boarding delays indexed by label) checked, or dummies."""
+    if ferry_label is None:
+        return np.zeros((1, 1), np.int32), None
+    ferry = _array(ferry_label, np.int32, shape, "ferry_label")
+    table = np.array(ferry_delay_s, dtype=np.float64, ndmin=1).copy()
+    if table.ndim != 1:
+        raise ValueError("ferry_delay_s must be 1-D: the boarding delay (s) of each ferry label")
+    top = int(ferry.max()) if ferry.size else 0
+    if top >= table.shape[0]:
+        raise ValueError(f"ferry_delay_s has {table.shape[0]} entries: ferry label {top} has no delay")
+    if table.shape[0] > 1 and not np.all((table[1:] >= 0) & np.isfinite(table[1:])):
+        raise ValueError("ferry_delay_s must be finite and >= 0")
+    table[0] = 0.0
+    return ferry, table
+
+
+def _label_error(flat, cols):
+    return ValueError(f"zone_label must be 0..{ZONE_MAX} and ferry_label 0..{FERRY_MAX} "
+                      f"(row {flat // cols}, col {flat % cols})")
 
 
 def _cutoff_s(max_minutes):
@@ -251,21 +280,23 @@ class Prepared:
     """What :func:`travel_time` runs on the same rasters can share (from :func:`prepare`): the
     padded elevation / zone records, read-only during searches and edits."""
 
-    __slots__ = ("shape", "uses_slope", "uses_zones", "aux")
+    __slots__ = ("shape", "uses_slope", "uses_zones", "aux", "ferry_s")
 
-    def __init__(self, shape, uses_slope, uses_zones, aux):
+    def __init__(self, shape, uses_slope, uses_zones, aux, ferry_s=None):
         self.shape, self.uses_slope, self.uses_zones, self.aux = shape, uses_slope, uses_zones, aux
+        self.ferry_s = ferry_s
 
 
 def prepare(cost_s_per_m, *, elevation_m=None, tobler_mask=None, zone_label=None,
-            entry_delay_s=None) -> Prepared:
+            entry_delay_s=None, ferry_label=None, ferry_delay_s=None) -> Prepared:
     """Build once, for several :func:`travel_time` calls on the same rasters (e.g. one per tier
     of facilities), the padded elevation / zone records (12 bytes a cell; nothing without slope
     or zones). Pass the result as ``prepared=`` together with the same rasters: the runs and
     the results derived from them by edits share one copy instead of one each. Raises
     ValueError as :func:`travel_time` does for inconsistent options or bad delays."""
     shape, _, _, uses_slope, uses_zones = _options(
-        cost_s_per_m, 1.0, 16, elevation_m, tobler_mask, zone_label, entry_delay_s)
+        cost_s_per_m, 1.0, 16, elevation_m, tobler_mask, zone_label, entry_delay_s, ferry_label,
+        ferry_delay_s)
     if not (uses_slope or uses_zones):
         return Prepared(shape, False, False, None)
     rows, cols = shape
@@ -274,22 +305,26 @@ def prepare(cost_s_per_m, *, elevation_m=None, tobler_mask=None, zone_label=None
         tmask = _array(tobler_mask, np.bool_, shape, "tobler_mask")
     else:
         elev, tmask = np.zeros((1, 1), np.float32), np.zeros((1, 1), np.bool_)
-    if uses_zones:
+    if zone_label is not None:
         zone = _array(zone_label, np.int32, shape, "zone_label")
         delay = _array(entry_delay_s, np.float32, shape, "entry_delay_s")
     else:
         zone, delay = np.zeros((1, 1), np.int32), np.zeros((1, 1), np.float32)
+    ferry, ferry_s = _ferries(ferry_label, ferry_delay_s, shape)
     aux = np.zeros((rows + 2 * PAD, cols + 2 * PAD), AUX)  # label 0, delay 0 (z unused without slope)
-    bad_delay = fill_aux_cells(elev, tmask, uses_slope, zone, delay, uses_zones, aux)
+    bad_delay, bad_label = fill_aux_cells(elev, tmask, uses_slope, zone, delay, zone_label is not None, ferry,
+                                          ferry_s is not None, aux)
+    if bad_label >= 0:
+        raise _label_error(bad_label, cols)
     if bad_delay >= 0:
         raise ValueError("entry_delay_s must be finite and >= 0 in zones "
                          f"(row {bad_delay // cols}, col {bad_delay % cols})")
-    return Prepared(shape, uses_slope, uses_zones, aux)
+    return Prepared(shape, uses_slope, uses_zones, aux, ferry_s)
 
 
 def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids, *,
                 neighbours=16, max_minutes=None, elevation_m=None, tobler_mask=None,
-                zone_label=None, entry_delay_s=None, feedback=None,
+                zone_label=None, entry_delay_s=None, ferry_label=None, ferry_delay_s=None, feedback=None,
                 prepared: Prepared | None = None, threads: int | None = None) -> TravelTimeResult:
     """Travel time to the nearest source and its allocation, for every cell.
 
@@ -310,8 +345,11 @@ def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids,
     elevation_m, tobler_mask : 2-D (metres; bool), optional, given together
         Tobler slope factor on moves with both cells in the mask.
     zone_label, entry_delay_s : 2-D (int32; seconds), optional, given together
-        Entering a zone (label != 0) from a cell with another label adds the entered
-        cell's delay.
+        Entering a zone (label != 0, at most 65535) from a cell with another label adds
+        the entered cell's delay.
+    ferry_label, ferry_delay_s : 2-D int32 (0 = no ferry, at most 32767); 1-D seconds, optional,
+        given together. Boarding ferry ``k`` (entering a cell labelled ``k`` from one that is
+        not) adds ``ferry_delay_s[k]`` seconds, whatever zone the cell is in.
     feedback : :class:`coverage_app.core.feedback.Feedback` or None
         Told the progress ~50 times a run (see ``threads``); raises
         :class:`~coverage_app.core.feedback.Cancelled` if it asks to stop.
@@ -332,7 +370,7 @@ def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids,
     """
     shape, cell, nk, uses_slope, uses_zones = _options(
         cost_s_per_m, cell_size_m, neighbours, elevation_m, tobler_mask, zone_label,
-        entry_delay_s)
+        entry_delay_s, ferry_label, ferry_delay_s)
     cutoff_s = _cutoff_s(max_minutes)
     rows, cols = shape
     pshape = (rows + 2 * PAD, cols + 2 * PAD)
@@ -344,8 +382,10 @@ def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids,
                                                                               uses_zones):
             raise ValueError("prepared was made for other rasters or options")
         uses_slope_fill = uses_zones_fill = False  # the records exist: fill the cells only
+        ferry, ferry_s = np.zeros((1, 1), np.int32), prepared.ferry_s
     else:
-        uses_slope_fill, uses_zones_fill = uses_slope, uses_zones
+        uses_slope_fill, uses_zones_fill = uses_slope, zone_label is not None
+        ferry, ferry_s = _ferries(ferry_label, ferry_delay_s, shape)
     if uses_slope_fill:
         elev = _array(elevation_m, np.float32, shape, "elevation_m")
         tmask = _array(tobler_mask, np.bool_, shape, "tobler_mask")
@@ -356,7 +396,7 @@ def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids,
         delay = _array(entry_delay_s, np.float32, shape, "entry_delay_s")
     else:
         zone, delay = np.zeros((1, 1), np.int32), np.zeros((1, 1), np.float32)
-    fill_aux = uses_slope_fill or uses_zones_fill
+    fill_aux = uses_slope_fill or uses_zones_fill or (prepared is None and ferry_s is not None)
     aux = np.empty(pshape, AUX) if fill_aux else (prepared.aux if prepared is not None else None)
     check(feedback)
 
@@ -364,13 +404,17 @@ def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids,
     row_n = np.zeros(rows, np.int64)
     parts = _row_ranges(pshape[0], _n_threads(threads, rows * cols))
     filled = _in_threads(lambda p0, p1: fill_cells(
-        cost, elev, tmask, uses_slope_fill, zone, delay, uses_zones_fill, cells,
-        aux if fill_aux else NO_AUX, fill_aux, row_n, p0, p1), parts)
+        cost, elev, tmask, uses_slope_fill, zone, delay, uses_zones_fill, ferry,
+        prepared is None and ferry_s is not None, cells, aux if fill_aux else NO_AUX, fill_aux, row_n, p0, p1),
+        parts)
     cmin, cpos = min(f[0] for f in filled), min(f[1] for f in filled)
     cmax, n_pass = max(f[2] for f in filled), sum(f[3] for f in filled)
     # the first in raster order, as one thread would find it
     neg = next((f[4] for f in filled if f[4] >= 0), -1)
     bad_delay = next((f[5] for f in filled if f[5] >= 0), -1)
+    bad_label = next((f[6] for f in filled if f[6] >= 0), -1)
+    if bad_label >= 0:
+        raise _label_error(bad_label, cols)
     if neg >= 0:
         raise ValueError(f"cost_s_per_m is negative at row {neg // cols}, col {neg % cols}")
     if bad_delay >= 0:
@@ -379,7 +423,7 @@ def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids,
     src_rows, src_cols, ids, pflat = _check_sources(cells, source_rows, source_cols,
                                                     source_ids)
     width, nb = queue_params(cell, nk, uses_slope, cmin, cpos, cmax)
-    shared = Shared(cells, aux)
+    shared = Shared(cells, aux, ferry_s)
 
     minutes = np.empty(shape, np.float32)
     allocation = np.empty(shape, np.int32)
@@ -403,10 +447,10 @@ def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids,
 
 
 def _check_edit(result, cost_s_per_m, cell_size_m, neighbours, max_minutes, elevation_m,
-                tobler_mask, zone_label, entry_delay_s):
+                tobler_mask, zone_label, entry_delay_s, ferry_label, ferry_delay_s):
     shape, cell, nk, uses_slope, uses_zones = _options(
         cost_s_per_m, cell_size_m, neighbours, elevation_m, tobler_mask, zone_label,
-        entry_delay_s)
+        entry_delay_s, ferry_label, ferry_delay_s)
     if shape != result.minutes.shape:
         raise ValueError(f"cost_s_per_m has shape {shape}, the result {result.minutes.shape}")
     mm = None if max_minutes is None else float(max_minutes)
@@ -416,7 +460,7 @@ def _check_edit(result, cost_s_per_m, cell_size_m, neighbours, max_minutes, elev
             ("neighbours", nk, result.neighbours),
             ("max_minutes", mm, result.max_minutes),
             ("elevation_m/tobler_mask", uses_slope, result.uses_slope),
-            ("zone_label/entry_delay_s", uses_zones, result.uses_zones),
+            ("zone_label/entry_delay_s or ferry_label/ferry_delay_s", uses_zones, result.uses_zones),
         ) if a != b
     ]
     if mismatched:
@@ -501,7 +545,8 @@ def share_outputs(result) -> cow.Outputs | None:
 
 def remove_source(result, source_id, cost_s_per_m, cell_size_m, *, neighbours=16,
                   max_minutes=None, elevation_m=None, tobler_mask=None, zone_label=None,
-                  entry_delay_s=None, feedback=None, inplace=False) -> TravelTimeResult:
+                  entry_delay_s=None, ferry_label=None, ferry_delay_s=None, feedback=None,
+                  inplace=False) -> TravelTimeResult:
     """``result`` (from :func:`travel_time`) without the source(s) with id ``source_id``.
 
     Only the cells allocated to ``source_id`` are recomputed: they are reset, the
@@ -525,7 +570,7 @@ def remove_source(result, source_id, cost_s_per_m, cell_size_m, *, neighbours=16
     facility. If ``feedback`` cancels, the edit is rolled back and Cancelled raised.
     """
     cutoff_s = _check_edit(result, cost_s_per_m, cell_size_m, neighbours, max_minutes,
-                           elevation_m, tobler_mask, zone_label, entry_delay_s)
+                           elevation_m, tobler_mask, zone_label, entry_delay_s, ferry_label, ferry_delay_s)
     gone = result.source_ids == source_id
     if not gone.any():
         raise ValueError(f"no source with id {source_id}")
@@ -558,7 +603,8 @@ def remove_source(result, source_id, cost_s_per_m, cell_size_m, *, neighbours=16
 
 def add_source(result, row, col, source_id, cost_s_per_m, cell_size_m, *, neighbours=16,
                max_minutes=None, elevation_m=None, tobler_mask=None, zone_label=None,
-               entry_delay_s=None, feedback=None, inplace=False) -> TravelTimeResult:
+               entry_delay_s=None, ferry_label=None, ferry_delay_s=None, feedback=None,
+               inplace=False) -> TravelTimeResult:
     """``result`` (from :func:`travel_time`) with one more source at (``row``, ``col``).
 
     The new source starts at 0 s and the search only visits cells it makes strictly
@@ -569,7 +615,7 @@ def add_source(result, row, col, source_id, cost_s_per_m, cell_size_m, *, neighb
     raises ValueError if the cell is outside the grid or a barrier.
     """
     cutoff_s = _check_edit(result, cost_s_per_m, cell_size_m, neighbours, max_minutes,
-                           elevation_m, tobler_mask, zone_label, entry_delay_s)
+                           elevation_m, tobler_mask, zone_label, entry_delay_s, ferry_label, ferry_delay_s)
     sh = result.state.shared
     cells = sh.cells
     r, c, i, pflat = _check_sources(cells, [row], [col], [source_id])
@@ -636,9 +682,12 @@ def warm_up() -> None:
     cost[2, 3] = np.inf
     zone = np.zeros((6, 7), np.int32)
     zone[0, :] = 1
+    ferry = np.zeros((6, 7), np.int32)
+    ferry[:, 2] = 1
     opts = dict(neighbours=16, elevation_m=np.zeros((6, 7), np.float32),
                 tobler_mask=np.ones((6, 7), bool), zone_label=zone,
-                entry_delay_s=np.full((6, 7), 5.0, np.float32))
+                entry_delay_s=np.full((6, 7), 5.0, np.float32), ferry_label=ferry,
+                ferry_delay_s=np.array([0.0, 7.0]))
     for o in (opts, {}):
         travel_time(cost, 10.0, [0, 5], [0, 6], [1, 2], prepared=prepare(cost, **{
             k: v for k, v in o.items() if k != "neighbours"}), **o)

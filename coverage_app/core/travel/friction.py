@@ -28,7 +28,7 @@ import shapely
 from rasterio import features
 
 from coverage_app.core.travel.burn import burn, geojson_many, outline_of
-from coverage_app.core.travel.kernels import jit_kernel
+from coverage_app.core.travel.kernels import FERRY_MAX, ZONE_MAX, jit_kernel
 from coverage_app.core.travel.onto_grid import read_class_codes, read_elevation, read_surface
 from coverage_app.core.errors import InputError, Problem
 from coverage_app.core.feedback import report
@@ -54,11 +54,13 @@ class Friction:
     road_mask: np.ndarray | None = None     # bool; True where a road is burnt
     elevation_m: np.ndarray | None = None   # float32 (DEM resampled), for Tobler
     tobler_mask: np.ndarray | None = None   # bool; cells where people walk (Tobler applies)
-    zone_label: np.ndarray | None = None    # int32; 0 = no zone, else a zone/ferry number
+    zone_label: np.ndarray | None = None    # int32; 0 = no zone with a delay, else a zone number
     entry_delay_s: np.ndarray | None = None  # float32 seconds added when entering a labelled cell
     zones_used: int = 0
     problems: list = None
     barrier_cause: np.ndarray | None = None  # uint8: see BARRIER_CAUSES
+    ferry_label: np.ndarray | None = None    # int32; 0 = no ferry, else a ferry number (its disk)
+    ferry_delay_s: np.ndarray | None = None  # float64 seconds to board each ferry number (index 0: 0)
 
     def cause_at(self, row: int, col: int) -> str:
         if self.barrier_cause is None:
@@ -72,7 +74,8 @@ class Friction:
 
     def engine_options(self) -> dict:
         return {"elevation_m": self.elevation_m, "tobler_mask": self.tobler_mask,
-                "zone_label": self.zone_label, "entry_delay_s": self.entry_delay_s}
+                "zone_label": self.zone_label, "entry_delay_s": self.entry_delay_s,
+                "ferry_label": self.ferry_label, "ferry_delay_s": self.ferry_delay_s}
 
 
 def surface_speed_kmh(params: AnalysisParams, surface: str) -> float:
@@ -275,8 +278,7 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
             barrier_u8[impassable_land] = 4
             del impassable_land
 
-    zone_label = None
-    delay_lut = [np.zeros(1)]  # entry delay (s) of each zone label
+    zone_label = ferry_label = ferry_delay = None
     if crossings is not None and len(crossings):
         kind = crossings["kind"].fillna("bridge").astype(str).str.lower() if "kind" in crossings else \
             pd.Series("bridge", index=crossings.index)
@@ -308,11 +310,14 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
         delay_min = pd.to_numeric(crossings.get("delay_minutes"), errors="coerce").fillna(0.0) \
             if "delay_minutes" in crossings else pd.Series(0.0, index=crossings.index)
         ferry = ((kind == "ferry") | (delay_min > 0)).to_numpy()
-        if ferry.any():
-            zone_label = np.zeros(grid.shape, "int32")
+        if ferry.any():  # a label of their own: a ferry inside a zone keeps its boarding delay
+            if ferry.sum() > FERRY_MAX:
+                raise InputError(f"crossings: {int(ferry.sum())} ferries or crossings with a delay, at most "
+                                 f"{FERRY_MAX} can be analysed")
+            ferry_label = np.zeros(grid.shape, "int32")
             labels = np.arange(1, ferry.sum() + 1)
-            rasterize(disks[ferry], labels, grid, all_touched=True, out=zone_label)
-            delay_lut.append(delay_min.to_numpy()[ferry] * 60.0)
+            rasterize(disks[ferry], labels, grid, all_touched=True, out=ferry_label)
+            ferry_delay = np.concatenate([[0.0], delay_min.to_numpy("float64")[ferry] * 60.0])
 
     report(feedback, 0.6, "Friction: conflict zones")
     zones_used = 0
@@ -320,11 +325,14 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
         valid = zones_valid_on(zones, params.as_of_date)
         zones_used = len(valid)
         window, sub = _window_of(valid, grid) if zones_used else (None, None)
-        if window is None and zones_used:  # every zone misses the grid: no effect but (all-zero) labels
-            delays = pd.to_numeric(valid.get("delay_minutes"), errors="coerce").fillna(0.0).to_numpy() \
-                if "delay_minutes" in valid else np.zeros(len(valid))
-            if (delays > 0).any() and zone_label is None:
-                zone_label = np.zeros(grid.shape, "int32")
+        delays = pd.to_numeric(valid.get("delay_minutes"), errors="coerce").fillna(0.0).to_numpy() \
+            if "delay_minutes" in valid else np.zeros(len(valid))
+        with_delay = np.flatnonzero(delays > 0)
+        if len(with_delay) > ZONE_MAX:
+            raise InputError(f"conflict zones: {len(with_delay)} zones with an entry delay in force, at most "
+                             f"{ZONE_MAX} can be analysed")
+        if len(with_delay):  # labelled (all zero where every zone misses the grid)
+            zone_label = np.zeros(grid.shape, "int32")
         if window is not None:
             (r0, r1), (c0, c1) = window
             factor = pd.to_numeric(valid["speed_factor"], errors="coerce").fillna(1.0).to_numpy("float32")
@@ -332,27 +340,18 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
             zfactor = rasterize(valid.iloc[order], factor[order], sub, fill=1.0)
             speed[r0:r1, c0:c1] *= zfactor
             del zfactor
-            delays = pd.to_numeric(valid.get("delay_minutes"), errors="coerce").fillna(0.0).to_numpy() \
-                if "delay_minutes" in valid else np.zeros(len(valid))
-            if (delays > 0).any():
-                if zone_label is None:
-                    zone_label = np.zeros(grid.shape, "int32")
-                base = int(zone_label.max()) if len(delay_lut) > 1 else 0  # highest ferry label burnt
-                delay_lut = [np.concatenate(delay_lut)[:base + 1]]
+            if len(with_delay):
                 # largest delay burnt last: where zones overlap the cell keeps the largest entry delay
-                with_delay = np.flatnonzero(delays > 0)
                 with_delay = with_delay[np.argsort(delays[with_delay], kind="stable")]
-                labels = base + 1 + np.arange(len(with_delay))
-                zl = rasterize(valid.iloc[with_delay], labels, sub, dtype="int32")
-                np.copyto(zone_label[r0:r1, c0:c1], zl, where=zl > 0)
-                del zl
-                delay_lut.append(delays[with_delay] * 60.0)
+                zone_label[r0:r1, c0:c1] = rasterize(valid.iloc[with_delay], 1 + np.arange(len(with_delay)), sub,
+                                                     dtype="int32")
+                zone_lut = np.concatenate([[0.0], delays[with_delay] * 60.0])
 
     entry_delay = None
     if zone_label is not None:
-        lut = np.concatenate(delay_lut).astype("float32")
         entry_delay = np.zeros(grid.shape, "float32")
-        _delay_of_labels(zone_label, lut, entry_delay)  # lut[zone_label], writing only labelled cells
+        if zone_label.any():  # lut[zone_label], writing only labelled cells
+            _delay_of_labels(zone_label, zone_lut.astype("float32"), entry_delay)
 
     report(feedback, 0.8, "Friction: study area")
     study = study_area_mask(townships, grid, area)
@@ -369,7 +368,7 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
             ~road_mask if params.walks_off_road() else np.zeros(grid.shape, bool)  # motorised: no Tobler
     report(feedback, 1.0, "Friction ready")
     return Friction(grid, cost, study, road_mask, elevation, tobler, zone_label, entry_delay, zones_used,
-                    problems, cause)
+                    problems, cause, ferry_label, ferry_delay)
 
 
 # ----------------------------------------------------------------------------- water, cuts, crossings

@@ -1,6 +1,6 @@
 """Numba kernels of the travel-time engine (see :mod:`coverage_app.core.travel.engine` for the
 algorithm and cost model): filling the padded cell records, seeding and running the bucket
-queue search, the diff kernels of incremental edits, and :func:`jit_kernel` (the repair
+queue search, the change-log diffs of incremental edits, and :func:`jit_kernel` (the repair
 kernels of :func:`~coverage_app.core.travel.engine.remove_source` are in :mod:`.repair`).
 
 Every jitted function of the engine lives here (or in :mod:`.repair`): ``njit(cache=True,
@@ -10,7 +10,8 @@ or ``cache=True`` as plain .py files and hashes their sources into the cache key
 
 Layout: the grid is padded with :data:`PAD` rows/columns of barriers; :data:`CELL` records hold
 time (float64 s), cost (float32 s/m) and allocation (int32); :data:`AUX` records elevation (m,
-NaN outside the Tobler mask), zone label and entry delay (float32 s). Queue state indices into
+NaN outside the Tobler mask), zone and ferry label (packed, :func:`pack_label`) and the zone's entry
+delay (float32 s); ferries' boarding delays are a table indexed by ferry label. Queue state indices into
 the int64 ``st`` array: :data:`FREE` ... :data:`NLOG`.
 """
 
@@ -57,6 +58,12 @@ _KEY_CLAMP = 4.0e18  # bucket keys are int64; absurdly large times share the las
 CELL = np.dtype([("d", np.float64), ("c", np.float32), ("a", np.int32)])
 AUX = np.dtype([("z", np.float32), ("label", np.int32), ("delay", np.float32)])
 _LOOKAHEAD = 4  # queue entries between a cell's prefetch and its expansion
+# An AUX label packs a cell's conflict-zone label (low 16 bits) and its ferry label (the 15 above):
+# a ferry inside a zone is both, so boarding it costs the ferry's delay and leaving it for the zone
+# around costs nothing (one label for both lost the ferry's delay, or charged the zone's twice).
+ZONE_MAX = 0xFFFF
+FERRY_MAX = 0x7FFF
+_ZONE_BITS = 16
 
 # Indices into the int64 queue state array ``st``.
 FREE, BUMP, LIVE, CUR, WIN, HSIZE, EXPANDED, NLOG = range(8)
@@ -110,6 +117,13 @@ except Exception:  # pragma: no cover
     @jit_kernel
     def _prefetch(arr, idx):
         pass
+
+
+@jit_kernel
+def pack_label(zone, ferry):
+    """The AUX label of a cell with zone label ``zone`` (0..ZONE_MAX) and ferry label ``ferry``
+    (0..FERRY_MAX); 0 = neither."""
+    return np.int32(np.int64(zone) | (np.int64(ferry) << _ZONE_BITS))
 
 
 @jit_kernel
@@ -191,13 +205,15 @@ def _push(slot, v, d, a, heads, b_next, b_n, b_d, b_cell, b_a, free, bump, live)
 
 
 @jit_kernel
-def fill_cells(cost, elev, tmask, use_tobler, zone, delay, use_zones, cells, aux, use_aux, row_n,
-               p0, p1):
+def fill_cells(cost, elev, tmask, use_tobler, zone, delay, use_zones, ferry, use_ferries, cells, aux, use_aux,
+               row_n, p0, p1):
     """Copy the rasters into the padded records of padded rows [``p0``, ``p1``) (barrier
     border, times +inf, allocation -1; several threads may fill disjoint row ranges) and
-    count the passable cells of each row into ``row_n`` (int64, one per unpadded row); return (smallest finite cost, smallest positive finite cost,
-    largest finite cost, passable cells, flat index of a negative cost or -1, flat
-    index of a zone cell with a bad delay or -1)."""
+    count the passable cells of each row into ``row_n`` (int64, one per unpadded row); return
+    (smallest finite cost, smallest positive finite cost, largest finite cost, passable cells,
+    flat index of a negative cost or -1, flat index of a zone cell with a bad delay or -1, flat
+    index of a zone or ferry label out of range or -1). The record's label packs both
+    (:func:`pack_label`)."""
     rows, cols = cost.shape
     pr, pc = cells.shape
     cmin = np.inf
@@ -206,6 +222,7 @@ def fill_cells(cost, elev, tmask, use_tobler, zone, delay, use_zones, cells, aux
     n = 0
     neg = -1
     bad_delay = -1
+    bad_label = -1
     for pr_ in range(p0, p1):
         r = pr_ - PAD
         inside_r = 0 <= r < rows
@@ -237,7 +254,10 @@ def fill_cells(cost, elev, tmask, use_tobler, zone, delay, use_zones, cells, aux
                     ax = aux[pr_, pc_]
                     ax.z = elev[r, c] if (use_tobler and tmask[r, c]) else np.nan
                     lab = zone[r, c] if use_zones else 0
-                    ax.label = lab
+                    fl = ferry[r, c] if use_ferries else 0
+                    if not (0 <= lab <= ZONE_MAX and 0 <= fl <= FERRY_MAX) and bad_label < 0:
+                        bad_label = r * cols + c
+                    ax.label = pack_label(lab, fl)
                     ax.delay = 0.0
                     if lab != 0:
                         dl = delay[r, c]
@@ -250,18 +270,20 @@ def fill_cells(cost, elev, tmask, use_tobler, zone, delay, use_zones, cells, aux
                 ax.label = 0
                 ax.delay = 0.0
             rec.c = x
-    return cmin, cpos, cmax, n, neg, bad_delay
+    return cmin, cpos, cmax, n, neg, bad_delay, bad_label
 
 
 @jit_kernel
-def fill_aux_cells(elev, tmask, use_tobler, zone, delay, use_zones, aux):
+def fill_aux_cells(elev, tmask, use_tobler, zone, delay, use_zones, ferry, use_ferries, aux):
     """Fill the padded auxiliary records alone (as :func:`fill_cells` does) into ``aux``, which
     must start all zero: only cells whose record is not all zero are written (without slope,
-    the zone cells), so untouched pages stay unallocated (the elevation is read only with
-    slope). Returns the flat index of a zone cell with a bad delay or -1."""
-    rows, cols = zone.shape if use_zones else elev.shape
+    the zone and ferry cells), so untouched pages stay unallocated (the elevation is read only
+    with slope). Returns the flat indices of a zone cell with a bad delay and of a label out of
+    range (or -1 each)."""
+    rows, cols = zone.shape if use_zones else ferry.shape if use_ferries else elev.shape
     pr, pc = aux.shape
     bad_delay = -1
+    bad_label = -1
     for pr_ in range(pr):
         r = pr_ - PAD
         inside_r = 0 <= r < rows
@@ -273,14 +295,18 @@ def fill_aux_cells(elev, tmask, use_tobler, zone, delay, use_zones, aux):
                 if use_tobler and tmask[r, c]:
                     aux[pr_, pc_].z = elev[r, c]
                 lab = zone[r, c] if use_zones else 0
-                if lab != 0:
+                fl = ferry[r, c] if use_ferries else 0
+                if lab != 0 or fl != 0:
+                    if not (0 <= lab <= ZONE_MAX and 0 <= fl <= FERRY_MAX) and bad_label < 0:
+                        bad_label = r * cols + c
                     ax = aux[pr_, pc_]
-                    ax.label = lab
+                    ax.label = pack_label(lab, fl)
+                if lab != 0:
                     dl = delay[r, c]
                     if not (dl >= 0.0 and dl < np.inf) and bad_delay < 0:
                         bad_delay = r * cols + c
-                    ax.delay = dl
-    return bad_delay
+                    aux[pr_, pc_].delay = dl
+    return bad_delay, bad_label
 
 
 @jit_kernel
@@ -350,7 +376,7 @@ def seed_kernel(pcells, times, ids, assign, cells, inv_w, nb, heads, b_next, b_n
 
 
 @jit_kernel
-def run_chunk(cells, aux, use_tobler, use_zones, nk, doff, dlen, bo1, bo2, cutoff, vlo, vhi,
+def run_chunk(cells, aux, ferry_s, use_tobler, use_zones, nk, doff, dlen, bo1, bo2, cutoff, vlo, vhi,
          out_minutes, out_alloc, write_out,
          inv_w, nb, heads, b_next, b_n, b_d, b_cell, b_a, h_d, h_cell, h_a, st, max_expand,
          log_on, l_idx, l_d, l_a):
@@ -367,6 +393,9 @@ def run_chunk(cells, aux, use_tobler, use_zones, nk, doff, dlen, bo1, bo2, cutof
     row domain beside others, see :func:`~coverage_app.core.travel.search.split_search`):
     a neighbour outside it is skipped before its time is read. The costs of all cells are
     read (knight's-move blocking), but they never change during a search.
+
+    Entering ``u`` from a cell outside its zone adds ``u``'s entry delay; entering it from a
+    cell off its ferry adds the ferry's boarding delay ``ferry_s[ferry label]`` (seconds).
     """
     flat = cells.reshape(-1)
     xflat = aux.reshape(-1)
@@ -457,12 +486,18 @@ def run_chunk(cells, aux, use_tobler, use_zones, nk, doff, dlen, bo1, bo2, cutof
         cu = np.float64(flat[u].c)
         zu = np.nan
         lu = 0
+        zone_u = 0
+        ferry_u = 0
         delay_u = 0.0
+        board_u = 0.0
         if use_tobler:
             zu = np.float64(xflat[u].z)
         if use_zones:
             lu = xflat[u].label
+            zone_u = lu & ZONE_MAX
+            ferry_u = lu >> _ZONE_BITS
             delay_u = np.float64(xflat[u].delay)
+            board_u = ferry_s[ferry_u]
         for k in range(nk):
             v = u + doff[k]
             if v < vlo or v >= vhi:  # another domain's cell (never, in a whole-grid search)
@@ -479,8 +514,13 @@ def run_chunk(cells, aux, use_tobler, use_zones, nk, doff, dlen, bo1, bo2, cutof
                 if s == s:  # both cells in the Tobler mask
                     w = w * math.exp(3.5 * abs(s + 0.05) - 0.175)
             if use_zones:
-                if lu != 0 and xflat[v].label != lu:
-                    w = w + delay_u
+                if lu != 0:
+                    lv = xflat[v].label
+                    if lv != lu:
+                        if zone_u != 0 and (lv & ZONE_MAX) != zone_u:
+                            w = w + delay_u
+                        if ferry_u != 0 and (lv >> _ZONE_BITS) != ferry_u:
+                            w = w + board_u
             nd = d + w
             if nd < min(dv, limit):
                 if k >= 8:  # knight's move: both straddled cells must be passable
@@ -545,24 +585,3 @@ def apply_diff(cells, idx, d, a):
         rec.a = a[i]
         d[i] = td
         a[i] = ta
-
-
-@jit_kernel
-def refresh_outputs(cells, idx, minutes, allocation):
-    """Rewrite the unpadded outputs of the padded cells ``idx`` from their records."""
-    flat = cells.reshape(-1)
-    pc = cells.shape[1]
-    cols = minutes.shape[1]
-    om = minutes.reshape(-1)
-    oa = allocation.reshape(-1)
-    for i in range(idx.shape[0]):
-        p = idx[i]
-        r = p // pc
-        o = (r - PAD) * cols + (p - r * pc - PAD)
-        d = flat[p].d
-        if d < np.inf:
-            om[o] = d / 60.0
-            oa[o] = flat[p].a
-        else:
-            om[o] = np.nan
-            oa[o] = -1

@@ -1,8 +1,9 @@
-"""Numba kernels of the repair that :func:`~coverage_app.core.travel.engine.remove_source`
-runs: finding the removed facility's cells and resetting them to unreached, with the
-boundary cells that seed the repair search. Layout and queue state as in :mod:`.kernels`
-(padded :data:`~.kernels.CELL` records; times float64 seconds; outputs float32 minutes and
-int32 allocation, unpadded).
+"""Numba kernels of incremental edits: the repair that
+:func:`~coverage_app.core.travel.engine.remove_source` runs (finding the removed facility's cells
+and resetting them to unreached, with the boundary cells that seed the repair search) and the
+rewrite of the outputs an edit rolled back (:func:`refresh_outputs`). Layout and queue state as
+in :mod:`.kernels` (padded :data:`~.kernels.CELL` records; times float64 seconds; outputs float32
+minutes and int32 allocation, unpadded).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import numpy as np
 
 from coverage_app.core.travel.kernels import NLOG, PAD, jit_kernel
 
-__all__ = ["cells_of", "reset_cells"]
+__all__ = ["cells_of", "refresh_outputs", "reset_cells"]
 
 
 @jit_kernel
@@ -104,3 +105,24 @@ def reset_cells(idx, cells, minutes, allocation, nk, doff, st, l_idx, l_d, l_a):
                     ids[n] = flat[v].a
                     n += 1
     return seeds[:n], ids[:n]
+
+
+@jit_kernel
+def refresh_outputs(cells, idx, minutes, allocation):
+    """Rewrite the unpadded outputs of the padded cells ``idx`` from their records."""
+    flat = cells.reshape(-1)
+    pc = cells.shape[1]
+    cols = minutes.shape[1]
+    om = minutes.reshape(-1)
+    oa = allocation.reshape(-1)
+    for i in range(idx.shape[0]):
+        p = idx[i]
+        r = p // pc
+        o = (r - PAD) * cols + (p - r * pc - PAD)
+        d = flat[p].d
+        if d < np.inf:
+            om[o] = d / 60.0
+            oa[o] = flat[p].a
+        else:
+            om[o] = np.nan
+            oa[o] = -1

@@ -15,16 +15,17 @@ class Shared:
     """The padded rasters of one :func:`travel_time` run, shared by every result derived
     from it by incremental edits (see :class:`Version`)."""
 
-    __slots__ = ("cells", "aux", "lock")
+    __slots__ = ("cells", "aux", "ferry_s", "lock")
 
-    def __init__(self, cells, aux):
+    def __init__(self, cells, aux, ferry_s=None):
         self.cells = cells  # CELL (rows + 4, cols + 4): time s, cost s/m, allocation
         self.aux = aux  # AUX (rows + 4, cols + 4) or None: elevation m (NaN outside
-        # the Tobler mask), zone label, entry delay s
+        # the Tobler mask), zone and ferry label, zone entry delay s
+        self.ferry_s = ferry_s  # float64 boarding delay s of each ferry label (0: none), or None
         self.lock = threading.RLock()
 
     def __getstate__(self):  # picklable / deep-copyable, with a fresh lock
-        return self.cells, self.aux
+        return self.cells, self.aux, self.ferry_s
 
     def __setstate__(self, state):
         self.__init__(*state)
