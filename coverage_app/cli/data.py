@@ -64,7 +64,7 @@ def cmd_info(args) -> int:
 
 def _print_cuts(data) -> None:
     """Road-river cuts left without a bridge or ferry: a count, then one line per place."""
-    from coverage_app.core.travel.friction import cut_lines, project_cuts
+    from coverage_app.core.travel.crossings import cut_lines, project_cuts
 
     for line in cut_lines(project_cuts(data)):
         print(line)

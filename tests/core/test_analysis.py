@@ -174,6 +174,20 @@ def test_ferry_adds_its_delay(tmp_path):
     assert got == pytest.approx(minutes_for(4000) + 45, rel=0.05)
 
 
+def test_a_landing_village_on_the_far_bank_boards_the_ferry(tmp_path):
+    """A village 600 m from a 1 km ferry, on the far bank (inside the ferry's 750 m disk, 2 cells of 250 m
+    from the water): it pays the 45 min to board like one beyond the disk (the whole disk used to be the
+    ferry, so its people paid nothing); a village on the facility's bank pays none."""
+    river = {"name": "River", "geometry": line([(2000, -40000), (2000, 40000)])}
+    ferry = {"name": "Ferry", "kind": "ferry", "delay_minutes": 45.0, "length_m": 1000.0, "geometry": at(2000, 0)}
+    project = make_project(tmp_path, facilities=[facility("P", 0, 0, secondary=True)],
+                           villages=[village("LANDING", 2600, 0), village("NEAR", 1400, 0)], rivers=[river],
+                           crossings=[ferry])
+    v = run_analysis(load(project), project.params).villages.set_index("pcode")
+    assert v.loc["LANDING", "prim_min"] == pytest.approx(minutes_for(2600) + 45, rel=0.05)
+    assert v.loc["NEAR", "prim_min"] == pytest.approx(minutes_for(1400), rel=0.05)
+
+
 def test_ferry_inside_a_conflict_zone_keeps_its_delay(tmp_path):
     """A risk zone (10 min to enter, speed unchanged) over the whole area, facility and village in it: the
     village pays the ferry's 45 min (the zone's label used to overwrite the ferry's and lose it) and no

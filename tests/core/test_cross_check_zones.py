@@ -496,10 +496,11 @@ def test_no_path_jumps_a_barrier(which, request):
 
 
 def test_ferry_delay_is_paid_on_boarding_only(nrun, grid):
-    """Around the ferry (its disk: cells within max(0 / 2, 1.5 cells) + 1 cell = 1250 m of it): between
-    8-neighbours a move costs at most sqrt 2 x 500 m at the slowest passable speed (4 km/h across opened
-    water: 10.6 min) plus, into the disk in the patient's direction, the 20 min boarding delay. Out of
-    the disk the times jump by more than a move can cost: the delay is paid; into it by no more."""
+    """Around the ferry (its disk: cells within max(0 / 2, 1.5 cells) + 1 cell = 1250 m of it, where it
+    opens the water; boarding is entering that water or a cell beside it): between 8-neighbours a move
+    costs at most sqrt 2 x 500 m at the slowest passable speed (4 km/h across opened water: 10.6 min)
+    plus, boarding in the patient's direction, the 20 min delay. Out of the disk the times jump by more
+    than a move can cost: the delay is paid; into it by no more."""
     p = gpd.GeoSeries([shapely.Point(*FERRY_LONLAT)], crs=4326).to_crs(grid.crs).iloc[0]
     radius = MIN_LIFT_CELLS * CELL + CELL
     cx, cy = grid.centres()

@@ -61,7 +61,7 @@ from coverage_app.cli.main import main  # noqa: E402
 from coverage_app.core.analysis.pipeline import run_analysis  # noqa: E402
 from coverage_app.core.data.model import load_project_data  # noqa: E402
 from coverage_app.core.data.project import save_project  # noqa: E402
-from coverage_app.core.travel.friction import project_cuts  # noqa: E402
+from coverage_app.core.travel.crossings import project_cuts  # noqa: E402
 from tests.synthetic import at, facility, line, load, make_project, village  # noqa: E402
 
 ROAD = {"road_class": "main", "geometry": line([(-1000, 0), (9000, 0)])}
@@ -113,7 +113,7 @@ def test_cuts_without_a_crossing_are_found_and_listed_by_the_cli(tmp_path, capsy
 
 def test_bundled_project_cuts_and_snapped_bridges(bundled_project_path):
     from coverage_app.core.data.project import load_project
-    from coverage_app.core.travel.friction import road_river_cuts, snap_crossings
+    from coverage_app.core.travel.crossings import road_river_cuts, snap_crossings
 
     data = load_project_data(load_project(bundled_project_path))
     cuts = project_cuts(data)

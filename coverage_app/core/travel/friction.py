@@ -11,8 +11,7 @@ Atlas Project convention) or speed raster (km/h) can replace the built surface.
 Cells outside the study area (the townships, plus a margin) are barriers: results there are
 nodata.
 
-Long because: one surface built in one pass order (speeds, roads, water and crossings, zones,
-mask) whose steps share the same preallocated arrays; split, each step would need the others'.
+Water, road-river cuts and crossings are in :mod:`.crossings`.
 """
 
 from __future__ import annotations
@@ -27,7 +26,9 @@ import rasterio
 import shapely
 from rasterio import features
 
-from coverage_app.core.travel.burn import burn, geojson_many, outline_of
+from coverage_app.core.travel.burn import burn, geojson_many
+from coverage_app.core.travel.crossings import (board_at_the_water, burn_water, major_water, road_river_cuts,
+                                                snap_crossings)
 from coverage_app.core.travel.kernels import FERRY_MAX, ZONE_MAX, jit_kernel
 from coverage_app.core.travel.onto_grid import read_class_codes, read_elevation, read_surface
 from coverage_app.core.errors import InputError, Problem
@@ -38,8 +39,6 @@ from coverage_app.core.params import AnalysisParams
 KMH_TO_MS = 1 / 3.6
 STUDY_MARGIN_M = 2_000.0   # the study area is the townships plus this margin (metres)
 MIN_CROSSING_RADIUS_CELLS = 1.5
-CROSSING_SNAP_M = 500.0    # a crossing snaps to a road-river cut, else a road, this close (metres)
-CUT_MERGE_M = 500.0        # road-river intersections closer than this are one cut (metres)
 BARRIER_CAUSES = {0: "passable", 1: "water", 2: "a no-go zone", 3: "outside the study area",
                   4: "impassable land cover", 5: "a cell the speed or friction raster makes impassable"}
 
@@ -59,7 +58,7 @@ class Friction:
     zones_used: int = 0
     problems: list = None
     barrier_cause: np.ndarray | None = None  # uint8: see BARRIER_CAUSES
-    ferry_label: np.ndarray | None = None    # int32; 0 = no ferry, else a ferry number (its disk)
+    ferry_label: np.ndarray | None = None    # int32; 0 = no ferry, else a ferry number (its water + 1 cell)
     ferry_delay_s: np.ndarray | None = None  # float64 seconds to board each ferry number (index 0: 0)
 
     def cause_at(self, row: int, col: int) -> str:
@@ -261,9 +260,9 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
     barrier = barrier_u8.view(bool)
     if rivers is not None and len(rivers):
         major = major_water(rivers)
-        _burn_water(rivers[major], grid, barrier_u8)
+        burn_water(rivers[major], grid, barrier_u8)
         if (~major).any():  # minor water: a barrier off the roads; roads cross it (culverts, fords)
-            minor = _burn_water(rivers[~major], grid, np.zeros(grid.shape, "uint8"))
+            minor = burn_water(rivers[~major], grid, np.zeros(grid.shape, "uint8"))
             minor[road_mask] = 0
             np.bitwise_or(barrier_u8, minor, out=barrier_u8)
             del minor
@@ -303,6 +302,7 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
         del lifted_u8
         lifted = lifted[barrier_u8.reshape(-1)[lifted] != 0]
         barrier_u8.reshape(-1)[lifted] = 0
+        opened = lifted
         # across the water people move at road speed on a road, else at walking speed
         lifted = lifted[~road_mask.reshape(-1)[lifted]]
         flat_speed[lifted] = np.float32(surface_speed_kmh(params.replace(mode="walking"), "path"))
@@ -317,6 +317,7 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
             ferry_label = np.zeros(grid.shape, "int32")
             labels = np.arange(1, ferry.sum() + 1)
             rasterize(disks[ferry], labels, grid, all_touched=True, out=ferry_label)
+            board_at_the_water(ferry_label, opened)
             ferry_delay = np.concatenate([[0.0], delay_min.to_numpy("float64")[ferry] * 60.0])
 
     report(feedback, 0.6, "Friction: conflict zones")
@@ -369,157 +370,6 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
     report(feedback, 1.0, "Friction ready")
     return Friction(grid, cost, study, road_mask, elevation, tobler, zone_label, entry_delay, zones_used,
                     problems, cause, ferry_label, ferry_delay)
-
-
-# ----------------------------------------------------------------------------- water, cuts, crossings
-
-def major_water(rivers: gpd.GeoDataFrame) -> np.ndarray:
-    """Which water features are major (crossed only at a mapped bridge or ferry). The ``major`` field
-    decides (empty = major); without the field every feature is major."""
-    if "major" not in rivers or rivers["major"].isna().all():
-        return np.ones(len(rivers), bool)
-    text = rivers["major"].astype("string").str.strip().str.lower()
-    return (~text.isin(["false", "0", "no", "n", "f"])).fillna(True).to_numpy(bool)
-
-
-def _burn_water(water: gpd.GeoDataFrame, grid: Grid, out: np.ndarray) -> np.ndarray:
-    """Burn 1 where ``water`` (working CRS) lies: polygons' cells (centre inside), and every cell their
-    outlines and the lines touch, so a river narrower than a cell still cuts the surface."""
-    mappings = geojson_many(water.geometry.values)
-    polygonal = np.isin(shapely.get_type_id(water.geometry.values), (3, 6))
-    polys = [m for m, p in zip(mappings, polygonal) if p]
-    touched = [outline_of(m) for m in polys] + [m for m, p in zip(mappings, polygonal) if not p]
-    burn(polys, [1] * len(polys), out, grid.transform)
-    burn(touched, [1] * len(touched), out, grid.transform, all_touched=True)
-    return out
-
-
-def road_river_cuts(roads: gpd.GeoDataFrame, rivers: gpd.GeoDataFrame | None,
-                    merge_m: float = CUT_MERGE_M) -> gpd.GeoDataFrame:
-    """Places where a road crosses major water (metric CRS of the inputs): one point per cut (the
-    middle of the road's stretch inside a river polygon, or where it meets a river line; pieces
-    closer than ``merge_m`` are one cut), with ``water`` (name), ``road_class`` and ``piece`` (the
-    road's geometry inside the water, for lifting the barrier along it)."""
-    empty = gpd.GeoDataFrame({"water": [], "road_class": [], "piece": []}, geometry=[], crs=roads.crs)
-    if rivers is None or len(rivers) == 0 or len(roads) == 0:
-        return empty
-    water = rivers[major_water(rivers)]
-    if len(water) == 0:
-        return empty
-    rg, wg = roads.geometry.values, water.geometry.values
-    ri, wi = shapely.STRtree(wg).query(rg, predicate="intersects")
-    if len(ri) == 0:
-        return empty
-    polygonal = np.isin(shapely.get_type_id(wg[wi]), (3, 6))
-    inter = shapely.intersection(rg[ri], wg[wi])
-    parts, index = shapely.get_parts(inter, return_index=True)
-    kind = shapely.get_type_id(parts)
-    keep = np.isin(kind, (0, 1)) & ~shapely.is_empty(parts)  # points (river lines), lines (in polygons)
-    parts, index = parts[keep], index[keep]
-    if len(parts) == 0:
-        return empty
-    is_line = shapely.get_type_id(parts) == 1
-    mid = parts.copy()
-    mid[is_line] = shapely.line_interpolate_point(parts[is_line], 0.5, normalized=True)
-    piece = parts.copy()
-    piece[~is_line] = shapely.buffer(parts[~is_line], 1.0)
-    # merge pieces of one crossing (a road crossing a polygon's outline and its centreline, islands)
-    blobs = shapely.get_parts(shapely.union_all(shapely.buffer(mid, merge_m / 2)))
-    blob_of = shapely.STRtree(blobs).query(mid, predicate="intersects")
-    which = np.full(len(mid), -1)
-    which[blob_of[0]] = blob_of[1]
-    names = water["name"].to_numpy(object) if "name" in water else np.full(len(water), None, object)
-    klass = roads["road_class"].to_numpy(object) if "road_class" in roads else np.full(len(roads), None, object)
-    rows = []
-    for b in np.unique(which):
-        members = np.flatnonzero(which == b)
-        centre = shapely.centroid(shapely.multipoints(mid[members]))
-        first = members[np.argmin(shapely.distance(mid[members], centre))]
-        rows.append({"water": names[wi[index[first]]], "road_class": klass[ri[index[first]]],
-                     "piece": shapely.union_all(piece[members]), "geometry": mid[first],
-                     "in_polygon": bool(polygonal[index[first]])})
-    return gpd.GeoDataFrame(rows, geometry="geometry", crs=roads.crs).drop(columns="in_polygon")
-
-
-def snap_crossings(crossings: gpd.GeoDataFrame, roads: gpd.GeoDataFrame, cuts: gpd.GeoDataFrame | None,
-                   tolerance_m: float = CROSSING_SNAP_M) -> tuple[gpd.GeoDataFrame, pd.Series]:
-    """Crossings moved onto their road (metric CRS): to the nearest road-river cut within
-    ``tolerance_m``, else the nearest point of a road within it; farther ones stay (footbridges,
-    ferries off the network). Returns the moved crossings (``snapped``: cut / road / none,
-    ``snap_m``: metres moved) and, per crossing, the index of the cut it took (NaN if none)."""
-    out = crossings.copy()
-    geom = out.geometry.values.copy()
-    snapped = np.full(len(out), "none", dtype=object)
-    moved = np.zeros(len(out))
-    cut_of = pd.Series(np.nan, index=out.index)
-    if cuts is not None and len(cuts):
-        ci, ki = shapely.STRtree(cuts.geometry.values).query_nearest(geom, max_distance=tolerance_m,
-                                                                     return_distance=False, all_matches=False)
-        moved[ci] = shapely.distance(geom[ci], cuts.geometry.values[ki])
-        geom[ci] = cuts.geometry.values[ki]
-        snapped[ci] = "cut"
-        cut_of.iloc[ci] = cuts.index.to_numpy()[ki]
-    rest = np.flatnonzero(snapped == "none")
-    if len(rest) and len(roads):
-        rg = roads.geometry.values
-        ci, ri = shapely.STRtree(rg).query_nearest(geom[rest], max_distance=tolerance_m, return_distance=False,
-                                                   all_matches=False)
-        on = shapely.get_point(shapely.shortest_line(geom[rest][ci], rg[ri]), 1)  # nearest point on the road
-        idx = rest[ci]
-        moved[idx] = shapely.distance(geom[idx], on)
-        geom[idx] = on
-        snapped[idx] = "road"
-    out = out.set_geometry(gpd.GeoSeries(geom, crs=out.crs, index=out.index))
-    out["snapped"] = snapped
-    out["snap_m"] = np.round(moved, 1)
-    return out, cut_of
-
-
-def open_cuts(roads, rivers, crossings, tolerance_m: float = CROSSING_SNAP_M) -> gpd.GeoDataFrame:
-    """Road-river cuts (see :func:`road_river_cuts`) with ``crossed`` (a crossing, once snapped, lies
-    within ``tolerance_m``) and ``nearest_crossing_m``; inputs in one metric CRS."""
-    if roads is None or len(roads) == 0:
-        return gpd.GeoDataFrame({"water": [], "road_class": [], "crossed": [], "nearest_crossing_m": []},
-                                geometry=[], crs=None)
-    cuts = road_river_cuts(roads, rivers)
-    cuts["nearest_crossing_m"] = np.inf
-    if crossings is not None and len(crossings) and len(cuts):
-        moved, _ = snap_crossings(crossings, roads, cuts, tolerance_m)
-        _, d = shapely.STRtree(moved.geometry.values).query_nearest(cuts.geometry.values, return_distance=True,
-                                                                    all_matches=False)
-        cuts["nearest_crossing_m"] = np.round(d, 0)
-    cuts["crossed"] = cuts["nearest_crossing_m"] <= tolerance_m
-    return cuts.drop(columns="piece")
-
-
-def project_cuts(data) -> gpd.GeoDataFrame | None:
-    """Road-river cuts of a loaded project (:class:`~coverage_app.core.data.model.ProjectData`), in
-    EPSG:4326, with ``crossed``, ``nearest_crossing_m`` and ``lon``/``lat``; None without roads or water."""
-    from coverage_app.core.data.crs import working_crs_for
-
-    roads, rivers = data.role("roads"), data.role("rivers")
-    if roads is None or rivers is None or len(roads) == 0 or len(rivers) == 0:
-        return None
-    crs = working_crs_for(tuple(roads.total_bounds), 4326)
-    crossings = data.role("crossings")
-    cuts = open_cuts(roads.to_crs(crs), rivers.to_crs(crs), None if crossings is None else crossings.to_crs(crs))
-    cuts = cuts.set_crs(crs, allow_override=True).to_crs(4326)
-    cuts["lon"], cuts["lat"] = cuts.geometry.x.round(5), cuts.geometry.y.round(5)
-    return cuts
-
-
-def cut_lines(cuts: gpd.GeoDataFrame | None) -> list[str]:
-    """Plain lines for the command line: how many cuts lack a crossing, and where."""
-    if cuts is None:
-        return []
-    left = cuts[~cuts["crossed"]]
-    out = [f"road-river cuts: {len(cuts)} where a road meets a major river; {len(left)} without a bridge or "
-           f"ferry within {CROSSING_SNAP_M:g} m (add the crossing if one exists: a ferry with its delay)"]
-    for _, c in left.iterrows():
-        water = c["water"] if isinstance(c["water"], str) and c["water"] else "unnamed river"
-        out.append(f"  cut at {c['lat']:.5f} N, {c['lon']:.5f} E: {c['road_class'] or 'road'} road x {water}, "
-                   f"nearest crossing {c['nearest_crossing_m'] / 1000:.1f} km")
-    return out
 
 
 @jit_kernel
