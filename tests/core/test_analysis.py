@@ -188,6 +188,19 @@ def test_a_landing_village_on_the_far_bank_boards_the_ferry(tmp_path):
     assert v.loc["NEAR", "prim_min"] == pytest.approx(minutes_for(1400), rel=0.05)
 
 
+def test_a_ferry_off_the_water_is_named_in_a_warning(tmp_path):
+    """A ferry 3 km from the river opens no water: the run warns by name that its delay is never paid."""
+    river = {"name": "River", "geometry": line([(2000, -40000), (2000, 40000)])}
+    ferries = [{"name": "Lost ferry", "kind": "ferry", "delay_minutes": 30.0, "geometry": at(5000, 3000)},
+               {"name": "Good ferry", "kind": "ferry", "delay_minutes": 45.0, "geometry": at(2000, 0)}]
+    project = make_project(tmp_path, facilities=[facility("P", 0, 0, secondary=True)],
+                           villages=[village("V", 4000, 0)], rivers=[river], crossings=ferries)
+    result = run_analysis(load(project), project.params)
+    lost = [p.message for p in result.problems if "opens no mapped water" in p.message]
+    assert len(lost) == 1 and "ferry Lost ferry at" in lost[0] and "30 min boarding delay is never paid" in lost[0]
+    assert result.villages.iloc[0]["prim_min"] == pytest.approx(minutes_for(4000) + 45, rel=0.05)
+
+
 def test_ferry_inside_a_conflict_zone_keeps_its_delay(tmp_path):
     """A risk zone (10 min to enter, speed unchanged) over the whole area, facility and village in it: the
     village pays the ferry's 45 min (the zone's label used to overwrite the ferry's and lose it) and no

@@ -318,6 +318,7 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
             labels = np.arange(1, ferry.sum() + 1)
             rasterize(disks[ferry], labels, grid, all_touched=True, out=ferry_label)
             board_at_the_water(ferry_label, opened)
+            problems += _ferries_off_the_water(crossings[ferry], ferry_label, delay_min.to_numpy()[ferry])
             ferry_delay = np.concatenate([[0.0], delay_min.to_numpy("float64")[ferry] * 60.0])
 
     report(feedback, 0.6, "Friction: conflict zones")
@@ -370,6 +371,20 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
     report(feedback, 1.0, "Friction ready")
     return Friction(grid, cost, study, road_mask, elevation, tobler, zone_label, entry_delay, zones_used,
                     problems, cause, ferry_label, ferry_delay)
+
+
+def _ferries_off_the_water(ferries: gpd.GeoDataFrame, ferry_label: np.ndarray, delay_min) -> list[Problem]:
+    """A warning for each ferry (label k = its position + 1) left with no cell: it opens no mapped water
+    on the grid, so its boarding delay is never paid and the river stays closed there."""
+    kept = np.bincount(ferry_label[ferry_label > 0], minlength=len(ferries) + 1)[1:] > 0
+    if kept.all():
+        return []
+    lost = ferries[~kept].to_crs(4326)
+    names = lost["name"].fillna("").astype(str) if "name" in lost else pd.Series("", index=lost.index)
+    return [Problem("warning", f"ferry {name or 'without a name'} at {pt.y:.5f} N, {pt.x:.5f} E opens no mapped "
+                    f"water on the analysis grid: its {delay:g} min boarding delay is never paid; move it onto the "
+                    "river it crosses (or add that river to the rivers layer)", layer="crossings")
+            for name, pt, delay in zip(names, lost.geometry, np.asarray(delay_min)[~kept])]
 
 
 @jit_kernel
