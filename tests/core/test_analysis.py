@@ -291,3 +291,40 @@ def test_villages_without_any_reach_are_counted_with_their_people_and_why(tmp_pa
     warning = next(p.message for p in result.problems if "cannot reach any counting facility" in p.message)
     assert warning.startswith("2 villages (420 people) cannot reach any counting facility")
     assert "1 lie on water at 100 m resolution" in warning and "1 lie on land cut off by water" in warning
+
+
+def _box(x0, y0, x1, y1):
+    return shapely.Polygon([(p.x, p.y) for p in (at(x0, y0), at(x1, y0), at(x1, y1), at(x0, y1))])
+
+
+NESTED = [{"zone_id": "RISK", "kind": "risk", "speed_factor": 1.0, "delay_minutes": 10.0, "valid_from": None,
+           "valid_to": None, "geometry": _box(3000, -15000, 9000, 15000)},
+          {"zone_id": "CORE", "kind": "restricted", "speed_factor": 1.0, "delay_minutes": 30.0, "valid_from": None,
+           "valid_to": None, "geometry": _box(5000, -15000, 7000, 15000)}]
+
+
+@pytest.mark.parametrize("facility_x, village_x, delays", [
+    (0, 6000, 0),        # from the core out: leaving zones costs nothing (the risk zone's 10 min was charged)
+    (6000, 0, 10 + 30),  # into the core: the risk zone's delay, then the core's
+    (6000, 8000, 30),    # from the risk zone into the core: the core's only
+])
+def test_nested_zones_cost_each_entry_once_and_no_exit(tmp_path, facility_x, village_x, delays):
+    """A restricted core (30 min) inside a risk zone (10 min), speeds unchanged: a patient pays each zone's
+    delay on entering it, nothing on leaving one for the other."""
+    project = make_project(tmp_path, facilities=[facility("P", facility_x, 0, secondary=True)],
+                           villages=[village("V", village_x, 0)], zones=NESTED)
+    result = run_analysis(load(project), project.params)
+    assert result.friction.zone_entry_s is not None
+    expected = minutes_for(abs(village_x - facility_x)) + delays
+    assert result.villages.iloc[0]["prim_min"] == pytest.approx(expected, rel=0.03)
+
+
+def test_zones_overlapping_in_part_cost_the_largest_delay_entered_at_once(tmp_path):
+    """Entering the overlap of two zones straight from outside costs the larger delay (30 min), as the cell's
+    entry delay says; walking on from it into either zone alone costs nothing."""
+    zones = [dict(NESTED[0], geometry=_box(3000, -15000, 9000, 500)),
+             dict(NESTED[1], geometry=_box(3000, 0, 9000, 15000))]
+    project = make_project(tmp_path, facilities=[facility("P", 6000, 250, secondary=True)],
+                           villages=[village("V", 0, 250)], zones=zones)
+    result = run_analysis(load(project), project.params)
+    assert result.villages.iloc[0]["prim_min"] == pytest.approx(minutes_for(6000) + 30, rel=0.03)

@@ -17,7 +17,7 @@ DIAGONAL = [(-1, -1), (-1, 1), (1, -1), (1, 1)]
 KNIGHT = [(-1, -2), (-1, 2), (1, -2), (1, 2), (-2, -1), (-2, 1), (2, -1), (2, 1)]
 
 
-def reference_seconds(cost, sources, neighbours, zone, zone_delay, ferry, ferry_delay):
+def reference_seconds(cost, sources, neighbours, zone, zone_delay, ferry, ferry_delay, pair=None):
     """Seconds from each cell to the nearest source by the engine's documented cost model."""
     rows, cols = cost.shape
     moves = STRAIGHT + DIAGONAL + (KNIGHT if neighbours == 16 else [])
@@ -36,7 +36,7 @@ def reference_seconds(cost, sources, neighbours, zone, zone_delay, ferry, ferry_
                     continue
                 w = length * (float(cost[r, c]) + float(cost[rb, cb])) / 2
                 if zone[rb, cb] != 0 and zone[r, c] != zone[rb, cb]:
-                    w += float(zone_delay[rb, cb])
+                    w += float(zone_delay[rb, cb] if pair is None else pair[zone[r, c], zone[rb, cb]])
                 if ferry[rb, cb] != 0 and ferry[r, c] != ferry[rb, cb]:
                     w += float(ferry_delay[ferry[rb, cb]])
                 heads.append(r * cols + c)
@@ -85,3 +85,40 @@ def test_engine_equals_a_graph_dijkstra_with_zones_and_ferries(neighbours, seed)
     # the delays matter on these grids: without the ferries the times are lower somewhere
     plain = reference_seconds(cost, sources, neighbours, zone, zone_delay, np.zeros_like(ferry), ferry_delay)
     assert (ref[reached] > plain[reached] + 1).any()
+
+
+@pytest.mark.parametrize("neighbours", [8, 16])
+def test_engine_equals_a_graph_dijkstra_with_a_zone_entry_table(neighbours):
+    """Overlapping zones: the seconds of a move between two zone labels come from a table (from, to)."""
+    cost, sources, zone, zone_delay, ferry, ferry_delay = random_case(5)
+    zone[15:25, 20:30] = 3  # the overlap of zones 1 and 2, labelled as a set of its own
+    pair = np.random.default_rng(5).random((4, 4)) * 400
+    rows, cols = zip(*sources)
+    res = engine.travel_time(cost, CELL_M, list(rows), list(cols), list(range(len(sources))),
+                             neighbours=neighbours, zone_label=zone, entry_delay_s=zone_delay,
+                             ferry_label=ferry, ferry_delay_s=ferry_delay, zone_entry_s=pair)
+    ref = reference_seconds(cost, sources, neighbours, zone, zone_delay, ferry, ferry_delay, pair)
+    reached = np.isfinite(ref)
+    assert np.array_equal(np.isfinite(res.seconds), reached)
+    np.testing.assert_allclose(res.seconds[reached], ref[reached], rtol=1e-9)
+    prepared = engine.prepare(cost, zone_label=zone, entry_delay_s=zone_delay, ferry_label=ferry,
+                              ferry_delay_s=ferry_delay, zone_entry_s=pair)
+    again = engine.travel_time(cost, CELL_M, list(rows), list(cols), list(range(len(sources))),
+                               neighbours=neighbours, zone_label=zone, entry_delay_s=zone_delay, ferry_label=ferry,
+                               ferry_delay_s=ferry_delay, zone_entry_s=pair, prepared=prepared, threads=2)
+    np.testing.assert_array_equal(again.seconds, res.seconds)
+
+
+@pytest.mark.parametrize("table, message", [
+    (np.zeros((2, 3)), "zone_entry_s must be a square table"),
+    (np.zeros((3, 3)), "zone_entry_s has 3 rows: zone label 3 has none"),
+    (np.full((4, 4), -1.0), "zone_entry_s must be finite and >= 0"),
+])
+def test_bad_zone_entry_tables_are_refused(table, message):
+    cost, sources, zone, zone_delay, _, _ = random_case(0)
+    zone[15:25, 20:30] = 3
+    with pytest.raises(ValueError, match=message):
+        engine.travel_time(cost, CELL_M, [sources[0][0]], [sources[0][1]], [1], zone_label=zone,
+                           entry_delay_s=zone_delay, zone_entry_s=table)
+    with pytest.raises(ValueError, match="zone_entry_s needs zone_label"):
+        engine.travel_time(cost, CELL_M, [sources[0][0]], [sources[0][1]], [1], zone_entry_s=np.zeros((4, 4)))

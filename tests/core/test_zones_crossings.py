@@ -1,4 +1,5 @@
-"""Conflict zones combine as the most restrictive; rivers, bridges and the cuts left open."""
+"""Conflict zones combine as the most restrictive (slowest factor; entering an overlap from outside costs the
+largest delay); rivers, bridges and the cuts left open."""
 
 import geopandas as gpd
 import numpy as np
@@ -53,6 +54,37 @@ def test_no_go_inside_a_risk_zone_is_impassable_in_either_order():
         r, c, _ = GRID.cell_of([3500], [3500])
         assert np.isinf(fr.cost_s_per_m[r[0], c[0]])
         assert fr.cause_at(r[0], c[0]) == "a no-go zone"
+
+
+def test_overlapping_zones_get_a_table_of_entry_delays():
+    """The overlap of the risk (10 min) and restricted (30 min) zones has a label of its own; entering it
+    costs the delay of the zones not yet entered (the larger if both), leaving it for either costs nothing."""
+    fr = build_friction(GRID, AnalysisParams(cell_size_m=100.0), zones=zones_frame([RISK, RESTRICTED]))
+    label = {name: int(fr.zone_label[GRID.cell_of([x], [x])[:2]][0])
+             for name, x in (("overlap", 5500), ("risk", 2000), ("restricted", 8500), ("outside", 500))}
+    assert label["outside"] == 0 and len({label["overlap"], label["risk"], label["restricted"]}) == 3
+    table = fr.zone_entry_s / 60
+    assert table[label["outside"], label["overlap"]] == pytest.approx(30)
+    assert table[label["risk"], label["overlap"]] == pytest.approx(30)
+    assert table[label["restricted"], label["overlap"]] == pytest.approx(10)
+    assert table[label["overlap"], label["risk"]] == 0 and table[label["overlap"], label["restricted"]] == 0
+    assert table[label["risk"], label["restricted"]] == pytest.approx(30)
+    assert table[label["restricted"], label["risk"]] == pytest.approx(10)
+
+
+def test_zones_that_do_not_overlap_need_no_table():
+    apart = dict(RESTRICTED, geometry=shapely.box(7000, 7000, 9000, 9000))
+    fr = build_friction(GRID, AnalysisParams(cell_size_m=100.0), zones=zones_frame([RISK, apart]))
+    assert fr.zone_entry_s is None and fr.zone_label.max() == 2
+
+
+def test_too_many_overlapping_zones_warn_and_keep_the_largest_delay():
+    """63 zones each overlapping the next are more than the 62 followed exactly: a warning says so."""
+    chain = [dict(RISK, zone_id=f"Z{k}", delay_minutes=float(k + 1),
+                  geometry=shapely.box(100 * k, 1000, 100 * k + 250, 2000)) for k in range(63)]
+    fr = build_friction(GRID, AnalysisParams(cell_size_m=100.0), zones=zones_frame(chain))
+    assert fr.zone_entry_s is None
+    assert any("63 conflict zones overlap others" in p.message for p in fr.problems)
 
 
 # ----------------------------------------------------------------------------- rivers, bridges, cuts

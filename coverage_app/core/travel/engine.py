@@ -24,6 +24,9 @@ cells the segment passes between is a barrier, so a wall that is closed to
 * Zone entry (optional): a move from ``a`` into ``b`` with ``zone_label[b] != 0``
   and ``zone_label[a] != zone_label[b]`` adds ``entry_delay_s[b]`` seconds
   (checkpoints, conflict zones).
+  Where zones overlap, a table ``zone_entry_s[i, j]`` (optional) gives the seconds of a move
+  from a cell labelled ``i`` into one labelled ``j != i`` instead (a label then stands for a set
+  of overlapping zones: leaving one of them costs nothing, entering costs what the table says).
 * Ferries (optional): a move from ``a`` into ``b`` with ``ferry_label[b] != 0`` and
   ``ferry_label[a] != ferry_label[b]`` adds ``ferry_delay_s[ferry_label[b]]`` seconds (boarding),
   independently of zones: a ferry inside a zone costs its delay to board, and stepping off it
@@ -164,7 +167,7 @@ def _array(a, dtype, shape, name):
 
 
 def _options(cost_s_per_m, cell_size_m, neighbours, elevation_m, tobler_mask, zone_label,
-             entry_delay_s, ferry_label=None, ferry_delay_s=None):
+             entry_delay_s, ferry_label=None, ferry_delay_s=None, zone_entry_s=None):
     shape = np.shape(cost_s_per_m)
     if len(shape) != 2:
         raise ValueError(f"cost_s_per_m must be 2-D, not {len(shape)}-D")
@@ -182,6 +185,8 @@ def _options(cost_s_per_m, cell_size_m, neighbours, elevation_m, tobler_mask, zo
         raise ValueError("zone_label and entry_delay_s must be given together")
     if (ferry_label is None) != (ferry_delay_s is None):
         raise ValueError("ferry_label and ferry_delay_s must be given together")
+    if zone_entry_s is not None and zone_label is None:
+        raise ValueError("zone_entry_s needs zone_label and entry_delay_s")
     return (shape, cell, int(neighbours), elevation_m is not None,
             zone_label is not None or ferry_label is not None)
 
@@ -201,6 +206,21 @@ def _ferries(ferry_label, ferry_delay_s, shape):
         raise ValueError("ferry_delay_s must be finite and >= 0")
     table[0] = 0.0
     return ferry, table
+
+
+def _zone_pairs(zone_entry_s, zone):
+    """The checked float64 table of seconds entering zone label j from label i, or None."""
+    if zone_entry_s is None:
+        return None
+    table = np.array(zone_entry_s, dtype=np.float64, ndmin=2)
+    if table.ndim != 2 or table.shape[0] != table.shape[1] or table.shape[0] < 2:
+        raise ValueError(f"zone_entry_s must be a square table (from label, to label), not {table.shape}")
+    top = int(zone.max()) if zone.size else 0
+    if top >= table.shape[0]:
+        raise ValueError(f"zone_entry_s has {table.shape[0]} rows: zone label {top} has none")
+    if not np.all((table >= 0) & np.isfinite(table)):
+        raise ValueError("zone_entry_s must be finite and >= 0")
+    return table
 
 
 def _label_error(flat, cols):
@@ -280,15 +300,15 @@ class Prepared:
     """What :func:`travel_time` runs on the same rasters can share (from :func:`prepare`): the
     padded elevation / zone records, read-only during searches and edits."""
 
-    __slots__ = ("shape", "uses_slope", "uses_zones", "aux", "ferry_s")
+    __slots__ = ("shape", "uses_slope", "uses_zones", "aux", "ferry_s", "zone_pair")
 
-    def __init__(self, shape, uses_slope, uses_zones, aux, ferry_s=None):
+    def __init__(self, shape, uses_slope, uses_zones, aux, ferry_s=None, zone_pair=None):
         self.shape, self.uses_slope, self.uses_zones, self.aux = shape, uses_slope, uses_zones, aux
-        self.ferry_s = ferry_s
+        self.ferry_s, self.zone_pair = ferry_s, zone_pair
 
 
 def prepare(cost_s_per_m, *, elevation_m=None, tobler_mask=None, zone_label=None,
-            entry_delay_s=None, ferry_label=None, ferry_delay_s=None) -> Prepared:
+            entry_delay_s=None, ferry_label=None, ferry_delay_s=None, zone_entry_s=None) -> Prepared:
     """Build once, for several :func:`travel_time` calls on the same rasters (e.g. one per tier
     of facilities), the padded elevation / zone records (12 bytes a cell; nothing without slope
     or zones). Pass the result as ``prepared=`` together with the same rasters: the runs and
@@ -296,7 +316,7 @@ def prepare(cost_s_per_m, *, elevation_m=None, tobler_mask=None, zone_label=None
     ValueError as :func:`travel_time` does for inconsistent options or bad delays."""
     shape, _, _, uses_slope, uses_zones = _options(
         cost_s_per_m, 1.0, 16, elevation_m, tobler_mask, zone_label, entry_delay_s, ferry_label,
-        ferry_delay_s)
+        ferry_delay_s, zone_entry_s)
     if not (uses_slope or uses_zones):
         return Prepared(shape, False, False, None)
     rows, cols = shape
@@ -311,6 +331,7 @@ def prepare(cost_s_per_m, *, elevation_m=None, tobler_mask=None, zone_label=None
     else:
         zone, delay = np.zeros((1, 1), np.int32), np.zeros((1, 1), np.float32)
     ferry, ferry_s = _ferries(ferry_label, ferry_delay_s, shape)
+    zone_pair = _zone_pairs(zone_entry_s, zone)
     aux = np.zeros((rows + 2 * PAD, cols + 2 * PAD), AUX)  # label 0, delay 0 (z unused without slope)
     bad_delay, bad_label = fill_aux_cells(elev, tmask, uses_slope, zone, delay, zone_label is not None, ferry,
                                           ferry_s is not None, aux)
@@ -319,13 +340,13 @@ def prepare(cost_s_per_m, *, elevation_m=None, tobler_mask=None, zone_label=None
     if bad_delay >= 0:
         raise ValueError("entry_delay_s must be finite and >= 0 in zones "
                          f"(row {bad_delay // cols}, col {bad_delay % cols})")
-    return Prepared(shape, uses_slope, uses_zones, aux, ferry_s)
+    return Prepared(shape, uses_slope, uses_zones, aux, ferry_s, zone_pair)
 
 
 def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids, *,
                 neighbours=16, max_minutes=None, elevation_m=None, tobler_mask=None,
-                zone_label=None, entry_delay_s=None, ferry_label=None, ferry_delay_s=None, feedback=None,
-                prepared: Prepared | None = None, threads: int | None = None) -> TravelTimeResult:
+                zone_label=None, entry_delay_s=None, ferry_label=None, ferry_delay_s=None, zone_entry_s=None,
+                feedback=None, prepared: Prepared | None = None, threads: int | None = None) -> TravelTimeResult:
     """Travel time to the nearest source and its allocation, for every cell.
 
     Parameters
@@ -350,6 +371,9 @@ def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids,
     ferry_label, ferry_delay_s : 2-D int32 (0 = no ferry, at most 32767); 1-D seconds, optional,
         given together. Boarding ferry ``k`` (entering a cell labelled ``k`` from one that is
         not) adds ``ferry_delay_s[k]`` seconds, whatever zone the cell is in.
+    zone_entry_s : 2-D (seconds), optional, with ``zone_label``
+        Where zones overlap: ``zone_entry_s[i, j]`` seconds for a move from a cell labelled ``i``
+        into one labelled ``j`` (``j != 0``, ``i != j``) instead of ``entry_delay_s``.
     feedback : :class:`coverage_app.core.feedback.Feedback` or None
         Told the progress ~50 times a run (see ``threads``); raises
         :class:`~coverage_app.core.feedback.Cancelled` if it asks to stop.
@@ -370,7 +394,7 @@ def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids,
     """
     shape, cell, nk, uses_slope, uses_zones = _options(
         cost_s_per_m, cell_size_m, neighbours, elevation_m, tobler_mask, zone_label,
-        entry_delay_s, ferry_label, ferry_delay_s)
+        entry_delay_s, ferry_label, ferry_delay_s, zone_entry_s)
     cutoff_s = _cutoff_s(max_minutes)
     rows, cols = shape
     pshape = (rows + 2 * PAD, cols + 2 * PAD)
@@ -382,7 +406,7 @@ def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids,
                                                                               uses_zones):
             raise ValueError("prepared was made for other rasters or options")
         uses_slope_fill = uses_zones_fill = False  # the records exist: fill the cells only
-        ferry, ferry_s = np.zeros((1, 1), np.int32), prepared.ferry_s
+        ferry, ferry_s, zone_pair = np.zeros((1, 1), np.int32), prepared.ferry_s, prepared.zone_pair
     else:
         uses_slope_fill, uses_zones_fill = uses_slope, zone_label is not None
         ferry, ferry_s = _ferries(ferry_label, ferry_delay_s, shape)
@@ -396,6 +420,8 @@ def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids,
         delay = _array(entry_delay_s, np.float32, shape, "entry_delay_s")
     else:
         zone, delay = np.zeros((1, 1), np.int32), np.zeros((1, 1), np.float32)
+    if prepared is None:
+        zone_pair = _zone_pairs(zone_entry_s, zone)
     fill_aux = uses_slope_fill or uses_zones_fill or (prepared is None and ferry_s is not None)
     aux = np.empty(pshape, AUX) if fill_aux else (prepared.aux if prepared is not None else None)
     check(feedback)
@@ -423,7 +449,7 @@ def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids,
     src_rows, src_cols, ids, pflat = _check_sources(cells, source_rows, source_cols,
                                                     source_ids)
     width, nb = queue_params(cell, nk, uses_slope, cmin, cpos, cmax)
-    shared = Shared(cells, aux, ferry_s)
+    shared = Shared(cells, aux, ferry_s, zone_pair)
 
     minutes = np.empty(shape, np.float32)
     allocation = np.empty(shape, np.int32)
@@ -447,10 +473,10 @@ def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids,
 
 
 def _check_edit(result, cost_s_per_m, cell_size_m, neighbours, max_minutes, elevation_m,
-                tobler_mask, zone_label, entry_delay_s, ferry_label, ferry_delay_s):
+                tobler_mask, zone_label, entry_delay_s, ferry_label, ferry_delay_s, zone_entry_s):
     shape, cell, nk, uses_slope, uses_zones = _options(
         cost_s_per_m, cell_size_m, neighbours, elevation_m, tobler_mask, zone_label,
-        entry_delay_s, ferry_label, ferry_delay_s)
+        entry_delay_s, ferry_label, ferry_delay_s, zone_entry_s)
     if shape != result.minutes.shape:
         raise ValueError(f"cost_s_per_m has shape {shape}, the result {result.minutes.shape}")
     mm = None if max_minutes is None else float(max_minutes)
@@ -545,8 +571,8 @@ def share_outputs(result) -> cow.Outputs | None:
 
 def remove_source(result, source_id, cost_s_per_m, cell_size_m, *, neighbours=16,
                   max_minutes=None, elevation_m=None, tobler_mask=None, zone_label=None,
-                  entry_delay_s=None, ferry_label=None, ferry_delay_s=None, feedback=None,
-                  inplace=False) -> TravelTimeResult:
+                  entry_delay_s=None, ferry_label=None, ferry_delay_s=None, zone_entry_s=None,
+                  feedback=None, inplace=False) -> TravelTimeResult:
     """``result`` (from :func:`travel_time`) without the source(s) with id ``source_id``.
 
     Only the cells allocated to ``source_id`` are recomputed: they are reset, the
@@ -570,7 +596,8 @@ def remove_source(result, source_id, cost_s_per_m, cell_size_m, *, neighbours=16
     facility. If ``feedback`` cancels, the edit is rolled back and Cancelled raised.
     """
     cutoff_s = _check_edit(result, cost_s_per_m, cell_size_m, neighbours, max_minutes,
-                           elevation_m, tobler_mask, zone_label, entry_delay_s, ferry_label, ferry_delay_s)
+                           elevation_m, tobler_mask, zone_label, entry_delay_s, ferry_label, ferry_delay_s,
+                           zone_entry_s)
     gone = result.source_ids == source_id
     if not gone.any():
         raise ValueError(f"no source with id {source_id}")
@@ -603,8 +630,8 @@ def remove_source(result, source_id, cost_s_per_m, cell_size_m, *, neighbours=16
 
 def add_source(result, row, col, source_id, cost_s_per_m, cell_size_m, *, neighbours=16,
                max_minutes=None, elevation_m=None, tobler_mask=None, zone_label=None,
-               entry_delay_s=None, ferry_label=None, ferry_delay_s=None, feedback=None,
-               inplace=False) -> TravelTimeResult:
+               entry_delay_s=None, ferry_label=None, ferry_delay_s=None, zone_entry_s=None,
+               feedback=None, inplace=False) -> TravelTimeResult:
     """``result`` (from :func:`travel_time`) with one more source at (``row``, ``col``).
 
     The new source starts at 0 s and the search only visits cells it makes strictly
@@ -615,7 +642,8 @@ def add_source(result, row, col, source_id, cost_s_per_m, cell_size_m, *, neighb
     raises ValueError if the cell is outside the grid or a barrier.
     """
     cutoff_s = _check_edit(result, cost_s_per_m, cell_size_m, neighbours, max_minutes,
-                           elevation_m, tobler_mask, zone_label, entry_delay_s, ferry_label, ferry_delay_s)
+                           elevation_m, tobler_mask, zone_label, entry_delay_s, ferry_label, ferry_delay_s,
+                           zone_entry_s)
     sh = result.state.shared
     cells = sh.cells
     r, c, i, pflat = _check_sources(cells, [row], [col], [source_id])

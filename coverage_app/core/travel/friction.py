@@ -60,6 +60,7 @@ class Friction:
     barrier_cause: np.ndarray | None = None  # uint8: see BARRIER_CAUSES
     ferry_label: np.ndarray | None = None    # int32; 0 = no ferry, else a ferry number (its water + 1 cell)
     ferry_delay_s: np.ndarray | None = None  # float64 seconds to board each ferry number (index 0: 0)
+    zone_entry_s: np.ndarray | None = None   # where zones overlap: s entering label j from label i
 
     def cause_at(self, row: int, col: int) -> str:
         if self.barrier_cause is None:
@@ -74,7 +75,8 @@ class Friction:
     def engine_options(self) -> dict:
         return {"elevation_m": self.elevation_m, "tobler_mask": self.tobler_mask,
                 "zone_label": self.zone_label, "entry_delay_s": self.entry_delay_s,
-                "ferry_label": self.ferry_label, "ferry_delay_s": self.ferry_delay_s}
+                "ferry_label": self.ferry_label, "ferry_delay_s": self.ferry_delay_s,
+                "zone_entry_s": self.zone_entry_s}
 
 
 def surface_speed_kmh(params: AnalysisParams, surface: str) -> float:
@@ -277,7 +279,7 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
             barrier_u8[impassable_land] = 4
             del impassable_land
 
-    zone_label = ferry_label = ferry_delay = None
+    zone_label = ferry_label = ferry_delay = zone_entry = None
     if crossings is not None and len(crossings):
         kind = crossings["kind"].fillna("bridge").astype(str).str.lower() if "kind" in crossings else \
             pd.Series("bridge", index=crossings.index)
@@ -348,6 +350,11 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
                 zone_label[r0:r1, c0:c1] = rasterize(valid.iloc[with_delay], 1 + np.arange(len(with_delay)), sub,
                                                      dtype="int32")
                 zone_lut = np.concatenate([[0.0], delays[with_delay] * 60.0])
+                zone_entry, overlap_problems = overlapping_zones(valid.iloc[with_delay], zone_lut[1:],
+                                                                 zone_label[r0:r1, c0:c1], sub)
+                problems += overlap_problems
+                if zone_entry is not None:
+                    zone_lut = zone_entry[0]  # entered from no zone: the largest delay of the set
 
     entry_delay = None
     if zone_label is not None:
@@ -370,7 +377,55 @@ def build_friction(grid: Grid, params: AnalysisParams, *, townships=None, roads=
             ~road_mask if params.walks_off_road() else np.zeros(grid.shape, bool)  # motorised: no Tobler
     report(feedback, 1.0, "Friction ready")
     return Friction(grid, cost, study, road_mask, elevation, tobler, zone_label, entry_delay, zones_used,
-                    problems, cause, ferry_label, ferry_delay)
+                    problems, cause, ferry_label, ferry_delay, zone_entry)
+
+
+MAX_ZONE_SETS = 2048   # zone labels (single zones and sets of overlapping ones) the entry table covers
+MAX_OVERLAPPING = 62   # zones that overlap another, as bits of an int64
+
+
+def overlapping_zones(zones_w: gpd.GeoDataFrame, delays_s: np.ndarray, labels: np.ndarray, sub: Grid):
+    """Where zones with an entry delay overlap, give each set of zones covering a cell a label of its own
+    (in ``labels``, the window ``sub`` of the zone labels: zone k of ``zones_w`` is label k + 1) and
+    return the table of seconds entering label j from label i: the largest delay of the zones of j not
+    in i (leaving a zone costs nothing; entering several at once costs the largest of their delays).
+    (None, []) without overlaps; (None, [warning]) if there are too many to tabulate (then a cell keeps
+    the largest delay of its zones, paid whenever its label changes)."""
+    geoms = zones_w.geometry.values
+    i, j = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    i, j = i[i < j], j[i < j]
+    if len(i):
+        shared = shapely.area(shapely.intersection(geoms[i], geoms[j])) > 0
+        i, j = i[shared], j[shared]
+    if not len(i):
+        return None, []
+    members = np.unique(np.concatenate([i, j]))
+    key = np.zeros(labels.shape, np.int64)  # bit b: the cell is in zone members[b]
+    if len(members) <= MAX_OVERLAPPING:
+        for bit, z in enumerate(members):
+            window, part = _window_of(zones_w.iloc[[z]], sub, pad_cells=1)
+            if window is not None:
+                (r0, r1), (c0, c1) = window
+                inside = rasterize(zones_w.iloc[[z]], [1], part, dtype="uint8").view(bool)
+                key[r0:r1, c0:c1][inside] |= np.int64(1) << bit
+    multi = (key & (key - 1)) != 0  # two bits or more: a cell where zones overlap
+    sets, where = np.unique(key[multi], return_inverse=True)
+    n = len(zones_w) + 1 + len(sets)
+    if len(members) > MAX_OVERLAPPING or n > MAX_ZONE_SETS:
+        return None, [Problem("warning", f"{len(members)} conflict zones overlap others ({n - 1} zones and sets of "
+                              "zones): where they overlap, the largest entry delay is paid whenever the zone changes",
+                              layer="conflict_zones")]
+    labels[multi] = len(zones_w) + 1 + where.astype(np.int32)
+    of_label = [[k] for k in range(len(zones_w))] + [[members[b] for b in range(len(members)) if s >> b & 1]
+                                                     for s in sets]
+    inside = np.zeros((n, len(zones_w)), bool)  # label -> its zones (row 0: no zone)
+    for label, zs in enumerate(of_label, start=1):
+        inside[label, zs] = True
+    table = np.zeros((n, n))
+    for label, zs in enumerate(of_label, start=1):
+        for z in zs:  # entering label from i: the largest delay of its zones that i is not in
+            np.maximum(table[:, label], np.where(inside[:, z], 0.0, delays_s[z]), out=table[:, label])
+    return table, []
 
 
 def _ferries_off_the_water(ferries: gpd.GeoDataFrame, ferry_label: np.ndarray, delay_min) -> list[Problem]:

@@ -376,7 +376,7 @@ def seed_kernel(pcells, times, ids, assign, cells, inv_w, nb, heads, b_next, b_n
 
 
 @jit_kernel
-def run_chunk(cells, aux, ferry_s, use_tobler, use_zones, nk, doff, dlen, bo1, bo2, cutoff, vlo, vhi,
+def run_chunk(cells, aux, ferry_s, zone_pair, use_tobler, use_zones, nk, doff, dlen, bo1, bo2, cutoff, vlo, vhi,
          out_minutes, out_alloc, write_out,
          inv_w, nb, heads, b_next, b_n, b_d, b_cell, b_a, h_d, h_cell, h_a, st, max_expand,
          log_on, l_idx, l_d, l_a):
@@ -394,8 +394,10 @@ def run_chunk(cells, aux, ferry_s, use_tobler, use_zones, nk, doff, dlen, bo1, b
     a neighbour outside it is skipped before its time is read. The costs of all cells are
     read (knight's-move blocking), but they never change during a search.
 
-    Entering ``u`` from a cell outside its zone adds ``u``'s entry delay; entering it from a
-    cell off its ferry adds the ferry's boarding delay ``ferry_s[ferry label]`` (seconds).
+    Entering ``u`` from a cell outside its zone adds ``u``'s entry delay, or where zones overlap
+    (``zone_pair`` larger than 1 x 1) ``zone_pair[zone label of the cell left, zone label of u]``;
+    entering it from a cell off its ferry adds the ferry's boarding delay ``ferry_s[ferry label]``
+    (seconds).
     """
     flat = cells.reshape(-1)
     xflat = aux.reshape(-1)
@@ -415,6 +417,7 @@ def run_chunk(cells, aux, ferry_s, use_tobler, use_zones, nk, doff, dlen, bo1, b
     lcap = l_idx.shape[0]
     mask = nb - 1
     rad = 2 if nk > 8 else 1  # stencil radius, for prefetching
+    use_pairs = zone_pair.shape[0] > 1
     limit = np.nextafter(cutoff, np.inf)  # nd <= cutoff  <=>  nd < limit
     expanded = 0
     status = 0
@@ -518,7 +521,7 @@ def run_chunk(cells, aux, ferry_s, use_tobler, use_zones, nk, doff, dlen, bo1, b
                     lv = xflat[v].label
                     if lv != lu:
                         if zone_u != 0 and (lv & ZONE_MAX) != zone_u:
-                            w = w + delay_u
+                            w = w + (zone_pair[lv & ZONE_MAX, zone_u] if use_pairs else delay_u)
                         if ferry_u != 0 and (lv >> _ZONE_BITS) != ferry_u:
                             w = w + board_u
             nd = d + w

@@ -129,6 +129,7 @@ class Queue:
 
 NO_AUX = np.zeros((1, 1), AUX)
 NO_FERRIES = np.zeros(1, np.float64)  # boarding delays without ferries: label 0 only
+NO_PAIRS = np.zeros((1, 1), np.float64)  # zones that do not overlap: each cell's own entry delay
 
 
 def _chunk(shared, q, neighbours, moves, uses_slope, uses_zones, cutoff_s, vlo, vhi, minutes,
@@ -139,8 +140,9 @@ def _chunk(shared, q, neighbours, moves, uses_slope, uses_zones, cutoff_s, vlo, 
     doff, dlen, bo1, bo2 = moves
     aux = shared.aux if shared.aux is not None else NO_AUX
     ferry_s = shared.ferry_s if shared.ferry_s is not None else NO_FERRIES
+    zone_pair = shared.zone_pair if shared.zone_pair is not None else NO_PAIRS
     while True:
-        status = run_chunk(shared.cells, aux, ferry_s, uses_slope, uses_zones, neighbours, doff, dlen, bo1,
+        status = run_chunk(shared.cells, aux, ferry_s, zone_pair, uses_slope, uses_zones, neighbours, doff, dlen, bo1,
                            bo2, cutoff_s, vlo, vhi, minutes, allocation, write_out, q.inv_w, q.nb,
                            q.heads, q.b_next, q.b_n, q.b_d, q.b_cell, q.b_a, q.h_d, q.h_cell,
                            q.h_a, q.st, chunk, q.log_on, q.l_idx, q.l_d, q.l_a)

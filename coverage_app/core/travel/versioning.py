@@ -15,17 +15,18 @@ class Shared:
     """The padded rasters of one :func:`travel_time` run, shared by every result derived
     from it by incremental edits (see :class:`Version`)."""
 
-    __slots__ = ("cells", "aux", "ferry_s", "lock")
+    __slots__ = ("cells", "aux", "ferry_s", "zone_pair", "lock")
 
-    def __init__(self, cells, aux, ferry_s=None):
+    def __init__(self, cells, aux, ferry_s=None, zone_pair=None):
         self.cells = cells  # CELL (rows + 4, cols + 4): time s, cost s/m, allocation
         self.aux = aux  # AUX (rows + 4, cols + 4) or None: elevation m (NaN outside
         # the Tobler mask), zone and ferry label, zone entry delay s
         self.ferry_s = ferry_s  # float64 boarding delay s of each ferry label (0: none), or None
+        self.zone_pair = zone_pair  # float64 s entering zone label j from label i, where zones overlap
         self.lock = threading.RLock()
 
     def __getstate__(self):  # picklable / deep-copyable, with a fresh lock
-        return self.cells, self.aux, self.ferry_s
+        return self.cells, self.aux, self.ferry_s, self.zone_pair
 
     def __setstate__(self, state):
         self.__init__(*state)
