@@ -405,11 +405,12 @@ def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids,
         if (tuple(prepared.shape), prepared.uses_slope, prepared.uses_zones) != (shape, uses_slope,
                                                                               uses_zones):
             raise ValueError("prepared was made for other rasters or options")
-        uses_slope_fill = uses_zones_fill = False  # the records exist: fill the cells only
+        uses_slope_fill = uses_zones_fill = uses_ferries_fill = False  # the records exist: fill the cells only
         ferry, ferry_s, zone_pair = np.zeros((1, 1), np.int32), prepared.ferry_s, prepared.zone_pair
     else:
         uses_slope_fill, uses_zones_fill = uses_slope, zone_label is not None
         ferry, ferry_s = _ferries(ferry_label, ferry_delay_s, shape)
+        uses_ferries_fill = ferry_s is not None
     if uses_slope_fill:
         elev = _array(elevation_m, np.float32, shape, "elevation_m")
         tmask = _array(tobler_mask, np.bool_, shape, "tobler_mask")
@@ -422,7 +423,7 @@ def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids,
         zone, delay = np.zeros((1, 1), np.int32), np.zeros((1, 1), np.float32)
     if prepared is None:
         zone_pair = _zone_pairs(zone_entry_s, zone)
-    fill_aux = uses_slope_fill or uses_zones_fill or (prepared is None and ferry_s is not None)
+    fill_aux = uses_slope_fill or uses_zones_fill or uses_ferries_fill
     aux = np.empty(pshape, AUX) if fill_aux else (prepared.aux if prepared is not None else None)
     check(feedback)
 
@@ -430,9 +431,8 @@ def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids,
     row_n = np.zeros(rows, np.int64)
     parts = _row_ranges(pshape[0], _n_threads(threads, rows * cols))
     filled = _in_threads(lambda p0, p1: fill_cells(
-        cost, elev, tmask, uses_slope_fill, zone, delay, uses_zones_fill, ferry,
-        prepared is None and ferry_s is not None, cells, aux if fill_aux else NO_AUX, fill_aux, row_n, p0, p1),
-        parts)
+        cost, elev, tmask, uses_slope_fill, zone, delay, uses_zones_fill, ferry, uses_ferries_fill, cells,
+        aux if fill_aux else NO_AUX, fill_aux, row_n, p0, p1), parts)
     cmin, cpos = min(f[0] for f in filled), min(f[1] for f in filled)
     cmax, n_pass = max(f[2] for f in filled), sum(f[3] for f in filled)
     # the first in raster order, as one thread would find it

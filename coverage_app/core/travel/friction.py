@@ -400,21 +400,26 @@ def overlapping_zones(zones_w: gpd.GeoDataFrame, delays_s: np.ndarray, labels: n
     if not len(i):
         return None, []
     members = np.unique(np.concatenate([i, j]))
-    key = np.zeros(labels.shape, np.int64)  # bit b: the cell is in zone members[b]
-    if len(members) <= MAX_OVERLAPPING:
-        for bit, z in enumerate(members):
-            window, part = _window_of(zones_w.iloc[[z]], sub, pad_cells=1)
-            if window is not None:
-                (r0, r1), (c0, c1) = window
-                inside = rasterize(zones_w.iloc[[z]], [1], part, dtype="uint8").view(bool)
-                key[r0:r1, c0:c1][inside] |= np.int64(1) << bit
-    multi = (key & (key - 1)) != 0  # two bits or more: a cell where zones overlap
-    sets, where = np.unique(key[multi], return_inverse=True)
-    n = len(zones_w) + 1 + len(sets)
-    if len(members) > MAX_OVERLAPPING or n > MAX_ZONE_SETS:
+
+    def too_many(n):
         return None, [Problem("warning", f"{len(members)} conflict zones overlap others ({n - 1} zones and sets of "
                               "zones): where they overlap, the largest entry delay is paid whenever the zone changes",
                               layer="conflict_zones")]
+
+    if len(members) > MAX_OVERLAPPING:
+        return too_many(len(zones_w) + 1)
+    key = np.zeros(labels.shape, np.int64)  # bit b: the cell is in zone members[b]
+    for bit, z in enumerate(members):
+        window, part = _window_of(zones_w.iloc[[z]], sub, pad_cells=1)
+        if window is not None:
+            (r0, r1), (c0, c1) = window
+            inside = rasterize(zones_w.iloc[[z]], [1], part, dtype="uint8").view(bool)
+            key[r0:r1, c0:c1][inside] |= np.int64(1) << bit
+    multi = (key & (key - 1)) != 0  # two bits or more: a cell where zones overlap
+    sets, where = np.unique(key[multi], return_inverse=True)
+    n = len(zones_w) + 1 + len(sets)
+    if n > MAX_ZONE_SETS:
+        return too_many(n)
     labels[multi] = len(zones_w) + 1 + where.astype(np.int32)
     of_label = [[k] for k in range(len(zones_w))] + [[members[b] for b in range(len(members)) if s >> b & 1]
                                                      for s in sets]
