@@ -40,12 +40,25 @@ def main(argv=None) -> int:
                   "  coverage-app analyse --out results\n"
                   "  coverage-app --help", file=sys.stderr)
             return 2
-        from coverage_app.ui.app import run_app
-
+        try:
+            from coverage_app.ui.app import run_app
+        except ModuleNotFoundError as exc:  # PySide6 (or another package) not installed
+            return _missing_dependency_exit(exc)
         return run_app(argv)
     from coverage_app.cli import main as cli_main
 
     return cli_main(argv)
+
+
+def _missing_dependency_exit(exc: ModuleNotFoundError) -> int:
+    """Say which package is missing and how to install it (exit code 3), instead of a traceback."""
+    from coverage_app.core.errors import MISSING_DEPENDENCY_EXIT, missing_dependency
+
+    message = missing_dependency(exc)
+    if message is None:
+        raise exc
+    print(f"coverage-app: {message}", file=sys.stderr)
+    return MISSING_DEPENDENCY_EXIT
 
 
 def console_main() -> int:

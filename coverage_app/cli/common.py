@@ -3,7 +3,8 @@ project argument (the analysis-parameter flags are in :mod:`.analyse`, shared wi
 
 Exit codes (:func:`run_command`): 0 success, 2 bad input (one plain line per problem:
 :class:`~coverage_app.core.errors.InputError`, a project file that cannot be read), 130
-cancelled or interrupted, 141 the reader of stdout went away (a closed pipe), 1 unexpected
+cancelled or interrupted, 141 the reader of stdout went away (a closed pipe), 3 a package the
+app needs is not installed (:func:`~coverage_app.core.errors.missing_dependency`), 1 unexpected
 failure (logged; no Python traceback on the terminal unless COVERAGE_APP_DEBUG=1).
 """
 
@@ -14,7 +15,7 @@ import os
 import sys
 
 from coverage_app.core.data.project import Project, ProjectError
-from coverage_app.core.errors import InputError
+from coverage_app.core.errors import MISSING_DEPENDENCY_EXIT, InputError, missing_dependency
 from coverage_app.core.feedback import Cancelled
 
 log = logging.getLogger("coverage_app")
@@ -70,6 +71,11 @@ def run_command(func, args) -> int:
     except Exception as exc:  # the last line of defence: a plain message, the details in the log
         if os.environ.get("COVERAGE_APP_DEBUG"):
             raise
+        missing = missing_dependency(exc)
+        if missing:
+            log.debug("missing dependency", exc_info=True)
+            print(f"error: {missing}", file=sys.stderr)
+            return MISSING_DEPENDENCY_EXIT
         log.debug("unexpected failure", exc_info=True)
         print(f"error: unexpected failure: {type(exc).__name__}: {exc} (run with COVERAGE_APP_DEBUG=1 for "
               "details)", file=sys.stderr)

@@ -50,3 +50,22 @@ class InputError(Exception):
 
 def errors_of(problems) -> list[Problem]:
     return [p for p in problems if p.severity == "error"]
+
+
+MISSING_DEPENDENCY_EXIT = 3  # exit code of the command line and the app: a package it needs is not installed
+
+
+def missing_dependency(exc: BaseException) -> str | None:
+    """If ``exc`` is an import of a package this app needs that is not installed (a
+    ``ModuleNotFoundError`` naming a module outside ``coverage_app``), the message to show:
+    which module, for which Python, and how to install it; otherwise None."""
+    if not isinstance(exc, ModuleNotFoundError) or not exc.name:
+        return None
+    package = exc.name.split(".")[0]
+    if package == "coverage_app":  # a module of the app itself: a broken checkout, not a dependency
+        return None
+    import sys
+
+    return (f"the Python module '{package}' that coverage-app needs is not installed for {sys.executable}. "
+            "Install the app with its dependencies (from the project folder: pip install -e .; see README.md) "
+            "and run it again")

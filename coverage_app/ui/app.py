@@ -77,9 +77,9 @@ def install_excepthook(window_getter=lambda: None) -> None:
             if window is not None and hasattr(window, "on_unexpected_error"):
                 window.on_unexpected_error(exc, text)
             else:
-                dialogs.show_error(None, "Unexpected error",
-                                   f"Something went wrong: {exc}\n\nYour project is kept; the details are in "
-                                   "the log file.", text)
+                title, what = dialogs.unexpected_error_text(exc)
+                dialogs.show_error(None, title, f"{what}\n\nYour project is kept; the details are in the log file.",
+                                   text)
         except Exception:  # never raise from the hook
             sys.__excepthook__(exc_type, exc, tb)
 

@@ -129,6 +129,17 @@ def run_dialog(dialog) -> bool:
     return bool(dialog.exec())
 
 
+def unexpected_error_text(exc) -> tuple[str, str]:
+    """Title and first sentence of the dialog for an exception nothing else handled: a package the
+    app needs that is not installed is named, with how to install it."""
+    from coverage_app.core.errors import missing_dependency
+
+    missing = missing_dependency(exc)
+    if missing:
+        return "A package is missing", f"This part of the app cannot run: {missing}."
+    return "Unexpected error", f"Something went wrong: {exc}"
+
+
 def show_task_error(parent, title: str, exc, status=None) -> None:
     """Tell the user a background task failed: input problems as a list, known errors as
     their message, anything else as "Something went wrong" with the traceback as details.
@@ -151,7 +162,7 @@ def show_task_error(parent, title: str, exc, status=None) -> None:
         import traceback
 
         details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        show_error(parent, title, f"Something went wrong: {exc}\n\nYour project is kept; the details "
-                                  "are in the log file.", details)
+        what = unexpected_error_text(exc)[1]
+        show_error(parent, title, f"{what}\n\nYour project is kept; the details are in the log file.", details)
     if status:
         status(f"{title}: failed")

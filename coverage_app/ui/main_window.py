@@ -417,8 +417,8 @@ class MainWindow(QMainWindow):
                 self.autosave.save_now()
         except Exception:
             pass
-        dialogs.show_error(self, "Unexpected error",
-                           f"Something went wrong: {exc}\n\nThe app keeps running and your project is kept "
+        title, what = dialogs.unexpected_error_text(exc)
+        dialogs.show_error(self, title, f"{what}\n\nThe app keeps running and your project is kept "
                            "(an autosaved copy was written). The details are in the log file.", text)
 
     # =====================================================================================

@@ -233,6 +233,27 @@ def test_unexpected_exception_is_shown_and_the_app_keeps_running(window, monkeyp
     assert window.isVisible() and window.project is not None
 
 
+def test_a_missing_package_is_named_with_how_to_install_it(window, monkeypatch):
+    """An exception in a slot and a background task that failed on an import of a package that is
+    not installed (e.g. a partial install) say which package and how to install it."""
+    from coverage_app.ui.app import install_excepthook
+
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    install_excepthook(lambda: window)
+    try:
+        import matplotlib_not_installed  # noqa: F401
+    except ModuleNotFoundError:
+        sys.excepthook(*sys.exc_info())
+    error = errors_shown()[-1]
+    assert error.title == "A package is missing"
+    assert "'matplotlib_not_installed' that coverage-app needs is not installed" in error.text
+    assert "pip install -e ." in error.text and "Something went wrong" not in error.text
+    dialogs.show_task_error(window, "Print", ModuleNotFoundError("No module named 'pypdf'", name="pypdf"))
+    error = errors_shown()[-1]
+    assert error.title == "Print" and "'pypdf' that coverage-app needs" in error.text
+    assert window.isVisible() and window.project is not None
+
+
 def test_layer_properties_categorised_style_and_labels(window, monkeypatch):
     facilities = window.stack.by_title("Health facilities")
 
