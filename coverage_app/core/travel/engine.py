@@ -228,6 +228,26 @@ def _label_error(flat, cols):
                       f"(row {flat // cols}, col {flat % cols})")
 
 
+def _delay_error(flat, cols):
+    return ValueError(f"entry_delay_s must be finite and >= 0 in zones (row {flat // cols}, col {flat % cols})")
+
+
+def _aux_inputs(shape, slope: bool, zones: bool, elevation_m, tobler_mask, zone_label, entry_delay_s):
+    """The elevation (m), Tobler mask, zone label and entry delay (s) rasters to fill the AUX
+    records from, checked and converted; a 1 x 1 placeholder for each part not filled."""
+    if slope:
+        elev = _array(elevation_m, np.float32, shape, "elevation_m")
+        tmask = _array(tobler_mask, np.bool_, shape, "tobler_mask")
+    else:
+        elev, tmask = np.zeros((1, 1), np.float32), np.zeros((1, 1), np.bool_)
+    if zones:
+        zone = _array(zone_label, np.int32, shape, "zone_label")
+        delay = _array(entry_delay_s, np.float32, shape, "entry_delay_s")
+    else:
+        zone, delay = np.zeros((1, 1), np.int32), np.zeros((1, 1), np.float32)
+    return elev, tmask, zone, delay
+
+
 def _cutoff_s(max_minutes):
     if max_minutes is None:
         return math.inf
@@ -320,16 +340,8 @@ def prepare(cost_s_per_m, *, elevation_m=None, tobler_mask=None, zone_label=None
     if not (uses_slope or uses_zones):
         return Prepared(shape, False, False, None)
     rows, cols = shape
-    if uses_slope:
-        elev = _array(elevation_m, np.float32, shape, "elevation_m")
-        tmask = _array(tobler_mask, np.bool_, shape, "tobler_mask")
-    else:
-        elev, tmask = np.zeros((1, 1), np.float32), np.zeros((1, 1), np.bool_)
-    if zone_label is not None:
-        zone = _array(zone_label, np.int32, shape, "zone_label")
-        delay = _array(entry_delay_s, np.float32, shape, "entry_delay_s")
-    else:
-        zone, delay = np.zeros((1, 1), np.int32), np.zeros((1, 1), np.float32)
+    elev, tmask, zone, delay = _aux_inputs(shape, uses_slope, zone_label is not None, elevation_m, tobler_mask,
+                                           zone_label, entry_delay_s)
     ferry, ferry_s = _ferries(ferry_label, ferry_delay_s, shape)
     zone_pair = _zone_pairs(zone_entry_s, zone)
     aux = np.zeros((rows + 2 * PAD, cols + 2 * PAD), AUX)  # label 0, delay 0 (z unused without slope)
@@ -338,8 +350,7 @@ def prepare(cost_s_per_m, *, elevation_m=None, tobler_mask=None, zone_label=None
     if bad_label >= 0:
         raise _label_error(bad_label, cols)
     if bad_delay >= 0:
-        raise ValueError("entry_delay_s must be finite and >= 0 in zones "
-                         f"(row {bad_delay // cols}, col {bad_delay % cols})")
+        raise _delay_error(bad_delay, cols)
     return Prepared(shape, uses_slope, uses_zones, aux, ferry_s, zone_pair)
 
 
@@ -411,16 +422,8 @@ def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids,
         uses_slope_fill, uses_zones_fill = uses_slope, zone_label is not None
         ferry, ferry_s = _ferries(ferry_label, ferry_delay_s, shape)
         uses_ferries_fill = ferry_s is not None
-    if uses_slope_fill:
-        elev = _array(elevation_m, np.float32, shape, "elevation_m")
-        tmask = _array(tobler_mask, np.bool_, shape, "tobler_mask")
-    else:
-        elev, tmask = np.zeros((1, 1), np.float32), np.zeros((1, 1), np.bool_)
-    if uses_zones_fill:
-        zone = _array(zone_label, np.int32, shape, "zone_label")
-        delay = _array(entry_delay_s, np.float32, shape, "entry_delay_s")
-    else:
-        zone, delay = np.zeros((1, 1), np.int32), np.zeros((1, 1), np.float32)
+    elev, tmask, zone, delay = _aux_inputs(shape, uses_slope_fill, uses_zones_fill, elevation_m, tobler_mask,
+                                           zone_label, entry_delay_s)
     if prepared is None:
         zone_pair = _zone_pairs(zone_entry_s, zone)
     fill_aux = uses_slope_fill or uses_zones_fill or uses_ferries_fill
@@ -444,8 +447,7 @@ def travel_time(cost_s_per_m, cell_size_m, source_rows, source_cols, source_ids,
     if neg >= 0:
         raise ValueError(f"cost_s_per_m is negative at row {neg // cols}, col {neg % cols}")
     if bad_delay >= 0:
-        raise ValueError("entry_delay_s must be finite and >= 0 in zones "
-                         f"(row {bad_delay // cols}, col {bad_delay % cols})")
+        raise _delay_error(bad_delay, cols)
     src_rows, src_cols, ids, pflat = _check_sources(cells, source_rows, source_cols,
                                                     source_ids)
     width, nb = queue_params(cell, nk, uses_slope, cmin, cpos, cmax)
