@@ -100,15 +100,17 @@ def test_disk_full_anywhere_keeps_the_previous_export(run, tmp_path, monkeypatch
         # what pyogrio raises when SQLite/GDAL hits a full disk inside a write
         message = "sqlite3_exec(COMMIT) failed: database or disk is full" if where == "GDAL commit" else \
             "Failure writing DBF record 12: No space left on device"
-        real = pyogrio.write_dataframe
         target = "coverage.gpkg" if where == "GDAL commit" else ".shp"
 
-        def gdal_write(df, path, *args, **kwargs):
-            if target in str(path):
-                raise pyogrio.errors.DataSourceError(message)
-            return real(df, path, *args, **kwargs)
+        def gdal_write(real):  # field by field (write_dataframe) or through Arrow (write_arrow)
+            def write(df, path, *args, **kwargs):
+                if target in str(path):
+                    raise pyogrio.errors.DataSourceError(message)
+                return real(df, path, *args, **kwargs)
+            return write
 
-        monkeypatch.setattr(pyogrio, "write_dataframe", gdal_write)
+        monkeypatch.setattr(pyogrio, "write_dataframe", gdal_write(pyogrio.write_dataframe))
+        monkeypatch.setattr(pyogrio, "write_arrow", gdal_write(pyogrio.write_arrow))
     elif where == "rasters":
         import rasterio.errors
 
