@@ -63,6 +63,44 @@ def test_spec_collects_geodata_and_excludes_test_stacks():
     assert "numba_cache_key.txt" in source
 
 
+def needed_modules() -> set[str]:
+    """Top-level modules of every distribution the project depends on (pyproject.toml), with
+    their own requirements, transitively (as installed here; extras left out)."""
+    import importlib.metadata as md
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    def key(name):
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    todo = [Requirement(d).name for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]]
+    seen = set()
+    while todo:
+        name = todo.pop()
+        if key(name) in seen:
+            continue
+        seen.add(key(name))
+        try:
+            requires = md.distribution(name).requires or []
+        except md.PackageNotFoundError:
+            continue
+        for text in requires:
+            req = Requirement(text)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                todo.append(req.name)
+    return {module for module, dists in md.packages_distributions().items() if any(key(d) in seen for d in dists)}
+
+
+def test_spec_excludes_nothing_the_app_or_its_dependencies_import():
+    """A package left out of the bundle that the app needs breaks that part only in the bundle:
+    cryptography (protected projects), PyYAML (dask's configuration), Jinja2 (distributed)."""
+    excludes = set(re.findall(r'"([^"]+)"', re.search(r"excludes = \[(.*?)\n\]", spec_source(), re.S).group(1)))
+    wrongly = excludes & needed_modules()
+    assert not wrongly, f"the spec excludes modules the app needs: {sorted(wrongly)}"
+    assert {"cryptography", "yaml", "numba", "dask", "arro3"} <= needed_modules()  # the walk sees them
+
+
 def test_packaging_files_present_and_scripts_parse():
     for name in ("build.sh", "smoke.sh", "install-linux.sh", "coverage-app.desktop", "icon.svg", "icon.png",
                  "README.md", "entry.py"):
