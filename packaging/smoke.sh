@@ -5,13 +5,14 @@
 #
 # Every run of the bundle uses `env -i PATH=/usr/bin:/bin HOME=<empty temp dir>` from a temp
 # working directory, so nothing of the build machine's Python environment can leak in.
-#   a) `coverage-app info` lists the bundled project (37 townships, 5832 villages); start-up time
+#   a) `coverage-app info` lists the bundled project (37 townships, 6829 villages); start-up time
 #   b) `coverage-app analyse --cell-size 1000` writes coverage.gpkg and travel_time_primary.tif with
 #      the right CRS (so the PROJ data was found), also with a foreign PROJ_LIB/GDAL_DATA set; numba's
 #      cache goes to the user's cache folder, never into the bundle
 #   c) `coverage-app brief --cell-size 2000` writes a PDF (skipped if the bundle has no `brief`)
 #   d) the desktop window opens on the bundled project under Xvfb: time to first window, a
 #      screenshot in packaging/smoke_gui.png (not committed; look at it)
+#   e) (run before d) a protected project written and read back; a sweep of 2 draws on 2 workers
 # The outputs are checked with the build machine's Python (rasterio, pyogrio) when it has them,
 # else with gdalinfo/ogrinfo if installed. Needs for d): Xvfb, xdotool, and ImageMagick's
 # `import` (Debian: apt-get install xvfb xdotool imagemagick); d) is skipped if they are missing.
@@ -55,8 +56,8 @@ touch "$TMP/marker"
 echo "a) coverage-app info"
 t0=$(now); app "$EXE" info >"$TMP/info.txt" 2>"$TMP/info.err"; rc=$?; t1=$(now)
 t2=$(now); app "$EXE" info >/dev/null 2>&1; t3=$(now)
-if [[ $rc -eq 0 ]] && grep -Eq '^Townships +townships +37 ' "$TMP/info.txt" && grep -Eq '^Villages +villages +5832 ' "$TMP/info.txt"; then
-  pass "37 townships and 5832 villages listed (start-up: first run $(secs "$t0" "$t1") s, second $(secs "$t2" "$t3") s)"
+if [[ $rc -eq 0 ]] && grep -Eq '^Townships +townships +37 ' "$TMP/info.txt" && grep -Eq '^Villages +villages +6829 ' "$TMP/info.txt"; then
+  pass "37 townships and 6829 villages listed (start-up: first run $(secs "$t0" "$t1") s, second $(secs "$t2" "$t3") s)"
 else
   fail "info (exit $rc)"; cat "$TMP/info.txt" "$TMP/info.err"
 fi
@@ -91,8 +92,8 @@ for layer in ("villages", "catchments", "townships", "facilities"):
         problems.append(f"coverage.gpkg/{layer} CRS is {crs}, expected EPSG:4326")
     print(f"      coverage.gpkg/{layer}: {info['features']} features, {crs}")
 villages = pyogrio.read_dataframe(f"{out}/coverage.gpkg", layer="villages")
-if len(villages) != 5832:
-    problems.append(f"{len(villages)} villages, expected 5832")
+if len(villages) != 6829:
+    problems.append(f"{len(villages)} villages, expected 6829")
 x, y = villages.geometry.x, villages.geometry.y
 if not (x.between(93, 98).all() and y.between(21, 28).all()):
     problems.append("village coordinates are not in lon/lat over Sagaing: reprojection went wrong")
@@ -165,6 +166,28 @@ if app "$EXE" --help 2>/dev/null | grep -q '\bbrief\b'; then
   fi
 else
   skip "the bundle has no brief command (coverage_app/cli/brief.py missing at build time)"
+fi
+
+# --------------------------------------------------------------------------- e) protect, sweep
+# Parts the bundle can lose without any other step noticing: cryptography (protected projects),
+# dask + distributed with PyYAML and Jinja2 (sweeps on a LocalCluster of worker processes).
+echo "e) coverage-app protect / info of the protected project; sweep on a 2-worker LocalCluster"
+app env SMOKE_PW="smoke passphrase 1" "$EXE" protect --out "$TMP/p.covprojx" --passphrase-env SMOKE_PW \
+  >"$TMP/protect.txt" 2>&1; rc=$?
+if [[ $rc -eq 0 && -s "$TMP/p.covprojx" ]] && app env SMOKE_PW="smoke passphrase 1" "$EXE" info "$TMP/p.covprojx" \
+    --passphrase-env SMOKE_PW >"$TMP/pinfo.txt" 2>&1 && grep -Eq '^Townships +townships +37 ' "$TMP/pinfo.txt"; then
+  pass "protected project written and read back"
+else
+  fail "protect (exit $rc) or info of the protected project"; tail -5 "$TMP/protect.txt" "$TMP/pinfo.txt"
+fi
+printf 'version = 1\ndraws = 2\nseed = 1\n[analysis]\ncell_size_m = 5000.0\n[vary]\nspeeds = { uniform = [0.8, 1.2] }\n' \
+  >"$WORK/smoke_sweep.toml"
+t0=$(now); app "$EXE" sweep "$WORK/smoke_sweep.toml" --out "$TMP/sweep" --workers 2 --quiet >"$TMP/sweep.txt" 2>&1; rc=$?
+t1=$(now)
+if [[ $rc -eq 0 && -s "$TMP/sweep/sweep.gpkg" && -s "$TMP/sweep/run.json" ]]; then
+  pass "sweep of 2 draws on 2 worker processes in $(secs "$t0" "$t1") s"
+else
+  fail "sweep (exit $rc)"; tail -20 "$TMP/sweep.txt"
 fi
 
 # --------------------------------------------------------------------------- d) desktop window
