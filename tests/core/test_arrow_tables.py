@@ -97,6 +97,7 @@ def uncovered_tables():
     yield "points and polygons", base.set_geometry([shapely.Point(1, 1), *base.geometry.iloc[1:]], crs=base.crs)
     yield "a named index", base.rename_axis("fid_in_file")
     yield "unsigned 64-bit integers", base.assign(u=np.array([1, 2, 3], dtype="uint64"))
+    yield "a text column named geometry", base.rename_geometry("geom").assign(geometry=["a", "b", "c"])
 
 
 @pytest.mark.parametrize("what, table", list(uncovered_tables()), ids=[w for w, _ in uncovered_tables()])

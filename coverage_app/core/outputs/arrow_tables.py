@@ -40,6 +40,8 @@ def write_arrow_table(table, path, driver: str | None = None, layer: str | None 
     geometry_type = _layer_geometry_type(geometry, driver)
     if geometry_type is None:
         return False
+    if table.geometry.name != "geometry" and "geometry" in table.columns:  # the name the WKB column takes
+        return False
     arrays, names = [], []
     for name in table.columns:
         if name == table.geometry.name:
