@@ -17,10 +17,17 @@ import numpy as np
 import pandas as pd
 import shapely
 
+try:
+    from arro3.core import Array, DataType, Field, Table
+except ImportError:  # then every table is written field by field
+    Array = None
+
 _PROMOTES_MIXED = {"GPKG", "FlatGeobuf"}  # pyogrio.raw.DRIVERS_NO_MIXED_SINGLE_MULTI
-_MULTI = {frozenset({"Polygon", "MultiPolygon"}): "MultiPolygon",
-          frozenset({"LineString", "MultiLineString"}): "MultiLineString",
-          frozenset({"Point", "MultiPoint"}): "MultiPoint"}
+# each multi type: the single type it takes in, and how to wrap single parts into it
+_MULTI_OF = {"MultiPolygon": (shapely.GeometryType.POLYGON, shapely.multipolygons),
+             "MultiLineString": (shapely.GeometryType.LINESTRING, shapely.multilinestrings),
+             "MultiPoint": (shapely.GeometryType.POINT, shapely.multipoints)}
+_MIXED = {frozenset({multi, multi[len("Multi"):]}): multi for multi in _MULTI_OF}  # e.g. Polygon + MultiPolygon
 
 
 def write_arrow_table(table, path, driver: str | None = None, layer: str | None = None,
@@ -28,11 +35,7 @@ def write_arrow_table(table, path, driver: str | None = None, layer: str | None 
     """Write GeoDataFrame ``table`` to ``path`` (``driver`` "GPKG" or "ESRI Shapefile", ``layer``
     and ``encoding`` as for ``write_dataframe``) through GDAL's Arrow interface; False, having
     written nothing, if the table is not one this path covers."""
-    if driver not in ("GPKG", "ESRI Shapefile") or len(table) == 0 or not _index_left_out(table):
-        return False
-    try:
-        from arro3.core import Array, DataType, Field, Table
-    except ImportError:
+    if Array is None or driver not in ("GPKG", "ESRI Shapefile") or len(table) == 0 or not _index_left_out(table):
         return False
     geometry = table.geometry.values
     if geometry.isna().any() or geometry.is_empty.any() or geometry.has_z.any():
@@ -46,18 +49,18 @@ def write_arrow_table(table, path, driver: str | None = None, layer: str | None 
     for name in table.columns:
         if name == table.geometry.name:
             continue
-        array = _arrow_column(table[name], name, Array, DataType, Field)
-        if array is None:
+        column = _arrow_column(table[name])
+        if column is None:
             return False
-        arrays.append(array)
+        arrays.append(_nullable(name, *column))
         names.append(name)
     shapes = np.asarray(geometry, dtype=object)
-    if geometry_type.startswith("Multi") and driver in _PROMOTES_MIXED:
-        single = shapely.get_type_id(shapes) == shapely.get_type_id(_SINGLE[geometry_type])
+    if geometry_type in _MULTI_OF and driver in _PROMOTES_MIXED:
+        single_type, wrap = _MULTI_OF[geometry_type]
+        single = shapely.get_type_id(shapes) == single_type
         shapes = shapes.copy()
-        shapes[single] = _to_multi(shapes[single], geometry_type)
-    wkb = shapely.to_wkb(shapes)
-    arrays.append(Array(wkb.tolist(), type=Field("geometry", DataType.binary(), nullable=True)))
+        shapes[single] = wrap(shapes[single], indices=np.arange(int(single.sum())))
+    arrays.append(_nullable("geometry", shapely.to_wkb(shapes).tolist(), DataType.binary()))
     names.append("geometry")
     import pyogrio
 
@@ -67,18 +70,9 @@ def write_arrow_table(table, path, driver: str | None = None, layer: str | None 
     return True
 
 
-_SINGLE = {"MultiPolygon": shapely.Polygon(), "MultiLineString": shapely.LineString(), "MultiPoint": shapely.Point()}
-
-
 def _index_left_out(table) -> bool:
     """True if ``GeoDataFrame.to_file`` leaves the index out (unnamed integers, as here)."""
     return list(table.index.names) == [None] and pd.api.types.is_integer_dtype(table.index.dtype)
-
-
-def _to_multi(shapes: np.ndarray, multi_type: str) -> np.ndarray:
-    build = {"MultiPolygon": shapely.multipolygons, "MultiLineString": shapely.multilinestrings,
-             "MultiPoint": shapely.multipoints}[multi_type]
-    return build(shapes, indices=np.arange(len(shapes)))
 
 
 def _layer_geometry_type(geometry, driver: str) -> str | None:
@@ -86,8 +80,8 @@ def _layer_geometry_type(geometry, driver: str) -> str | None:
     kinds = frozenset(pd.unique(np.asarray(geometry.geom_type, dtype=object)))
     if len(kinds) == 1:
         return next(iter(kinds))
-    if kinds in _MULTI:
-        return _MULTI[kinds] if driver in _PROMOTES_MIXED else "Unknown"
+    if kinds in _MIXED:
+        return _MIXED[kinds] if driver in _PROMOTES_MIXED else "Unknown"
     return None
 
 
@@ -98,27 +92,29 @@ def _crs_text(crs) -> str | None:
     return f"EPSG:{epsg}" if epsg else crs.to_wkt("WKT1_GDAL")
 
 
-def _arrow_column(series: pd.Series, name: str, Array, DataType, Field):
-    """An Arrow array of ``series`` as ``write_dataframe`` would write it (integers as int64 or
-    int32, pandas' nullable ones with missing values as null, floats with NaN as null, text with
-    missing values as null); None for any other kind."""
+def _nullable(name: str, values: list, kind):
+    return Array(values, type=Field(name, kind, nullable=True))
+
+
+def _arrow_column(series: pd.Series):
+    """The values of ``series`` (a list, None for missing) and their Arrow type, as
+    ``write_dataframe`` would write them: integers as int64 or int32 (pandas' nullable ones with
+    missing values as null), floats with NaN as null, text with missing values as null; None for
+    any other kind."""
     dtype = series.dtype
     if isinstance(dtype, pd.api.extensions.ExtensionDtype) and pd.api.types.is_integer_dtype(dtype):
-        dtype = dtype.numpy_dtype  # pandas' nullable integers (Int64, ...): missing values as null
+        dtype = dtype.numpy_dtype  # pandas' nullable integers (Int64, ...)
     if isinstance(dtype, np.dtype) and dtype.kind in "iu" and dtype.itemsize <= 8 and dtype != np.uint64:
-        values = series.to_numpy(dtype=object, na_value=None)
         kind = DataType.int32() if dtype.itemsize <= 4 and dtype != np.uint32 else DataType.int64()
-        return Array(values.tolist(), type=Field(name, kind, nullable=True))
+        return series.to_numpy(dtype=object, na_value=None).tolist(), kind
     if isinstance(dtype, np.dtype) and dtype.kind == "f" and dtype.itemsize in (4, 8):
         values = series.to_numpy()
-        listed = np.where(np.isnan(values), None, values).tolist()
-        kind = DataType.float32() if dtype.itemsize == 4 else DataType.float64()
-        return Array(listed, type=Field(name, kind, nullable=True))
+        return np.where(np.isnan(values), None, values).tolist(), \
+            DataType.float32() if dtype.itemsize == 4 else DataType.float64()
     if isinstance(dtype, pd.StringDtype) or dtype == object:
         values = series.to_numpy(dtype=object)
         missing = pd.isna(values)
         if not all(isinstance(v, str) for v in values[~missing]):
             return None
-        listed = np.where(missing, None, values).tolist()
-        return Array(listed, type=Field(name, DataType.string(), nullable=True))
+        return np.where(missing, None, values).tolist(), DataType.string()
     return None
