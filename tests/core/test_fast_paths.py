@@ -3,6 +3,8 @@ grid is read without a warp, travel-time rasters are written strip by strip with
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import rasterio
@@ -118,7 +120,7 @@ def test_geopackage_written_unsynced_is_complete_and_the_gdal_option_is_put_back
 
 
 def test_numba_starts_without_importing_scipy_and_scipy_still_imports_after():
-    """kernels._numba_start_without_scipy: with SciPy installed, importing the engine and loading its
+    """travel.jit.numba_start_without_scipy: with SciPy installed, importing the engine and loading its
     kernels imports no SciPy module (0.15-0.25 s of every start), and SciPy imports normally after."""
     import importlib.util
     import subprocess
@@ -132,3 +134,29 @@ def test_numba_starts_without_importing_scipy_and_scipy_still_imports_after():
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert run.stdout.split() == ["[]", "scipy.ndimage"]
+
+
+def test_cached_kernels_load_without_numba_compiler_registries_and_compile_where_not_cached(tmp_path):
+    """travel.jit._lean_cache_class: a kernel compiled in one process (numba's compiler loads its registries)
+    is loaded from the on-disk cache in the next without them (numba.np.linalg is one: 0.2-0.3 s of every
+    start), and gives the same result; the engine's own kernels load the same way."""
+    import subprocess
+    import sys
+
+    (tmp_path / "lean_probe.py").write_text(
+        "from coverage_app.core.travel.jit import jit_kernel\n\n"
+        "@jit_kernel\ndef half_sum(a):\n    s = 0.0\n    for i in range(a.shape[0]):\n        s += a[i] * 0.5\n"
+        "    return s\n")
+    code = ("import sys\nimport numpy as np\nimport lean_probe\nfrom coverage_app.core.travel import engine\n"
+            "engine.warm_up()\nprint(lean_probe.half_sum(np.arange(10.0)), 'numba.np.linalg' in sys.modules, "
+            "lean_probe.half_sum.stats.cache_hits.get(lean_probe.half_sum.signatures[0], 0))\n")
+    # the probe's cache goes beside it in tmp_path; the engine's is the package's (warm after any other run)
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    env.pop("NUMBA_DISABLE_JIT", None)
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env) for _ in range(2)]
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+    (first_sum, first_loaded, first_hits), (second_sum, second_loaded, second_hits) = (r.stdout.split() for r in runs)
+    assert first_sum == second_sum == "22.5"
+    assert (first_loaded, first_hits) == ("True", "0")  # compiled: numba's compiler with its registries
+    assert (second_loaded, second_hits) == ("False", "1")  # loaded from the cache without them

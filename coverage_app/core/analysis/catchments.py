@@ -15,7 +15,7 @@ from rasterio import features
 from coverage_app.core.grid import Grid
 from coverage_app.core.data.model import ProjectData
 from coverage_app.core.results import TIERS, AnalysisResult, TierResult
-from coverage_app.core.travel.kernels import jit_kernel
+from coverage_app.core.travel.jit import jit_kernel
 
 
 _NOT_YET = object()  # catchment shapes not computed beforehand

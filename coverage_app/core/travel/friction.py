@@ -29,7 +29,8 @@ from rasterio import features
 from coverage_app.core.travel.burn import burn, geojson_many
 from coverage_app.core.travel.crossings import (board_at_the_water, burn_water, major_water, road_river_cuts,
                                                 snap_crossings)
-from coverage_app.core.travel.kernels import FERRY_MAX, ZONE_MAX, jit_kernel
+from coverage_app.core.travel.jit import jit_kernel
+from coverage_app.core.travel.kernels import FERRY_MAX, ZONE_MAX
 from coverage_app.core.travel.onto_grid import read_class_codes, read_elevation, read_surface
 from coverage_app.core.errors import InputError, Problem
 from coverage_app.core.feedback import report

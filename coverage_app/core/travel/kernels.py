@@ -1,10 +1,10 @@
 """Numba kernels of the travel-time engine (see :mod:`coverage_app.core.travel.engine` for the
 algorithm and cost model): filling the padded cell records, seeding and running the bucket
-queue search, the change-log diffs of incremental edits, and :func:`jit_kernel` (the repair
-kernels of :func:`~coverage_app.core.travel.engine.remove_source` are in :mod:`.repair`).
+queue search and the change-log diffs of incremental edits (the repair kernels of
+:func:`~coverage_app.core.travel.engine.remove_source` are in :mod:`.repair`).
 
-Every jitted function of the engine lives here (or in :mod:`.repair`): ``njit(cache=True,
-nogil=True)``, so the compiled code is cached on disk next to this file (or in
+Every jitted function of the engine lives here (or in :mod:`.repair`): :func:`~.jit.jit_kernel`
+(``njit(cache=True, nogil=True)``), so the compiled code is cached on disk next to this file (or in
 NUMBA_CACHE_DIR) and a worker thread does not hold the GIL. The packaging spec collects the modules that use ``jit_kernel``
 or ``cache=True`` as plain .py files and hashes their sources into the cache key.
 
@@ -18,35 +18,14 @@ the int64 ``st`` array: :data:`FREE` ... :data:`NLOG`.
 from __future__ import annotations
 
 import math
-import sys
-from contextlib import contextmanager
 
 import numpy as np
 
+from coverage_app.core.travel.jit import jit_kernel, numba_start_without_scipy
 
-@contextmanager
-def _numba_start_without_scipy():
-    """Numba's start-up without SciPy, where SciPy is installed (the test extras, conda, many GIS
-    environments; a plain ``pip install`` of the app has none): ``import numba`` imports ``scipy``
-    only to check its version, and its first dispatch imports ``scipy.linalg.cython_blas`` only
-    to learn whether ``np.dot`` and friends may call BLAS. No kernel of ours uses BLAS, and the
-    two imports cost 0.15-0.25 s of every process start (``python -X importtime``). Both names
-    are hidden while numba starts (an import of a name that is None in ``sys.modules`` fails at
-    once, parents untouched) and given back after, so anything imported later finds SciPy."""
-    hidden = [name for name in ("scipy", "scipy.linalg.cython_blas") if name not in sys.modules]
-    for name in hidden:
-        sys.modules[name] = None
-    try:
-        yield
-    finally:
-        for name in hidden:
-            if name in sys.modules and sys.modules[name] is None:
-                del sys.modules[name]
-
-
-with _numba_start_without_scipy():
+with numba_start_without_scipy():
     from llvmlite import ir
-    from numba import njit, types
+    from numba import types
     from numba.core import cgutils
     from numba.extending import intrinsic
 
@@ -67,17 +46,6 @@ _ZONE_BITS = 16
 
 # Indices into the int64 queue state array ``st``.
 FREE, BUMP, LIVE, CUR, WIN, HSIZE, EXPANDED, NLOG = range(8)
-
-
-def jit_kernel(fn):
-    """``njit(cache=True, nogil=True)``; without the on-disk cache where numba finds no
-    place for it (e.g. a frozen app shipping no .py sources: numba raises at decoration).
-    Setting NUMBA_CACHE_DIR to a writable folder and shipping the modules that use it as
-    .py files (the packaging spec does) keeps caching."""
-    try:
-        return njit(cache=True, nogil=True)(fn)
-    except RuntimeError:  # pragma: no cover - "cannot cache function ... no locator"
-        return njit(nogil=True)(fn)
 
 
 @intrinsic
@@ -109,7 +77,7 @@ def _prefetch_probe(a):
 
 
 try:  # a speed hint only: fall back to nothing if this LLVM refuses it
-    with _numba_start_without_scipy():  # numba's first dispatch: its typing registries load here
+    with numba_start_without_scipy():  # numba's first dispatch (where it compiles: its registries load here)
         _prefetch_probe(np.zeros(1, np.float64))
     _prefetch = _prefetch_intrinsic
 except Exception:  # pragma: no cover

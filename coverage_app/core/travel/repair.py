@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from coverage_app.core.travel.kernels import NLOG, PAD, jit_kernel
+from coverage_app.core.travel.jit import jit_kernel
+from coverage_app.core.travel.kernels import NLOG, PAD
 
 __all__ = ["cells_of", "refresh_outputs", "reset_cells"]
 
