@@ -44,6 +44,7 @@ def since_exec():  # seconds since the process was created (the kernel's clock, 
 from coverage_app.core import startup
 startup.hold()  # as the console script (coverage_app.__main__.console_main) starts the app
 HEAVY = ("dask", "distributed", "cryptography", "matplotlib", "scipy", "numba", "skimage")
+import coverage_app.ui.app  # as the console script: before any PySide6 module (ui/app.py says why)
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
