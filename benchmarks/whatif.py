@@ -147,10 +147,31 @@ def main(argv=None):
 
             prof = cProfile.Profile()
             prof.enable()
+        # both signals are watched from the click on: the repaint can run in the same pass of the
+        # event loop as result_shown, before a second wait() would be listening
+        marks, loop = {}, QEventLoop()
+
+        def shown():
+            if window.result is not None:
+                marks.setdefault("shown", time.perf_counter())
+
+        def painted(_ms):
+            if "shown" in marks and "painted" not in marks:
+                marks["painted"] = time.perf_counter()
+                loop.quit()
+
+        window.result_shown.connect(shown)
+        window.canvas.rendered.connect(painted)
         t0 = time.perf_counter()
         window.scenarios.push_edit(edit)
-        t_shown = wait(window.result_shown, condition=lambda: window.result is not None)
-        t_paint = wait(window.canvas.rendered)
+        if "painted" not in marks:
+            QTimer.singleShot(300_000, loop.quit)
+            loop.exec()
+        window.result_shown.disconnect(shown)
+        window.canvas.rendered.disconnect(painted)
+        if "painted" not in marks:
+            raise SystemExit(f"timed out waiting for the repaint after {edit['type']}")
+        t_shown, t_paint = marks["shown"], marks["painted"]
         if prof is not None:
             prof.disable()
             prof.dump_stats(args.cprofile_worker + ".gui" if first else args.cprofile)

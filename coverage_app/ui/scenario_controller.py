@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 import math
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
 from coverage_app.core.analysis.edits import apply_facility_edits, apply_zone_edits, new_edit_id, validate_edit
@@ -27,6 +27,10 @@ from .scenario_panel import AddFacilityDialog, EditCommand, StatusDialog
 from .session import Controller
 
 log = logging.getLogger("coverage_app.ui")
+
+# How long a quick update may take before the facilities are redrawn without its result (ms): the
+# target of a what-if at 250 m (issue 14). Within it the edit and its result are drawn in one repaint.
+FACILITY_REDRAW_WAIT_MS = 300
 
 
 class ScenarioController(Controller):
@@ -53,6 +57,14 @@ class ScenarioController(Controller):
         p.as_of_changed.connect(self._as_of_changed)
         map_tools.tool_clicked.connect(self._tool_clicked)
         self.compared = None  # {"a", "b", "ka", "kb"} of the comparison on show (names None = baseline)
+        # A quick update's facility redraw waits for its result: redrawn and repainted while the update
+        # runs, the map took the GIL from it (its worker time 0.35 s instead of 0.23 s, median, at 250 m:
+        # benchmarks/README.md, eleventh pass). Drawn with the result, or after FACILITY_REDRAW_WAIT_MS.
+        self._facilities_later = QTimer(self)
+        self._facilities_later.setSingleShot(True)
+        self._facilities_later.setInterval(FACILITY_REDRAW_WAIT_MS)
+        self._facilities_later.timeout.connect(self.refresh_facilities)
+        analysis.result_shown.connect(self._facilities_with_result)
         session.scenario_changed.connect(self.check_comparison)
         analysis.panel.params_edited.connect(self.check_comparison)  # after the analysis took the new params
 
@@ -226,13 +238,20 @@ class ScenarioController(Controller):
             self.refresh_facilities()
             self.analysis.show_result(cache[key], key)
             return
-        # the update first: the facilities are redrawn while it runs in the background
         previous = cache.get(self.analysis.key(before))
         if previous is not None and self.data is not None:
             self.analysis.start_update(previous, copy.deepcopy(scenario), edit, key)
-        elif self.session.result is not None:
+            self._facilities_later.start()  # drawn with the update's result (see __init__)
+            return
+        # a full run: the facilities are redrawn while it runs in the background
+        if self.session.result is not None:
             self.analysis.start_analysis(copy.deepcopy(scenario), key, label="Updating results")
         self.refresh_facilities()
+
+    def _facilities_with_result(self) -> None:
+        """A result is on show: a facility redraw still waiting goes with it (the same repaint)."""
+        if self._facilities_later.isActive():
+            self.refresh_facilities()
 
     def remove_scenario_edit(self, name: str, edit: dict) -> None:
         scenario = self.project.scenario(name)
@@ -251,6 +270,7 @@ class ScenarioController(Controller):
 
     def refresh_facilities(self, *_args) -> None:
         """Draw facilities as the active scenario has them (statuses changed, new ones added)."""
+        self._facilities_later.stop()  # drawn now: a redraw waiting for a result is not needed
         if self.data is None:
             return
         scenario = self.active_scenario()

@@ -205,3 +205,68 @@ def test_a_vector_layer_reprojects_only_the_geometries_new_to_it(qapp, monkeypat
     fresh = VectorLayer("v", "villages", b, map_crs)
     assert all(shapely.equals_exact(layer.geoms, fresh.geoms, tolerance=0.0))
     assert layer.extent() == fresh.extent()
+
+
+def _status_of(window, fac_id):
+    frame = window.stack.by_title("Health facilities").frame
+    return str(frame.loc[frame["fac_id"].astype(str) == fac_id, "status"].iloc[0])
+
+
+def _a_counted_facility(result):
+    fac = result.facilities
+    return str(fac.loc[fac["counts_primary"] & fac["on_grid"], "fac_id"].iloc[0])
+
+
+def test_a_quick_update_draws_the_edit_with_its_result_in_one_repaint(window, qtbot):
+    """The facility redraw of a what-if waits for the update's result (no repaint while the update
+    runs: it took the GIL from it), and the edit and the result are drawn in the same repaint."""
+    baseline = run_analysis(qtbot, window)
+    fac_id = _a_counted_facility(baseline)
+    window.scenarios._facilities_later.setInterval(600_000)  # the update always comes first here
+    window.canvas.repaint()  # the baseline's own repaint now, not inside the edit
+    renders = []
+    window.canvas.rendered.connect(lambda _ms: renders.append(window.result))
+    with qtbot.waitSignal(window.result_shown, timeout=60000):
+        window.scenarios.push_edit({"type": "set_status", "fac_id": fac_id, "status": "closed", "date": "2024-01-01"})
+        assert _status_of(window, fac_id) != "closed"  # not redrawn yet: the update runs
+    assert _status_of(window, fac_id) == "closed"  # drawn with the result
+    assert not window.scenarios._facilities_later.isActive()
+    qtbot.waitUntil(lambda: bool(renders) and renders[-1] is window.result, timeout=10000)
+    wait_idle(qtbot, window)
+    assert renders == [window.result]  # one repaint, after the result: not one before it
+
+
+def test_a_slow_or_failed_update_still_draws_the_edit(window, qtbot, monkeypatch):
+    """An update slower than the wait (FACILITY_REDRAW_WAIT_MS) or one that fails: the edit is drawn
+    without its result (nothing the user did is lost from the map)."""
+    import threading
+
+    baseline = run_analysis(qtbot, window)
+    fac_id = _a_counted_facility(baseline)
+    release = threading.Event()
+    real = jobs.update_result
+
+    def slow(*a, **k):
+        release.wait(30)
+        return real(*a, **k)
+
+    monkeypatch.setattr(jobs, "update_result", slow)
+    window.scenarios._facilities_later.setInterval(50)
+    window.scenarios.push_edit({"type": "set_status", "fac_id": fac_id, "status": "closed", "date": "2024-01-01"})
+    qtbot.waitUntil(lambda: _status_of(window, fac_id) == "closed", timeout=10000)  # before the result
+    assert window.result is baseline
+    with qtbot.waitSignal(window.result_shown, timeout=60000):
+        release.set()
+    assert _status_of(window, fac_id) == "closed" and window.result is not baseline
+    wait_idle(qtbot, window)
+
+    def fail(*a, **k):
+        raise RuntimeError("update failed")
+
+    monkeypatch.setattr(jobs, "update_result", fail)
+    monkeypatch.setattr("coverage_app.ui.dialogs.show_error", lambda *a, **k: None)
+    other = str(baseline.facilities.loc[baseline.facilities["counts_primary"] & baseline.facilities["on_grid"]
+                                        & (baseline.facilities["fac_id"].astype(str) != fac_id), "fac_id"].iloc[0])
+    window.scenarios.push_edit({"type": "set_status", "fac_id": other, "status": "destroyed", "date": "2024-01-01"})
+    qtbot.waitUntil(lambda: _status_of(window, other) == "destroyed", timeout=10000)
+    wait_idle(qtbot, window)
