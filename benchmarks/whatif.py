@@ -64,22 +64,20 @@ def main(argv=None):
     window.resize(1400, 900)
     window.show()
 
-    def wait(signal, timeout_s=300.0, condition=None):
-        """Run the event loop until ``signal`` fires (and ``condition()`` holds); the time it fired."""
-        loop, seen = QEventLoop(), {}
+    def wait(signal, timeout_s=300.0):
+        """Run the event loop until ``signal`` fires."""
+        loop, seen = QEventLoop(), []
 
         def fired(*_):
-            if condition is None or condition():
-                seen.setdefault("t", time.perf_counter())
-                loop.quit()
+            seen.append(True)
+            loop.quit()
 
         signal.connect(fired)
         QTimer.singleShot(int(timeout_s * 1000), loop.quit)
         loop.exec()
         signal.disconnect(fired)
-        if "t" not in seen:
+        if not seen:
             raise SystemExit(f"timed out waiting for {signal}")
-        return seen["t"]
 
     def idle():
         loop = QEventLoop()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 # The geodata stack before PySide6: once imported, PySide6 reads the source of every module
 # imported after it (its import hook looks for ``from __feature__ import``), 0.2-0.3 s of the
-# app's start for pandas, geopandas, shapely, pyproj, rasterio and pyogrio (~470 modules), which
+# app's start for pandas, geopandas, shapely, pyproj, rasterio and pyogrio (~550 modules), which
 # loading the first project needs anyway (benchmarks/ui.py; tests/ui/test_startup.py).
 import geopandas  # noqa: F401
 import pyogrio  # noqa: F401

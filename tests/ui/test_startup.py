@@ -114,7 +114,7 @@ def test_unpainted_window_warms_after_the_fallback_and_a_closed_one_does_not(qtb
 
 def test_geodata_stack_is_imported_before_pyside6_so_its_import_hook_skips_it(tmp_path):
     """ui/app.py imports geopandas, pyogrio and rasterio before PySide6: PySide6's import hook reads
-    the source of every module imported after PySide6 (0.2-0.3 s of the start for these ~470); a
+    the source of every module imported after PySide6 (0.2-0.3 s of the start for these ~550); a
     package's top module imported by name again later is read once, its submodules must not be."""
     code = ("import sys\nimport coverage_app.ui.app\nfrom coverage_app.ui import main_window\n"
             "order = list(sys.modules)\n"
