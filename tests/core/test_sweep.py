@@ -220,7 +220,9 @@ def test_a_lost_worker_costs_only_its_tasks(serial, data, cluster):
             finished = re.match(r"Draw (\d+) of (\d+)", message)
             if finished and int(finished[1]) <= int(finished[2]) // 2 and not state["killed"]:
                 state["killed"] = True
-                killer.run(die_soon, workers=[first])
+                # the worker may die before its reply to run() is sent (a loaded host): that is
+                # the point, so the broken reply is not an error of the test
+                killer.run(die_soon, workers=[first], on_error="ignore")
 
         def cancelled(self):
             return False
@@ -251,7 +253,7 @@ def test_cancel_stops_the_tasks(data, cluster):
     with Client(cluster.scheduler_address) as c:
         import time
 
-        for _ in range(50):
+        for _ in range(200):  # up to 20 s: a loaded host forgets the cancelled tasks slowly
             left = c.run_on_scheduler(lambda dask_scheduler: [k for k in dask_scheduler.tasks
                                                               if str(k).startswith("sweep-")])
             if not left:
