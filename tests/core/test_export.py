@@ -184,24 +184,42 @@ def test_input_files_hashes_each_file_once(monkeypatch):
     assert sum(len(f["layers"]) for f in files) == len(project.layers)
 
 
-def test_travel_time_strips_replace_nan_and_allocation_is_written_whole(tmp_path, monkeypatch):
+class _CountingWriter:
+    """A rasterio dataset in write mode whose ``write`` calls are counted (windows kept)."""
+
+    def __init__(self, dst):
+        self._dst, self.windows = dst, []
+
+    def write(self, array, band, window=None):
+        self.windows.append(window)
+        self._dst.write(array, band, window=window)
+
+    def __getattr__(self, name):
+        return getattr(self._dst, name)
+
+
+def test_raster_strips_replace_nan_and_strips_without_data_are_left_to_gdal(tmp_path, monkeypatch):
     """Strips of whole tile rows (forced small here: 3 strips of 256, 256 and 88 rows) give the
-    grid back exactly, NaN as nodata; an int32 band already in its nodata convention is written
-    in one call."""
+    grid back exactly, NaN as nodata. A strip with no data is not written, and GDAL fills its
+    tiles with the nodata value when the file closes: the files read back the same."""
     from coverage_app.core.outputs import export
 
     monkeypatch.setattr(export, "_STRIP_BYTES", 1)
     rng = np.random.default_rng(3)
     minutes = rng.uniform(0, 500, (600, 70)).astype("float32")
     minutes[rng.random(minutes.shape) < 0.2] = np.nan
+    minutes[256:512] = np.nan  # the middle strip reaches nothing
     allocation = rng.integers(-1, 9, minutes.shape).astype("int32")
+    allocation[:256] = -1  # the first strip has no facility
     assert export._strip_rows(70, 4) == 256
     base = dict(driver="GTiff", width=70, height=600, count=1, crs="EPSG:32646",
                 transform=rasterio.transform.from_origin(500000, 2500000, 250, 250))
     with rasterio.open(tmp_path / "t.tif", "w", dtype="float32", nodata=-9999, **base, **export.TRAVEL_TIME_PROFILE) as dst:
-        export._write_strips(dst, minutes, -9999)
+        export._write_strips(counted := _CountingWriter(dst), minutes, -9999)
+    assert [w.row_off for w in counted.windows] == [0, 512]
     with rasterio.open(tmp_path / "a.tif", "w", dtype="int32", nodata=-1, **base, **export.ALLOCATION_PROFILE) as dst:
-        export._write_strips(dst, allocation)
+        export._write_strips(counted := _CountingWriter(dst), allocation)
+    assert [w.row_off for w in counted.windows] == [256, 512]
     with rasterio.open(tmp_path / "t.tif") as src:
         back = src.read(1)
     assert np.array_equal(back == -9999, np.isnan(minutes))
@@ -211,3 +229,33 @@ def test_travel_time_strips_replace_nan_and_allocation_is_written_whole(tmp_path
     monkeypatch.undo()
     assert export._strip_rows(1267, 4) == 768  # a 250 m Sagaing grid (2623 rows): 4 strips
     assert export._strip_rows(3000, 4) == 256
+
+
+def _stored_bytes(src, row: int, col: int) -> int:
+    """Bytes stored for tile (row, col) of band 1; 0 for a tile left out of a sparse GeoTIFF."""
+    try:
+        return src.block_size(1, row, col)
+    except rasterio.errors.RasterBlockError:
+        return 0
+
+
+def test_a_tier_that_reaches_nothing_writes_full_rasters_of_nodata(tmp_path):
+    """No secondary facility: nothing is written into its rasters, and GDAL still stores every tile
+    (filled with the nodata value, not a sparse file that some TIFF readers refuse)."""
+    from coverage_app.core.grid import Grid
+    from coverage_app.core.outputs import export
+    from coverage_app.core.results import TierResult
+
+    from pyproj import CRS
+
+    grid = Grid(crs=CRS.from_epsg(32646), transform=rasterio.transform.from_origin(500000, 2500000, 250, 250),
+                shape=(300, 520))
+    empty = TierResult(tier="secondary", minutes=np.full(grid.shape, np.nan, np.float32),
+                       allocation=np.full(grid.shape, -1, np.int32), facility_ids=[])
+    paths = export.write_tier_rasters("secondary", empty, grid, "walking", tmp_path)
+    for path, nodata in zip(paths, (-9999, -1)):
+        with rasterio.open(path) as src:
+            assert src.nodata == nodata and src.shape == grid.shape
+            assert (src.read(1) == nodata).all()
+            tile_bytes = [_stored_bytes(src, r, c) for r in range(2) for c in range(3)]
+        assert min(tile_bytes) > 0  # every tile is in the file
