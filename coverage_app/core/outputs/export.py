@@ -230,22 +230,22 @@ def _write_strips(dst, array, nodata=None) -> None:
     """Write ``array`` into band 1 in strips of whole tile rows, NaN replaced by ``nodata`` in a
     strip-sized buffer (never a full-grid float64 copy, nor a float32 one beyond ~4 MB); without
     ``nodata`` the array is already in the band's type and nodata convention and is written as it is.
-    A strip without data (all NaN, or all the band's nodata) is not written: GDAL fills the tiles
-    never written with the band's nodata when the file closes, compressing one such tile once (a tier
-    that reaches nothing, e.g. no secondary facility in the input, then costs ~0.004 s instead of
-    ~0.17 s of deflate on 3000 x 3000; the file reads back the same)."""
+    Data that is all NaN or all the band's nodata is not written: GDAL fills the tiles never written
+    with the band's nodata when the file closes, compressing one such tile once (a tier that reaches
+    nothing, e.g. no secondary facility in the input, then costs ~0.004 s instead of ~0.17 s of
+    deflate on 3000 x 3000; the file reads back the same): a float grid strip by strip, an array
+    written as it is as a whole. That is one call, which rasterio makes without the GIL: a thread
+    that polygonises catchments holds the GIL for ~0.3 s and would hold up each strip's call."""
     from rasterio.windows import Window
 
     rows, cols = array.shape
-    step = _strip_rows(cols, np.dtype(dst.dtypes[0]).itemsize)
     if nodata is None:
         if array.dtype != np.dtype(dst.dtypes[0]) or dst.nodata is None:
             raise ValueError("an array written as it is needs the band's type and a nodata value")
-        for r0 in range(0, rows, step):
-            part = array[r0:r0 + step]
-            if (part != dst.nodata).any():
-                dst.write(part, 1, window=Window(0, r0, cols, part.shape[0]))
+        if (array != dst.nodata).any():
+            dst.write(array, 1)
         return
+    step = _strip_rows(cols, np.dtype(dst.dtypes[0]).itemsize)
     buf = np.empty((min(step, rows), cols), dtype=dst.dtypes[0])
     for r0 in range(0, rows, step):
         n = min(step, rows - r0)
