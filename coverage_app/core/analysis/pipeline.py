@@ -205,8 +205,9 @@ def run_tier(tier: str, fac_w: gpd.GeoDataFrame, rows, cols, ok, friction: Frict
 def run_tiers(fac_w, rows, cols, ok, friction: Friction, params, feedback=None, timings=None, then=None) -> dict:
     """Both tiers' searches, side by side on two threads (the engine's inner loop releases the GIL).
     The engine's zone / elevation records are built once and shared by the two tiers.
-    ``then(tier, result)``, if given, runs in the calling thread as soon as a tier is done (so
-    GIL-bound work on it overlaps the other tier's search)."""
+    ``then(tier, result)``, if given, runs in the calling thread as soon as a tier is done: work
+    that releases the GIL overlaps the other tier's search; work that holds it (rasterio's
+    polygonising) holds up that search too, whose threads take the GIL between kernel chunks."""
     from concurrent.futures import ThreadPoolExecutor
 
     timings = {} if timings is None else timings
