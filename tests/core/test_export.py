@@ -246,11 +246,11 @@ def _stored_bytes(src, row: int, col: int) -> int:
 def test_a_tier_that_reaches_nothing_writes_full_rasters_of_nodata(tmp_path):
     """No secondary facility: nothing is written into its rasters, and GDAL still stores every tile
     (filled with the nodata value, not a sparse file that some TIFF readers refuse)."""
+    from pyproj import CRS
+
     from coverage_app.core.grid import Grid
     from coverage_app.core.outputs import export
     from coverage_app.core.results import TierResult
-
-    from pyproj import CRS
 
     grid = Grid(crs=CRS.from_epsg(32646), transform=rasterio.transform.from_origin(500000, 2500000, 250, 250),
                 shape=(300, 520))

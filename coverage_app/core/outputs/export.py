@@ -227,15 +227,16 @@ def _strip_rows(cols: int, itemsize: int) -> int:
 
 
 def _write_strips(dst, array, nodata=None) -> None:
-    """Write ``array`` into band 1 in strips of whole tile rows, NaN replaced by ``nodata`` in a
-    strip-sized buffer (never a full-grid float64 copy, nor a float32 one beyond ~4 MB); without
-    ``nodata`` the array is already in the band's type and nodata convention and is written as it is.
-    Data that is all NaN or all the band's nodata is not written: GDAL fills the tiles never written
-    with the band's nodata when the file closes, compressing one such tile once (a tier that reaches
-    nothing, e.g. no secondary facility in the input, then costs ~0.004 s instead of ~0.17 s of
-    deflate on 3000 x 3000; the file reads back the same): a float grid strip by strip, an array
-    written as it is as a whole. That is one call, which rasterio makes without the GIL: a thread
-    that polygonises catchments holds the GIL for ~0.3 s and would hold up each strip's call."""
+    """Write ``array`` into band 1. Minutes (``nodata`` given) go in strips of whole tile rows, NaN
+    replaced by ``nodata`` in a strip-sized buffer (never a full-grid float64 copy, nor a float32 one
+    beyond ~4 MB). Without ``nodata`` the array is already in the band's type and nodata convention
+    and goes in one call, which rasterio makes without the GIL (strips would each wait for the GIL
+    while a thread polygonises catchments, ~0.3 s on 3000 x 3000).
+
+    Data without a value (a strip all NaN, an array all nodata) is not written: GDAL fills the tiles
+    never written with the band's nodata when the file closes and deflates one such tile once (a tier
+    that reaches nothing, e.g. no secondary facility, costs ~0.004 s instead of ~0.17 s on 3000 x
+    3000; the file reads back the same)."""
     from rasterio.windows import Window
 
     rows, cols = array.shape
