@@ -215,13 +215,15 @@ def test_raster_strips_replace_nan_and_strips_without_data_are_left_to_gdal(tmp_
     assert export._strip_rows(70, 4) == 256
     base = dict(driver="GTiff", width=70, height=600, count=1, crs="EPSG:32646",
                 transform=rasterio.transform.from_origin(500000, 2500000, 250, 250))
-    with rasterio.open(tmp_path / "t.tif", "w", dtype="float32", nodata=-9999, **base, **export.TRAVEL_TIME_PROFILE) as dst:
+    minutes_profile = dict(dtype="float32", nodata=-9999, **base, **export.TRAVEL_TIME_PROFILE)
+    allocation_profile = dict(dtype="int32", nodata=-1, **base, **export.ALLOCATION_PROFILE)
+    with rasterio.open(tmp_path / "t.tif", "w", **minutes_profile) as dst:
         export._write_strips(counted := _CountingWriter(dst), minutes, -9999)
     assert [w.row_off for w in counted.windows] == [0, 512]
-    with rasterio.open(tmp_path / "a.tif", "w", dtype="int32", nodata=-1, **base, **export.ALLOCATION_PROFILE) as dst:
+    with rasterio.open(tmp_path / "a.tif", "w", **allocation_profile) as dst:
         export._write_strips(counted := _CountingWriter(dst), allocation)
     assert counted.windows == [None]  # already in its convention: one call (rasterio drops the GIL in it)
-    with rasterio.open(tmp_path / "none.tif", "w", dtype="int32", nodata=-1, **base, **export.ALLOCATION_PROFILE) as dst:
+    with rasterio.open(tmp_path / "none.tif", "w", **allocation_profile) as dst:
         export._write_strips(counted := _CountingWriter(dst), np.full_like(allocation, -1))
     assert counted.windows == []
     with rasterio.open(tmp_path / "t.tif") as src:
