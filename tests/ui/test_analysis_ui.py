@@ -177,6 +177,12 @@ def test_add_a_facility_by_clicking_the_map(window, qtbot, monkeypatch):
     assert abs(edit["lon"] - worst.geometry.x) < 0.01 and abs(edit["lat"] - worst.geometry.y) < 0.01
     facilities = window.stack.by_title("Health facilities")
     assert "Mobile clinic A" in set(facilities.frame["name"])
+    # drawn as a scenario facility (its own marker), and the legend says so
+    row = int(np.flatnonzero(facilities.frame["name"].to_numpy() == "Mobile clinic A")[0])
+    drawn_in = [c for c in facilities.classes() if c.rows is not None and row in c.rows]
+    assert [c.label for c in drawn_in] == ["New facility, functioning"]
+    assert drawn_in[0].style.marker == "P"
+    assert "New facility, functioning" in [label for label, _ in facilities.legend()]
     assert window.result.headline()["pop_no_primary"] < baseline.headline()["pop_no_primary"]
     new = window.result.villages.set_index("pcode").loc[worst["pcode"]]
     assert new["gap"] in ("secondary", "none")

@@ -1,5 +1,5 @@
 """Facility classes of the map (layer_symbols.auto_classes): each facility is drawn in exactly one
-class, the one its status, secondary flag and scenario flag ("new") say; missing or unknown values
+class, the one its status, secondary flag and scenario flag ("is_new", set by the edits) say; missing or unknown values
 count as "unknown", not secondary, not new."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ def test_each_facility_is_in_the_class_of_its_status_tier_and_scenario_flag(qapp
     secondary = [True, False, None, True, False, True, False, False]
     new = [False, False, True, None, False, False, True, True]
     frame = gpd.GeoDataFrame({"status": status, "provides_secondary": pd.Series(secondary, dtype=object),
-                              "new": pd.Series(new, dtype=object)},
+                              "is_new": pd.Series(new, dtype=object)},
                              geometry=shapely.points(np.arange(8.0), np.zeros(8)), crs=4326)
     want = [("functioning", True, False), ("partial", False, False), ("unknown", False, True),
             ("closed", True, False), ("destroyed", False, False), ("unknown", True, False),
