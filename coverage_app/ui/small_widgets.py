@@ -42,7 +42,9 @@ class IdentifyPanel(QWidget):
         self.tree.setObjectName("identify_tree")
         self.tree.setColumnCount(2)
         self.tree.setHeaderLabels(["Field", "Value"])
-        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeToContents)
+        # sized to the field names, not to the layer titles of the top rows (see _fit_field_column)
+        self.tree.header().setSectionResizeMode(0, QHeaderView.Interactive)
+        self.tree.header().setStretchLastSection(True)
         self.tree.itemClicked.connect(self._clicked)
         self.hint = QLabel("Click a feature on the map to see its attributes.")
         self.hint.setWordWrap(True)
@@ -67,15 +69,40 @@ class IdentifyPanel(QWidget):
                 label = format_value(attrs[0][1]) + (f" {layer.unit}" if getattr(layer, "unit", "") else "")
             top = QTreeWidgetItem([layer.title, label])
             top.setData(0, Qt.UserRole, i)
+            top.setToolTip(0, layer.title)
+            top.setToolTip(1, label)
             font = top.font(0)
             font.setBold(True)
             top.setFont(0, font)
             for name, value in attrs:
-                child = QTreeWidgetItem([name, format_value(value)])
+                text = format_value(value)
+                child = QTreeWidgetItem([name, text])
                 child.setData(0, Qt.UserRole, i)
+                child.setToolTip(1, text)
                 top.addChild(child)
             self.tree.addTopLevelItem(top)
             top.setExpanded(i == 0)
+        self._fit_field_column()
+
+    def _fit_field_column(self) -> None:
+        """The Field column as wide as the field names, at most 55% of the panel: sized to a layer's
+        title ("Travel time to primary care (min) — Scenario 1", in bold) it pushed the values out of
+        a dock ~300 px wide (a 1366 x 768 laptop). Long titles and values are elided, whole in tooltips."""
+        metrics = self.tree.fontMetrics()
+        widest = 0
+        for i in range(self.tree.topLevelItemCount()):
+            top = self.tree.topLevelItem(i)
+            for j in range(top.childCount()):
+                widest = max(widest, metrics.horizontalAdvance(top.child(j).text(0)))
+        if not widest:
+            return
+        margins = 2 * self.tree.indentation() + 12  # a child's indent and the cell's padding
+        room = self.tree.viewport().width() if self.tree.isVisible() else self.width() - 24
+        self.tree.setColumnWidth(0, min(widest + margins, max(int(0.55 * room), 80)))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_field_column()
 
     def values(self, index: int = 0) -> dict:
         layer, row = self.hits[index]

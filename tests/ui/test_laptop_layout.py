@@ -172,3 +172,23 @@ def test_date_edit_on_its_own(qtbot):
     qtbot.keyClicks(box.edit, "2024-06-01")
     assert box.py_date() == dt.date(2024, 6, 1) and seen[-1] == QDate(2024, 6, 1)
     assert box.sizeHint().width() < 200 and box.minimumSizeHint() != QSize(0, 0)
+
+
+def test_identify_shows_the_values_beside_the_field_names(window, qtbot):
+    """The Identify dock on a laptop: the Field column fits the field names, not the layer titles
+    (a raster layer's title is ~330 px in bold), so the values stay in view without scrolling."""
+    _laptop(window, qtbot)
+    run_analysis(qtbot, window)
+    layer = window.stack.by_title("Health facilities")
+    hits = window.map_tools.identify(layer.xs[10], layer.ys[10])
+    assert any(h[0].geometry == "raster" for h in hits)  # a long title is among the top rows
+    qtbot.wait(50)  # the Identify dock is raised over the Results dock
+    assert window.identify_panel.isVisible()
+    tree = window.identify_panel.tree
+    view = tree.viewport().width()
+    field = tree.columnWidth(0)
+    metrics = tree.fontMetrics()
+    names = [tree.topLevelItem(0).child(j).text(0) for j in range(tree.topLevelItem(0).childCount())]
+    assert all(metrics.horizontalAdvance(n) + tree.indentation() <= field for n in names), (field, names)
+    assert view - field >= 0.4 * view, (view, field)
+    assert tree.topLevelItem(0).text(1) and tree.topLevelItem(0).toolTip(0) == "Health facilities"
