@@ -141,8 +141,8 @@ class FrameModel(QAbstractTableModel):
             return None
         value = self._values[index.column()][self._rows[index.row()]]
         column = self.columns[index.column()][0]
-        if role == Qt.DisplayRole:
-            return _fmt(value, column)
+        if role == Qt.DisplayRole or (role == Qt.ToolTipRole and index.column() == 0):
+            return _fmt(value, column)  # the name column's tooltip: the whole name where it is elided
         if role == Qt.TextAlignmentRole:
             return int(Qt.AlignRight | Qt.AlignVCenter) if isinstance(value, (int, float, np.number)) \
                 else int(Qt.AlignLeft | Qt.AlignVCenter)

@@ -15,6 +15,8 @@ from . import settings
 
 MAX_AUTO_WIDTH = 150   # px: a column sized to its contents is never wider than this
 MIN_AUTO_WIDTH = 48
+NAME_MAX_WIDTH = 220   # px: the frozen name column, fitted to its contents, in a wide view
+NAME_MIN_CAP = 110     # px: the name column's cap never goes below this, however narrow the view
 FIT_ROWS = 50          # rows beyond those on show that column widths are fitted to
 
 
@@ -93,6 +95,11 @@ class FrozenColumnView(QTableView):
         super().resizeEvent(event)
         self._place_frozen()
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if getattr(self, "_fit_when_shown", False):
+            self.fit_columns()
+
     def updateGeometries(self) -> None:
         super().updateGeometries()
         if hasattr(self, "frozen"):
@@ -103,12 +110,14 @@ class FrozenColumnView(QTableView):
         """Columns sized to their contents (capped), widened to fill the view if there is room.
         Sized from the rows on show plus FIT_ROWS more (Qt's default, 1000 rows, took ~5 s of
         the GUI thread per what-if update on the 5,832 villages of a busy machine)."""
+        # a view not on show (another tab) has no width of its own yet: fitted again when shown
+        self._fit_when_shown = not self.isVisible()
         self.horizontalHeader().setResizeContentsPrecision(FIT_ROWS)
         self.resizeColumnsToContents()
         header = self.horizontalHeader()
         visible = [c for c in range(header.count()) if not self.isColumnHidden(c)]
         for c in visible:
-            cap = 220 if c == 0 else MAX_AUTO_WIDTH
+            cap = self.name_width_cap() if c == 0 else MAX_AUTO_WIDTH
             self.setColumnWidth(c, max(MIN_AUTO_WIDTH, min(self.columnWidth(c), cap)))
         total = sum(self.columnWidth(c) for c in visible)
         room = self.viewport().width() - total
@@ -118,6 +127,12 @@ class FrozenColumnView(QTableView):
                 self.setColumnWidth(c, self.columnWidth(c) + extra)
         self.frozen.setColumnWidth(0, self.columnWidth(0))
         self._place_frozen()
+
+    def name_width_cap(self) -> int:
+        """Widest the frozen name column is fitted to (px): 220, and at most half the view, so that
+        the first figure stays beside the names in a narrow dock (a 1366 x 768 laptop gives the
+        results ~290 px; long village names are elided, whole in their tooltips)."""
+        return int(min(NAME_MAX_WIDTH, max(NAME_MIN_CAP, self.viewport().width() // 2)))
 
     def column_menu(self) -> QMenu:
         """Checkable columns (the frozen name column always stays)."""

@@ -92,6 +92,18 @@ def test_township_table_leads_with_people_and_share_without_care(window, qtbot):
     # name and % without primary are on screen together in a 1366 px window
     name_w = view.columnWidth(0)
     assert name_w + view.columnWidth(1) <= view.viewport().width()
+    # the uncovered villages too: a village's name and its population side by side, the name's
+    # tooltip whole where the column elides it
+    villages = window.results.village_view
+    window.results.tabs.setCurrentIndex(window.results.tabs.indexOf(villages.parentWidget()))
+    qtbot.wait(50)
+    assert villages.model().columns[1][0] == "population"
+    assert villages.columnWidth(0) + villages.columnWidth(1) <= villages.viewport().width(), \
+        (villages.columnWidth(0), villages.columnWidth(1), villages.viewport().width())
+    first = villages.model().index(0, 0)
+    assert villages.model().data(first, Qt.ToolTipRole) == villages.model().data(first)
+    window.results.tabs.setCurrentWidget(view)
+    qtbot.wait(50)
     # the frozen name column stays put while the table scrolls sideways
     view.horizontalScrollBar().setValue(view.horizontalScrollBar().maximum())
     assert view.frozen.isVisible() and view.frozen.geometry().width() == name_w

@@ -66,7 +66,7 @@ def test_village_table_columns_fit_their_contents(window, qtbot):
     fm = view.fontMetrics()
     model = view.model()
     names = [str(model.data(model.index(r, 0))) for r in range(min(20, model.rowCount()))]
-    assert view.columnWidth(0) >= min(220, max(fm.horizontalAdvance(n) for n in names))
+    assert view.columnWidth(0) >= min(view.name_width_cap(), max(fm.horizontalAdvance(n) for n in names))
 
 
 def _classify_reference(values, breaks, argb, alpha):
