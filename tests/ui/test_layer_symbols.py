@@ -1,6 +1,6 @@
 """Facility classes of the map (layer_symbols.auto_classes): each facility is drawn in exactly one
-class, the one its status, secondary flag and scenario flag ("is_new", set by the edits) say; missing or unknown values
-count as "unknown", not secondary, not new."""
+class, the one its status, secondary flag and scenario flag ("is_new", set by the edits) say;
+missing or unknown values count as "unknown", not secondary, not new."""
 
 from __future__ import annotations
 
