@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import shapely
 
 from coverage_app.core.analysis.pipeline import run_analysis
 from coverage_app.core.errors import InputError
@@ -97,6 +98,14 @@ def test_incremental_add_then_reopen_equals_full_run(sagaing):
     step1 = update_result(base, data, s1, add)
     assert_same(step1, run_analysis(data, params, s1))
     assert "MOBILE-1" in set(step1.villages.prim_fac)
+    # the new clinic is placed in the township it lies in (it has no township code of its own)
+    towns = data.role("townships")
+    inside = towns[towns.contains(shapely.Point(95.3, 22.5))]["pcode"].tolist()
+    assert len(inside) == 1
+    new = step1.facilities.set_index("fac_id").loc["MOBILE-1"]
+    assert new["township_pcode"] == inside[0]
+    kept = step1.facilities[~step1.facilities["is_new"]]
+    assert kept["township_pcode"].tolist() == base.facilities["township_pcode"].tolist()  # theirs unchanged
     close = {"type": "set_status", "fac_id": "MOBILE-1", "status": "closed", "date": "2025-02-01"}
     s2 = {"name": "s", "as_of": None, "edits": [add, close]}
     step2 = update_result(step1, data, s2, close)

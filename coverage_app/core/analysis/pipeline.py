@@ -42,14 +42,16 @@ def _secondary_from_level(level) -> bool:
 
 
 def facility_table(facilities: gpd.GeoDataFrame, params: AnalysisParams, scenario: dict | None = None,
-                   ledger: list[dict] | None = None) -> tuple[gpd.GeoDataFrame, list[Problem], int]:
+                   ledger: list[dict] | None = None, townships: gpd.GeoDataFrame | None = None,
+                   ) -> tuple[gpd.GeoDataFrame, list[Problem], int]:
     """Facilities with their status on the as-of date and whether they count for each tier.
 
     The status is the latest dated one on or before the as-of date, from the layer's own
     ``status``/``status_date`` and the project's status ``ledger`` (core/data/status.py); before
     a facility's first dated status it is unknown. Scenario edits dated after the as-of date are
-    not applied. Returns (table, problems, number of facilities of unknown status counted as
-    functioning).
+    not applied. With ``townships`` given, a facility without a township code the layer knows (a
+    clinic added by a scenario has none) gets the township it lies in, as villages do. Returns
+    (table, problems, number of facilities of unknown status counted as functioning).
     """
     from coverage_app.core.analysis.edits import apply_facility_edits
     from coverage_app.core.data.status import status_on
@@ -81,6 +83,10 @@ def facility_table(facilities: gpd.GeoDataFrame, params: AnalysisParams, scenari
         on_day["status"], on_day["status_date"], on_day["status_source"]
     fac["is_new"] = False
     fac = apply_facility_edits(fac, scenario, as_of)
+    if townships is not None and len(townships) and len(fac):
+        towns = townships if townships.crs is None or fac.crs is None or townships.crs.equals(fac.crs) \
+            else townships.to_crs(fac.crs)
+        fac["township_pcode"] = assign_townships(fac, towns)
     fac["capacity"], fac["capacity_basis"] = facility_capacity(fac, params)
     unknown = fac["status"] == "unknown"
     counting = fac["status"].isin(COUNTING_STATUSES) | (unknown & params.unknown_counts)
@@ -326,7 +332,7 @@ def _run_on(data, params, scenario, friction: Friction, feedback, t0, stages=Non
     grid = friction.grid
     problems: list[Problem] = list(friction.problems or [])
     fac, fac_problems, assumed = facility_table(data.role("facilities"), params, scenario,
-                                                data.project.status_ledger)
+                                                data.project.status_ledger, data.role("townships"))
     problems += fac_problems
     fac_w = fac.to_crs(grid.crs)
     rows, cols, ok, loc_problems = locate_sources(fac_w, friction)

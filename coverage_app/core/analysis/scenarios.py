@@ -116,7 +116,8 @@ def update_result(result, data, scenario: dict, edit: dict, feedback=None):
     if edit.get("type") not in ("set_status", "add_facility") or (
             (scenario or {}).get("as_of") != (result.scenario or {}).get("as_of")):
         return run_analysis(data, params, scenario, feedback=feedback)
-    fac, problems, assumed = facility_table(data.role("facilities"), params, scenario, data.project.status_ledger)
+    fac, problems, assumed = facility_table(data.role("facilities"), params, scenario, data.project.status_ledger,
+                                            data.role("townships"))
     friction = result.friction
     fac_w = fac.to_crs(friction.grid.crs)
     rows, cols, ok, loc_problems = locate_sources(fac_w, friction)
