@@ -4,7 +4,7 @@ import pytest
 
 from coverage_app.core.analysis.pipeline import run_analysis
 from coverage_app.core.errors import InputError
-from coverage_app.core.analysis.siting import suggest_sites
+from coverage_app.core.analysis.siting import site_labels, suggest_sites
 from tests.synthetic import facility, load, make_project, village
 
 
@@ -19,7 +19,9 @@ def test_picks_the_biggest_uncovered_cluster_first(tmp_path):
     result = run_analysis(load(project), project.params)
     picks = suggest_sites(result, count=3)
     assert list(picks.gain_pop) == [1500, 200]  # third pick would gain nothing: stops early
-    assert picks.site.iloc[0].startswith("E") and picks.site.iloc[1].startswith("W")
+    # named by the village, its pcode after it
+    assert picks.site.iloc[0] in {f"Village E{i} (E{i})" for i in range(3)}
+    assert picks.site.iloc[1] in {f"Village W{i} (W{i})" for i in range(2)}
     assert list(picks.cum_pop) == [1500, 1700]
     assert picks.crs.to_epsg() == 4326
 
@@ -113,3 +115,13 @@ def test_a_village_on_water_borrows_from_the_same_ground_at_any_cell_size():
     assert np.isnan(t[3]) and a[3] == -1  # 400 m and more: beyond the reach
     t, _ = sample_cells(minutes, alloc, rows, cols, inside, cost, cell_size_m=250.0)
     assert t[0] == 12.0 and np.isnan(t[1:]).all()  # at 250 m the same cells lie 500-1000 m from land
+
+
+def test_site_labels_lead_with_the_name_and_fall_back_to_the_pcode():
+    import geopandas as gpd
+    import pandas as pd
+
+    v = gpd.GeoDataFrame({"pcode": ["MMR1", "MMR2", "MMR3", "170948"],
+                          "name_en": ["Letpanhla", None, "  ", "Tin Teik"]}, geometry=[None] * 4)
+    assert list(site_labels(v)) == ["Letpanhla (MMR1)", "MMR2", "MMR3", "Tin Teik (170948)"]
+    assert list(site_labels(pd.DataFrame({"pcode": ["A"]}))) == ["A"]  # no name field at all

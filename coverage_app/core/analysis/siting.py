@@ -31,6 +31,17 @@ def _window_radius_cells(result: AnalysisResult) -> int:
     return int(np.ceil(metres / result.grid.cell_size_m)) + 2
 
 
+def site_labels(villages) -> np.ndarray:
+    """A village site's label: its name first, then its pcode in brackets (the pcode alone when it
+    has no name), so the name shows in a narrow table column and in the added clinic's name."""
+    pcode = villages["pcode"].astype(str)
+    name = villages["name_en"].astype("string").str.strip() if "name_en" in villages else \
+        pd.Series(pd.NA, index=villages.index, dtype="string")
+    named = name.notna() & (name != "")
+    return np.where(named.to_numpy(bool), (name.fillna("") + " (" + pcode + ")").to_numpy(object),
+                    pcode.to_numpy(object))
+
+
 def candidate_cells(result: AnalysisResult, source: str = "villages", spacing_m: float = 5000.0):
     """Candidate sites as (rows, cols, labels, lon, lat): uncovered villages, or a regular grid of cells."""
     grid = result.grid
@@ -42,7 +53,7 @@ def candidate_cells(result: AnalysisResult, source: str = "villages", spacing_m:
         rows, cols, inside = grid.cell_of(w.x.to_numpy(), w.y.to_numpy())
         ok = inside.copy()
         ok[inside] = np.isfinite(cost[rows[inside], cols[inside]])
-        labels = (uncovered["pcode"].astype(str) + " " + uncovered["name_en"].astype(str)).to_numpy()[ok]
+        labels = site_labels(uncovered)[ok]
         ll = uncovered.geometry.to_crs(4326)[ok]
         return rows[ok], cols[ok], labels, ll.x.to_numpy(), ll.y.to_numpy()
     if source == "grid":
