@@ -23,11 +23,11 @@ from coverage_app.ui.session import Controller
 from coverage_app.ui.small_widgets import fill_with_scrolling
 
 SITES_LAYER = "Suggested sites"
-RANGE_COLUMNS = [("name_en", "Township"), ("pct_lo", "% primary, low speeds"), ("pct_prim", "% primary"),
-                 ("pct_hi", "% primary, high speeds"), ("pct_sec_lo", "% secondary, low"),
-                 ("pct_sec", "% secondary"), ("pct_sec_hi", "% secondary, high"), ("pcode", "Pcode")]
-SITE_COLUMNS = [("rank", "Rank"), ("site", "Site (village)"), ("gain_pop", "People gained"),
-                ("gain_vil", "Villages gained"), ("cum_pop", "Cumulative"), ("lon", "Lon"), ("lat", "Lat")]
+RANGE_COLUMNS = [("name_en", "Township"), ("pct_lo", "% primary\nlow speeds"), ("pct_prim", "% primary\ncentral"),
+                 ("pct_hi", "% primary\nhigh speeds"), ("pct_sec_lo", "% secondary\nlow speeds"),
+                 ("pct_sec", "% secondary\ncentral"), ("pct_sec_hi", "% secondary\nhigh speeds"), ("pcode", "Pcode")]
+SITE_COLUMNS = [("rank", "Rank"), ("site", "Site\n(village)"), ("gain_pop", "People\ngained"),
+                ("gain_vil", "Villages\ngained"), ("cum_pop", "Cumulative\npeople"), ("lon", "Lon"), ("lat", "Lat")]
 
 
 # ----------------------------------------------------------------------------- work (worker thread)
@@ -59,7 +59,7 @@ class RangesAndSites(QWidget):
         self.result = None
         self.picks = None
         # sensitivity
-        self.sensitivity = QCheckBox("Show the range under low / high speed assumptions (3 runs)")
+        self.sensitivity = QCheckBox("Show low / high ranges (3 runs)")
         self.sensitivity.setObjectName("sensitivity_toggle")
         self.sensitivity.setToolTip("Re-runs the analysis with slower and faster speeds (unmapped tracks and "
                                     "every speed x0.8 / x1.2; README: Last-mile travel) and shows each figure "
@@ -89,7 +89,7 @@ class RangesAndSites(QWidget):
         self.suggest.setToolTip("Greedy maximal covering: the uncovered villages where a new primary-care site "
                                 "would bring the most people within the primary threshold")
         self.suggest.clicked.connect(lambda: self.controller.suggest_sites() if self.controller else None)
-        self.add_site = QPushButton("Add selected site to the scenario")
+        self.add_site = QPushButton("Add selected site to scenario")
         self.add_site.setObjectName("add_site")
         self.add_site.clicked.connect(lambda: self.controller.add_selected_site() if self.controller else None)
         self.sites_label = QLabel("Run an analysis, then suggest sites.")
@@ -98,14 +98,14 @@ class RangesAndSites(QWidget):
         self.site_model = FrameModel(SITE_COLUMNS, (1,), self)
         self.site_view = FrozenColumnView(self.site_model, "sites")
         self.site_view.setObjectName("site_table")
-        row = QHBoxLayout()
+        row = QHBoxLayout()  # two rows: the three side by side are wider than a laptop's results dock
         row.addWidget(self.count)
         row.addWidget(self.suggest)
-        row.addWidget(self.add_site)
         row.addStretch(1)
         sites = QGroupBox("New primary-care sites")
         sl = QVBoxLayout(sites)
         sl.addLayout(row)
+        sl.addWidget(self.add_site, 0, Qt.AlignLeft)
         sl.addWidget(self.sites_label)
         sl.addWidget(self.site_view, 1)
         inner = QWidget()
@@ -113,7 +113,7 @@ class RangesAndSites(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(box, 1)
         layout.addWidget(sites, 1)
-        fill_with_scrolling(self, inner)
+        self.scroll = fill_with_scrolling(self, inner, sideways=False)
         self.update_buttons()
 
     def show_result(self, result) -> None:
@@ -148,13 +148,13 @@ class RangesAndSites(QWidget):
         self.range_label.setText(range_html(r))
         towns = pd.DataFrame(r.townships.drop(columns="geometry", errors="ignore"))
         self.range_model.set_frame(towns.merge(r.sensitivity["townships"], on="pcode", how="left"))
-        self.range_view.resizeColumnsToContents()
+        self.range_view.fit_columns()
 
     def show_picks(self, picks, params) -> None:
         self.picks = picks
         self.site_model.set_frame(pd.DataFrame(picks.drop(columns="geometry")))
         self.site_view.sortByColumn(0, Qt.AscendingOrder)  # by rank
-        self.site_view.resizeColumnsToContents()
+        self.site_view.fit_columns()
         total = int(picks["cum_pop"].iloc[-1]) if len(picks) else 0
         self.sites_label.setText(
             f"{len(picks)} site(s) bring {total:,} more people within {params.primary_minutes:g} min of primary "

@@ -8,7 +8,7 @@ import datetime as dt
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QUndoCommand
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
-                               QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
+                               QGridLayout, QGroupBox, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                                QPushButton, QToolButton, QUndoView, QVBoxLayout, QWidget)
 
 from coverage_app.core.data.roles import FACILITY_STATUSES  # noqa: F401
@@ -153,14 +153,14 @@ class ScenarioPanel(QWidget):
         self.list = QListWidget()
         self.list.setObjectName("scenario_list")
         self.list.currentItemChanged.connect(self._current_changed)
-        buttons = QHBoxLayout()
-        for text, signal, name in (("New", self.new_requested, "new"), ("Duplicate", self.duplicate_requested, "dup"),
-                                   ("Rename", self.rename_requested, "rename"),
-                                   ("Delete", self.delete_requested, "delete")):
+        buttons = QGridLayout()  # two by two: four in a row are wider than a laptop's dock
+        for i, (text, signal, name) in enumerate((
+                ("New", self.new_requested, "new"), ("Duplicate", self.duplicate_requested, "dup"),
+                ("Rename", self.rename_requested, "rename"), ("Delete", self.delete_requested, "delete"))):
             b = QPushButton(text)
             b.setObjectName(f"scenario_{name}")
             b.clicked.connect(signal.emit)
-            buttons.addWidget(b)
+            buttons.addWidget(b, i // 2, i % 2)
         self.as_of_box = QCheckBox("Scenario date (as of)")
         self.as_of_box.setToolTip("Edits dated after this date are not yet in force; empty = the analysis date")
         self.as_of = DateEdit(_qdate(dt.date.today()))
@@ -170,22 +170,24 @@ class ScenarioPanel(QWidget):
         self.as_of_box.toggled.connect(self.as_of.setEnabled)
         self.as_of_box.toggled.connect(self._as_of_edited)
         self.as_of.dateChanged.connect(self._as_of_edited)
-        date_row = QHBoxLayout()
+        date_row = QVBoxLayout()  # the date under its check box: side by side wider than a laptop's dock
         date_row.addWidget(self.as_of_box)
-        date_row.addWidget(self.as_of, 1)
-        tools = QHBoxLayout()
+        date_row.addWidget(self.as_of)
+        tools = QVBoxLayout()  # one under another: side by side they ran past a laptop's dock
         for action in tool_actions:
             b = QToolButton()
             b.setDefaultAction(action)
             b.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
-            tools.addWidget(b)
-        tools.addStretch(1)
+            tools.addWidget(b, 0, Qt.AlignLeft)
         self.undo_view = QUndoView(undo_group)
         self.undo_view.setEmptyLabel("(no edits)")
         self.undo_view.setObjectName("edit_history")
         compare = QGroupBox("Compare")
         self.compare_a = QComboBox()
         self.compare_b = QComboBox()
+        for combo in (self.compare_a, self.compare_b):  # long scenario names elide, not widen the dock
+            combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
         self.compare_button = QPushButton("Compare")
         self.compare_button.setObjectName("compare")
         self.compare_button.clicked.connect(
@@ -215,7 +217,7 @@ class ScenarioPanel(QWidget):
             if text.startswith("Edit on"):
                 layout.addLayout(tools)
         layout.addWidget(self.undo_view, 1)
-        fill_with_scrolling(self, inner)
+        fill_with_scrolling(self, inner, sideways=False)
 
     def set_scenarios(self, scenarios: list[dict], active: str | None) -> None:
         self._loading = True

@@ -206,15 +206,19 @@ def about_html(project) -> str:
         "team unless made with the safe-sharing option.</p>")
 
 
-def fill_with_scrolling(owner: QWidget, inner: QWidget) -> None:
+def fill_with_scrolling(owner: QWidget, inner: QWidget, sideways: bool = True):
     """Lay ``inner`` into ``owner`` inside a frameless, resizable scroll area, so a panel never
-    widens or lengthens its dock (small screens)."""
+    widens or lengthens its dock (small screens). ``sideways=False``: no horizontal scroll bar (the
+    panel's widgets must then wrap or shrink to the dock's width). Returns the scroll area."""
     from PySide6.QtWidgets import QScrollArea
 
     scroll = QScrollArea()
     scroll.setWidgetResizable(True)
     scroll.setFrameShape(QScrollArea.NoFrame)
     scroll.setWidget(inner)
+    if not sideways:
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
     outer = QVBoxLayout(owner)
     outer.setContentsMargins(0, 0, 0, 0)
     outer.addWidget(scroll)
+    return scroll

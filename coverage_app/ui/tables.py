@@ -7,9 +7,9 @@ same model and selection, showing column 0 only, laid over the main view's first
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QStyle, QTableView
 
 from . import settings
 
@@ -57,6 +57,7 @@ class FrozenColumnView(QTableView):
         self.frozen = f
         self.viewport().stackUnder(f)
         header.sectionResized.connect(self._section_resized)
+        header.sortIndicatorChanged.connect(lambda *_: self._fit_header_height())
         self.verticalHeader().sectionResized.connect(lambda i, _o, n: f.setRowHeight(i, n))
         f.verticalScrollBar().valueChanged.connect(self.verticalScrollBar().setValue)
         self.verticalScrollBar().valueChanged.connect(f.verticalScrollBar().setValue)
@@ -78,6 +79,8 @@ class FrozenColumnView(QTableView):
         if index == 0:
             self.frozen.setColumnWidth(0, new)
             self._place_frozen()
+        if not getattr(self, "_fitting", False):
+            self._fit_header_height()
 
     def _frozen_header_clicked(self, _section: int) -> None:
         header = self.horizontalHeader()
@@ -109,23 +112,53 @@ class FrozenColumnView(QTableView):
     def fit_columns(self) -> None:
         """Columns sized to their contents (capped), widened to fill the view if there is room.
         Sized from the rows on show plus FIT_ROWS more (Qt's default, 1000 rows, took ~5 s of
-        the GUI thread per what-if update on the 5,832 villages of a busy machine)."""
+        the GUI thread per what-if update on the 5,832 villages of a busy machine). No room is kept
+        beside each title for the sort arrow: Qt keeps ~40 px in every section, which pushed the
+        second figure out of a laptop's results dock, and Fusion draws the arrow above the title."""
         # a view not on show (another tab) has no width of its own yet: fitted again when shown
         self._fit_when_shown = not self.isVisible()
-        self.horizontalHeader().setResizeContentsPrecision(FIT_ROWS)
-        self.resizeColumnsToContents()
-        header = self.horizontalHeader()
-        visible = [c for c in range(header.count()) if not self.isColumnHidden(c)]
-        for c in visible:
-            cap = self.name_width_cap() if c == 0 else MAX_AUTO_WIDTH
-            self.setColumnWidth(c, max(MIN_AUTO_WIDTH, min(self.columnWidth(c), cap)))
-        total = sum(self.columnWidth(c) for c in visible)
-        room = self.viewport().width() - total
-        if room > 0 and len(visible) > 1:
-            extra = room // (len(visible) - 1)
-            for c in visible[1:]:
-                self.setColumnWidth(c, self.columnWidth(c) + extra)
+        self._fitting = True
+        try:
+            header = self.horizontalHeader()
+            header.setResizeContentsPrecision(FIT_ROWS)
+            arrows = header.isSortIndicatorShown()
+            header.setSortIndicatorShown(False)
+            self.resizeColumnsToContents()
+            header.setSortIndicatorShown(arrows)
+            visible = [c for c in range(header.count()) if not self.isColumnHidden(c)]
+            for c in visible:
+                cap = self.name_width_cap() if c == 0 else MAX_AUTO_WIDTH
+                self.setColumnWidth(c, max(MIN_AUTO_WIDTH, min(self.columnWidth(c), cap)))
+            total = sum(self.columnWidth(c) for c in visible)
+            room = self.viewport().width() - total
+            if room > 0 and len(visible) > 1:
+                extra = room // (len(visible) - 1)
+                for c in visible[1:]:
+                    self.setColumnWidth(c, self.columnWidth(c) + extra)
+        finally:
+            self._fitting = False
         self.frozen.setColumnWidth(0, self.columnWidth(0))
+        self._fit_header_height()
+
+    def _fit_header_height(self) -> None:
+        """Header tall enough for every shown title wrapped to its column's width (a capped column
+        wraps a long title onto more lines than Qt's height, taken from the titles' own lines,
+        shows)."""
+        header = self.horizontalHeader()
+        model = self.model()
+        margin = self.style().pixelMetric(QStyle.PM_HeaderMargin, None, header)
+        arrow = self.style().pixelMetric(QStyle.PM_HeaderMarkSize, None, header) + margin
+        sorted_column = header.sortIndicatorSection() if header.isSortIndicatorShown() else -1
+        fm = header.fontMetrics()
+        need = 0
+        for c in range(header.count()):
+            if self.isColumnHidden(c):
+                continue
+            text = str(model.headerData(c, Qt.Horizontal) or "")
+            width = self.columnWidth(c) - 2 * margin - (arrow if c == sorted_column else 0)
+            box = fm.boundingRect(QRect(0, 0, max(8, width), 10_000), int(Qt.AlignCenter | Qt.TextWordWrap), text)
+            need = max(need, box.height())
+        header.setFixedHeight(max(need + 2 * margin + 4, fm.height() + 2 * margin + 4))
         self._place_frozen()
 
     def name_width_cap(self) -> int:

@@ -204,3 +204,84 @@ def test_identify_shows_the_values_beside_the_field_names(window, qtbot):
     assert all(metrics.horizontalAdvance(n) + tree.indentation() <= field for n in names), (field, names)
     assert view - field >= 0.4 * view, (view, field)
     assert tree.topLevelItem(0).text(1) and tree.topLevelItem(0).toolTip(0) == "Health facilities"
+
+
+def _cut_off(root) -> list[str]:
+    """Buttons, check boxes and one-line labels inside ``root`` (on show) narrower than their text,
+    or reaching past ``root``'s right edge (a panel scrolled sideways hides them); table cells
+    elide by design and are left out."""
+    from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QAbstractScrollArea, QLabel, QToolButton,
+                                   QWidget)
+
+    out = []
+    for w in root.findChildren(QWidget):
+        if not w.isVisible() or not isinstance(w, (QAbstractButton, QLabel)) or (
+                isinstance(w, QToolButton) and not w.text()):  # tab-bar arrows, icon-only buttons
+            continue
+        if isinstance(w, QLabel) and (w.wordWrap() or not w.text()):
+            parent = w.parentWidget()
+            if parent is not None and isinstance(parent, QAbstractItemView):
+                continue
+        if any(isinstance(a, QAbstractItemView) for a in _ancestors(w, root)):
+            continue
+        name = f"{type(w).__name__} {w.objectName() or ''} {getattr(w, 'text', lambda: '')()!r}"
+        narrow = not (isinstance(w, QLabel) and w.wordWrap()) and w.width() < w.sizeHint().width()
+        right = w.mapTo(root, QPoint(w.width(), 0)).x()
+        edge = root.width()
+        for a in _ancestors(w, root):  # inside a scroll area: its viewport's edge
+            if isinstance(a.parentWidget(), QAbstractScrollArea) and a is a.parentWidget().viewport():
+                edge = min(edge, a.mapTo(root, QPoint(a.width(), 0)).x())
+        if narrow or right > edge + 1:
+            out.append(f"{name}: width {w.width()} (needs {w.sizeHint().width()}), right edge {right} of {edge}")
+    return out
+
+
+def _ancestors(w, root):
+    p = w.parentWidget()
+    while p is not None and p is not root:
+        yield p
+        p = p.parentWidget()
+
+
+def test_no_results_tab_cuts_off_its_text_on_a_laptop(window, qtbot):
+    """Every results tab at 1366 x 768, the Ranges & sites tab with its ranges and suggested sites
+    shown: nothing is cut at the dock's edge (the sensitivity toggle and the site buttons were, and
+    the tab scrolled sideways), and each table's header fits its wrapped titles."""
+    from .conftest import wait_idle
+
+    _laptop(window, qtbot)
+    run_analysis(qtbot, window)
+    extras = window.results.extras
+    window.results.tabs.setCurrentWidget(extras)
+    extras.sensitivity.setChecked(True)
+    qtbot.waitUntil(lambda: window.result.sensitivity is not None, timeout=120000)
+    extras.count.setValue(3)
+    extras.suggest.click()
+    wait_idle(qtbot, window)
+    qtbot.waitUntil(lambda: extras.site_model.rowCount() == 3, timeout=60000)
+    tabs = window.results.tabs
+    for i in range(tabs.count()):
+        tabs.setCurrentIndex(i)
+        qtbot.wait(50)
+        page = tabs.currentWidget()
+        assert _cut_off(page) == [], tabs.tabText(i)
+    assert extras.scroll.widget().width() <= extras.scroll.viewport().width()
+    fm = extras.range_view.horizontalHeader().fontMetrics()
+    for view in (extras.range_view, extras.site_view, window.results.township_view):
+        header = view.horizontalHeader()
+        for c in range(header.count()):
+            if view.isColumnHidden(c):
+                continue
+            text = str(view.model().headerData(c, Qt.Horizontal))
+            lines = fm.boundingRect(0, 0, view.columnWidth(c) - 4, 10_000, int(Qt.AlignCenter | Qt.TextWordWrap),
+                                    text).height()
+            assert header.height() >= lines, (text, view.columnWidth(c), header.height(), lines)
+    for dock in (window.analysis_dock, window.scenario_dock, window.layer_dock):
+        dock.raise_()
+        qtbot.wait(50)
+        assert _cut_off(dock.widget()) == [], dock.windowTitle()
+    # the three figures that matter first are on screen beside the township names
+    towns = window.results.township_view
+    tabs.setCurrentWidget(towns)
+    qtbot.wait(50)
+    assert sum(towns.columnWidth(c) for c in range(3)) <= towns.viewport().width()
