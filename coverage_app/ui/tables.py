@@ -57,7 +57,7 @@ class FrozenColumnView(QTableView):
         self.frozen = f
         self.viewport().stackUnder(f)
         header.sectionResized.connect(self._section_resized)
-        header.sortIndicatorChanged.connect(lambda *_: self._fit_header_height())
+        header.sortIndicatorChanged.connect(lambda *_: (self._room_for_arrow(), self._fit_header_height()))
         self.verticalHeader().sectionResized.connect(lambda i, _o, n: f.setRowHeight(i, n))
         f.verticalScrollBar().valueChanged.connect(self.verticalScrollBar().setValue)
         self.verticalScrollBar().valueChanged.connect(f.verticalScrollBar().setValue)
@@ -139,6 +139,33 @@ class FrozenColumnView(QTableView):
             self._fitting = False
         self.frozen.setColumnWidth(0, self.columnWidth(0))
         self._fit_header_height()
+        self._room_for_arrow()
+        self._fit_header_height()
+
+    def _arrow_room(self) -> int:
+        """Pixels the style takes from the sorted column's title for its arrow (QCommonStyle: half
+        the header's height and two margins)."""
+        margin = self.style().pixelMetric(QStyle.PM_HeaderMargin, None, self.horizontalHeader())
+        return self.horizontalHeader().height() // 2 + 2 * margin
+
+    def _room_for_arrow(self) -> None:
+        """Widen the sorted column, if need be, so that its longest title word still fits beside the
+        sort arrow (a one-word title such as 'Population' was clipped at both ends)."""
+        header = self.horizontalHeader()
+        c = header.sortIndicatorSection()
+        if not header.isSortIndicatorShown() or not 0 < c < header.count() or self.isColumnHidden(c):
+            return
+        words = str(self.model().headerData(c, Qt.Horizontal) or "").split()
+        if not words:
+            return
+        margin = self.style().pixelMetric(QStyle.PM_HeaderMargin, None, header)
+        need = max(header.fontMetrics().horizontalAdvance(w) for w in words) + 2 * margin + self._arrow_room() + 2
+        if self.columnWidth(c) < need:
+            self._fitting = True
+            try:
+                self.setColumnWidth(c, need)
+            finally:
+                self._fitting = False
 
     def _fit_header_height(self) -> None:
         """Header tall enough for every shown title wrapped to its column's width (a capped column
@@ -147,7 +174,7 @@ class FrozenColumnView(QTableView):
         header = self.horizontalHeader()
         model = self.model()
         margin = self.style().pixelMetric(QStyle.PM_HeaderMargin, None, header)
-        arrow = self.style().pixelMetric(QStyle.PM_HeaderMarkSize, None, header) + margin
+        arrow = self._arrow_room()
         sorted_column = header.sortIndicatorSection() if header.isSortIndicatorShown() else -1
         fm = header.fontMetrics()
         need = 0
