@@ -130,7 +130,8 @@ def update_result(result, data, scenario: dict, edit: dict, feedback=None):
         old = result.tiers[tier]
         if ids[: len(old.facility_ids)] != old.facility_ids or old.engine_state is None:
             return run_analysis(data, params, scenario, feedback=feedback)
-        before = dict(zip(result.facilities["fac_id"], result.facilities[f"counts_{tier}"] & result.facilities["on_grid"]))
+        kept = result.facilities
+        before = dict(zip(kept["fac_id"], kept[f"counts_{tier}"] & kept["on_grid"]))
         after = dict(zip(fac["fac_id"], fac[f"counts_{tier}"].to_numpy(bool) & ok))
         work[tier] = [(i, was) for i, fid in enumerate(ids)
                       if (was := before.get(fid, False)) != after[fid]]
