@@ -64,6 +64,21 @@ def test_shapefiles_have_prj_cpg_short_fields_and_burmese(exported):
     assert "စစ်ကိုင်း" in set(t.name_my)
 
 
+def test_villages_carry_how_their_point_was_placed(exported):
+    """A planner can tell a located village from one placed at its tract's or township's point, or
+    a ward moved to its town's point (their populations are estimates of the same census)."""
+    out, result = exported
+    want = result.villages.set_index("pcode")["pop_basis"]
+    for back in (gpd.read_file(out / "villages.shp"), gpd.read_file(out / "coverage.gpkg", layer="villages")):
+        got = back.set_index("pcode")["pop_basis"]
+        assert (got.loc[want.index] == want).all()
+    counts = want.value_counts().to_dict()
+    assert counts == {"observed": 5832, "placed_tract": 638, "urban_ward": 236, "placed_township": 93,
+                      "urban_town": 30}
+    people = result.villages.groupby("pop_basis")["population"].sum().round().to_dict()
+    assert people == {k: float(v) for k, v in result.population_basis["by_placement"].items()}
+
+
 def test_csv_and_curve(exported):
     import pandas as pd
 
