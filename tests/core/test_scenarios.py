@@ -106,6 +106,9 @@ def test_incremental_add_then_reopen_equals_full_run(sagaing):
     assert new["township_pcode"] == inside[0]
     kept = step1.facilities[~step1.facilities["is_new"]]
     assert kept["township_pcode"].tolist() == base.facilities["township_pcode"].tolist()  # theirs unchanged
+    from coverage_app.core.outputs.export import facility_table_out
+    out = facility_table_out(step1).set_index("fac_id")["ts_pcode"]  # and the export says so
+    assert out.loc["MOBILE-1"] == inside[0] and out.notna().all()
     close = {"type": "set_status", "fac_id": "MOBILE-1", "status": "closed", "date": "2025-02-01"}
     s2 = {"name": "s", "as_of": None, "edits": [add, close]}
     step2 = update_result(step1, data, s2, close)

@@ -112,7 +112,7 @@ def facility_table_out(result: AnalysisResult) -> gpd.GeoDataFrame:
     f = result.facilities
     return gpd.GeoDataFrame({
         "fac_id": f["fac_id"].astype(str), "name": f["name"], "level": f["level"], "status": f["status"],
-        "st_date": f.get("status_date"), "st_source": f.get("status_source"),
+        "ts_pcode": f.get("township_pcode"), "st_date": f.get("status_date"), "st_source": f.get("status_source"),
         "prim": f["provides_primary"].astype(int), "sec": f["provides_secondary"].astype(int),
         "counts_p": f["counts_primary"].astype(int), "counts_s": f["counts_secondary"].astype(int),
         "ref_min": f["ref_min"], "capacity": f.get("capacity"), "cap_basis": f.get("capacity_basis"),
