@@ -28,7 +28,10 @@ TOWNSHIP_COLUMNS = [("name_en", "Township"), ("pct_noprim", "No primary\n(%)"),
                     ("pcode", "Pcode")]
 VILLAGE_COLUMNS = [("name_en", "Village"), ("population", "Population"), ("gap", "Gap"),
                    ("prim_min", "Min. to\nprimary"), ("sec_min", "Min. to\nsecondary"), ("township", "Township"),
-                   ("name_my", "ရွာ"), ("pcode", "Pcode")]
+                   ("name_my", "ရွာ"), ("pop_basis", "Placed\nby"), ("pcode", "Pcode")]
+# how a village's point (and its share of the census) was placed (README: Population basis)
+POP_BASIS_LABELS = {"observed": "located", "placed_tract": "tract point", "placed_township": "township point",
+                    "urban_ward": "ward point", "urban_town": "town point"}
 COMPARE_COLUMNS = [("name_en", "Township"), ("pop_lose_prim", "Losing\nprimary"),
                    ("pop_gain_prim", "Gaining\nprimary"), ("pop_lose_sec", "Losing\nsecondary"),
                    ("pop_gain_sec", "Gaining\nsecondary"), ("vil_loses_primary", "Villages\nlosing prim."),
@@ -49,6 +52,8 @@ def _fmt(value, column: str) -> str:
         return f"{float(value):,.1f}"
     if column == "gap":
         return GAP_LABELS.get(str(value), str(value))
+    if column == "pop_basis":
+        return POP_BASIS_LABELS.get(str(value), str(value))
     return str(value)
 
 

@@ -102,6 +102,14 @@ def test_township_table_leads_with_people_and_share_without_care(window, qtbot):
         (villages.columnWidth(0), villages.columnWidth(1), villages.viewport().width())
     first = villages.model().index(0, 0)
     assert villages.model().data(first, Qt.ToolTipRole) == villages.model().data(first)
+    # how each village's point was placed, in words (the 8,7xx-people rows are wards at a town's point)
+    vm = villages.model()
+    col = [c for c, _ in vm.columns].index("pop_basis")
+    basis = result.villages.set_index("pcode")["pop_basis"]
+    labels = {"observed": "located", "placed_tract": "tract point", "placed_township": "township point",
+              "urban_ward": "ward point", "urban_town": "town point"}
+    for r in range(min(vm.rowCount(), 30)):
+        assert vm.data(vm.index(r, col)) == labels[basis[vm.row_value(r, "pcode")]]
     window.results.tabs.setCurrentWidget(view)
     qtbot.wait(50)
     # the frozen name column stays put while the table scrolls sideways
