@@ -26,7 +26,7 @@ TOWNSHIP_COLUMNS = [("name_en", "Township"), ("pct_noprim", "No primary\n(%)"),
                     ("n_villages", "Villages"), ("census_pop", "Census\n2014"), ("served_pop", "Served within\ncapacity"),
                     ("unserved_pop", "Beyond\ncapacity"), ("name_my", "မြို့နယ်"),
                     ("pcode", "Pcode")]
-VILLAGE_COLUMNS = [("name_en", "Village"), ("population", "Population"), ("gap", "Gap"),
+VILLAGE_COLUMNS = [("name_en", "Village"), ("population", "Population"), ("gap", "Gap"), ("zone", "Conflict\nzone"),
                    ("prim_min", "Min. to\nprimary"), ("sec_min", "Min. to\nsecondary"), ("township", "Township"),
                    ("name_my", "ရွာ"), ("pop_basis", "Placed\nby"), ("pcode", "Pcode")]
 # how a village's point (and its share of the census) was placed (README: Population basis)
@@ -52,6 +52,8 @@ def _fmt(value, column: str) -> str:
         return f"{float(value):,.1f}"
     if column == "gap":
         return GAP_LABELS.get(str(value), str(value))
+    if column == "zone":
+        return str(value).replace("_", "-")  # no-go, restricted, risk
     if column == "pop_basis":
         return POP_BASIS_LABELS.get(str(value), str(value))
     return str(value)

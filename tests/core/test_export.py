@@ -72,6 +72,11 @@ def test_villages_carry_how_their_point_was_placed(exported):
     for back in (gpd.read_file(out / "villages.shp"), gpd.read_file(out / "coverage.gpkg", layer="villages")):
         got = back.set_index("pcode")["pop_basis"]
         assert (got.loc[want.index] == want).all()
+    zones = result.villages.set_index("pcode")["zone"]
+    for back in (gpd.read_file(out / "villages.shp"), gpd.read_file(out / "coverage.gpkg", layer="villages")):
+        got = back.set_index("pcode")["zone"].loc[zones.index]
+        assert (got.isna() == zones.isna()).all() and (got[zones.notna()] == zones[zones.notna()]).all()
+    assert set(zones.dropna()) == {"risk", "restricted"} and zones.notna().sum() > 1000
     counts = want.value_counts().to_dict()
     assert counts == {"observed": 5832, "placed_tract": 638, "urban_ward": 236, "placed_township": 93,
                       "urban_town": 30}

@@ -205,3 +205,33 @@ def test_events_stacked_on_one_place_make_at_most_a_restricted_zone(tmp_path):
     assert at_town[["kind", "events", "places"]].values.tolist() == [["restricted", 20, 1]]
     assert at_spread[["kind", "events", "places"]].values.tolist() == [["no_go", 15, 3]]
     assert len(located) == 35
+
+
+def test_each_village_names_the_most_restrictive_zone_in_force_around_it():
+    """village_zones: the kind of the in-force zone a village lies in, the lowest speed factor where
+    zones overlap (as the friction burns them); expired and future zones do not count."""
+    import datetime as dt
+
+    from coverage_app.core.analysis.tables import village_zones
+
+    box = shapely.box
+    zones = gpd.GeoDataFrame({
+        "zone_id": ["R", "X", "OLD", "LATER", "N"],
+        "kind": ["risk", "restricted", "no_go", "no_go", None],
+        "speed_factor": [0.8, 0.5, 0.0, 0.0, 0.9],
+        "valid_from": [None, "2024-01-01", "2020-01-01", "2027-01-01", None],
+        "valid_to": [None, None, "2021-12-31", None, None]},
+        geometry=[box(0, 0, 10, 10), box(5, 0, 15, 10), box(0, 0, 20, 20), box(0, 0, 20, 20), box(30, 0, 40, 10)],
+        crs=32646)
+    villages = gpd.GeoDataFrame({"pcode": list("abcdef")},
+                                geometry=[shapely.Point(2, 2), shapely.Point(7, 2), shapely.Point(12, 2),
+                                          shapely.Point(18, 18), shapely.Point(35, 5), None], crs=32646)
+    got = village_zones(villages, zones, dt.date(2026, 6, 1))
+    assert got.tolist() == ["risk", "restricted", "restricted", None, "zone", None]
+    # another CRS for the villages: the zones are taken to it
+    assert village_zones(villages.to_crs(4326), zones, dt.date(2026, 6, 1)).tolist() == got.tolist()
+    # before the restricted zone and while the old no-go zone was in force
+    assert village_zones(villages, zones, dt.date(2021, 6, 1)).tolist() == \
+        ["no_go", "no_go", "no_go", "no_go", "zone", None]
+    assert village_zones(villages, None, dt.date(2026, 6, 1)).isna().all()
+    assert village_zones(villages.iloc[:0], zones, dt.date(2026, 6, 1)).empty

@@ -108,8 +108,13 @@ def test_township_table_leads_with_people_and_share_without_care(window, qtbot):
     basis = result.villages.set_index("pcode")["pop_basis"]
     labels = {"observed": "located", "placed_tract": "tract point", "placed_township": "township point",
               "urban_ward": "ward point", "urban_town": "town point"}
+    zone_col = [c for c, _ in vm.columns].index("zone")  # and the conflict zone that slows it, if any
+    zone = result.villages.set_index("pcode")["zone"]
     for r in range(min(vm.rowCount(), 30)):
-        assert vm.data(vm.index(r, col)) == labels[basis[vm.row_value(r, "pcode")]]
+        pcode = vm.row_value(r, "pcode")
+        assert vm.data(vm.index(r, col)) == labels[basis[pcode]]
+        assert vm.data(vm.index(r, zone_col)) == (zone[pcode].replace("_", "-") if zone[pcode] else "–")
+    assert {vm.data(vm.index(r, zone_col)) for r in range(vm.rowCount())} >= {"restricted", "risk", "–"}
     window.results.tabs.setCurrentWidget(view)
     qtbot.wait(50)
     # the frozen name column stays put while the table scrolls sideways

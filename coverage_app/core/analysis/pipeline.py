@@ -26,7 +26,8 @@ from coverage_app.core.results import TIERS, AnalysisResult, TierResult
 from coverage_app.core.data.roles import COUNTING_STATUSES, FACILITY_LEVELS_SECONDARY
 from coverage_app.core.analysis.catchments import all_catchments, catchment_shapes, empty_catchments
 from coverage_app.core.analysis.tables import (assign_townships, capacity_coverage, coverage_curve, has_capacities,
-                                              set_village_times, township_summary, village_access, village_cells)
+                                              set_village_times, township_summary, village_access, village_cells,
+                                              village_zones)
 
 GRID_MARGIN_M = 5_000.0
 SNAP_RADIUS_M = 1_000.0  # a facility on water moves to the nearest passable cell this close (metres, >= 2 cells)
@@ -467,8 +468,14 @@ def assemble(data, params, grid, tiers, fac, fac_w, rows, cols, ok, friction, pr
         cells = village_cells(villages, grid)
         v = village_access(villages, grid, tiers, params, cost, cells=cells, no_go=no_go)
     townships = None if reuse else data.role("townships")
-    if not reuse:
+    if not reuse:  # (a what-if edit of facilities changes neither)
+        from coverage_app.core.analysis.edits import apply_zone_edits
+
         v["township_pcode"] = assign_townships(v, townships)
+        # the zones this run's friction slowed travel in (a user's own friction raster has none)
+        zones = apply_zone_edits(data.role("conflict_zones"), scenario) if friction is not None \
+            and friction.zones_used else None
+        v["zone"] = village_zones(v, zones, scenario_as_of(params, scenario))
     off = ~v["on_grid"]
     if off.any():
         problems.append(Problem("warning", "villages outside the analysis grid are kept and flagged "

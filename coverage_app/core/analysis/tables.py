@@ -180,6 +180,36 @@ def set_village_times(v: gpd.GeoDataFrame, cells, tiers: dict[str, TierResult], 
     v["gap"] = gap_class(v["prim_min"].to_numpy(), v["sec_min"].to_numpy(), params)
 
 
+def village_zones(villages: gpd.GeoDataFrame, zones: gpd.GeoDataFrame | None, as_of) -> pd.Series:
+    """Kind (``no_go``, ``restricted``, ``risk``, ...) of the conflict zone in force on ``as_of`` that
+    each village lies in; where zones overlap, the most restrictive (lowest speed factor, as the
+    friction burns them); None outside every zone. Any CRS (zones are taken to the villages')."""
+    import shapely
+
+    from coverage_app.core.travel.friction import zones_valid_on
+
+    out = pd.Series(None, index=villages.index, dtype=object)
+    valid = zones_valid_on(zones, as_of) if zones is not None and len(zones) and len(villages) else None
+    if valid is None or len(valid) == 0:
+        return out
+    if valid.crs is not None and villages.crs is not None and not valid.crs.equals(villages.crs):
+        valid = valid.to_crs(villages.crs)
+    factor = pd.to_numeric(valid["speed_factor"], errors="coerce").fillna(1.0).to_numpy("float64") \
+        if "speed_factor" in valid else np.ones(len(valid))
+    kind = valid["kind"].astype(object).where(valid["kind"].notna(), "zone").to_numpy(object) \
+        if "kind" in valid else np.full(len(valid), "zone", dtype=object)
+    hit_village, hit_zone = shapely.STRtree(valid.geometry.values).query(villages.geometry.values,
+                                                                          predicate="within")
+    if len(hit_village) == 0:
+        return out
+    order = np.lexsort((factor[hit_zone], hit_village))  # per village, the lowest speed factor first
+    hit_village, hit_zone = hit_village[order], hit_zone[order]
+    first = np.r_[True, hit_village[1:] != hit_village[:-1]]
+    kinds = np.full(len(villages), None, dtype=object)
+    kinds[hit_village[first]] = kind[hit_zone[first]]
+    return pd.Series(kinds, index=villages.index, dtype=object)
+
+
 def assign_townships(villages: gpd.GeoDataFrame, townships: gpd.GeoDataFrame | None) -> pd.Series:
     """Township pcode of each village: its own field where present, else the township it lies in."""
     if "township_pcode" in villages:
