@@ -79,6 +79,7 @@ class AnalysisResult:
         pop = float(v["population"].fillna(0).sum())
         no_prim = v["gap"].isin(["primary", "both"])
         no_sec = v["gap"].isin(["secondary", "both"])
+        in_zone = v["zone"].notna() if "zone" in v else None  # in a conflict zone in force (travel slowed)
         return {
             "population": pop,
             "villages": int(len(v)),
@@ -93,6 +94,9 @@ class AnalysisResult:
             "assumed_unknown": self.assumed_unknown,
             # capacity-aware (None without capacities): people within the primary threshold and within
             # their facility's capacity, and their share of the population
+            "pop_in_zones": float(v.loc[in_zone, "population"].fillna(0).sum()) if in_zone is not None else None,
+            "pop_in_zones_no_primary": float(v.loc[in_zone & no_prim, "population"].fillna(0).sum())
+            if in_zone is not None else None,
             "pop_served_capacity": float(v["served_pop"].sum()) if "served_pop" in v else None,
             "share_served_capacity": (float(v["served_pop"].sum()) / pop if pop else float("nan"))
             if "served_pop" in v else None,

@@ -470,8 +470,15 @@ def headline_html(result, stale: bool = False, scenario_name: str | None = None)
         "<td></td></tr>",
         f"<tr><td>Facilities counted (primary / secondary)</td><td align='right'>"
         f"{h['facilities_counted_primary']} / {h['facilities_counted_secondary']}</td><td></td></tr>",
-        "</table>",
     ]
+    if h.get("pop_in_zones"):  # where travel is slowed; a share of the villages' people (not a population grid's)
+        village_pop = float(result.villages["population"].fillna(0).sum())
+        of_villages = f"{100 * h['pop_in_zones'] / village_pop:.1f}%" if village_pop else "–"
+        lines += [f"<tr><td>People in conflict zones in force (travel slowed)</td>"
+                  f"<td align='right'>{h['pop_in_zones']:,.0f}</td><td align='right'>{of_villages}</td></tr>",
+                  f"<tr><td>&nbsp;&nbsp;of them without primary care</td>"
+                  f"<td align='right'>{h['pop_in_zones_no_primary']:,.0f}</td><td></td></tr>"]
+    lines.append("</table>")
     if h.get("pop_served_capacity") is not None:  # capacity-aware coverage (capacity or beds x people per bed)
         lines.append(f"<p>Within capacity: <b>{h['pop_served_capacity']:,.0f}</b> people ({share(h['pop_served_capacity'])}) "
                      f"are within {p.primary_minutes:g} min of a primary facility that has room for them"

@@ -115,6 +115,16 @@ def test_township_table_leads_with_people_and_share_without_care(window, qtbot):
         assert vm.data(vm.index(r, col)) == labels[basis[pcode]]
         assert vm.data(vm.index(r, zone_col)) == (zone[pcode].replace("_", "-") if zone[pcode] else "–")
     assert {vm.data(vm.index(r, zone_col)) for r in range(vm.rowCount())} >= {"restricted", "risk", "–"}
+    # the Summary says how many people live where zones slow travel, and how many of them lack primary care
+    v = result.villages
+    in_zone = v["zone"].notna()
+    no_prim = v["gap"].isin(["primary", "both"])
+    h = result.headline()
+    assert h["pop_in_zones"] == v.loc[in_zone, "population"].sum() > 1_000_000
+    assert h["pop_in_zones_no_primary"] == v.loc[in_zone & no_prim, "population"].sum()
+    text = window.results.summary.text()
+    assert f"People in conflict zones in force (travel slowed)</td><td align='right'>{h['pop_in_zones']:,.0f}" in text
+    assert f"{h['pop_in_zones_no_primary']:,.0f}" in text
     window.results.tabs.setCurrentWidget(view)
     qtbot.wait(50)
     # the frozen name column stays put while the table scrolls sideways
