@@ -169,6 +169,10 @@ def cmd_analyse(args) -> int:
               f"{h['share_primary']:.1%} of people within {params.primary_minutes:g} min of primary care, "
               f"{h['share_secondary']:.1%} within {params.secondary_minutes:g} min of secondary care "
               f"({h['assumed_unknown']} facilities of unknown status counted as functioning)")
+        if h.get("pop_in_zones"):
+            print(f"{h['pop_in_zones']:,.0f} people live in conflict zones in force (travel slowed), "
+                  f"{h['pop_in_zones_no_primary']:,.0f} of them without primary care within "
+                  f"{params.primary_minutes:g} min")
         if result.sensitivity is not None:
             r = result.sensitivity["headline"]
             print(f"speed sensitivity (low / high speeds): primary {r['share_primary']['lo']:.1%} to "

@@ -19,6 +19,10 @@ def test_analyse_bundled_project_writes_everything(tmp_path, capsys):
     assert main(["analyse", "--out", str(out), "--mode", "motorbike", "--cell-size", "1500"]) == 0
     text = capsys.readouterr().out
     assert "of people within 60 min of primary care" in text
+    h = json.loads((out / "run.json").read_text())["headline"]  # the people where zones slow travel
+    assert f"{h['pop_in_zones']:,.0f} people live in conflict zones in force (travel slowed), " \
+           f"{h['pop_in_zones_no_primary']:,.0f} of them without primary care within 60 min" in text
+    assert h["pop_in_zones"] > 1_000_000
     for name in ("coverage.gpkg", "villages.shp", "catchments.shp", "townships.shp", "facilities.shp",
                  "townships.csv", "villages.csv", "coverage_curve.csv", "travel_time_primary.tif",
                  "travel_time_secondary.tif", "allocation_primary.tif", "allocation_secondary.tif", "run.json"):
