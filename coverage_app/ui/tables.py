@@ -7,6 +7,8 @@ same model and selection, showing column 0 only, laid over the main view's first
 
 from __future__ import annotations
 
+import contextlib
+
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QStyle, QTableView
@@ -23,6 +25,7 @@ FIT_ROWS = 50          # rows beyond those on show that column widths are fitted
 class FrozenColumnView(QTableView):
     def __init__(self, model, settings_key: str | None = None, parent=None):
         super().__init__(parent)
+        self._fitting = False  # widths being set by fit_columns / _room_for_arrow: the header is fitted after
         self.setModel(model)
         self.settings_key = settings_key
         self.setSortingEnabled(True)
@@ -79,7 +82,7 @@ class FrozenColumnView(QTableView):
         if index == 0:
             self.frozen.setColumnWidth(0, new)
             self._place_frozen()
-        if not getattr(self, "_fitting", False):
+        if not self._fitting:
             self._fit_header_height()
 
     def _frozen_header_clicked(self, _section: int) -> None:
@@ -117,8 +120,7 @@ class FrozenColumnView(QTableView):
         second figure out of a laptop's results dock, and Fusion draws the arrow above the title."""
         # a view not on show (another tab) has no width of its own yet: fitted again when shown
         self._fit_when_shown = not self.isVisible()
-        self._fitting = True
-        try:
+        with self._setting_widths():
             header = self.horizontalHeader()
             header.setResizeContentsPrecision(FIT_ROWS)
             arrows = header.isSortIndicatorShown()
@@ -135,18 +137,27 @@ class FrozenColumnView(QTableView):
                 extra = room // (len(visible) - 1)
                 for c in visible[1:]:
                     self.setColumnWidth(c, self.columnWidth(c) + extra)
-        finally:
-            self._fitting = False
         self.frozen.setColumnWidth(0, self.columnWidth(0))
-        self._fit_header_height()
+        self._fit_header_height()  # the arrow's room depends on the header's height, its column's width on it
         self._room_for_arrow()
         self._fit_header_height()
+
+    @contextlib.contextmanager
+    def _setting_widths(self):
+        """Column widths set inside are not each followed by a header fit (done once after)."""
+        self._fitting = True
+        try:
+            yield
+        finally:
+            self._fitting = False
+
+    def _header_margin(self) -> int:
+        return self.style().pixelMetric(QStyle.PM_HeaderMargin, None, self.horizontalHeader())
 
     def _arrow_room(self) -> int:
         """Pixels the style takes from the sorted column's title for its arrow (QCommonStyle: half
         the header's height and two margins)."""
-        margin = self.style().pixelMetric(QStyle.PM_HeaderMargin, None, self.horizontalHeader())
-        return self.horizontalHeader().height() // 2 + 2 * margin
+        return self.horizontalHeader().height() // 2 + 2 * self._header_margin()
 
     def _room_for_arrow(self) -> None:
         """Widen the sorted column, if need be, so that its longest title word still fits beside the
@@ -158,14 +169,11 @@ class FrozenColumnView(QTableView):
         words = str(self.model().headerData(c, Qt.Horizontal) or "").split()
         if not words:
             return
-        margin = self.style().pixelMetric(QStyle.PM_HeaderMargin, None, header)
-        need = max(header.fontMetrics().horizontalAdvance(w) for w in words) + 2 * margin + self._arrow_room() + 2
+        need = max(header.fontMetrics().horizontalAdvance(w) for w in words) + 2 * self._header_margin() \
+            + self._arrow_room() + 2
         if self.columnWidth(c) < need:
-            self._fitting = True
-            try:
+            with self._setting_widths():
                 self.setColumnWidth(c, need)
-            finally:
-                self._fitting = False
 
     def _fit_header_height(self) -> None:
         """Header tall enough for every shown title wrapped to its column's width (a capped column
@@ -173,7 +181,7 @@ class FrozenColumnView(QTableView):
         shows)."""
         header = self.horizontalHeader()
         model = self.model()
-        margin = self.style().pixelMetric(QStyle.PM_HeaderMargin, None, header)
+        margin = self._header_margin()
         arrow = self._arrow_room()
         sorted_column = header.sortIndicatorSection() if header.isSortIndicatorShown() else -1
         fm = header.fontMetrics()

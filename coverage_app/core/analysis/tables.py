@@ -188,10 +188,10 @@ def village_zones(villages: gpd.GeoDataFrame, zones: gpd.GeoDataFrame | None, as
 
     from coverage_app.core.travel.friction import zones_valid_on
 
-    out = pd.Series(None, index=villages.index, dtype=object)
+    kinds = np.full(len(villages), None, dtype=object)
     valid = zones_valid_on(zones, as_of) if zones is not None and len(zones) and len(villages) else None
     if valid is None or len(valid) == 0:
-        return out
+        return pd.Series(kinds, index=villages.index, dtype=object)
     if valid.crs is not None and villages.crs is not None and not valid.crs.equals(villages.crs):
         valid = valid.to_crs(villages.crs)
     factor = pd.to_numeric(valid["speed_factor"], errors="coerce").fillna(1.0).to_numpy("float64") \
@@ -200,13 +200,11 @@ def village_zones(villages: gpd.GeoDataFrame, zones: gpd.GeoDataFrame | None, as
         if "kind" in valid else np.full(len(valid), "zone", dtype=object)
     hit_village, hit_zone = shapely.STRtree(valid.geometry.values).query(villages.geometry.values,
                                                                           predicate="within")
-    if len(hit_village) == 0:
-        return out
-    order = np.lexsort((factor[hit_zone], hit_village))  # per village, the lowest speed factor first
-    hit_village, hit_zone = hit_village[order], hit_zone[order]
-    first = np.r_[True, hit_village[1:] != hit_village[:-1]]
-    kinds = np.full(len(villages), None, dtype=object)
-    kinds[hit_village[first]] = kind[hit_zone[first]]
+    if len(hit_village):
+        order = np.lexsort((factor[hit_zone], hit_village))  # per village, the lowest speed factor first
+        hit_village, hit_zone = hit_village[order], hit_zone[order]
+        first = np.r_[True, hit_village[1:] != hit_village[:-1]]
+        kinds[hit_village[first]] = kind[hit_zone[first]]
     return pd.Series(kinds, index=villages.index, dtype=object)
 
 

@@ -85,10 +85,11 @@ def village_table(result: AnalysisResult) -> gpd.GeoDataFrame:
         "prim_min": v["prim_min"], "prim_fac": v["prim_fac"], "sec_min": v["sec_min"], "sec_fac": v["sec_fac"],
         "gap": v["gap"].astype(str), "on_grid": v["on_grid"].astype(int),
     }, geometry=v.geometry.values, crs=v.crs)
-    if "zone" in v:  # the in-force conflict zone it lies in (its travel is slowed there)
-        out["zone"] = v["zone"].astype(object).where(v["zone"].notna(), None)
-    if "pop_basis" in v:  # how the point (and its share of the census) was placed: which figures are estimates
-        out["pop_basis"] = v["pop_basis"].astype(object).where(v["pop_basis"].notna(), None)
+    # zone: the in-force conflict zone it lies in (its travel is slowed there); pop_basis: how the point
+    # (and its share of the census) was placed, i.e. which figures are estimates
+    for text in ("zone", "pop_basis"):
+        if text in v:
+            out[text] = v[text].astype(object).where(v[text].notna(), None)
     if "unserved_pop" in v:  # capacity-aware: people within the threshold served / beyond capacity
         out["served"] = v["served_pop"]
         out["unserved"] = v["unserved_pop"]
