@@ -55,6 +55,7 @@ class AnalysisResult:
     scenario: dict | None = None  # the scenario this result reflects (None = baseline)
     sensitivity: dict | None = None  # low/central/high speed ranges (analysis/sensitivity.py), or None
     village_cells: tuple | None = None  # (rows, cols, inside) of each village on ``grid``, for what-if edits
+    as_of_date: object = None     # datetime.date the run counted facilities and zones on (None: unknown)
 
     def headline(self) -> dict:
         """Key figures for the region: population and villages without primary/secondary care. With a

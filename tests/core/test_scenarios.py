@@ -242,3 +242,53 @@ def test_township_sums_by_counting_equal_the_group_by_path(sagaing, monkeypatch)
                                       check_exact=True, obj=name)
     assert counted["edge cases"]["n_villages"].iloc[3] == 0
     assert np.isnan(counted["edge cases"]["pct_prim"].iloc[3])
+
+
+@pytest.mark.parametrize("change", [
+    {"primary_minutes": 90.0},  # villages cross the threshold: the township sums are new
+    {"secondary_minutes": 45.0, "band_minutes": (15.0, 45.0, 90.0, 180.0)},  # new catchment bands
+    {"people_per_bed": 200.0},
+    {"people_per_bed": None, "primary_minutes": 30.0},
+])
+def test_new_thresholds_on_a_result_equal_a_full_run(sagaing, change):
+    """retabulate: the same searches (grids shared with the result), every table a full run's."""
+    from coverage_app.core.analysis.scenarios import retabulate
+
+    _, data, params, base = sagaing
+    new = params.replace(**change)
+    out = retabulate(base, data, new)
+    full = run_analysis(data, new)
+    for t in ("primary", "secondary"):
+        assert out.tiers[t].minutes is base.tiers[t].minutes and out.tiers[t].allocation is base.tiers[t].allocation
+    assert out.friction is base.friction and out.params == new
+    assert_tables_identical(out, full)
+    assert out.headline() == full.headline()
+    key = ["tier", "fac_id", "band_min"]
+    geoms = [r.catchments.sort_values(key).geometry.reset_index(drop=True) for r in (out, full)]
+    assert geoms[0].geom_equals_exact(geoms[1], 1e-9).all()
+    if "band_minutes" in change:
+        assert sorted(out.catchments["band_min"].unique()) == [15.0, 45.0, 90.0, 180.0]
+    if "primary_minutes" in change:  # the township table is not the one counted with the old threshold
+        assert not out.townships["pop_prim"].equals(base.townships["pop_prim"])
+
+
+def test_new_thresholds_search_again_when_anything_else_changed(sagaing):
+    """A change the searches depend on (mode, date, scenario) or a result of another day: a full run."""
+    import dataclasses
+    import datetime as dt
+
+    from coverage_app.core.analysis.scenarios import retabulate, same_searches
+
+    _, data, params, base = sagaing
+    assert same_searches(base, params.replace(primary_minutes=45.0), None)
+    closed = {"name": "s", "edits": [{"type": "set_status", "fac_id": secondary_ids(base, 1)[0], "status": "closed"}]}
+    yesterday = dataclasses.replace(base, as_of_date=base.as_of_date - dt.timedelta(days=1))
+    for result, new, scenario in ((base, params.replace(mode="walking", primary_minutes=45.0), None),
+                                  (base, params.replace(as_of=dt.date(2024, 6, 1)), None),
+                                  (base, params, closed),
+                                  (yesterday, params.replace(primary_minutes=45.0), None)):
+        assert not same_searches(result, new, scenario)
+    walking = params.replace(mode="walking", primary_minutes=45.0)
+    out = retabulate(base, data, walking)
+    assert out.tiers["primary"].minutes is not base.tiers["primary"].minutes
+    assert_tables_identical(out, run_analysis(data, walking))

@@ -331,18 +331,7 @@ def _run_on(data, params, scenario, friction: Friction, feedback, t0, stages=Non
     timings = {"friction": time.perf_counter() - t0}
     t = time.perf_counter()
     grid = friction.grid
-    problems: list[Problem] = list(friction.problems or [])
-    fac, fac_problems, assumed = facility_table(data.role("facilities"), params, scenario,
-                                                data.project.status_ledger, data.role("townships"))
-    problems += fac_problems
-    fac_w = fac.to_crs(grid.crs)
-    rows, cols, ok, loc_problems = locate_sources(fac_w, friction)
-    problems += loc_problems
-    for tier in TIERS:
-        if int((fac_w[f"counts_{tier}"].to_numpy(bool) & ok).sum()) == 0:
-            problems.append(Problem("warning", f"no {tier} care facility counts on {scenario_as_of(params, scenario)} "
-                                    f"(functioning or partial): every village is without {tier} care",
-                                    layer="facilities"))
+    fac, fac_w, rows, cols, ok, problems, assumed = prepare_facilities(data, params, scenario, friction)
     timings["facilities"] = time.perf_counter() - t
     shapes = {}
     timings["catchment_shapes"] = 0.0
@@ -376,6 +365,25 @@ def _run_on(data, params, scenario, friction: Friction, feedback, t0, stages=Non
     return result
 
 
+def prepare_facilities(data, params, scenario, friction: Friction):
+    """The run's facility table (working CRS too), their cells on the grid and the problems so far
+    (the friction's, the facilities', a tier without any counting facility): ``(fac, fac_w, rows,
+    cols, ok, problems, assumed unknown)``."""
+    problems: list[Problem] = list(friction.problems or [])
+    fac, fac_problems, assumed = facility_table(data.role("facilities"), params, scenario,
+                                                data.project.status_ledger, data.role("townships"))
+    problems += fac_problems
+    fac_w = fac.to_crs(friction.grid.crs)
+    rows, cols, ok, loc_problems = locate_sources(fac_w, friction)
+    problems += loc_problems
+    for tier in TIERS:
+        if int((fac_w[f"counts_{tier}"].to_numpy(bool) & ok).sum()) == 0:
+            problems.append(Problem("warning", f"no {tier} care facility counts on {scenario_as_of(params, scenario)} "
+                                    f"(functioning or partial): every village is without {tier} care",
+                                    layer="facilities"))
+    return fac, fac_w, rows, cols, ok, problems, assumed
+
+
 def _record_stages(stages, timings: dict) -> None:
     """The run's timings as profile stages; the per-tier searches and the shapes polygonised
     while a search ran are inside ``search (2 threads)``, so marked overlapped."""
@@ -398,11 +406,13 @@ def _no_villages() -> gpd.GeoDataFrame:
                              "population": pd.Series([], dtype=float)}, geometry=[], crs=4326)
 
 
-def _same_thresholds(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame, params) -> bool:
-    """Whether every village is on the same side of both thresholds (minutes) in ``a`` and ``b``
-    (two village tables of the same villages): then their township sums are equal."""
-    return all(np.array_equal(a[f"{s}_min"].to_numpy() <= limit, b[f"{s}_min"].to_numpy() <= limit)
-               for s, limit in (("prim", params.primary_minutes), ("sec", params.secondary_minutes)))
+def _same_thresholds(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame, params_a, params_b) -> bool:
+    """Whether every village is within the same thresholds in ``a`` (of a run with ``params_a``) and
+    ``b`` (``params_b``): two village tables of the same villages; then their township sums are equal.
+    The thresholds (minutes) may differ: a village counts as within when it is within its run's."""
+    return all(np.array_equal(a[f"{s}_min"].to_numpy() <= getattr(params_a, name),
+                              b[f"{s}_min"].to_numpy() <= getattr(params_b, name))
+               for s, name in (("prim", "primary_minutes"), ("sec", "secondary_minutes")))
 
 
 def unreachable_villages_problem(v, unreachable, cells, friction, grid) -> Problem:
@@ -487,14 +497,14 @@ def assemble(data, params, grid, tiers, fac, fac_w, rows, cols, ok, friction, pr
     cap_villages, cap_table = capacity_coverage(v, facs, params)
     if cap_villages is not None:
         v = cap_villages
-    if reuse and data.raster("population") is None and _same_thresholds(previous.villages, v, params):
+    if reuse and data.raster("population") is None and _same_thresholds(previous.villages, v, previous.params, params):
         township_table = previous.townships.copy()  # the same sums of the same villages
     else:
         township_table = township_summary(v, data.role("townships") if reuse else townships, params)
     result = AnalysisResult(params=params, grid=grid, tiers=tiers, villages=v, townships=township_table,
                             catchments=empty_catchments(), facilities=facs, curve=coverage_curve(v),
                             problems=problems, assumed_unknown=assumed, capacity=cap_table, friction=friction,
-                            scenario=scenario, village_cells=cells)
+                            scenario=scenario, village_cells=cells, as_of_date=scenario_as_of(params, scenario))
     result.population_basis = basis
     from coverage_app.core.analysis.population_grid import apply_grid_population
 

@@ -29,8 +29,8 @@ from coverage_app.core.analysis.edits import apply_facility_edits, apply_zone_ed
 from coverage_app.core.results import TIERS
 from coverage_app.core.travel import engine
 
-__all__ = ["Comparison", "apply_facility_edits", "apply_zone_edits", "compare", "share_outputs", "update_result",
-           "validate_edit"]
+__all__ = ["Comparison", "apply_facility_edits", "apply_zone_edits", "compare", "retabulate", "same_searches",
+           "share_outputs", "update_result", "validate_edit"]
 
 
 @dataclass
@@ -168,6 +168,57 @@ def update_result(result, data, scenario: dict, edit: dict, feedback=None):
     out = assemble(data, params, friction.grid, tiers, fac, fac_w, rows, cols, ok, friction,
                    list(problems) + list(loc_problems), assumed, scenario, previous=result)
     out.catchments = _update_catchments(result, out, changed)
+    return out
+
+
+# Parameters that only count and draw the travel times: the searches of two runs that differ in
+# nothing else are the same (thresholds and bands in minutes, people served per bed).
+TABLE_PARAMS = ("primary_minutes", "secondary_minutes", "band_minutes", "people_per_bed")
+
+
+def same_searches(result, params, scenario) -> bool:
+    """Whether a run of ``params`` and ``scenario`` (on the data ``result`` came from) would search
+    exactly ``result``'s travel times: it differs at most in :data:`TABLE_PARAMS`, on the same date."""
+    from coverage_app.core.analysis.pipeline import scenario_as_of
+
+    if result is None or result.friction is None or result.village_cells is None:
+        return False
+    if (scenario or None) != (result.scenario or None):
+        return False
+    if result.as_of_date is None or result.as_of_date != scenario_as_of(params, scenario):
+        return False  # e.g. "as of today" run yesterday: facility statuses and zones may differ
+    return params.replace(**{name: getattr(result.params, name) for name in TABLE_PARAMS}) == result.params
+
+
+def retabulate(result, data, params, feedback=None):
+    """``result`` for new thresholds, catchment bands or people per bed (:data:`TABLE_PARAMS`)
+    without searching again: the travel-time grids, friction and village cells are shared with
+    ``result``, the facility, village, township, capacity and catchment tables are made anew
+    (catchments only if the bands changed). Equals ``run_analysis(data, params, result.scenario)``;
+    anything else that changed (:func:`same_searches` is False) gets that full run."""
+    import time
+
+    from coverage_app.core.analysis.catchments import all_catchments
+    from coverage_app.core.analysis.pipeline import assemble, prepare_facilities, run_analysis
+    from coverage_app.core.feedback import report
+
+    scenario = result.scenario
+    if not same_searches(result, params, scenario):
+        return run_analysis(data, params, scenario, feedback=feedback)
+    t0 = time.perf_counter()
+    report(feedback, 0.1, "Villages and townships")
+    friction = result.friction
+    fac, fac_w, rows, cols, ok, problems, assumed = prepare_facilities(data, params, scenario, friction)
+    tiers = {tier: type(old)(tier, old.minutes, old.allocation, old.facility_ids, old.engine_state)
+             for tier, old in result.tiers.items()}
+    out = assemble(data, params, friction.grid, tiers, fac, fac_w, rows, cols, ok, friction, problems, assumed,
+                   scenario, previous=result)
+    t = time.perf_counter()
+    report(feedback, 0.6, "Catchments")
+    same_bands = tuple(sorted(params.band_minutes)) == tuple(sorted(result.params.band_minutes))
+    out.catchments = result.catchments.copy() if same_bands else all_catchments(out, data)
+    out.timings_s = {"tables": t - t0, "catchments": time.perf_counter() - t, "total": time.perf_counter() - t0}
+    report(feedback, 1.0, "Done")
     return out
 
 
