@@ -54,12 +54,15 @@ class AnalysisController(Controller):
         if params != self.project.params:
             self.project.params = params
             self.session.set_dirty(True)
-            self.mark_stale()
+            self.mark_stale(inputs=False)
 
-    def mark_stale(self) -> None:
-        """The inputs changed: forget cached results, mark the one on show as out of date."""
+    def mark_stale(self, *, inputs: bool = True) -> None:
+        """The inputs (``inputs``, the default) or the parameters changed: forget cached results,
+        mark the one on show as out of date. After an input change no search is reused."""
         s = self.session
         s.cache.clear()
+        if inputs:
+            s.searched = None
         if s.result is not None and not s.result_stale:
             s.result_stale = True
             self.results.show_result(s.result, stale=True, scenario_name=self.project.active_scenario)
@@ -100,10 +103,17 @@ class AnalysisController(Controller):
         return self.start_analysis(copy.deepcopy(scenario) if scenario else None, self.key(scenario))
 
     def start_analysis(self, scenario, key, label: str = "Running analysis"):
+        """Run the analysis for ``scenario`` with the project's parameters in the background; only
+        re-count the last result's travel times if nothing but thresholds, bands or people per bed
+        changed since (no search: :func:`~coverage_app.core.analysis.scenarios.retabulate`)."""
+        from coverage_app.core.analysis.scenarios import same_searches
+
         self.panel.set_running(True)
         self.panel.status.setText("Running…")
         t0 = time.perf_counter()
         project = self.project
+        searched, searched_data = self.session.searched or (None, None)
+        quick = searched_data is self.data and same_searches(searched, project.params, scenario)
 
         def done(result):
             if self.project is not project:  # another project was opened meanwhile
@@ -121,9 +131,14 @@ class AnalysisController(Controller):
             self.panel.status.setText("Failed: see the message")
             self.task_error("Analysis", exc)
 
-        task = self.tasks.start(jobs.run_analysis, jobs.snapshot(self.data), self.project.params, scenario,
-                                label=label, group="analysis", replace=True, on_done=done,
-                                on_cancelled=cancelled, on_error=failed)
+        if quick:
+            task = self.tasks.start(jobs.retabulate, searched, jobs.snapshot(self.data), project.params,
+                                    label="Updating results", group="analysis", replace=True, on_done=done,
+                                    on_cancelled=cancelled, on_error=failed)
+        else:
+            task = self.tasks.start(jobs.run_analysis, jobs.snapshot(self.data), project.params, scenario,
+                                    label=label, group="analysis", replace=True, on_done=done,
+                                    on_cancelled=cancelled, on_error=failed)
         task.ended.connect(lambda _state: self.panel.set_running(self.tasks.busy("analysis")))
         return task
 
@@ -161,6 +176,7 @@ class AnalysisController(Controller):
         s.result = result
         s.result_key = key
         s.result_stale = False
+        s.searched = (result, self.data)
         if result.grid.crs is not None and not result.grid.crs.equals(self.canvas.crs):
             log.info("result grid CRS differs from the map CRS; travel-time rasters are placed approximately")
         self._update_result_layers(result)

@@ -31,6 +31,13 @@ def run_analysis(data, params, scenario, feedback=None):
     return result
 
 
+def retabulate(result, data, params, feedback=None):
+    """``result`` re-counted for new thresholds, bands or people per bed (no new search)."""
+    from coverage_app.core.analysis import scenarios
+
+    return scenarios.retabulate(result, data, params, feedback=feedback)
+
+
 def update_result(result, data, scenario, edit, feedback=None):
     from coverage_app.core.analysis import scenarios
 

@@ -24,6 +24,9 @@ class Session(QObject):
         self.result = None            # core.results result on show
         self.result_key: str | None = None
         self.result_stale = False
+        # the last result shown and the data it came from, while no input has changed since: a run
+        # that differs from it only in thresholds, bands or people per bed re-counts its travel times
+        self.searched: tuple | None = None
         self.comparison = None
         self.cache: OrderedDict = OrderedDict()  # result_key -> result
         self.map_layers: dict = {}     # LayerRef.name -> MapLayer
@@ -49,6 +52,7 @@ class Session(QObject):
         self.result = None
         self.result_key = None
         self.result_stale = False
+        self.searched = None
         self.comparison = None
         self.cache.clear()
         self.map_layers.clear()

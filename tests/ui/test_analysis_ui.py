@@ -61,6 +61,47 @@ def test_run_analysis_shows_results_as_layers_and_tables(window, qtbot):
     assert pops == sorted(pops, reverse=True)
 
 
+def test_a_new_threshold_is_counted_on_the_last_search(window, qtbot):
+    """Run after changing only a threshold, the bands or people per bed: the last result's travel
+    times are counted again (no search; the same grids), and the figures are a full run's."""
+    import pandas as pd
+
+    from coverage_app.core.analysis.pipeline import run_analysis as full_run
+
+    first = run_analysis(qtbot, window)
+    window.analysis_panel.primary.setValue(90)
+    window.analysis_panel.per_bed.setValue(400)
+    assert window.session.result_stale
+    with qtbot.waitSignal(window.result_shown, timeout=60000):
+        window.analysis.run_analysis()
+    wait_idle(qtbot, window)
+    again = window.result
+    assert again is not first and again.params.primary_minutes == 90 and again.params.people_per_bed == 400
+    assert again.tiers["primary"].minutes is first.tiers["primary"].minutes and again.friction is first.friction
+    full = full_run(window.data, again.params)
+    assert again.headline() == full.headline() and again.headline() != first.headline()
+    pd.testing.assert_frame_equal(pd.DataFrame(again.townships), pd.DataFrame(full.townships))
+    pd.testing.assert_frame_equal(pd.DataFrame(again.villages), pd.DataFrame(full.villages))
+    pd.testing.assert_frame_equal(again.capacity, full.capacity)
+    assert "within 90 min" in window.results.summary.text()
+    assert f"{full.headline()['pop_no_primary']:,.0f}" in window.results.summary.text()
+    # an input changed (e.g. a layer or the land-cover speeds): the next run searches again
+    window.analysis.mark_stale()
+    with qtbot.waitSignal(window.result_shown, timeout=60000):
+        window.analysis.run_analysis()
+    wait_idle(qtbot, window)
+    assert window.result.tiers["primary"].minutes is not again.tiers["primary"].minutes
+    # so does a change of anything the search uses (here the travel mode)
+    searched = window.result
+    window.analysis_panel.mode.setCurrentIndex(window.analysis_panel.mode.findData("motorbike"))
+    with qtbot.waitSignal(window.result_shown, timeout=60000):
+        window.analysis.run_analysis()
+    wait_idle(qtbot, window)
+    assert window.result.params.mode == "motorbike"
+    assert window.result.tiers["primary"].minutes is not searched.tiers["primary"].minutes
+    assert not errors_shown()
+
+
 def test_cancel_an_analysis_midway(window, qtbot):
     window.analysis_panel.cell.setValue(150)  # a fine grid: several seconds of work
     task = window.analysis.run_analysis()
