@@ -6,9 +6,12 @@ repainted map with the updated tables, on the bundled Sagaing project (offscreen
 The real main window is built as the app builds it; the analysis runs once at ``--cell-size``;
 then each round closes a different functioning primary facility (through the scenario
 controller's ``push_edit``, what the status tool calls after its dialog) and adds one new
-facility at a village without primary care. Timed per edit, wall clock on the GUI thread:
+facility at a village without primary care; last, each round sets a new primary-care threshold
+and presses Run (the last search's travel times counted again). Timed per edit, wall clock on the
+GUI thread:
 
-* ``worker``: seconds in the worker thread (``jobs.update_result`` or a full ``jobs.run_analysis``),
+* ``worker``: seconds in the worker thread (``jobs.update_result``, ``jobs.retabulate`` or a full
+  ``jobs.run_analysis``),
 * ``shown``: to ``result_shown`` (result layers and the results dock updated),
 * ``painted``: to the end of the next full map render (what the user sees).
 
@@ -120,8 +123,9 @@ def main(argv=None):
                     prof.dump_stats(args.cprofile_worker)
         return run
 
-    rounds = {"close": [], "add": []}
+    rounds = {"close": [], "add": [], "threshold": []}
     jobs.update_result = timing("update_result", jobs.update_result)
+    jobs.retabulate = timing("retabulate", jobs.retabulate)
     jobs.run_analysis = timing("run_analysis (full)", jobs.run_analysis)
     result = window.result
     fac = result.facilities
@@ -136,7 +140,7 @@ def main(argv=None):
                                & result.villages["on_grid"]]
     unserved = unserved.sort_values("population", ascending=False).to_crs(4326)
 
-    def timed(edit, last=False):
+    def timed(act, what, last=False):
         worker.clear()
         prof = None
         first = args.cprofile_worker and not any(rounds.values())
@@ -161,14 +165,14 @@ def main(argv=None):
         window.result_shown.connect(shown)
         window.canvas.rendered.connect(painted)
         t0 = time.perf_counter()
-        window.scenarios.push_edit(edit)
+        act()
         if "painted" not in marks:
             QTimer.singleShot(300_000, loop.quit)
             loop.exec()
         window.result_shown.disconnect(shown)
         window.canvas.rendered.disconnect(painted)
         if "painted" not in marks:
-            raise SystemExit(f"timed out waiting for the repaint after {edit['type']}")
+            raise SystemExit(f"timed out waiting for the repaint after {what}")
         t_shown, t_paint = marks["shown"], marks["painted"]
         if prof is not None:
             prof.disable()
@@ -177,16 +181,27 @@ def main(argv=None):
         return {"worker": sum(s for _, s in worker), "job": "+".join(n for n, _ in worker) or "cached",
                 "shown": t_shown - t0, "painted": t_paint - t0}
 
+    def edit(e):
+        return lambda: window.scenarios.push_edit(e)
+
+    def threshold(minutes):  # a new primary threshold, then Run (the Analysis panel's button)
+        def act():
+            window.analysis_panel.primary.setValue(minutes)
+            window.analysis.run_analysis()
+        return act
+
     for i in range(args.repeat):
         row = fac.loc[order[i]]
-        rounds["close"].append(timed({"type": "set_status", "fac_id": str(row["fac_id"]), "status": "closed",
-                                      "date": "2024-01-01", "name": row.get("name")}))
+        rounds["close"].append(timed(edit({"type": "set_status", "fac_id": str(row["fac_id"]), "status": "closed",
+                                           "date": "2024-01-01", "name": row.get("name")}), "a closure"))
         v = unserved.iloc[i]
-        rounds["add"].append(timed({"type": "add_facility", "fac_id": window.scenarios.new_facility_id(),
-                                    "name": f"Mobile clinic {i}", "level": "Sub-RHC", "date": "2024-01-01",
-                                    "lon": round(float(v.geometry.x), 6), "lat": round(float(v.geometry.y), 6),
-                                    "status": "functioning", "provides_secondary": False},
+        rounds["add"].append(timed(edit({"type": "add_facility", "fac_id": window.scenarios.new_facility_id(),
+                                         "name": f"Mobile clinic {i}", "level": "Sub-RHC", "date": "2024-01-01",
+                                         "lon": round(float(v.geometry.x), 6), "lat": round(float(v.geometry.y), 6),
+                                         "status": "functioning", "provides_secondary": False}), "an added clinic",
                                    last=i == args.repeat - 1))
+    for i in range(args.repeat):
+        rounds["threshold"].append(timed(threshold(75.0 + 15.0 * i), "a new threshold"))
     out = {"cell_size_m": args.cell_size, "grid": list(result.grid.shape), "full_run_s": round(full_run, 3),
            "load": round(os.getloadavg()[0], 1)}
     for kind, rs in rounds.items():
