@@ -292,3 +292,23 @@ def test_new_thresholds_search_again_when_anything_else_changed(sagaing):
     out = retabulate(base, data, walking)
     assert out.tiers["primary"].minutes is not base.tiers["primary"].minutes
     assert_tables_identical(out, run_analysis(data, walking))
+
+
+def test_an_edit_on_a_result_of_another_day_runs_in_full(sagaing):
+    """A result "as of today" counted yesterday: statuses and zones may have changed since, so a
+    facility edit on it is a full run on today's date, not an update of yesterday's grids."""
+    import dataclasses
+    import datetime as dt
+
+    _, data, params, base = sagaing
+    f = base.facilities
+    fid = str(f.loc[f.counts_primary & ~f.counts_secondary & f.on_grid, "fac_id"].iloc[0])
+    scenario = {"name": "s", "edits": [{"type": "set_status", "fac_id": fid, "status": "closed"}]}
+    today = update_result(base, data, scenario, scenario["edits"][0])
+    assert today.tiers["secondary"].minutes is base.tiers["secondary"].minutes  # the quick path
+    assert today.as_of_date == dt.date.today()
+    yesterday = dataclasses.replace(base, as_of_date=base.as_of_date - dt.timedelta(days=1))
+    again = update_result(yesterday, data, scenario, scenario["edits"][0])
+    assert again.tiers["secondary"].minutes is not base.tiers["secondary"].minutes
+    assert again.as_of_date == dt.date.today()
+    assert_tables_identical(again, today)

@@ -110,11 +110,14 @@ def update_result(result, data, scenario: dict, edit: dict, feedback=None):
     equals a full run of ``run_analysis(data, params, scenario)``. Zone edits and date changes
     need a full run (they change the friction surface): they fall back to it.
     """
-    from coverage_app.core.analysis.pipeline import assemble, facility_table, locate_sources, run_analysis
+    from coverage_app.core.analysis.pipeline import (assemble, facility_table, locate_sources, run_analysis,
+                                                     scenario_as_of)
 
     params = result.params
     if edit.get("type") not in ("set_status", "add_facility") or (
-            (scenario or {}).get("as_of") != (result.scenario or {}).get("as_of")):
+            (scenario or {}).get("as_of") != (result.scenario or {}).get("as_of")) or (
+            result.as_of_date is not None and result.as_of_date != scenario_as_of(params, scenario)):
+        # another date (or "as of today" counted yesterday): other statuses and zones, a full run
         return run_analysis(data, params, scenario, feedback=feedback)
     fac, problems, assumed = facility_table(data.role("facilities"), params, scenario, data.project.status_ledger,
                                             data.role("townships"))
