@@ -153,7 +153,9 @@ class ProjectController(Controller):
             self._warm_timer.start(self.WARM_UP_FALLBACK_MS)
         self.project_loaded.emit()
 
-    WARM_UP_FALLBACK_MS = 2000
+    # a hidden window is never painted; a loaded laptop may take over 2 s to paint the first map, and
+    # a warm-up started before it would hold the GIL while the map paints (seen at 2 s): wait longer
+    WARM_UP_FALLBACK_MS = 5000
 
     def cancel_warm_up(self) -> None:
         """Start no warm-up from now on (the window is closing)."""
