@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QLabel, QLineEdit, QPlainTextEdit, QPushButton,
+from PySide6.QtWidgets import (QLabel, QLineEdit, QPlainTextEdit, QPushButton, QScrollArea,
                                QTabWidget, QVBoxLayout, QWidget)
 
 from coverage_app.core.outputs import symbology as sym
@@ -250,7 +250,14 @@ class ResultsDock(QWidget):
         self.problems.setPlaceholderText("Notes and warnings from the analysis appear here.")
         page = QWidget()
         pl = QVBoxLayout(page)
-        pl.addWidget(self.summary, 1)
+        # the figures scroll (a laptop's dock is shorter than they are), never sideways
+        self.summary_scroll = QScrollArea()
+        self.summary_scroll.setObjectName("summary_scroll")
+        self.summary_scroll.setWidgetResizable(True)
+        self.summary_scroll.setFrameShape(QScrollArea.NoFrame)
+        self.summary_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.summary_scroll.setWidget(self.summary)
+        pl.addWidget(self.summary_scroll, 1)
         pl.addWidget(self.problems)
         sweep = QPushButton("Uncertainty sweep…", objectName="sweep_button")
         sweep.setToolTip("Monte Carlo draws of speeds, zones and facility status: probability of access")
@@ -455,6 +462,11 @@ def headline_html(result, stale: bool = False, scenario_name: str | None = None)
         f"<p style='color:#555'>{p.mode}, cells of {p.cell_size_m:g} m, as of "
         f"{date or (p.as_of.isoformat() if p.as_of else 'today')}; thresholds: primary {p.primary_minutes:g} min, "
         f"secondary {p.secondary_minutes:g} min</p>",
+    ]
+    if stale:  # first, where it is seen without scrolling: the figures below are the old run's
+        lines.append("<p style='color:#b2182b'><b>These results are out of date</b>: the parameters or layers "
+                     "changed since the run. Press Run analysis.</p>")
+    lines += [
         "<table cellspacing='0' cellpadding='3'>",
         f"<tr><td>People without primary care within {p.primary_minutes:g} min</td>"
         f"<td align='right'><b style='color:#b35806'>{h['pop_no_primary']:,.0f}</b></td>"
@@ -487,7 +499,4 @@ def headline_html(result, stale: bool = False, scenario_name: str | None = None)
     if h.get("assumed_unknown"):
         lines.append(f"<p style='color:#7b5800'>{h['assumed_unknown']} facilities of <b>unknown status</b> were "
                      "assumed to be functioning (untick “Count facilities of unknown status” to leave them out).</p>")
-    if stale:
-        lines.append("<p style='color:#b2182b'><b>These results are out of date</b>: the parameters or layers "
-                     "changed since the run. Press Run analysis.</p>")
     return "\n".join(lines)

@@ -311,3 +311,29 @@ def test_no_results_tab_cuts_off_its_text_on_a_laptop(window, qtbot):
     tabs.setCurrentWidget(towns)
     qtbot.wait(50)
     assert sum(towns.columnWidth(c) for c in range(3)) <= towns.viewport().width()
+
+
+def test_the_summary_scrolls_and_says_first_that_it_is_out_of_date(window, qtbot):
+    """At 1366 x 768 the Summary's figures are taller than the dock: they scroll (they were cut off
+    below "People in conflict zones", the unknown-status note and the out-of-date warning unseen),
+    and after a parameter change the warning is on screen without scrolling."""
+    from PySide6.QtGui import QTextDocument
+
+    _laptop(window, qtbot)
+    run_analysis(qtbot, window)
+    summary = window.results.summary
+    window.results.tabs.setCurrentIndex(0)
+    qtbot.wait(50)
+    assert summary.height() >= summary.heightForWidth(summary.width())  # nothing cut: it scrolls instead
+    scroll = window.results.summary_scroll
+    assert summary.width() <= scroll.viewport().width()
+    window.analysis_panel.primary.setValue(75)
+    qtbot.waitUntil(lambda: "out of date" in summary.text(), timeout=5000)
+    qtbot.wait(50)
+    doc = QTextDocument()
+    doc.setDefaultFont(summary.font())
+    doc.setHtml(summary.text())
+    doc.setTextWidth(summary.width())
+    block = doc.find("out of date").block()
+    bottom = doc.documentLayout().blockBoundingRect(block).bottom()
+    assert scroll.verticalScrollBar().value() == 0 and bottom <= scroll.viewport().height(), (bottom,)
