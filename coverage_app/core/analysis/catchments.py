@@ -4,15 +4,12 @@ cut into time bands (minutes) and polygonised in the working CRS, returned in EP
 
 from __future__ import annotations
 
-import itertools
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
-from rasterio import features
 
 from coverage_app.core.grid import Grid
+from coverage_app.core.analysis.polygonize import polygons_of_labels
 from coverage_app.core.data.model import ProjectData
 from coverage_app.core.results import TIERS, AnalysisResult, TierResult
 from coverage_app.core.travel.jit import jit_kernel
@@ -60,36 +57,11 @@ def catchment_shapes(tier: TierResult, grid: Grid, bands, window=None, only=None
         _band_labels(tier.minutes, tier.allocation, bands, keep, r0, c0, label, valid)
     g = grid.transform
     transform = type(g)(g.a, 0.0, g.c + c0 * g.a, 0.0, g.e, g.f + r0 * g.e)
-    rings, per_polygon, labels = [], [], []
-    # every cell labelled (a speed raster inside the last band): the same polygons without the
-    # mask, which rasterio copies to uint8 and GDAL reads as a second band (~15% of polygonising)
-    mask = None if valid.all() else valid
-    for geom, value in features.shapes(label, mask=mask, transform=transform, connectivity=4):
-        ring_list = geom["coordinates"]
-        rings.extend(ring_list)
-        per_polygon.append(len(ring_list))
-        labels.append(value)
-    del label, valid, mask
-    if not labels:
+    del valid  # the unlabelled cells (0) are left out of the polygons
+    uniq, merged = polygons_of_labels(label, transform)  # traced without the GIL
+    del label
+    if not len(uniq):
         return None
-    # the polygons in bulk (first ring the shell, then the holes), as shapely.geometry.shape would
-    ring_len = np.fromiter((len(r) for r in rings), dtype="int64", count=len(rings))
-    # every x, y of every ring in one C-level pass (a list of the (x, y) tuples first took 3x as long)
-    flat = itertools.chain.from_iterable
-    coords = np.fromiter(flat(flat(rings)), dtype="float64")
-    if coords.size != 2 * int(ring_len.sum()):  # not all (x, y) pairs: take them as they come
-        coords = np.array([xy for r in rings for xy in r], dtype="float64")
-    coords = coords.reshape(-1, 2)
-    del rings
-    ring_geoms = shapely.linearrings(coords, indices=np.repeat(np.arange(len(ring_len)), ring_len))
-    geoms = shapely.polygons(ring_geoms, indices=np.repeat(np.arange(len(per_polygon)), per_polygon))
-    # parts of one label are disjoint cells of a raster: a multipolygon of them is valid, no union needed
-    labels = np.asarray(labels, dtype="int64")
-    uniq, codes = np.unique(labels, return_inverse=True)
-    order = np.argsort(codes, kind="stable")
-    merged = shapely.multipolygons(geoms[order], indices=codes[order])
-    single = shapely.get_num_geometries(merged) == 1
-    merged[single] = shapely.get_geometry(merged[single], 0)
     gdf = gpd.GeoDataFrame({"label": uniq}, geometry=merged, crs=grid.crs)
     gdf["fac_index"] = (gdf["label"] - 1) // len(bands)
     gdf["band_min"] = bands[(gdf["label"] - 1) % len(bands)]
@@ -186,3 +158,16 @@ def all_catchments(result: AnalysisResult, data: ProjectData, shapes: dict | Non
     if not parts:
         return empty_catchments()
     return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=4326)
+
+
+def warm_up() -> None:
+    """Load the catchment kernels (band labels, extents, polygon tracing) from numba's cache on a
+    tiny grid, as :func:`coverage_app.core.travel.engine.warm_up` does for the search's."""
+    from affine import Affine
+
+    minutes = np.array([[10.0, 50.0, np.nan], [70.0, 20.0, 5.0]], dtype=np.float32)
+    allocation = np.array([[0, 0, -1], [1, 1, 1]], dtype=np.int32)
+    tier = TierResult("primary", minutes, allocation, ["a", "b"])
+    grid = Grid(None, Affine(100.0, 0.0, 0.0, 0.0, -100.0, 200.0), minutes.shape)
+    catchment_shapes(tier, grid, (30.0, 60.0))
+    catchment_shapes(tier, grid, (30.0, 60.0), only=[1])
