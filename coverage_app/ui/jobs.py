@@ -87,7 +87,10 @@ def warm_up(feedback=None):
     from coverage_app.core.analysis import scenarios  # noqa: F401  (imports the pipeline too)
     from coverage_app.core.travel import engine
 
+    from coverage_app.core.analysis import catchments
+
     engine.warm_up()
+    catchments.warm_up()
     startup.imports_done()  # freeze the analysis modules too (a console-script start only)
     return True
 

@@ -18,7 +18,7 @@ def test_profile_names_every_stage_and_adds_up_to_the_whole_process(tmp_path):
     assert run.returncode == 0, run.stderr
     table = {line.rsplit(None, 2)[0].strip(): line for line in run.stdout.splitlines()[1:]}
     for name in ("start-up (interpreter)", "imports", "imports (analysis modules)", "read project and layers",
-                 "numba cache load (engine.warm_up)", "grid + friction (reproject, rasterise)",
+                 "numba cache load (engine and catchment kernels)", "grid + friction (reproject, rasterise)",
                  "search + catchment shapes (2 threads, wall)", "search: primary", "search: secondary",
                  "tables (villages, townships, capacity)", "catchment polygons (dissolve, population)",
                  "export: coverage.gpkg villages", "export: villages.shp", "export: travel_time_primary.tif",
