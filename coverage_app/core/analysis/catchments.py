@@ -45,7 +45,8 @@ def catchment_shapes(tier: TierResult, grid: Grid, bands, window=None, only=None
         e0, e1, f0, f1 = _band_labels(tier.minutes, tier.allocation, bands, keep, r0, c0, label, valid)
         if e0 < 0:
             return None
-        label, valid = label[e0:e1, f0:f1], valid[e0:e1, f0:f1]
+        del valid  # the unlabelled cells (0) are left out of the polygons
+        label = np.ascontiguousarray(label[e0:e1, f0:f1])  # the extent only: the window's arrays go
         r0, r1, c0, c1 = r0 + e0, r0 + e1, c0 + f0, c0 + f1
     else:  # a few facilities: find their extent first, label only that
         extent = _band_extent(tier.minutes, tier.allocation, bands[-1], keep, r0, r1, c0, c1)
@@ -55,9 +56,9 @@ def catchment_shapes(tier: TierResult, grid: Grid, bands, window=None, only=None
         label = np.empty((r1 - r0, c1 - c0), "int32")
         valid = np.empty((r1 - r0, c1 - c0), bool)
         _band_labels(tier.minutes, tier.allocation, bands, keep, r0, c0, label, valid)
+        del valid
     g = grid.transform
     transform = type(g)(g.a, 0.0, g.c + c0 * g.a, 0.0, g.e, g.f + r0 * g.e)
-    del valid  # the unlabelled cells (0) are left out of the polygons
     uniq, merged = polygons_of_labels(label, transform)  # traced without the GIL
     del label
     if not len(uniq):
