@@ -312,3 +312,21 @@ def test_an_edit_on_a_result_of_another_day_runs_in_full(sagaing):
     assert again.tiers["secondary"].minutes is not base.tiers["secondary"].minutes
     assert again.as_of_date == dt.date.today()
     assert_tables_identical(again, today)
+
+
+def test_a_result_key_names_the_day_it_counts_on(monkeypatch):
+    """The app's cache of results: "as of today" computed yesterday is not today's result."""
+    import datetime as dt
+
+    from coverage_app.core.data.viewmodel import result_key
+    from coverage_app.core.params import AnalysisParams
+
+    params = AnalysisParams()
+    today = result_key(params, None)
+    assert result_key(params, None) == today
+    assert result_key(params.replace(as_of=dt.date.today()), None) != today  # other parameters
+    scenario = {"name": "s", "as_of": "2025-06-01", "edits": []}
+    dated = result_key(params, scenario)
+    monkeypatch.setattr(AnalysisParams, "as_of_date", property(lambda self: self.as_of or dt.date(2031, 1, 2)))
+    assert result_key(params, None) != today  # the next day
+    assert result_key(params, scenario) == dated  # a scenario's own date does not move
