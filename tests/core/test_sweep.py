@@ -235,6 +235,35 @@ def test_a_lost_worker_costs_only_its_tasks(serial, data, cluster):
     assert_same(serial, res)
 
 
+def test_inputs_lost_with_a_worker_are_sent_again(serial, data, cluster):
+    """dask's memory manager keeps one copy of a broadcast that no queued task needs elsewhere, so a
+    worker can die with the only copy of a group's inputs: its draws are then cancelled. The sweep
+    sends the inputs again and runs those draws (here the inputs are dropped on purpose)."""
+    from distributed import Client, Future
+
+    other = Client(cluster.scheduler_address)
+    state = {"dropped": 0}
+
+    class DropInputsOnce:
+        def progress(self, fraction, message=""):
+            if message.startswith("Draw ") and not state["dropped"]:
+                keys = other.run_on_scheduler(lambda dask_scheduler: [str(k) for k in dask_scheduler.tasks
+                                                                      if str(k).startswith("Group-")])
+                other.cancel([Future(k, client=other) for k in keys], force=True)
+                state["dropped"] = len(keys)
+
+        def cancelled(self):
+            return False
+
+    try:
+        res = run_sweep(spec_of(VARIED, data), scheduler=cluster.scheduler_address, data=data,
+                        feedback=DropInputsOnce())
+    finally:
+        other.close()
+    assert state["dropped"] == 2  # both groups' inputs
+    assert_same(serial, res)
+
+
 def test_cancel_stops_the_tasks(data, cluster):
     from distributed import Client
 

@@ -441,6 +441,8 @@ def run_sweep(spec: SweepSpec, feedback=None, scheduler=None, workers=None, data
 
 
 def _run_distributed(groups, dps, scheduler, workers, feedback, store, total, stages):
+    from concurrent.futures import CancelledError
+
     from distributed import wait
 
     t = time.perf_counter()
@@ -458,15 +460,17 @@ def _run_distributed(groups, dps, scheduler, workers, feedback, store, total, st
         stages["scatter"] = time.perf_counter() - t
         t = time.perf_counter()
         token = uuid.uuid4().hex[:8]
-        where = {}
-        for gi, gf in enumerate(shared):
-            for j, dp in enumerate(dps):
-                f = client.submit(_group_task, gf, dp.to_dict(), key=f"sweep-{token}-{gi}-{dp.index}",
-                                  retries=TASK_RETRIES, pure=False)
-                where[f.key] = j
-                futures.append(f)
-        pending = set(futures)
-        done = 0
+        where = {}  # task key -> (group, draw position)
+
+        def submit(gi, j, attempt=0):
+            key = f"sweep-{token}-{gi}-{dps[j].index}" + (f"-again{attempt}" if attempt else "")
+            f = client.submit(_group_task, shared[gi], dps[j].to_dict(), key=key, retries=TASK_RETRIES, pure=False)
+            where[f.key] = (gi, j)
+            futures.append(f)
+            return f
+
+        pending = {submit(gi, j) for gi in range(len(groups)) for j in range(len(dps))}
+        done = resent = 0
         while pending:
             if feedback is not None and feedback.cancelled():
                 client.cancel(futures, force=True)
@@ -475,8 +479,23 @@ def _run_distributed(groups, dps, scheduler, workers, feedback, store, total, st
                 finished, pending = wait(pending, timeout=0.25, return_when="FIRST_COMPLETED")
             except TimeoutError:
                 continue
+            except CancelledError:  # the cancelled ones are still in ``pending``
+                finished = set()
+            lost = {f for f in finished | pending if f.status == "cancelled"}
+            if lost:
+                # A worker died holding the only copy of a group's inputs (dask's memory manager drops
+                # the replicas of a broadcast that no queued task needs there): the tasks of that group
+                # are cancelled. Send the inputs again and run the draws that were not finished.
+                resent += 1
+                if resent > TASK_RETRIES:
+                    raise InputError(Problem("error", f"{len(lost)} draws were lost with dask workers "
+                                             f"{resent} times; check the workers and run the sweep again"))
+                finished, pending = finished - lost, pending - lost
+                for gi in sorted({where[f.key][0] for f in lost}):
+                    shared[gi] = client.scatter(groups[gi], broadcast=True, hash=False)
+                pending |= {submit(*where[f.key], attempt=resent) for f in lost}
             for f in finished:
-                store(where[f.key], f.result())
+                store(where[f.key][1], f.result())
                 done += 1
             report(feedback, 0.1 + 0.85 * done / total, f"Draw {done} of {total} on {n_workers} workers")
         stages["run_tasks"] = time.perf_counter() - t
