@@ -482,6 +482,15 @@ def _run_distributed(groups, dps, scheduler, workers, feedback, store, total, st
             except CancelledError:  # the cancelled ones are still in ``pending``
                 finished = set()
             lost = {f for f in finished | pending if f.status == "cancelled"}
+            finished, pending = finished - lost, pending - lost
+            for f in finished:
+                try:
+                    res = f.result()
+                except CancelledError:  # cancelled since the wait
+                    lost.add(f)
+                    continue
+                store(where[f.key][1], res)
+                done += 1
             if lost:
                 # A worker died holding the only copy of a group's inputs (dask's memory manager drops
                 # the replicas of a broadcast that no queued task needs there): the tasks of that group
@@ -490,13 +499,9 @@ def _run_distributed(groups, dps, scheduler, workers, feedback, store, total, st
                 if resent > TASK_RETRIES:
                     raise InputError(Problem("error", f"{len(lost)} draws were lost with dask workers "
                                              f"{resent} times; check the workers and run the sweep again"))
-                finished, pending = finished - lost, pending - lost
                 for gi in sorted({where[f.key][0] for f in lost}):
                     shared[gi] = client.scatter(groups[gi], broadcast=True, hash=False)
                 pending |= {submit(*where[f.key], attempt=resent) for f in lost}
-            for f in finished:
-                store(where[f.key][1], f.result())
-                done += 1
             report(feedback, 0.1 + 0.85 * done / total, f"Draw {done} of {total} on {n_workers} workers")
         stages["run_tasks"] = time.perf_counter() - t
         cache = list(client.run(numba_cache_stats).values())
