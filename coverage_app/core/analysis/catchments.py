@@ -41,12 +41,10 @@ def catchment_shapes(tier: TierResult, grid: Grid, bands, window=None, only=None
     # shrink the window to the cells inside the last band: polygonising is linear in the window's size
     if only is None:  # most of the window: label it all in one pass, polygonise the extent (a view)
         label = np.empty((r1 - r0, c1 - c0), "int32")
-        valid = np.empty((r1 - r0, c1 - c0), bool)
-        e0, e1, f0, f1 = _band_labels(tier.minutes, tier.allocation, bands, keep, r0, c0, label, valid)
+        e0, e1, f0, f1 = _band_labels(tier.minutes, tier.allocation, bands, keep, r0, c0, label)
         if e0 < 0:
             return None
-        del valid  # the unlabelled cells (0) are left out of the polygons
-        label = np.ascontiguousarray(label[e0:e1, f0:f1])  # the extent only: the window's arrays go
+        label = np.ascontiguousarray(label[e0:e1, f0:f1])  # the extent only: the window's array goes
         r0, r1, c0, c1 = r0 + e0, r0 + e1, c0 + f0, c0 + f1
     else:  # a few facilities: find their extent first, label only that
         extent = _band_extent(tier.minutes, tier.allocation, bands[-1], keep, r0, r1, c0, c1)
@@ -54,12 +52,10 @@ def catchment_shapes(tier: TierResult, grid: Grid, bands, window=None, only=None
             return None
         r0, r1, c0, c1 = extent
         label = np.empty((r1 - r0, c1 - c0), "int32")
-        valid = np.empty((r1 - r0, c1 - c0), bool)
-        _band_labels(tier.minutes, tier.allocation, bands, keep, r0, c0, label, valid)
-        del valid
+        _band_labels(tier.minutes, tier.allocation, bands, keep, r0, c0, label)
     g = grid.transform
     transform = type(g)(g.a, 0.0, g.c + c0 * g.a, 0.0, g.e, g.f + r0 * g.e)
-    uniq, merged = polygons_of_labels(label, transform)  # traced without the GIL
+    uniq, merged = polygons_of_labels(label, transform)  # traced without the GIL; label 0 is left out
     del label
     if not len(uniq):
         return None
@@ -111,7 +107,7 @@ def _band_extent(minutes, alloc, last, keep, r0, r1, c0, c1):
 
 
 @jit_kernel
-def _band_labels(minutes, alloc, bands, keep, r0, c0, label, valid):
+def _band_labels(minutes, alloc, bands, keep, r0, c0, label):
     """Label of each cell of the window at (r0, c0): allocation * len(bands) + band + 1 where the
     cell is inside the last band (band i holds bands[i-1] < minutes <= bands[i]), else 0. Returns
     the extent (i0, i1, j0, j1) of the labelled cells in the window, (-1, -1, -1, -1) if none."""
@@ -128,7 +124,6 @@ def _band_labels(minutes, alloc, bands, keep, r0, c0, label, valid):
                     if m > bands[k]:
                         b += 1
                 label[i, j] = a * nb + b + 1
-                valid[i, j] = True
                 if imin < 0:
                     imin = i
                 imax = i
@@ -138,7 +133,6 @@ def _band_labels(minutes, alloc, bands, keep, r0, c0, label, valid):
                     jmax = j
             else:
                 label[i, j] = 0
-                valid[i, j] = False
     if imin < 0:
         return -1, -1, -1, -1
     return imin, imax + 1, jmin, jmax + 1
