@@ -115,12 +115,10 @@ def cmd_analyse(args) -> int:
 
         data = load_project_data(project, roles=ANALYSIS_ROLES)  # not the display-only layers
     if stages is not None:  # otherwise the kernels load inside the search, as before
-        from coverage_app.core.analysis import catchments
-        from coverage_app.core.travel import engine
+        from coverage_app.core.analysis import pipeline
 
         with stages.stage("numba cache load (engine and catchment kernels)"):
-            engine.warm_up()
-            catchments.warm_up()
+            pipeline.warm_up()
     fatal = errors_of(data.problems)
     for problem in data.problems:
         if problem.severity == "error" or not args.quiet:

@@ -84,13 +84,9 @@ def export_encrypted(result, options: dict, project=None, key=None, feedback=Non
 
 def warm_up(feedback=None):
     # imports numba and the friction builder once, off the GUI thread
-    from coverage_app.core.analysis import scenarios  # noqa: F401  (imports the pipeline too)
-    from coverage_app.core.travel import engine
+    from coverage_app.core.analysis import pipeline, scenarios  # noqa: F401  (scenarios: for the edits)
 
-    from coverage_app.core.analysis import catchments
-
-    engine.warm_up()
-    catchments.warm_up()
+    pipeline.warm_up()
     startup.imports_done()  # freeze the analysis modules too (a console-script start only)
     return True
 

@@ -24,6 +24,7 @@ from coverage_app.core.data.model import ProjectData
 from coverage_app.core.params import AnalysisParams
 from coverage_app.core.results import TIERS, AnalysisResult, TierResult
 from coverage_app.core.data.roles import COUNTING_STATUSES, FACILITY_LEVELS_SECONDARY
+from coverage_app.core.analysis import catchments as _catchments
 from coverage_app.core.analysis.catchments import all_catchments, catchment_shapes, empty_catchments
 from coverage_app.core.analysis.tables import (assign_townships, capacity_coverage, coverage_curve, has_capacities,
                                               set_village_times, township_summary, village_access, village_cells,
@@ -109,6 +110,13 @@ def facility_capacity(fac: pd.DataFrame, params: AnalysisParams) -> tuple[pd.Ser
         cap = cap.where(~use, beds * float(params.people_per_bed))
         basis[use] = f"beds x {float(params.people_per_bed):g}"
     return cap.astype("float64"), basis
+
+
+def warm_up() -> None:
+    """Load the kernels a run uses from numba's on-disk cache on tiny grids: the search's
+    (:func:`coverage_app.core.travel.engine.warm_up`) and the catchments'."""
+    engine.warm_up()
+    _catchments.warm_up()
 
 
 def scenario_as_of(params: AnalysisParams, scenario: dict | None) -> dt.date:

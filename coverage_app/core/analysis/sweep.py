@@ -307,10 +307,9 @@ def _group_task(group: Group, dp: dict) -> dict:
 def _warm_worker() -> dict:
     """Load the engine's kernels from numba's on-disk cache once per worker process (not per
     task); returns the cache statistics (misses = recompilations)."""
-    from coverage_app.core.analysis import catchments
+    from coverage_app.core.analysis import pipeline
 
-    engine.warm_up()
-    catchments.warm_up()
+    pipeline.warm_up()
     return numba_cache_stats()
 
 
