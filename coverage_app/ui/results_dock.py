@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QLabel, QLineEdit, QPlainTextEdit, QPushButton, QScrollArea,
+from PySide6.QtWidgets import (QLabel, QLineEdit, QPlainTextEdit, QPushButton,
                                QTabWidget, QVBoxLayout, QWidget)
 
 from coverage_app.core.outputs import symbology as sym
 
+from .small_widgets import scrolling
 from .tables import FrozenColumnView
 
 # the figures that matter first (people and % without care), the name column frozen
@@ -251,12 +252,8 @@ class ResultsDock(QWidget):
         page = QWidget()
         pl = QVBoxLayout(page)
         # the figures scroll (a laptop's dock is shorter than they are), never sideways
-        self.summary_scroll = QScrollArea()
+        self.summary_scroll = scrolling(self.summary, sideways=False)
         self.summary_scroll.setObjectName("summary_scroll")
-        self.summary_scroll.setWidgetResizable(True)
-        self.summary_scroll.setFrameShape(QScrollArea.NoFrame)
-        self.summary_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.summary_scroll.setWidget(self.summary)
         pl.addWidget(self.summary_scroll, 1)
         pl.addWidget(self.problems)
         sweep = QPushButton("Uncertainty sweep…", objectName="sweep_button")

@@ -206,10 +206,9 @@ def about_html(project) -> str:
         "team unless made with the safe-sharing option.</p>")
 
 
-def fill_with_scrolling(owner: QWidget, inner: QWidget, sideways: bool = True):
-    """Lay ``inner`` into ``owner`` inside a frameless, resizable scroll area, so a panel never
-    widens or lengthens its dock (small screens). ``sideways=False``: no horizontal scroll bar (the
-    panel's widgets must then wrap or shrink to the dock's width). Returns the scroll area."""
+def scrolling(inner: QWidget, sideways: bool = True):
+    """``inner`` inside a frameless, resizable scroll area (returned). ``sideways=False``: no
+    horizontal scroll bar (``inner``'s widgets must then wrap or shrink to the area's width)."""
     from PySide6.QtWidgets import QScrollArea
 
     scroll = QScrollArea()
@@ -218,6 +217,13 @@ def fill_with_scrolling(owner: QWidget, inner: QWidget, sideways: bool = True):
     scroll.setWidget(inner)
     if not sideways:
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+    return scroll
+
+
+def fill_with_scrolling(owner: QWidget, inner: QWidget, sideways: bool = True):
+    """Lay ``inner`` into ``owner`` inside a :func:`scrolling` area, so a panel never widens or
+    lengthens its dock (small screens). Returns the scroll area."""
+    scroll = scrolling(inner, sideways)
     outer = QVBoxLayout(owner)
     outer.setContentsMargins(0, 0, 0, 0)
     outer.addWidget(scroll)
