@@ -312,3 +312,11 @@ def _number_problems(name: str, value) -> list[str]:
                 f"{value:g}: travel times are reported to 0.1 min, and a threshold between two tenths would "
                 "count some villages differently from the travel-time rasters"]
     return []
+
+
+def scenario_as_of(params: AnalysisParams, scenario: dict | None) -> dt.date:
+    """The day a run of ``params`` and ``scenario`` counts facility statuses and zones on: the
+    scenario's own date if it has one, else the parameters' (today when none is set)."""
+    if scenario and scenario.get("as_of"):
+        return dt.date.fromisoformat(str(scenario["as_of"]))
+    return params.as_of_date

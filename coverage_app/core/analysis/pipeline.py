@@ -7,7 +7,6 @@ all inputs are arguments, progress and cancellation go through ``feedback``.
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import time
 
 import geopandas as gpd
@@ -21,7 +20,7 @@ from coverage_app.core.feedback import report, sub
 from coverage_app.core.travel.friction import Friction, build_friction
 from coverage_app.core.grid import Grid
 from coverage_app.core.data.model import ProjectData
-from coverage_app.core.params import AnalysisParams
+from coverage_app.core.params import AnalysisParams, scenario_as_of
 from coverage_app.core.results import TIERS, AnalysisResult, TierResult
 from coverage_app.core.data.roles import COUNTING_STATUSES, FACILITY_LEVELS_SECONDARY
 from coverage_app.core.analysis import catchments as _catchments
@@ -117,12 +116,6 @@ def warm_up() -> None:
     (:func:`coverage_app.core.travel.engine.warm_up`) and the catchments'."""
     engine.warm_up()
     _catchments.warm_up()
-
-
-def scenario_as_of(params: AnalysisParams, scenario: dict | None) -> dt.date:
-    if scenario and scenario.get("as_of"):
-        return dt.date.fromisoformat(str(scenario["as_of"]))
-    return params.as_of_date
 
 
 # ----------------------------------------------------------------------------- grid

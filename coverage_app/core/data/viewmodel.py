@@ -84,9 +84,10 @@ def inspect_file(path) -> list[VectorInfo]:
 def result_key(params, scenario: dict | None) -> str:
     """A stable text key for (analysis parameters, scenario content, the day counted on): "as of
     today" is another key tomorrow, so a result cached yesterday is not shown as today's."""
-    day = (scenario or {}).get("as_of") or params.as_of_date.isoformat()
-    return json.dumps({"params": params.to_dict(), "scenario": scenario, "day": str(day)}, sort_keys=True,
-                      default=str)
+    from coverage_app.core.params import scenario_as_of
+
+    return json.dumps({"params": params.to_dict(), "scenario": scenario,
+                       "day": scenario_as_of(params, scenario).isoformat()}, sort_keys=True, default=str)
 
 
 def raster_for_display(path, dst_crs, max_pixels: int = 1600, feedback=None):
