@@ -118,7 +118,7 @@ def cmd_analyse(args) -> int:
         from coverage_app.core.analysis import pipeline
 
         with stages.stage("numba cache load (engine and catchment kernels)"):
-            pipeline.warm_up()
+            pipeline.warm_up(edits=False)
     fatal = errors_of(data.problems)
     for problem in data.problems:
         if problem.severity == "error" or not args.quiet:

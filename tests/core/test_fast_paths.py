@@ -160,3 +160,20 @@ def test_cached_kernels_load_without_numba_compiler_registries_and_compile_where
     assert first_sum == second_sum == "22.5"
     assert (first_loaded, first_hits) == ("True", "0")  # compiled: numba's compiler with its registries
     assert (second_loaded, second_hits) == ("False", "1")  # loaded from the cache without them
+
+
+def test_a_run_loads_its_kernels_without_numba_array_module():
+    """The kernels of a full run (search and catchments, pipeline.warm_up(edits=False)) take flat views
+    and buffers made in Python, so loading them from the cache does not import numba.np.arrayobj
+    (~0.03 s of every command-line run: reshape or np.empty inside a kernel brings it in)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom coverage_app.core.analysis import pipeline\npipeline.warm_up(edits=False)\n"
+            "print('numba.np.arrayobj' in sys.modules)\n")
+    env = dict(os.environ)
+    env.pop("NUMBA_DISABLE_JIT", None)
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env) for _ in range(2)]
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+    assert runs[1].stdout.split() == ["False"]  # the second loads from the cache the first may have written

@@ -111,10 +111,11 @@ def facility_capacity(fac: pd.DataFrame, params: AnalysisParams) -> tuple[pd.Ser
     return cap.astype("float64"), basis
 
 
-def warm_up() -> None:
+def warm_up(edits: bool = True) -> None:
     """Load the kernels a run uses from numba's on-disk cache on tiny grids: the search's
-    (:func:`coverage_app.core.travel.engine.warm_up`) and the catchments'."""
-    engine.warm_up()
+    (:func:`coverage_app.core.travel.engine.warm_up`) and the catchments'; with ``edits`` also the
+    what-if edits' (the app's)."""
+    engine.warm_up(edits)
     _catchments.warm_up()
 
 

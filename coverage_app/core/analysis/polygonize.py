@@ -46,12 +46,14 @@ def _is_edge(label, r, c, s, value):
 
 
 @jit_kernel
-def _components(label, comp):
+def _components(label, comp, stack):
     """4-connected components of the cells of equal non-zero label: ``comp`` (-1 where the label
-    is 0) gets 0, 1, ... in row-major order of their first cell; returns how many."""
+    is 0) gets 0, 1, ... in row-major order of their first cell; returns how many. ``stack``:
+    room for one cell index (int64) per cell."""
     rows, cols = label.shape
-    comp[:, :] = -1
-    stack = np.empty(rows * cols, dtype=np.int64)
+    for r in range(rows):
+        for c in range(cols):
+            comp[r, c] = -1
     n = 0
     for r0 in range(rows):
         for c0 in range(cols):
@@ -87,10 +89,8 @@ def _components(label, comp):
 
 
 @jit_kernel
-def _trace_rings(label, comp, dr, dc):
-    """Every boundary ring of ``label``'s regions: (vertex rows, vertex cols (grid corners, int64),
-    offset of each ring's first vertex (one more: the end), each ring's component, label and
-    whether it is an outer ring). Rings are closed (last vertex = first)."""
+def _count_edges(label):
+    """How many boundary edges ``label``'s regions have (sizes the arrays of :func:`_trace_rings`)."""
     rows, cols = label.shape
     n_edges = 0
     for r in range(rows):
@@ -99,14 +99,16 @@ def _trace_rings(label, comp, dr, dc):
                 for s in range(4):
                     if _is_edge(label, r, c, s, label[r, c]):
                         n_edges += 1
-    vr = np.empty(2 * n_edges + 1, dtype=np.int64)
-    vc = np.empty(2 * n_edges + 1, dtype=np.int64)
-    max_rings = n_edges // 4 + 1
-    start = np.empty(max_rings + 1, dtype=np.int64)
-    ring_comp = np.empty(max_rings, dtype=np.int64)
-    ring_label = np.empty(max_rings, dtype=np.int64)
-    outer = np.empty(max_rings, dtype=np.bool_)
-    used = np.zeros((rows, cols), dtype=np.uint8)
+    return n_edges
+
+
+@jit_kernel
+def _trace_rings(label, comp, dr, dc, vr, vc, start, ring_comp, ring_label, outer, used):
+    """Every boundary ring of ``label``'s regions, into the arrays given (sized, and ``used``
+    zeroed, by :func:`_rings_of`): vertex rows and cols (grid corners), offset of each ring's first
+    vertex (one more: the end), each ring's component, label and whether it is an outer ring.
+    Rings are closed (last vertex = first). Returns how many vertices and rings it wrote."""
+    rows, cols = label.shape
     nv = 0
     nr = 0
     for r0 in range(rows):
@@ -158,6 +160,20 @@ def _trace_rings(label, comp, dr, dc):
                 outer[nr] = area2 > 0  # clockwise with rows down
                 nr += 1
     start[nr] = nv
+    return nv, nr
+
+
+def _rings_of(label, comp):
+    """:func:`_trace_rings` with its arrays made here (numpy, outside the kernels: numba's array
+    allocation would bring its array module, ~0.03 s to import, into every run's kernel loading)."""
+    n_edges = _count_edges(label)
+    max_rings = n_edges // 4 + 1
+    vr, vc = np.empty(2 * n_edges + 1, np.int64), np.empty(2 * n_edges + 1, np.int64)
+    start = np.empty(max_rings + 1, np.int64)
+    ring_comp, ring_label = np.empty(max_rings, np.int64), np.empty(max_rings, np.int64)
+    outer = np.empty(max_rings, np.bool_)
+    nv, nr = _trace_rings(label, comp, _DR, _DC, vr, vc, start, ring_comp, ring_label, outer,
+                          np.zeros(label.shape, np.uint8))
     return vr[:nv], vc[:nv], start[:nr + 1], ring_comp[:nr], ring_label[:nr], outer[:nr]
 
 
@@ -168,8 +184,8 @@ def polygons_of_labels(label: np.ndarray, transform) -> tuple[np.ndarray, np.nda
     is labelled. The tracing releases the GIL."""
     label = np.ascontiguousarray(label, dtype=np.int32)
     comp = np.empty(label.shape, dtype=np.int32)
-    _components(label, comp)
-    vr, vc, start, ring_comp, ring_label, outer = _trace_rings(label, comp, _DR, _DC)
+    _components(label, comp, np.empty(label.size, np.int64))
+    vr, vc, start, ring_comp, ring_label, outer = _rings_of(label, comp)
     if len(ring_comp) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
     x = transform.c + vc * transform.a + vr * transform.b

@@ -309,7 +309,7 @@ def _warm_worker() -> dict:
     task); returns the cache statistics (misses = recompilations)."""
     from coverage_app.core.analysis import pipeline
 
-    pipeline.warm_up()
+    pipeline.warm_up(edits=False)
     return numba_cache_stats()
 
 

@@ -94,7 +94,7 @@ import numpy as np
 from coverage_app.core.feedback import check
 from coverage_app.core.travel import cow
 from coverage_app.core.travel.kernels import (AUX, CELL, FERRY_MAX, PAD, ZONE_MAX, apply_diff, fill_aux_cells,
-                                              fill_cells, finish_outputs, jit_kernel)
+                                              fill_cells, finish_outputs, flat_view, jit_kernel)
 from coverage_app.core.travel.repair import cells_of, refresh_outputs, reset_cells
 from coverage_app.core.travel.search import (NO_AUX, Queue, queue_params, row_cuts, search,
                                              split_search, stencil)
@@ -525,7 +525,7 @@ def _edit(result, inplace, feedback, work):
             rows, cols, ids = work(minutes, allocation, q)
         except BaseException:
             idx, d, a = q.log()
-            apply_diff(sh.cells, idx, d, a)
+            apply_diff(flat_view(sh.cells), idx, d, a)
             if minutes is result.minutes:  # written in place: put the old values back
                 refresh_outputs(sh.cells, idx, minutes, allocation)
             raise
@@ -706,8 +706,10 @@ def _output_flat(idx, pc, cols):
     return rows * cols + (idx - (rows + PAD) * pc - PAD)
 
 
-def warm_up() -> None:
-    """Compile (or load from numba's cache) every kernel on a tiny grid."""
+def warm_up(edits: bool = True) -> None:
+    """Compile (or load from numba's cache) every kernel on a tiny grid; with ``edits=False`` only
+    those of full searches (:func:`travel_time`), not those of :func:`remove_source` /
+    :func:`add_source` (a command-line run or a sweep worker never edits)."""
     cost = np.ones((6, 7), np.float32)
     cost[2, 3] = np.inf
     zone = np.zeros((6, 7), np.int32)
@@ -722,5 +724,6 @@ def warm_up() -> None:
         travel_time(cost, 10.0, [0, 5], [0, 6], [1, 2], prepared=prepare(cost, **{
             k: v for k, v in o.items() if k != "neighbours"}), **o)
         res = travel_time(cost, 10.0, [0, 5], [0, 6], [1, 2], **o)
-        res = remove_source(res, 1, cost, 10.0, **o)
-        add_source(res, 0, 0, 1, cost, 10.0, **o)
+        if edits:
+            res = remove_source(res, 1, cost, 10.0, **o)
+            add_source(res, 0, 0, 1, cost, 10.0, **o)

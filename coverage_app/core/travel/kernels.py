@@ -293,18 +293,26 @@ def finish_outputs(cells, minutes, allocation, r0, r1):
                 allocation[r, c] = -1
 
 
+def flat_view(a: np.ndarray) -> np.ndarray:
+    """``a`` as a 1-D view (no copy) for the kernels, which index grids by flat cell. Reshaping
+    in Python, not inside the kernels, keeps numba's array module (~0.03 s to import) out of a
+    run's kernel loading."""
+    if not a.flags.c_contiguous:
+        raise ValueError("kernel arrays must be C-contiguous")
+    return a.reshape(-1)
+
+
 @jit_kernel
-def seed_kernel(pcells, times, ids, assign, cells, inv_w, nb, heads, b_next, b_n, b_d, b_cell, b_a,
+def seed_kernel(pcells, times, ids, assign, flat, inv_w, nb, heads, b_next, b_n, b_d, b_cell, b_a,
           h_d, h_cell, h_a, st, log_on, l_idx, l_d, l_a):
-    """Queue start cells (padded flat indices). Where ``assign[i]`` the cell's time is
-    set to ``times[i]`` unless it already has one that is not larger (the first source
-    wins a tie); elsewhere it keeps its time (boundary seeds of :func:`remove_source`).
-    Entries carry ``ids[i]``. The block pool, heap and log must have room for all seeds.
+    """Queue start cells (padded flat indices into ``flat``, the padded cells, :func:`flat_view`).
+    Where ``assign[i]`` the cell's time is set to ``times[i]`` unless it already has one that is
+    not larger (the first source wins a tie); elsewhere it keeps its time (boundary seeds of
+    :func:`remove_source`). Entries carry ``ids[i]``. The block pool, heap and log must have room for all seeds.
     With ``log_on`` every change is logged (cell, old time, old allocation)."""
     n = pcells.shape[0]
     if n == 0:
         return
-    flat = cells.reshape(-1)
     if st[LIVE] == 0 and st[HSIZE] == 0:
         tmin = np.inf
         for i in range(n):
@@ -344,8 +352,8 @@ def seed_kernel(pcells, times, ids, assign, cells, inv_w, nb, heads, b_next, b_n
 
 
 @jit_kernel
-def run_chunk(cells, aux, ferry_s, zone_pair, use_tobler, use_zones, nk, doff, dlen, bo1, bo2, cutoff, vlo, vhi,
-         out_minutes, out_alloc, write_out,
+def run_chunk(flat, xflat, pc, ferry_s, zone_pair, use_tobler, use_zones, nk, doff, dlen, bo1, bo2, cutoff, vlo,
+         vhi, om, oa, ocols, write_out,
          inv_w, nb, heads, b_next, b_n, b_d, b_cell, b_a, h_d, h_cell, h_a, st, max_expand,
          log_on, l_idx, l_d, l_a):
     """Run the search until the queue is empty (return 0), ``max_expand`` cells were
@@ -366,13 +374,11 @@ def run_chunk(cells, aux, ferry_s, zone_pair, use_tobler, use_zones, nk, doff, d
     (``zone_pair`` larger than 1 x 1) ``zone_pair[zone label of the cell left, zone label of u]``;
     entering it from a cell off its ferry adds the ferry's boarding delay ``ferry_s[ferry label]``
     (seconds).
+
+    ``flat`` / ``xflat`` are the padded cells and their aux records, ``pc`` padded columns; ``om`` /
+    ``oa`` the unpadded minutes and allocation, ``ocols`` columns: all flat views
+    (:func:`flat_view`).
     """
-    flat = cells.reshape(-1)
-    xflat = aux.reshape(-1)
-    pc = cells.shape[1]
-    ocols = out_minutes.shape[1]
-    om = out_minutes.reshape(-1)
-    oa = out_alloc.reshape(-1)
     free = st[FREE]
     bump = st[BUMP]
     live = st[LIVE]
@@ -543,11 +549,11 @@ def run_chunk(cells, aux, ferry_s, zone_pair, use_tobler, use_zones, nk, doff, d
 
 
 @jit_kernel
-def apply_diff(cells, idx, d, a):
-    """Write the logged (time, allocation) values into their cells, last entry first,
+def apply_diff(flat, idx, d, a):
+    """Write the logged (time, allocation) values into their cells (``flat``: the padded cells,
+    :func:`flat_view`), last entry first,
     and keep the values they replace in their place: applied again (after reversing
     the arrays) the diff undoes itself."""
-    flat = cells.reshape(-1)
     for i in range(idx.shape[0] - 1, -1, -1):
         rec = flat[idx[i]]
         td = rec.d

@@ -26,7 +26,7 @@ import numpy as np
 
 from coverage_app.core.feedback import report, sub
 from coverage_app.core.travel.kernels import (AUX, BLOCK, EXPANDED, FREE, HSIZE, LIVE, NLOG, PAD,
-                                              run_chunk, seed_kernel)
+                                              flat_view, run_chunk, seed_kernel)
 
 
 _SQRT2 = math.sqrt(2.0)
@@ -122,7 +122,7 @@ class Queue:
         # worst case one block per seed (seeds spread over many buckets)
         self.reserve(n + 17, n + 17, n)
         seed_kernel(pcells, np.asarray(times, np.float64), np.asarray(ids, np.int32),
-              np.asarray(assign, np.bool_), cells, self.inv_w, self.nb, self.heads,
+              np.asarray(assign, np.bool_), flat_view(cells), self.inv_w, self.nb, self.heads,
               self.b_next, self.b_n, self.b_d, self.b_cell, self.b_a, self.h_d, self.h_cell,
               self.h_a, self.st, self.log_on, self.l_idx, self.l_d, self.l_a)
 
@@ -141,9 +141,11 @@ def _chunk(shared, q, neighbours, moves, uses_slope, uses_zones, cutoff_s, vlo, 
     aux = shared.aux if shared.aux is not None else NO_AUX
     ferry_s = shared.ferry_s if shared.ferry_s is not None else NO_FERRIES
     zone_pair = shared.zone_pair if shared.zone_pair is not None else NO_PAIRS
+    flat, xflat, om, oa = flat_view(shared.cells), flat_view(aux), flat_view(minutes), flat_view(allocation)
+    pc, ocols = shared.cells.shape[1], minutes.shape[1]
     while True:
-        status = run_chunk(shared.cells, aux, ferry_s, zone_pair, uses_slope, uses_zones, neighbours, doff, dlen, bo1,
-                           bo2, cutoff_s, vlo, vhi, minutes, allocation, write_out, q.inv_w, q.nb,
+        status = run_chunk(flat, xflat, pc, ferry_s, zone_pair, uses_slope, uses_zones, neighbours, doff, dlen, bo1,
+                           bo2, cutoff_s, vlo, vhi, om, oa, ocols, write_out, q.inv_w, q.nb,
                            q.heads, q.b_next, q.b_n, q.b_d, q.b_cell, q.b_a, q.h_d, q.h_cell,
                            q.h_a, q.st, chunk, q.log_on, q.l_idx, q.l_d, q.l_a)
         if status <= 1:

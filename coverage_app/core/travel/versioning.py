@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 
-from coverage_app.core.travel.kernels import apply_diff
+from coverage_app.core.travel.kernels import apply_diff, flat_view
 
 
 class Shared:
@@ -58,7 +58,7 @@ def reroot(v: Version) -> None:
         v = v.link
     for w in reversed(path):  # w links to the current version
         cur = w.link
-        apply_diff(w.shared.cells, w.idx, w.d, w.a)  # arrays now hold cur's values
+        apply_diff(flat_view(w.shared.cells), w.idx, w.d, w.a)  # arrays now hold cur's values
         cur.link, cur.idx, cur.d, cur.a = w, w.idx[::-1].copy(), w.d[::-1].copy(), w.a[::-1].copy()
         cur.cells = w.cells  # the reversed diff has the same cells
         w.link = w.idx = w.d = w.a = w.cells = None
