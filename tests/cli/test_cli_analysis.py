@@ -1,6 +1,7 @@
 """coverage-app analyse and sites on the bundled project and on layers given by role."""
 
 import json
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -151,6 +152,37 @@ def test_analyse_does_not_read_the_display_only_reference_layers(tmp_path, capsy
     save_project(project, tmp_path / "q.covproj")
     assert main(["analyse", str(tmp_path / "q.covproj"), "--out", str(tmp_path / "c"), *FAST]) == 2
     assert "unknown role 'no such role'" in capsys.readouterr().out
+
+
+def test_analyse_does_not_read_a_land_cover_switched_off(tmp_path):
+    """A land-cover raster switched off (option enabled false, as bundled) is not opened by an
+    analysis: a damaged one neither stops it nor is reported, and the results equal the bundled run's.
+    Switched on, the same file stops the analysis with its error; `check` and the app (every layer
+    read) still report it while it is off."""
+    from coverage_app.core.data.model import load_project_data
+    from coverage_app.core.data.project import bundled_project_path, load_project, save_project
+    from coverage_app.core.data.roles import ANALYSIS_ROLES
+
+    project = load_project(bundled_project_path())
+    land = next(r for r in project.layers if r.role == "landcover")
+    assert land.options["enabled"] is False
+    damaged = tmp_path / "landcover.tif"
+    damaged.write_bytes(b"II*\0" + b"\0" * 200)  # a truncated GeoTIFF
+    land.path, land.written = str(damaged), str(damaged)
+    path = save_project(project, tmp_path / "p.covproj")
+    data = load_project_data(load_project(path), roles=ANALYSIS_ROLES)
+    names_it = lambda p: p.file is not None and Path(p.file).name == damaged.name  # noqa: E731
+    assert not any(names_it(p) for p in data.problems) and not data.rasters
+    every = load_project_data(load_project(path))
+    assert any(p.severity == "error" and names_it(p) for p in every.problems)
+    assert main(["analyse", str(path), "--out", str(tmp_path / "a"), *FAST]) == 0
+    assert main(["analyse", "--out", str(tmp_path / "b"), *FAST]) == 0
+    a = pyogrio.read_dataframe(tmp_path / "a" / "coverage.gpkg", layer="villages", read_geometry=False)
+    b = pyogrio.read_dataframe(tmp_path / "b" / "coverage.gpkg", layer="villages", read_geometry=False)
+    assert a.equals(b)
+    land.options["enabled"] = True
+    save_project(project, tmp_path / "on.covproj")
+    assert main(["analyse", str(tmp_path / "on.covproj"), "--out", str(tmp_path / "c"), *FAST]) == 2
 
 
 def test_analyse_on_an_ascii_grid_speed_raster_reads_it_quietly(tmp_path):

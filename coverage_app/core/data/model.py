@@ -89,12 +89,14 @@ def load_layer_ref(ref: LayerRef, project: Project | None = None) -> Layer:
 
 def load_project_data(project: Project, feedback=None, roles=None) -> ProjectData:
     """Load every layer of ``project`` (with ``roles``, e.g. :data:`~coverage_app.core.data.roles.ANALYSIS_ROLES`,
-    only the layers of those roles: an analysis does not read the display-only reference layers).
+    only the layers of those roles, and no raster switched off (option ``enabled``): an analysis does
+    not read the display-only reference layers nor a land cover it does not use).
     Failures become problems; nothing raises for bad data."""
     data = ProjectData(project)
     data.problems += [Problem("warning", note, file=str(project.path) if project.path else None)
                       for note in project.load_notes]
-    refs = [ref for ref in project.layers if roles is None or ref.role in roles or ref.role not in ROLES]
+    refs = [ref for ref in project.layers if roles is None or ref.role not in ROLES
+            or (ref.role in roles and (not ROLES[ref.role].raster or ref.options.get("enabled", True)))]
     n = max(len(refs), 1)
     raster_info = {}  # name -> RasterInfo of the rasters kept (their overlap is checked below)
     for i, ref in enumerate(refs):
