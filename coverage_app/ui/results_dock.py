@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (QLabel, QLineEdit, QPlainTextEdit, QPushButton,
                                QTabWidget, QVBoxLayout, QWidget)
 
@@ -64,10 +64,13 @@ class FrameModel(QAbstractTableModel):
     """A read-only table over a DataFrame, sorted and filtered with pandas/numpy (not per
     row in Python through a proxy model, which takes seconds for thousands of villages)."""
 
-    def __init__(self, columns: list[tuple[str, str]], search_columns=(), parent=None):
+    def __init__(self, columns: list[tuple[str, str]], search_columns=(), parent=None, marker_column=None):
         super().__init__(parent)
         self.columns = columns
         self.search_columns = tuple(search_columns)
+        # the name column (frozen, always in view) shows this column's gap class as the map's dot
+        # and names it in its tooltip: a narrow dock hides the column itself to the right
+        self.marker_column = marker_column
         self.frame = pd.DataFrame()
         self._values: list[np.ndarray] = []
         self._rows = np.zeros(0, dtype=np.int64)   # frame rows shown, in display order
@@ -149,14 +152,25 @@ class FrameModel(QAbstractTableModel):
             return None
         value = self._values[index.column()][self._rows[index.row()]]
         column = self.columns[index.column()][0]
-        if role == Qt.DisplayRole or (role == Qt.ToolTipRole and index.column() == 0):
-            return _fmt(value, column)  # the name column's tooltip: the whole name where it is elided
+        if role == Qt.DisplayRole:
+            return _fmt(value, column)
+        if role == Qt.ToolTipRole and index.column() == 0:  # the whole name where it is elided
+            gap = self._marker_value(index.row())
+            return _fmt(value, column) + (f" ({GAP_LABELS[gap].lower()})" if gap in GAP_LABELS else "")
+        if role == Qt.DecorationRole and index.column() == 0:
+            gap = self._marker_value(index.row())
+            return gap_dot(gap) if gap in sym.GAP_STYLES else None
         if role == Qt.TextAlignmentRole:
             return int(Qt.AlignRight | Qt.AlignVCenter) if isinstance(value, (int, float, np.number)) \
                 else int(Qt.AlignLeft | Qt.AlignVCenter)
         if role == Qt.ForegroundRole and column == "gap" and value in sym.GAP_STYLES:
             return QColor(sym.GAP_STYLES[value].stroke or sym.GAP_STYLES[value].fill)
         return None
+
+    def _marker_value(self, row: int):
+        if self.marker_column is None or self.marker_column not in self.frame:
+            return None
+        return self.frame[self.marker_column].iloc[int(self._rows[row])]
 
     def headerData(self, section, orientation, role=Qt.DisplayRole):
         if role == Qt.DisplayRole and orientation == Qt.Horizontal:
@@ -168,6 +182,25 @@ class FrameModel(QAbstractTableModel):
         if column not in self.frame or not 0 <= row < len(self._rows):
             return None
         return self.frame[column].iloc[int(self._rows[row])]
+
+
+_GAP_DOTS: dict[str, QPixmap] = {}
+
+
+def gap_dot(gap: str, size: int = 10) -> QPixmap:
+    """A village's gap class as the map draws it: a dot of its fill and outline colours (``size`` px)."""
+    if gap not in _GAP_DOTS:
+        style = sym.GAP_STYLES[gap]
+        dot = QPixmap(size, size)
+        dot.fill(Qt.transparent)
+        painter = QPainter(dot)
+        painter.setRenderHint(QPainter.Antialiasing)
+        painter.setBrush(QColor(style.fill))
+        painter.setPen(QPen(QColor(style.stroke), 1.0) if style.stroke else Qt.NoPen)
+        painter.drawEllipse(1, 1, size - 2, size - 2)
+        painter.end()
+        _GAP_DOTS[gap] = dot
+    return _GAP_DOTS[gap]
 
 
 class CurveChart(QWidget):
@@ -268,7 +301,7 @@ class ResultsDock(QWidget):
         self.township_view.selectionModel().selectionChanged.connect(self._township_changed)
         self.tabs.addTab(self.township_view, "Townships")
         # uncovered villages
-        self.village_model = FrameModel(VILLAGE_COLUMNS, _search(VILLAGE_COLUMNS), self)
+        self.village_model = FrameModel(VILLAGE_COLUMNS, _search(VILLAGE_COLUMNS), self, marker_column="gap")
         self.village_view = FrozenColumnView(self.village_model, "villages")
         self.village_view.setObjectName("village_table")
         self.village_view.selectionModel().selectionChanged.connect(self._village_changed)

@@ -101,7 +101,23 @@ def test_township_table_leads_with_people_and_share_without_care(window, qtbot):
     assert villages.columnWidth(0) + villages.columnWidth(1) <= villages.viewport().width(), \
         (villages.columnWidth(0), villages.columnWidth(1), villages.viewport().width())
     first = villages.model().index(0, 0)
-    assert villages.model().data(first, Qt.ToolTipRole) == villages.model().data(first)
+    assert villages.model().data(first, Qt.ToolTipRole).startswith(villages.model().data(first) + " (no ")
+    # each name carries its gap class as the map's dot (the Gap column lies off a narrow dock) and says it
+    from coverage_app.core.outputs.symbology import GAP_STYLES
+
+    gaps = result.villages.set_index("pcode")["gap"]
+    seen = set()
+    for r in range(villages.model().rowCount()):
+        gap = gaps[villages.model().row_value(r, "pcode")]
+        if gap in seen:
+            continue
+        seen.add(gap)
+        index = villages.model().index(r, 0)
+        dot = villages.model().data(index, Qt.DecorationRole).toImage()
+        assert dot.pixelColor(dot.width() // 2, dot.height() // 2).name() == GAP_STYLES[gap].fill
+        assert villages.model().data(index, Qt.ToolTipRole).endswith(f"({GAP_STYLES[gap].label.lower()})")
+    assert seen >= {"primary", "both"}
+    assert window.results.township_model.data(window.results.township_model.index(0, 0), Qt.DecorationRole) is None
     # how each village's point was placed, in words (the 8,7xx-people rows are wards at a town's point)
     vm = villages.model()
     col = [c for c, _ in vm.columns].index("pop_basis")
