@@ -330,3 +330,38 @@ def test_a_result_key_names_the_day_it_counts_on(monkeypatch):
     monkeypatch.setattr(AnalysisParams, "as_of_date", property(lambda self: self.as_of or dt.date(2031, 1, 2)))
     assert result_key(params, None) != today  # the next day
     assert result_key(params, scenario) == dated  # a scenario's own date does not move
+
+
+def test_new_thresholds_recount_the_speed_ranges_without_the_two_runs(sagaing, monkeypatch):
+    """A result with speed-sensitivity ranges, re-counted for new thresholds: the ranges equal
+    those of the low and high runs done again (add_sensitivity on a full run), and no search runs.
+    Without the kept village minutes, or for other villages, there are no ranges (the app runs the
+    two cases again)."""
+    import dataclasses
+
+    import pandas as pd
+
+    from coverage_app.core.analysis import pipeline, scenarios
+    from coverage_app.core.analysis.sensitivity import add_sensitivity, recount_sensitivity
+
+    _, data, params, base = sagaing
+    with_ranges = add_sensitivity(dataclasses.replace(base), data)
+    for change in ({"primary_minutes": 30.0}, {"secondary_minutes": 200.0, "primary_minutes": 90.0}):
+        new = params.replace(**change)
+        expected = add_sensitivity(run_analysis(data, new), data).sensitivity
+        monkeypatch.setattr(pipeline, "run_analysis", lambda *a, **k: pytest.fail("searched again"))
+        out = scenarios.retabulate(with_ranges, data, new)
+        monkeypatch.undo()
+        got = out.sensitivity
+        assert got["headline"] == expected["headline"] and got["cases"] == expected["cases"]
+        pd.testing.assert_frame_equal(got["townships"], expected["townships"], check_exact=True)
+        assert got["headline"] != with_ranges.sensitivity["headline"]  # the thresholds moved the ranges
+        for case in ("low", "high"):
+            for col in ("prim_min", "sec_min"):
+                assert np.array_equal(got["village_minutes"][case][col], expected["village_minutes"][case][col],
+                                      equal_nan=True)
+    kept = with_ranges.sensitivity
+    assert recount_sensitivity({k: v for k, v in kept.items() if k != "village_minutes"}, base, data) is None
+    fewer = dataclasses.replace(base, villages=base.villages.iloc[1:])
+    assert recount_sensitivity(kept, fewer, data) is None
+    assert recount_sensitivity(None, base, data) is None

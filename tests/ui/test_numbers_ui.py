@@ -51,6 +51,38 @@ def test_sensitivity_toggle_shows_ranges(window, qtbot):
     _grab(window.results, "ranges_tab")
 
 
+def test_a_new_threshold_recounts_the_ranges_without_running_the_speed_cases(window, qtbot, monkeypatch):
+    """Ranges on, a new threshold and Run: the result is re-counted (no search) and so are its ranges,
+    from the low / high runs' village minutes, with no "Speed sensitivity" job; the ranges shown
+    equal those of the two cases run again."""
+    import pandas as pd
+
+    from coverage_app.core.analysis.pipeline import run_analysis as full_run
+    from coverage_app.core.analysis.sensitivity import add_sensitivity
+    from coverage_app.ui import numbers_tools
+
+    first = run_analysis(qtbot, window)
+    tab = window.results.extras
+    window.results.tabs.setCurrentWidget(tab)
+    tab.sensitivity.setChecked(True)
+    wait_idle(qtbot, window)
+    assert first.sensitivity is not None
+    jobs = []
+    monkeypatch.setattr(numbers_tools, "_sensitivity_job", lambda *a, **k: jobs.append(a))
+    window.analysis_panel.primary.setValue(25)
+    with qtbot.waitSignal(window.result_shown, timeout=60000):
+        window.analysis.run_analysis()
+    wait_idle(qtbot, window)
+    again = window.result
+    assert again.params.primary_minutes == 25 and again.tiers["primary"].minutes is first.tiers["primary"].minutes
+    assert not jobs and again.sensitivity is not None and not errors_shown(), errors_shown()
+    expected = add_sensitivity(full_run(window.data, again.params), window.data).sensitivity
+    assert again.sensitivity["headline"] == expected["headline"] != first.sensitivity["headline"]
+    pd.testing.assert_frame_equal(again.sensitivity["townships"], expected["townships"])
+    low = expected["headline"]["share_primary"]["lo"]
+    assert f"{100 * low:.1f}" in tab.range_label.text()
+
+
 def test_suggested_sites_on_the_map_and_added_as_a_scenario_facility(window, qtbot):
     result = run_analysis(qtbot, window)
     tab = window.results.extras

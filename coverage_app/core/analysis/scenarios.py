@@ -198,7 +198,10 @@ def retabulate(result, data, params, feedback=None):
     without searching again: the travel-time grids, friction and village cells are shared with
     ``result``, the facility, village, township, capacity and catchment tables are made anew
     (catchments only if the bands changed). Equals ``run_analysis(data, params, result.scenario)``;
-    anything else that changed (:func:`same_searches` is False) gets that full run."""
+    anything else that changed (:func:`same_searches` is False) gets that full run. A result with
+    speed-sensitivity ranges gets them re-counted from its low / high runs' village minutes where
+    they can give them (:func:`~coverage_app.core.analysis.sensitivity.recount_sensitivity`), else
+    none (the app then runs the two cases again)."""
     import time
 
     from coverage_app.core.analysis.catchments import all_catchments
@@ -220,6 +223,10 @@ def retabulate(result, data, params, feedback=None):
     report(feedback, 0.6, "Catchments")
     same_bands = tuple(sorted(params.band_minutes)) == tuple(sorted(result.params.band_minutes))
     out.catchments = result.catchments.copy() if same_bands else all_catchments(out, data)
+    if result.sensitivity is not None:  # the ranges from the low / high runs' village minutes
+        from coverage_app.core.analysis.sensitivity import recount_sensitivity
+
+        out.sensitivity = recount_sensitivity(result.sensitivity, out, data)
     out.timings_s = {"tables": t - t0, "catchments": time.perf_counter() - t, "total": time.perf_counter() - t0}
     report(feedback, 1.0, "Done")
     return out

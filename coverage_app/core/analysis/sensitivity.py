@@ -5,10 +5,16 @@ of :data:`coverage_app.core.params.SENSITIVITY_CASES` (unmapped-track speed and 
 every speed of the mode). The central result carries every figure as a range: ``lo`` and
 ``hi`` are the smallest and largest of the three runs (shares 0..1, people, villages; the
 township ``pct_*`` are percent of the township's population).
+
+The record keeps the low and high runs' village minutes (``village_minutes``, not exported), so
+that new thresholds re-count the ranges without the two runs (:func:`recount_sensitivity`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+
+import numpy as np
 import pandas as pd
 
 from coverage_app.core.feedback import check, sub
@@ -45,7 +51,41 @@ def sensitivity_ranges(results: dict[str, AnalysisResult]) -> dict:
     central = results["central"].params
     cases["central"] = {"speed_factor": 1.0, "unmapped_kmh": central.unmapped_kmh,
                         "off_road_kmh": central.off_road_kmh()}
-    return {"cases": cases, "headline": headline, "townships": townships}
+    kept = {case: {"pcode": _pcodes(results[case].villages),
+                   **{col: results[case].villages[col].to_numpy(copy=True) for col in ("prim_min", "sec_min")}}
+            for case in ("low", "high")}
+    return {"cases": cases, "headline": headline, "townships": townships, "village_minutes": kept}
+
+
+def _pcodes(villages) -> np.ndarray | None:
+    return villages["pcode"].to_numpy(dtype=object, copy=True) if "pcode" in villages else None
+
+
+def recount_sensitivity(previous: dict | None, central: AnalysisResult, data) -> dict | None:
+    """The sensitivity record of ``central``, a result re-counted for new thresholds from the one
+    ``previous`` belongs to (:func:`coverage_app.core.analysis.scenarios.retabulate`: same villages
+    and searches), from the low and high runs' village minutes kept in ``previous``: no search. The
+    same record as :func:`add_sensitivity` gives. None where the minutes cannot give it: no record
+    or no minutes kept, other villages, or a population grid (its shares need the runs' grids)."""
+    from coverage_app.core.analysis.tables import gap_class, township_summary
+
+    kept = (previous or {}).get("village_minutes")
+    if kept is None or central.population_grid is not None or data.raster("population") is not None:
+        return None
+    pcodes = _pcodes(central.villages)
+    results = {"central": central}
+    for case in ("low", "high"):
+        minutes = kept[case]
+        if len(minutes["prim_min"]) != len(central.villages) or (pcodes is None) != (minutes["pcode"] is None) or (
+                pcodes is not None and not np.array_equal(pcodes, minutes["pcode"])):
+            return None
+        params = central.params.sensitivity_case(case)
+        v = central.villages.copy()
+        v["prim_min"], v["sec_min"] = minutes["prim_min"], minutes["sec_min"]
+        v["gap"] = gap_class(v["prim_min"].to_numpy(), v["sec_min"].to_numpy(), params)
+        results[case] = dataclasses.replace(central, params=params, villages=v, sensitivity=None,
+                                            townships=township_summary(v, data.role("townships"), params))
+    return sensitivity_ranges(results)
 
 
 def run_sensitivity(data, params=None, scenario=None, feedback=None) -> AnalysisResult:
