@@ -8,12 +8,13 @@ import math
 import numpy as np
 import pandas as pd
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QLabel, QLineEdit, QPlainTextEdit, QPushButton,
                                QTabWidget, QVBoxLayout, QWidget)
 
 from coverage_app.core.outputs import symbology as sym
 
+from .render import style_icon
 from .small_widgets import scrolling
 from .tables import FrozenColumnView
 
@@ -155,22 +156,17 @@ class FrameModel(QAbstractTableModel):
         if role == Qt.DisplayRole:
             return _fmt(value, column)
         if role == Qt.ToolTipRole and index.column() == 0:  # the whole name where it is elided
-            gap = self._marker_value(index.row())
+            gap = self.row_value(index.row(), self.marker_column) if self.marker_column else None
             return _fmt(value, column) + (f" ({GAP_LABELS[gap].lower()})" if gap in GAP_LABELS else "")
-        if role == Qt.DecorationRole and index.column() == 0:
-            gap = self._marker_value(index.row())
-            return gap_dot(gap) if gap in sym.GAP_STYLES else None
+        if role == Qt.DecorationRole and index.column() == 0 and self.marker_column:
+            gap = self.row_value(index.row(), self.marker_column)  # the layer panel's swatch of the class
+            return style_icon(sym.GAP_STYLES[gap], "point", 10) if gap in sym.GAP_STYLES else None
         if role == Qt.TextAlignmentRole:
             return int(Qt.AlignRight | Qt.AlignVCenter) if isinstance(value, (int, float, np.number)) \
                 else int(Qt.AlignLeft | Qt.AlignVCenter)
         if role == Qt.ForegroundRole and column == "gap" and value in sym.GAP_STYLES:
             return QColor(sym.GAP_STYLES[value].stroke or sym.GAP_STYLES[value].fill)
         return None
-
-    def _marker_value(self, row: int):
-        if self.marker_column is None or self.marker_column not in self.frame:
-            return None
-        return self.frame[self.marker_column].iloc[int(self._rows[row])]
 
     def headerData(self, section, orientation, role=Qt.DisplayRole):
         if role == Qt.DisplayRole and orientation == Qt.Horizontal:
@@ -182,25 +178,6 @@ class FrameModel(QAbstractTableModel):
         if column not in self.frame or not 0 <= row < len(self._rows):
             return None
         return self.frame[column].iloc[int(self._rows[row])]
-
-
-_GAP_DOTS: dict[str, QPixmap] = {}
-
-
-def gap_dot(gap: str, size: int = 10) -> QPixmap:
-    """A village's gap class as the map draws it: a dot of its fill and outline colours (``size`` px)."""
-    if gap not in _GAP_DOTS:
-        style = sym.GAP_STYLES[gap]
-        dot = QPixmap(size, size)
-        dot.fill(Qt.transparent)
-        painter = QPainter(dot)
-        painter.setRenderHint(QPainter.Antialiasing)
-        painter.setBrush(QColor(style.fill))
-        painter.setPen(QPen(QColor(style.stroke), 1.0) if style.stroke else Qt.NoPen)
-        painter.drawEllipse(1, 1, size - 2, size - 2)
-        painter.end()
-        _GAP_DOTS[gap] = dot
-    return _GAP_DOTS[gap]
 
 
 class CurveChart(QWidget):

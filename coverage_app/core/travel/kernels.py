@@ -308,8 +308,8 @@ def seed_kernel(pcells, times, ids, assign, flat, inv_w, nb, heads, b_next, b_n,
     """Queue start cells (padded flat indices into ``flat``, the padded cells, :func:`flat_view`).
     Where ``assign[i]`` the cell's time is set to ``times[i]`` unless it already has one that is
     not larger (the first source wins a tie); elsewhere it keeps its time (boundary seeds of
-    :func:`remove_source`). Entries carry ``ids[i]``. The block pool, heap and log must have room for all seeds.
-    With ``log_on`` every change is logged (cell, old time, old allocation)."""
+    :func:`remove_source`). Entries carry ``ids[i]``. The block pool, heap and log must have room
+    for all seeds. With ``log_on`` every change is logged (cell, old time, old allocation)."""
     n = pcells.shape[0]
     if n == 0:
         return
@@ -551,9 +551,8 @@ def run_chunk(flat, xflat, pc, ferry_s, zone_pair, use_tobler, use_zones, nk, do
 @jit_kernel
 def apply_diff(flat, idx, d, a):
     """Write the logged (time, allocation) values into their cells (``flat``: the padded cells,
-    :func:`flat_view`), last entry first,
-    and keep the values they replace in their place: applied again (after reversing
-    the arrays) the diff undoes itself."""
+    :func:`flat_view`), last entry first, and keep the values they replace in their place:
+    applied again (after reversing the arrays) the diff undoes itself."""
     for i in range(idx.shape[0] - 1, -1, -1):
         rec = flat[idx[i]]
         td = rec.d
