@@ -89,6 +89,13 @@ def project_from_args(args) -> Project:
 
 
 def cmd_analyse(args) -> int:
+    from coverage_app.core import runcache
+
+    with runcache.used():  # what an earlier run computed from the same inputs is read back (core/runcache.py)
+        return _analyse(args)
+
+
+def _analyse(args) -> int:
     from coverage_app.core.profile import Stages, stage
 
     stages = Stages() if getattr(args, "profile", False) else None

@@ -17,6 +17,13 @@ from coverage_app.core.errors import InputError, errors_of
 
 
 def cmd_brief(args) -> int:
+    from coverage_app.core import runcache
+
+    with runcache.used():  # layers and the friction of earlier runs are read back (core/runcache.py)
+        return _brief(args)
+
+
+def _brief(args) -> int:
     from coverage_app.cli import TerminalFeedback
     from coverage_app.core.outputs.briefing import check_output_path, find_township, write_briefing
     from coverage_app.core.feedback import sub

@@ -128,6 +128,9 @@ def create_window(argv=None):
 
 
 def run_app(argv=None) -> int:
+    from coverage_app.core import runcache
+
+    runcache.enable()  # layers and friction surfaces of earlier runs are read back (core/runcache.py)
     settings.init_names()
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "coverage-app"])
     set_app_identity(app)

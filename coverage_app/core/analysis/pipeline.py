@@ -17,6 +17,7 @@ from coverage_app.core.travel import engine
 from coverage_app.core.data.crs import working_crs_for
 from coverage_app.core.errors import InputError, Problem
 from coverage_app.core.feedback import report, sub
+from coverage_app.core.travel import friction_cache
 from coverage_app.core.travel.friction import Friction, build_friction
 from coverage_app.core.grid import Grid
 from coverage_app.core.data.model import ProjectData
@@ -136,21 +137,35 @@ def build_project_friction(data: ProjectData, params: AnalysisParams, grid: Grid
                            feedback=None) -> Friction:
     from coverage_app.core.analysis.edits import apply_zone_edits
 
-    def w(role):
-        frame = data.role(role)
-        return None if frame is None else frame.to_crs(grid.crs)
-
-    zones = apply_zone_edits(data.role("conflict_zones"), scenario)
     lc = data.raster("landcover")
     dem = data.raster("dem")
-    return build_friction(
-        grid, params.replace(as_of=scenario_as_of(params, scenario)), townships=w("townships"), roads=w("roads"),
-        rivers=w("rivers"), crossings=w("crossings"),
-        zones=None if zones is None else zones.to_crs(grid.crs),
-        landcover_path=lc.path if lc else None,
-        landcover_classes=(lc.options.get("classes") if lc else None),
-        landcover_speeds_kmh=data.project.landcover_speeds_kmh, dem_path=dem.path if dem else None,
-        feedback=feedback)
+    frames = {"townships": data.role("townships"), "roads": data.role("roads"), "rivers": data.role("rivers"),
+              "crossings": data.role("crossings"), "zones": apply_zone_edits(data.role("conflict_zones"), scenario)}
+    files = {"landcover_path": lc.path if lc else None, "dem_path": dem.path if dem else None}
+    options = {"landcover_classes": lc.options.get("classes") if lc else None,
+               "landcover_speeds_kmh": data.project.landcover_speeds_kmh}
+    params = params.replace(as_of=scenario_as_of(params, scenario))
+    # the key is taken on the layers as loaded (the grid's CRS and PROJ's version are in it): a surface
+    # read back needs no reprojection
+    key = friction_cache.friction_key(grid, params, frames, files, options) \
+        if friction_cache.enabled() and not _friction_layers_protected(data) else None
+    friction = friction_cache.load(key, grid) if key is not None else None
+    if friction is not None:
+        report(feedback, 1.0, "Friction ready (read from the cache of earlier runs)")
+        return friction
+    frames = {name: None if frame is None else frame.to_crs(grid.crs) for name, frame in frames.items()}
+    friction = build_friction(grid, params, **frames, **files, **options, feedback=feedback)
+    if key is not None:
+        friction_cache.store(key, friction)
+    return friction
+
+
+def _friction_layers_protected(data: ProjectData) -> bool:
+    """True if a layer the friction is built from is kept encrypted in the project file (or marked
+    sensitive): its surface is then not cached on disk in the clear."""
+    from coverage_app.core.data.protect import is_sensitive
+
+    return any(is_sensitive(ref) for ref in data.project.layers if ref.role != "facilities")
 
 
 # ----------------------------------------------------------------------------- sources
@@ -330,7 +345,7 @@ def duplicate_facility_ids(facilities: gpd.GeoDataFrame) -> None:
 
 def _run_on(data, params, scenario, friction: Friction, feedback, t0, stages=None, catchments=True,
             on_tier=None) -> AnalysisResult:
-    timings = {"friction": time.perf_counter() - t0}
+    timings = {"friction" if friction.source == "built" else "friction_cached": time.perf_counter() - t0}
     t = time.perf_counter()
     grid = friction.grid
     fac, fac_w, rows, cols, ok, problems, assumed = prepare_facilities(data, params, scenario, friction)
@@ -390,6 +405,7 @@ def _record_stages(stages, timings: dict) -> None:
     """The run's timings as profile stages; the per-tier searches and the shapes polygonised
     while a search ran are inside ``search (2 threads)``, so marked overlapped."""
     for key, name, over in (("friction", "grid + friction (reproject, rasterise)", False),
+                            ("friction_cached", "grid + friction (read from the cache of earlier runs)", False),
                             ("facilities", "facilities (status, snap)", False),
                             ("search_prepare", "search: prepare records", True),
                             ("search_wall", "search + catchment shapes (2 threads, wall)", False),

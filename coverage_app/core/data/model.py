@@ -14,6 +14,7 @@ import pandas as pd
 
 from coverage_app.core.errors import InputError, Problem, errors_of
 from coverage_app.core.feedback import report
+from coverage_app.core.data import layer_cache
 from coverage_app.core.data.layers import Layer, convert_zawgyi, load_layer
 from coverage_app.core.data.rasters import inspect_raster
 from coverage_app.core.data.project import LayerRef, Project
@@ -75,8 +76,13 @@ def load_layer_ref(ref: LayerRef, project: Project | None = None) -> Layer:
         from coverage_app.core.data.protect import embedded_frame
 
         frame = embedded_frame(ref, project if project is not None else Project())
-    layer = load_layer(ref.path, ref.role, layer=ref.layer, mapping=ref.mapping or None, name=ref.name,
-                       road_classes=ref.options.get("road_classes"), frame=frame)
+    key = _cache_key(ref) if frame is None else None
+    layer = layer_cache.load(key) if key is not None else None
+    if layer is None:
+        layer = load_layer(ref.path, ref.role, layer=ref.layer, mapping=ref.mapping or None, name=ref.name,
+                           road_classes=ref.options.get("road_classes"), frame=frame)
+        if key is not None:
+            layer_cache.store(key, layer)
     if layer.road_classes and "road_classes" not in ref.options:
         ref.options["road_classes"] = dict(layer.road_classes)  # saved with the project, editable there
     if ref.convert_zawgyi:
@@ -85,6 +91,14 @@ def load_layer_ref(ref: LayerRef, project: Project | None = None) -> Layer:
     elif ref.options.get("zawgyi") == "keep":  # the user reviewed the flagged text and kept it as is
         layer.problems = [p for p in layer.problems if p.fix != "zawgyi"]
     return layer
+
+
+def _cache_key(ref: LayerRef) -> str | None:
+    """The layer cache's key of ``ref`` (:mod:`.layer_cache`), None where it is not cached."""
+    try:
+        return layer_cache.layer_key(ref) if layer_cache.cacheable(ref) else None
+    except OSError:  # unreadable now: the load below says why
+        return None
 
 
 def load_project_data(project: Project, feedback=None, roles=None) -> ProjectData:

@@ -30,6 +30,7 @@ import warnings
 import zipfile
 from pathlib import Path
 
+from coverage_app.core import runcache
 from coverage_app.core.atomic import atomic_path
 from coverage_app.core.data.project import (PROJECT_FORMAT, PROJECT_VERSION, PROTECTED_SUFFIX,  # noqa: F401
                                             LayerRef, Project, ProjectError)
@@ -335,6 +336,7 @@ def write_protected(project: Project, path=None, key: Key | None = None,
         raise ProtectError("a passphrase is needed to save a protected project")
     payload = project_payload(project, target)
     write_bytes_atomic(target, key.encrypt(payload, "project"))
+    runcache.clear()  # no clear copy of a layer now kept encrypted stays in the cache of earlier runs
     return payload, target, key
 
 

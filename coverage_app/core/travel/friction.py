@@ -62,6 +62,7 @@ class Friction:
     ferry_label: np.ndarray | None = None    # int32; 0 = no ferry, else a ferry number (its water + 1 cell)
     ferry_delay_s: np.ndarray | None = None  # float64 seconds to board each ferry number (index 0: 0)
     zone_entry_s: np.ndarray | None = None   # where zones overlap: s entering label j from label i
+    source: str = "built"  # "built" here, or "cache": read back from an earlier run (see friction_cache)
 
     def cause_at(self, row: int, col: int) -> str:
         if self.barrier_cause is None:

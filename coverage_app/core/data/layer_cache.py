@@ -1,0 +1,82 @@
+"""Checked layers kept between runs (in :mod:`coverage_app.core.runcache`): reading and checking
+the eight analysis layers of the bundled Sagaing project takes 0.15-0.2 s (pyogrio's reads, the
+value and geometry checks, the Zawgyi scan); reading them back takes ~0.015 s.
+
+**When an entry is used.** Its key is a digest of the GeoPackage's bytes, the path as given, the
+layer name, role, field mapping, road-class table and layer name shown, the source code of
+``coverage_app.core`` and the versions of numpy, pandas, geopandas, shapely, pyogrio / GDAL, pyproj
+and myanmartools (the Zawgyi detector).
+The value is the whole :class:`~coverage_app.core.data.layers.Layer` that
+:func:`~coverage_app.core.data.layers.load_layer` returned (its canonical data, the file's other
+fields, the problems found): a layer read back is the layer checked then.
+
+**Which layers.** GeoPackage layers only (one file holds a layer's every byte), and not while
+the GeoPackage has a ``-wal`` or ``-journal`` file beside it (another program, e.g. QGIS, is
+writing it and its last changes are not in the file yet). Never a layer marked sensitive, and so
+never facilities, nor a protected project's layers (:func:`cacheable`). Layers with an error are
+not written (their load raises).
+"""
+
+from __future__ import annotations
+
+import functools
+import pickle
+from pathlib import Path
+
+from coverage_app.core import runcache
+
+KIND = "layers"
+
+
+def cacheable(ref) -> bool:
+    """True for a GeoPackage layer of the project that is not sensitive (see module docstring)."""
+    from coverage_app.core.data.protect import is_sensitive
+
+    path = Path(ref.path)
+    return runcache.enabled() and path.suffix.lower() == ".gpkg" and not is_sensitive(ref) \
+        and not any(Path(f"{path}{side}").exists() for side in ("-wal", "-journal"))
+
+
+@functools.lru_cache(maxsize=1)
+def _libraries() -> str:
+    """The versions of the libraries a checked layer depends on (reading, types, CRS, Zawgyi model)."""
+    from importlib import metadata
+
+    import geopandas
+    import numpy
+    import pandas
+    import pyogrio
+    import pyproj
+    import shapely
+
+    try:
+        zawgyi = metadata.version("myanmartools")
+    except metadata.PackageNotFoundError:
+        zawgyi = None
+    return f"numpy {numpy.__version__}; pandas {pandas.__version__}; geopandas {geopandas.__version__}; " \
+           f"shapely {shapely.__version__} GEOS {shapely.geos_version_string}; pyogrio {pyogrio.__version__} " \
+           f"GDAL {pyogrio.__gdal_version_string__}; pyproj {pyproj.__version__}; myanmartools {zawgyi}"
+
+
+def layer_key(ref) -> str:
+    """The key of ``ref``'s layer as :func:`load_layer_ref` loads it (raises OSError if the file
+    cannot be read)."""
+    key = runcache.KeyBuilder(KIND).add(_libraries().encode(), runcache.file_digest(ref.path))
+    key.add_json([str(ref.path), ref.role, ref.layer, ref.mapping or None, ref.name, ref.options.get("road_classes")])
+    return key.hexdigest()
+
+
+def load(key: str):
+    """The :class:`Layer` kept under ``key``, or None."""
+    entry = runcache.read(KIND, key)
+    if entry is None:
+        return None
+    try:
+        return pickle.loads(entry[1][0])
+    except Exception:  # noqa: BLE001  (an entry its checks passed but pickle refuses: rebuilt)
+        runcache.discard(KIND, key)
+        return None
+
+
+def store(key: str, layer) -> bool:
+    return runcache.write(KIND, key, {"name": layer.name}, [pickle.dumps(layer, protocol=5)])

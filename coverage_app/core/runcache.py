@@ -1,0 +1,262 @@
+"""A folder of results kept between runs, so that running the same analysis again (the command
+line, the app opening a project) does not redo work whose inputs have not changed: the friction
+surface (:mod:`coverage_app.core.travel.friction_cache`) and the checked layers
+(:mod:`coverage_app.core.data.layer_cache`).
+
+**Keys.** An entry is found by a BLAKE2b digest of everything its value is computed from; each
+user of this module builds its own. Every key includes :func:`code_digest` (the source of
+``coverage_app.core``), so a change to the code is a new key. An entry is never updated, only
+written whole or read.
+
+**Entries** are files ``KEY.entry`` in one folder per kind: ``MAGIC``, an 8-byte header length,
+a JSON header (format, kind, key, and the offset, size and CRC-32 of each part), then the parts,
+each starting at a multiple of 64 bytes. They are written under a temporary name and renamed, so
+a crash or a full disk leaves no entry or a whole one; :func:`read` returns None for an entry
+that fails any check (and removes it). The newest entries within a kind's count and size limits
+are kept (:func:`write` evicts the oldest; reading one refreshes it).
+
+**Where.** ``COVERAGE_APP_CACHE_DIR`` if set ("off" or empty: no cache), else the user's cache
+folder: ``$XDG_CACHE_HOME`` or ``~/.cache`` (Linux), ``~/Library/Caches`` (macOS),
+``%LOCALAPPDATA%`` (Windows), then ``coverage-app``. It is the user's own folder, like their
+project files; protecting a project clears it (:func:`clear`), and layers marked sensitive
+(facilities always) are never written into it.
+
+The app switches the cache on at start-up (:func:`enable`), the command line for each analysis
+(:func:`used`); library use, tests and sweep workers compute everything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+import uuid
+import zlib
+from pathlib import Path
+
+MAGIC = b"COVERAGE-APP-CACHE\n"
+FORMAT = 1
+_ALIGN = 64
+_STALE_TEMP_S = 3600.0  # a temporary file older than this was left by a killed run
+LIMITS = {"friction": (8, 400_000_000), "layers": (64, 200_000_000)}  # kind -> (entries, bytes) kept
+
+_enabled = False
+
+
+def enable(on: bool = True) -> bool:
+    """Use the cache in this process (the app calls this at start-up); returns the previous setting."""
+    global _enabled
+    before, _enabled = _enabled, bool(on)
+    return before
+
+
+@contextlib.contextmanager
+def used():
+    """The cache switched on inside the block (a command-line analysis), then as it was before."""
+    before = enable(True)
+    try:
+        yield
+    finally:
+        enable(before)
+
+
+def enabled() -> bool:
+    return _enabled and root() is not None
+
+
+def root() -> Path | None:
+    """The cache folder, or None when ``COVERAGE_APP_CACHE_DIR`` switches it off."""
+    env = os.environ.get("COVERAGE_APP_CACHE_DIR")
+    if env is not None:
+        return None if env.strip().lower() in ("", "off", "0", "no") else Path(env).expanduser()
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local") / "coverage-app" / "Cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "coverage-app"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "coverage-app"
+
+
+def clear() -> None:
+    """Remove every entry (a project is being protected: no clear copy of its layers may stay)."""
+    folder = root()
+    if folder is None:
+        return
+    for kind in LIMITS:
+        shutil.rmtree(folder / kind, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------- digests
+
+_CODE_DIGEST: list = []
+_FILE_DIGESTS: dict = {}  # (path, size, mtime_ns, inode) -> digest, for this process
+
+
+def code_digest() -> bytes:
+    """BLAKE2b of the source of ``coverage_app.core`` (every ``.py`` file, with its relative path);
+    computed once per process (~2 ms)."""
+    if not _CODE_DIGEST:
+        base = Path(__file__).resolve().parent
+        h = hashlib.blake2b(digest_size=16)
+        for path in sorted(base.rglob("*.py")):
+            h.update(str(path.relative_to(base)).encode() + b"\0")
+            h.update(path.read_bytes() + b"\0")
+        _CODE_DIGEST.append(h.digest())
+    return _CODE_DIGEST[0]
+
+
+def file_digest(path) -> bytes:
+    """BLAKE2b of a file's bytes (2.7 MB: ~3 ms). Within one process a file whose size, change time
+    and inode are unchanged is not read again."""
+    path = Path(path)
+    stat = path.stat()
+    memo = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+    digest = _FILE_DIGESTS.get(memo)
+    if digest is None:
+        h = hashlib.blake2b(digest_size=20)
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        digest = h.digest()
+        if len(_FILE_DIGESTS) > 256:
+            _FILE_DIGESTS.clear()
+        _FILE_DIGESTS[memo] = digest
+    return digest
+
+
+class KeyBuilder:
+    """A BLAKE2b key of length-prefixed parts, starting with the kind, format and code digest."""
+
+    def __init__(self, kind: str):
+        self._h = hashlib.blake2b(digest_size=20)
+        self.add(f"{kind} {FORMAT}".encode(), code_digest())
+
+    def add(self, *parts: bytes) -> "KeyBuilder":
+        for part in parts:
+            self._h.update(len(part).to_bytes(8, "little"))
+            self._h.update(part)
+        return self
+
+    def add_json(self, value) -> "KeyBuilder":
+        return self.add(json.dumps(value, sort_keys=True, default=repr).encode())
+
+    def hexdigest(self) -> str:
+        return self._h.hexdigest()
+
+
+# ----------------------------------------------------------------------------- entries
+
+def _entry(kind: str, key: str) -> Path | None:
+    folder = root()
+    return None if folder is None else folder / kind / f"{key}.entry"
+
+
+def _parts_start(header_bytes: int) -> int:
+    return -(-(len(MAGIC) + 8 + header_bytes) // _ALIGN) * _ALIGN
+
+
+def read(kind: str, key: str) -> tuple[dict, list[memoryview]] | None:
+    """(header ``meta``, parts) of the entry ``key`` of ``kind``, or None: no entry, or one that fails
+    a check (then removed)."""
+    path = _entry(kind, key)
+    if path is None:
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        if not data.startswith(MAGIC):
+            raise ValueError("not an entry")
+        at = len(MAGIC)
+        size = int.from_bytes(data[at:at + 8], "little")
+        header = json.loads(data[at + 8:at + 8 + size].decode("utf-8"))
+        if header.get("format") != FORMAT or header.get("kind") != kind or header.get("key") != key:
+            raise ValueError("another entry")
+        start = _parts_start(size)
+        parts = []
+        for offset, length, crc in header["parts"]:
+            part = memoryview(data)[start + offset:start + offset + length]
+            if len(part) != length or zlib.crc32(part) != crc:
+                raise ValueError("damaged")
+            parts.append(part)
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        _remove(path)
+        return None
+    try:
+        os.utime(path)  # the entries read most recently are the ones kept
+    except OSError:
+        pass
+    return header.get("meta", {}), parts
+
+
+def discard(kind: str, key: str) -> None:
+    """Remove the entry ``key`` of ``kind`` (one its reader could not use)."""
+    path = _entry(kind, key)
+    if path is not None:
+        _remove(path)
+
+
+def write(kind: str, key: str, meta: dict, parts) -> bool:
+    """Write the entry ``key`` of ``kind``: JSON-able ``meta`` and ``parts`` (bytes-like, each
+    C-contiguous). True if written; a file-system problem (full disk, no permission) skips it."""
+    path = _entry(kind, key)
+    if path is None:
+        return False
+    views = [memoryview(p).cast("B") for p in parts]
+    table, offset = [], 0
+    for view in views:
+        table.append([offset, view.nbytes, zlib.crc32(view)])
+        offset += -(-view.nbytes // _ALIGN) * _ALIGN
+    header = json.dumps({"format": FORMAT, "kind": kind, "key": key, "meta": meta, "parts": table}).encode("utf-8")
+    start = _parts_start(len(header))
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(temp, "xb") as fh:
+            fh.write(MAGIC + len(header).to_bytes(8, "little") + header)
+            fh.write(b"\0" * (start - len(MAGIC) - 8 - len(header)))
+            for view in views:
+                fh.write(view)
+                fh.write(b"\0" * (-view.nbytes % _ALIGN))
+        os.replace(temp, path)
+    except OSError:
+        _remove(temp)
+        return False
+    _evict(path.parent, *LIMITS.get(kind, (8, 100_000_000)))
+    return True
+
+
+def _evict(folder: Path, max_entries: int, max_bytes: int) -> None:
+    """Keep the newest ``max_entries`` entries within ``max_bytes``; remove killed runs' temporary files."""
+    entries = []
+    now = time.time()
+    try:
+        for path in folder.iterdir():
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            if path.name.endswith(".tmp"):
+                if now - stat.st_mtime > _STALE_TEMP_S:
+                    _remove(path)
+            elif path.suffix == ".entry":
+                entries.append((stat.st_mtime, stat.st_size, path))
+    except OSError:
+        return
+    entries.sort(reverse=True)
+    total = 0
+    for count, (_, size, path) in enumerate(entries):
+        total += size
+        if count >= max_entries or total > max_bytes:
+            _remove(path)
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass
