@@ -202,11 +202,15 @@ def discard(kind: str, key: str) -> None:
 
 def write(kind: str, key: str, meta: dict, parts) -> bool:
     """Write the entry ``key`` of ``kind``: JSON-able ``meta`` and ``parts`` (bytes-like, each
-    C-contiguous). True if written; a file-system problem (full disk, no permission) skips it."""
+    C-contiguous). True if written; a file-system problem (full disk, no permission) skips it, and
+    so does an entry larger than half the kind's size limit."""
     path = _entry(kind, key)
     if path is None:
         return False
     views = [memoryview(p).cast("B") for p in parts]
+    max_entries, max_bytes = LIMITS.get(kind, (8, 100_000_000))
+    if sum(v.nbytes for v in views) > max_bytes // 2:  # it would push out the rest and soon itself
+        return False
     table, offset = [], 0
     for view in views:
         table.append([offset, view.nbytes, zlib.crc32(view)])
@@ -226,7 +230,7 @@ def write(kind: str, key: str, meta: dict, parts) -> bool:
     except OSError:
         _remove(temp)
         return False
-    _evict(path.parent, *LIMITS.get(kind, (8, 100_000_000)))
+    _evict(path.parent, max_entries, max_bytes)
     return True
 
 

@@ -24,6 +24,7 @@ from coverage_app.core.data.project import load_project
 from coverage_app.core.data.roles import ANALYSIS_ROLES
 from coverage_app.core.errors import Problem
 from coverage_app.core.grid import Grid
+from coverage_app.core.params import AnalysisParams
 from coverage_app.core.travel import friction as friction_mod
 from coverage_app.core.travel import friction_cache
 from coverage_app.core.travel.friction import Friction
@@ -111,6 +112,8 @@ def test_the_newest_entries_are_kept_and_stale_temporary_files_go(cache, monkeyp
     size = (cache / "friction" / "k5.entry").stat().st_size
     monkeypatch.setitem(runcache.LIMITS, "friction", (10, int(2.5 * size)))  # the byte limit: two entries fit
     assert runcache.write("friction", "k6", {}, [b"x" * 100])
+    assert len(entries(cache, "friction")) == 2
+    assert not runcache.write("friction", "big", {}, [b"x" * (int(2.5 * size) // 2 + 1)])  # over half the limit
     assert len(entries(cache, "friction")) == 2
 
 
@@ -241,10 +244,55 @@ def test_any_change_to_what_the_surface_is_built_from_is_another_key(sagaing, ca
             "date": key(params=params.replace(as_of=params.as_of_date.replace(year=2020))),
             "zone removed": key(scenario=zone),
             "grid": key(grid=analysis_grid(data, params.replace(cell_size_m=1000.0))),
-            "a threshold (the whole parameter set is in the key)": key(params=params.replace(
-                primary_minutes=params.primary_minutes + 1)),
+            "unmapped tracks": key(params=params.replace(unmapped_kmh={**params.unmapped_kmh, "motorbike": 7.0})),
             "land cover": key(files={"landcover_path": other_tif})}
     assert base not in keys.values() and len(set(keys.values())) == len(keys), keys
+    # what the surface does not depend on finds it again
+    same = params.replace(primary_minutes=params.primary_minutes + 1, band_minutes=(15.0, 45.0), neighbours=8,
+                          max_minutes=300.0, people_per_bed=50.0, unknown_counts=not params.unknown_counts)
+    assert key(params=same) == base
+
+
+def test_build_friction_reads_no_parameter_outside_the_key(sagaing, tmp_path):
+    """Every field of the parameters that building a surface reads is in the cache key
+    (friction_cache.FRICTION_PARAMS): a parameter read and not keyed would let a run find the
+    surface of other settings. Recorded on the bundled project with land cover on, walking and
+    motorbike (whose off-road speed comes from the unmapped-track table)."""
+    project, data, params, grid = sagaing
+    fields = {f.name for f in dataclasses.fields(AnalysisParams)}
+    read, paused = set(), []
+
+    class Recording(AnalysisParams):
+        def __getattribute__(self, name):
+            if name in fields and not paused:
+                read.add(name)
+            return super().__getattribute__(name)
+
+        def __post_init__(self):
+            paused.append(1)
+            try:
+                super().__post_init__()
+            finally:
+                paused.pop()
+
+        def replace(self, **changes):  # copying every field is not reading it
+            paused.append(1)
+            try:
+                return dataclasses.replace(self, **changes)
+            finally:
+                paused.pop()
+
+    with_landcover = copy.copy(data)
+    with_landcover.rasters = dict(data.rasters)
+    ref = next(r for r in project.layers if r.role == "landcover")
+    with_landcover.rasters[ref.name] = ref
+    for mode in ("walking", "motorbike"):
+        recording = Recording(**{name: getattr(params.replace(mode=mode), name) for name in fields})
+        read.clear()
+        friction_mod.clear_study_cache()
+        build_project_friction(with_landcover, recording, grid)
+        assert {"mode", "speeds_kmh"} <= read, read  # (the recording works)
+        assert read <= set(friction_cache.FRICTION_PARAMS), read - set(friction_cache.FRICTION_PARAMS)
 
 
 def test_no_surface_of_a_project_with_protected_friction_layers_is_cached(sagaing, cache):

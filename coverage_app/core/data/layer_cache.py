@@ -10,7 +10,8 @@ The value is the whole :class:`~coverage_app.core.data.layers.Layer` that
 :func:`~coverage_app.core.data.layers.load_layer` returned (its canonical data, the file's other
 fields, the problems found): a layer read back is the layer checked then.
 
-**Which layers.** GeoPackage layers only (one file holds a layer's every byte), and not while
+**Which layers.** GeoPackage layers only (one file holds a layer's every byte) up to
+:data:`MAX_FILE_BYTES`, and not while
 the GeoPackage has a ``-wal`` or ``-journal`` file beside it (another program, e.g. QGIS, is
 writing it and its last changes are not in the file yet). Never a layer marked sensitive, and so
 never facilities, nor a protected project's layers (:func:`cacheable`). Layers with an error are
@@ -26,6 +27,7 @@ from pathlib import Path
 from coverage_app.core import runcache
 
 KIND = "layers"
+MAX_FILE_BYTES = 1_000_000_000  # larger GeoPackages are read each time (hashing them would cost ~1 s)
 
 
 def cacheable(ref) -> bool:
@@ -33,7 +35,11 @@ def cacheable(ref) -> bool:
     from coverage_app.core.data.protect import is_sensitive
 
     path = Path(ref.path)
-    return runcache.enabled() and path.suffix.lower() == ".gpkg" and not is_sensitive(ref) \
+    try:
+        small = path.stat().st_size <= MAX_FILE_BYTES
+    except OSError:
+        return False
+    return runcache.enabled() and path.suffix.lower() == ".gpkg" and small and not is_sensitive(ref) \
         and not any(Path(f"{path}{side}").exists() for side in ("-wal", "-journal"))
 
 

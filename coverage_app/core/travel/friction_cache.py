@@ -4,8 +4,9 @@ takes 0.2 s to build (rasterising roads, water, crossings, conflict zones and th
 0.02-0.03 s to read back.
 
 **When an entry is used.** Its key is a digest of everything the surface is built from: the grid
-(CRS, transform, shape), every analysis parameter (the whole set, not only those the friction
-reads, so that none can be missed), the contents of the layers the surface is built from
+(CRS, transform, shape), the analysis parameters it reads (:data:`FRICTION_PARAMS`: mode,
+speeds, unmapped-track speeds and the date; a test records every field ``build_friction`` reads
+and fails on any other), the contents of the layers the surface is built from
 (geometry as WKB, every field, the index, the CRS; as loaded, after zone edits and before their
 reprojection onto the grid), the land-cover and DEM files (their bytes and path), the source
 code of ``coverage_app.core`` and the versions of numpy, shapely / GEOS, rasterio / GDAL and
@@ -34,6 +35,9 @@ import numpy as np
 from coverage_app.core import runcache
 
 KIND = "friction"
+# The analysis parameters a surface is built from (build_friction reads no other: a test records the
+# fields it reads): a new threshold, band, cut-off or neighbourhood still finds the surface.
+FRICTION_PARAMS = ("mode", "speeds_kmh", "unmapped_kmh", "as_of")
 MAX_CELLS = 12_000_000
 SPARSE_BELOW = 0.2  # a grid-shaped array with fewer non-zero cells than this share is kept as indices
 
@@ -83,7 +87,8 @@ def friction_key(grid, params, frames: dict, files: dict, options: dict) -> str:
     None) and ``options`` (any other JSON-able argument, e.g. the land-cover class table)."""
     key = runcache.KeyBuilder(KIND).add(_libraries().encode())
     key.add_json([grid.crs.to_wkt(), tuple(grid.transform)[:6], list(grid.shape)])
-    key.add_json(params.to_dict())
+    every = params.to_dict()
+    key.add_json({name: every[name] for name in FRICTION_PARAMS})
     key.add_json(options)
     for name in sorted(frames):
         key.add(name.encode())
