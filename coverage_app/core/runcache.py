@@ -18,8 +18,10 @@ are kept (:func:`write` evicts the oldest; reading one refreshes it).
 **Where.** ``COVERAGE_APP_CACHE_DIR`` if set ("off" or empty: no cache), else the user's cache
 folder: ``$XDG_CACHE_HOME`` or ``~/.cache`` (Linux), ``~/Library/Caches`` (macOS),
 ``%LOCALAPPDATA%`` (Windows), then ``coverage-app``. It is the user's own folder, like their
-project files; protecting a project clears it (:func:`clear`), and layers marked sensitive
-(facilities always) are never written into it.
+project files: its folders are made readable by the user only (0700, entries 0600), and an entry
+holding a pickle is read only where no other user can write (:func:`private`). Protecting a
+project clears it (:func:`clear`), and layers marked sensitive (facilities always) are never
+written into it.
 
 The app switches the cache on at start-up (:func:`enable`), the command line for each analysis
 (:func:`used`); library use, tests and sweep workers compute everything.
@@ -158,15 +160,29 @@ def _parts_start(header_bytes: int) -> int:
     return -(-(len(MAGIC) + 8 + header_bytes) // _ALIGN) * _ALIGN
 
 
-def read(kind: str, key: str) -> tuple[dict, list[memoryview]] | None:
+def private(path: Path) -> bool:
+    """True if ``path`` and its folder belong to this user and nobody else may write them (POSIX;
+    elsewhere True): an entry whose value is code-bearing (a pickle) is only read from there."""
+    if os.name != "posix":
+        return True
+    try:
+        return all(st.st_uid == os.getuid() and not st.st_mode & 0o022 for st in (path.stat(), path.parent.stat()))
+    except OSError:
+        return False
+
+
+def read(kind: str, key: str, private_only: bool = False) -> tuple[dict, list[memoryview]] | None:
     """(header ``meta``, parts) of the entry ``key`` of ``kind``, or None: no entry, or one that fails
-    a check (then removed)."""
+    a check (then removed). ``private_only``: None also for an entry another user could have written
+    (:func:`private`; left in place, it is not ours to remove)."""
     path = _entry(kind, key)
     if path is None:
         return None
     try:
         data = path.read_bytes()
     except OSError:
+        return None
+    if private_only and not private(path):
         return None
     try:
         if not data.startswith(MAGIC):
@@ -219,8 +235,10 @@ def write(kind: str, key: str, meta: dict, parts) -> bool:
     start = _parts_start(len(header))
     temp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(temp, "xb") as fh:
+        path.parent.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # only the user reads and writes
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+        with os.fdopen(fd, "wb") as fh:
             fh.write(MAGIC + len(header).to_bytes(8, "little") + header)
             fh.write(b"\0" * (start - len(MAGIC) - 8 - len(header)))
             for view in views:

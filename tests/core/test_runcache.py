@@ -79,6 +79,26 @@ def test_an_entry_reads_back_and_a_damaged_or_foreign_one_is_refused_and_removed
         assert not path.exists(), damage
 
 
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_entries_are_private_and_a_pickle_another_user_could_write_is_not_read(cache, bundled_project_path):
+    assert runcache.write("friction", "k", {}, [b"x"])
+    path = cache / "friction" / "k.entry"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert (cache / "friction").stat().st_mode & 0o777 == 0o700 and cache.stat().st_mode & 0o777 == 0o700
+    project = load_project(bundled_project_path)
+    load_project_data(project, roles=ANALYSIS_ROLES)
+    entry = entries(cache, "layers")[-1]
+    key = entry.stem
+    assert layer_cache.load(key) is not None
+    entry.chmod(0o666)  # anyone may write it: not unpickled
+    assert layer_cache.load(key) is None and entry.exists()
+    entry.chmod(0o600)
+    (cache / "layers").chmod(0o777)  # anyone may put a file there
+    assert layer_cache.load(key) is None
+    (cache / "layers").chmod(0o700)
+    assert layer_cache.load(key) is not None
+
+
 def test_a_cache_that_cannot_be_written_is_skipped(tmp_path, monkeypatch):
     blocker = tmp_path / "cache"
     blocker.write_text("a file where the cache folder should be")

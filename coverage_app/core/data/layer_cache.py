@@ -74,7 +74,7 @@ def layer_key(ref) -> str:
 
 def load(key: str):
     """The :class:`Layer` kept under ``key``, or None."""
-    entry = runcache.read(KIND, key)
+    entry = runcache.read(KIND, key, private_only=True)  # a pickle: only from a folder no one else writes
     if entry is None:
         return None
     try:
