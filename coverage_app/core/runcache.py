@@ -110,9 +110,14 @@ def code_digest() -> bytes:
     return _CODE_DIGEST[0]
 
 
+_SETTLED_S = 3.0  # a file last modified longer ago than this (> FAT's 2 s timestamps) may be memoised
+
+
 def file_digest(path) -> bytes:
-    """BLAKE2b of a file's bytes (2.7 MB: ~3 ms). Within one process a file whose size, change time
-    and inode are unchanged is not read again."""
+    """BLAKE2b of a file's bytes (2.7 MB: ~3 ms). Within one process a file whose size, times and
+    inode are unchanged is not read again, if it was last modified over :data:`_SETTLED_S` ago: a
+    later change then shows in its times even on a file system with coarse ones (an SQLite edit
+    often keeps the file's size), as git does for its index."""
     path = Path(path)
     stat = path.stat()
     memo = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
@@ -123,9 +128,10 @@ def file_digest(path) -> bytes:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 h.update(block)
         digest = h.digest()
-        if len(_FILE_DIGESTS) > 256:
-            _FILE_DIGESTS.clear()
-        _FILE_DIGESTS[memo] = digest
+        if time.time() - max(stat.st_mtime, stat.st_ctime) > _SETTLED_S:
+            if len(_FILE_DIGESTS) > 256:
+                _FILE_DIGESTS.clear()
+            _FILE_DIGESTS[memo] = digest
     return digest
 
 

@@ -5,6 +5,7 @@ import copy
 import dataclasses
 import errno
 import os
+import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -135,6 +136,28 @@ def test_the_newest_entries_are_kept_and_stale_temporary_files_go(cache, monkeyp
     assert len(entries(cache, "friction")) == 2
     assert not runcache.write("friction", "big", {}, [b"x" * (int(2.5 * size) // 2 + 1)])  # over half the limit
     assert len(entries(cache, "friction")) == 2
+
+
+def test_a_file_rewritten_in_place_within_the_same_second_gets_a_new_digest(tmp_path, monkeypatch):
+    """On a file system with coarse times (FAT: 2 s) an SQLite edit can leave size, times and inode
+    as they were: a file modified moments ago is hashed again, not taken from the memo."""
+    import types
+
+    path = tmp_path / "layer.gpkg"
+    path.write_bytes(b"a" * 1000)
+    now = time.time()
+    coarse = types.SimpleNamespace(st_size=1000, st_ino=1, st_mtime=now, st_ctime=now,
+                                   st_mtime_ns=int(now) * 10 ** 9, st_ctime_ns=int(now) * 10 ** 9)
+    monkeypatch.setattr(type(path), "stat", lambda self, **kw: coarse)
+    first = runcache.file_digest(path)
+    with open(path, "r+b") as fh:  # rewritten in place: the same stat as the coarse clock shows it
+        fh.write(b"b" * 1000)
+    assert runcache.file_digest(path) != first
+    coarse.st_mtime = coarse.st_ctime = now - 60  # settled long ago: read once, then memoised
+    settled = runcache.file_digest(path)
+    with open(path, "r+b") as fh:
+        fh.write(b"c" * 1000)
+    assert runcache.file_digest(path) == settled  # (the memo, as intended for a settled file)
 
 
 def test_off_means_off(tmp_path, monkeypatch):
