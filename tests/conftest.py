@@ -4,13 +4,10 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("MPLBACKEND", "Agg")
-if "COVERAGE_APP_CACHE_DIR" not in os.environ:  # the cache of earlier runs (core/runcache.py): never the
-    import atexit  # noqa: E402  (user's own; the commands run as subprocesses, and xdist's workers, share it)
-    import shutil  # noqa: E402
-    import tempfile  # noqa: E402
-
-    os.environ["COVERAGE_APP_CACHE_DIR"] = tempfile.mkdtemp(prefix="coverage-app-test-cache-")
-    atexit.register(shutil.rmtree, os.environ["COVERAGE_APP_CACHE_DIR"], True)
+# The cache of earlier runs (core/runcache.py) is off in tests, and for the commands they run as
+# subprocesses: every test computes everything, whatever ran before it. Tests of the cache switch it
+# on in a folder of their own.
+os.environ["COVERAGE_APP_CACHE_DIR"] = "off"
 
 from pathlib import Path  # noqa: E402
 

@@ -61,6 +61,8 @@ def test_spec_collects_geodata_and_excludes_test_stacks():
         assert f'"{name}"' in excludes, name
     assert "rthook_geodata.py" in source and "module_collection_mode" in source
     assert "numba_cache_key.txt" in source
+    # the cache of earlier runs keys on the core's source, which the bundle keeps in its archive
+    assert "_runcache.CODE_DIGEST_FILE" in source and "source_digest" in source
 
 
 def needed_modules() -> set[str]:

@@ -9,11 +9,12 @@ user of this module builds its own. Every key includes :func:`code_digest` (the 
 written whole or read.
 
 **Entries** are files ``KEY.entry`` in one folder per kind: ``MAGIC``, an 8-byte header length,
-a JSON header (format, kind, key, and the offset, size and CRC-32 of each part), then the parts,
-each starting at a multiple of 64 bytes. They are written under a temporary name and renamed, so
-a crash or a full disk leaves no entry or a whole one; :func:`read` returns None for an entry
-that fails any check (and removes it). The newest entries within a kind's count and size limits
-are kept (:func:`write` evicts the oldest; reading one refreshes it).
+the header's CRC-32 (4 bytes), a JSON header (format, kind, key, and the offset, size and CRC-32 of
+each part), then the parts, each starting at a multiple of 64 bytes. They are written under a
+temporary name and renamed, so a crash or a full disk leaves no entry or a whole one; :func:`read`
+returns None for an entry that fails any check (and removes it), and for one another user could
+have written (:func:`private`). The newest entries within a kind's count and size limits are kept
+(:func:`write` evicts the oldest; reading one refreshes it).
 
 **Where.** ``COVERAGE_APP_CACHE_DIR`` if set ("off" or empty: no cache), else the user's cache
 folder: ``$XDG_CACHE_HOME`` or ``~/.cache`` (Linux), ``~/Library/Caches`` (macOS),
@@ -39,9 +40,10 @@ import time
 import uuid
 import zlib
 from pathlib import Path
+from stat import S_ISREG
 
 MAGIC = b"COVERAGE-APP-CACHE\n"
-FORMAT = 1
+FORMAT = 2
 _ALIGN = 64
 _STALE_TEMP_S = 3600.0  # a temporary file older than this was left by a killed run
 LIMITS = {"friction": (8, 400_000_000), "layers": (64, 200_000_000)}  # kind -> (entries, bytes) kept
@@ -67,7 +69,7 @@ def used():
 
 
 def enabled() -> bool:
-    return _enabled and root() is not None
+    return _enabled and root() is not None and code_digest() is not None
 
 
 def root() -> Path | None:
@@ -97,29 +99,49 @@ _CODE_DIGEST: list = []
 _FILE_DIGESTS: dict = {}  # (path, size, mtime_ns, inode) -> digest, for this process
 
 
-def code_digest() -> bytes:
+CODE_DIGEST_FILE = "core_code_digest.txt"  # in a frozen bundle (packaging/coverage_app.spec writes it)
+
+
+def code_digest() -> bytes | None:
     """BLAKE2b of the source of ``coverage_app.core`` (every ``.py`` file, with its relative path);
-    computed once per process (~2 ms)."""
+    computed once per process (~2 ms). A frozen bundle keeps most modules in its archive, so it
+    reads the digest its build wrote (:data:`CODE_DIGEST_FILE`, the same computation); None (the
+    cache stays off) where neither is at hand."""
     if not _CODE_DIGEST:
-        base = Path(__file__).resolve().parent
-        h = hashlib.blake2b(digest_size=16)
-        for path in sorted(base.rglob("*.py")):
-            h.update(str(path.relative_to(base)).encode() + b"\0")
-            h.update(path.read_bytes() + b"\0")
-        _CODE_DIGEST.append(h.digest())
+        _CODE_DIGEST.append(_frozen_code_digest() if getattr(sys, "frozen", False) else
+                            source_digest(Path(__file__).resolve().parent))
     return _CODE_DIGEST[0]
 
 
-_SETTLED_S = 3.0  # a file last modified longer ago than this (> FAT's 2 s timestamps) may be memoised
+def source_digest(core: Path) -> bytes:
+    """The digest of the ``.py`` files under ``core`` (the folder of ``coverage_app.core``)."""
+    h = hashlib.blake2b(digest_size=16)
+    for path in sorted(core.rglob("*.py")):
+        h.update(str(path.relative_to(core).as_posix()).encode() + b"\0")
+        h.update(path.read_bytes() + b"\0")
+    return h.digest()
+
+
+def _frozen_code_digest() -> bytes | None:
+    try:
+        text = (Path(getattr(sys, "_MEIPASS", "")) / CODE_DIGEST_FILE).read_text(encoding="ascii").strip()
+        return bytes.fromhex(text) if len(text) == 32 else None
+    except (OSError, ValueError):
+        return None
+
+
+SETTLED_S = 3.0  # a file last modified longer ago than this (> FAT's 2 s timestamps) may be memoised
 
 
 def file_digest(path) -> bytes:
     """BLAKE2b of a file's bytes (2.7 MB: ~3 ms). Within one process a file whose size, times and
-    inode are unchanged is not read again, if it was last modified over :data:`_SETTLED_S` ago: a
+    inode are unchanged is not read again, if it was last modified over :data:`SETTLED_S` ago: a
     later change then shows in its times even on a file system with coarse ones (an SQLite edit
     often keeps the file's size), as git does for its index."""
     path = Path(path)
     stat = path.stat()
+    if not S_ISREG(stat.st_mode):  # a FIFO would block the read for ever
+        raise OSError(f"not a regular file: {path}")
     memo = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
     digest = _FILE_DIGESTS.get(memo)
     if digest is None:
@@ -128,7 +150,7 @@ def file_digest(path) -> bytes:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 h.update(block)
         digest = h.digest()
-        if time.time() - max(stat.st_mtime, stat.st_ctime) > _SETTLED_S:
+        if time.time() - max(stat.st_mtime, stat.st_ctime) > SETTLED_S:
             if len(_FILE_DIGESTS) > 256:
                 _FILE_DIGESTS.clear()
             _FILE_DIGESTS[memo] = digest
@@ -149,7 +171,8 @@ class KeyBuilder:
         return self
 
     def add_json(self, value) -> "KeyBuilder":
-        return self.add(json.dumps(value, sort_keys=True, default=repr).encode())
+        # in its own order: a consumer may depend on it (the later of two equal land-cover codes wins)
+        return self.add(json.dumps(value, default=repr).encode())
 
     def hexdigest(self) -> str:
         return self._h.hexdigest()
@@ -163,49 +186,37 @@ def _entry(kind: str, key: str) -> Path | None:
 
 
 def _parts_start(header_bytes: int) -> int:
-    return -(-(len(MAGIC) + 8 + header_bytes) // _ALIGN) * _ALIGN
+    return -(-(len(MAGIC) + 12 + header_bytes) // _ALIGN) * _ALIGN
 
 
 def private(path: Path) -> bool:
-    """True if ``path`` and its folder belong to this user and nobody else may write them (POSIX;
-    elsewhere True): an entry whose value is code-bearing (a pickle) is only read from there."""
+    """True if the entry ``path``, its kind's folder and the cache folder belong to this user and
+    nobody else may write them (POSIX; on Windows the default folder is the user's own
+    ``%LOCALAPPDATA%``). Entries are read only from there: a pickle runs code, and a friction
+    surface planted by someone else would give wrong travel times."""
     if os.name != "posix":
         return True
     try:
-        return all(st.st_uid == os.getuid() and not st.st_mode & 0o022 for st in (path.stat(), path.parent.stat()))
+        return all(st.st_uid == os.getuid() and not st.st_mode & 0o022
+                   for st in (os.lstat(path), path.parent.stat(), path.parent.parent.stat()))
     except OSError:
         return False
 
 
-def read(kind: str, key: str, private_only: bool = False) -> tuple[dict, list[memoryview]] | None:
-    """(header ``meta``, parts) of the entry ``key`` of ``kind``, or None: no entry, or one that fails
-    a check (then removed). ``private_only``: None also for an entry another user could have written
-    (:func:`private`; left in place, it is not ours to remove)."""
+def read(kind: str, key: str) -> tuple[dict, list[memoryview]] | None:
+    """(header ``meta``, parts) of the entry ``key`` of ``kind``, or None: no entry, one another user
+    could have written (:func:`private`; left in place, it is not ours to remove), or one that fails
+    a check (then removed)."""
     path = _entry(kind, key)
-    if path is None:
+    if path is None or not path.exists() or not private(path):
         return None
     try:
         data = path.read_bytes()
     except OSError:
         return None
-    if private_only and not private(path):
-        return None
     try:
-        if not data.startswith(MAGIC):
-            raise ValueError("not an entry")
-        at = len(MAGIC)
-        size = int.from_bytes(data[at:at + 8], "little")
-        header = json.loads(data[at + 8:at + 8 + size].decode("utf-8"))
-        if header.get("format") != FORMAT or header.get("kind") != kind or header.get("key") != key:
-            raise ValueError("another entry")
-        start = _parts_start(size)
-        parts = []
-        for offset, length, crc in header["parts"]:
-            part = memoryview(data)[start + offset:start + offset + length]
-            if len(part) != length or zlib.crc32(part) != crc:
-                raise ValueError("damaged")
-            parts.append(part)
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        header, parts = _parse(data, kind, key)
+    except Exception:  # noqa: BLE001  (damaged in any way: a miss, never a crash)
         _remove(path)
         return None
     try:
@@ -213,6 +224,29 @@ def read(kind: str, key: str, private_only: bool = False) -> tuple[dict, list[me
     except OSError:
         pass
     return header.get("meta", {}), parts
+
+
+def _parse(data: bytes, kind: str, key: str) -> tuple[dict, list[memoryview]]:
+    if not data.startswith(MAGIC):
+        raise ValueError("not an entry")
+    at = len(MAGIC)
+    size = int.from_bytes(data[at:at + 8], "little")
+    crc = int.from_bytes(data[at + 8:at + 12], "little")
+    raw = data[at + 12:at + 12 + size]
+    if len(raw) != size or zlib.crc32(raw) != crc:
+        raise ValueError("damaged header")
+    header = json.loads(raw.decode("utf-8"))
+    if not isinstance(header, dict) or header.get("format") != FORMAT or header.get("kind") != kind \
+            or header.get("key") != key or not isinstance(header.get("meta", {}), dict):
+        raise ValueError("another entry")
+    start = _parts_start(size)
+    parts = []
+    for offset, length, part_crc in header["parts"]:
+        part = memoryview(data)[start + offset:start + offset + length]
+        if len(part) != length or zlib.crc32(part) != part_crc:
+            raise ValueError("damaged")
+        parts.append(part)
+    return header, parts
 
 
 def discard(kind: str, key: str) -> None:
@@ -245,8 +279,8 @@ def write(kind: str, key: str, meta: dict, parts) -> bool:
         path.parent.mkdir(mode=0o700, exist_ok=True)
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
         with os.fdopen(fd, "wb") as fh:
-            fh.write(MAGIC + len(header).to_bytes(8, "little") + header)
-            fh.write(b"\0" * (start - len(MAGIC) - 8 - len(header)))
+            fh.write(MAGIC + len(header).to_bytes(8, "little") + zlib.crc32(header).to_bytes(4, "little") + header)
+            fh.write(b"\0" * (start - len(MAGIC) - 12 - len(header)))
             for view in views:
                 fh.write(view)
                 fh.write(b"\0" * (-view.nbytes % _ALIGN))

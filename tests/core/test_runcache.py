@@ -5,6 +5,7 @@ import copy
 import dataclasses
 import errno
 import os
+import stat
 import time
 from pathlib import Path
 
@@ -55,6 +56,19 @@ def sagaing(bundled_project_path):
     return project, data, params, analysis_grid(data, params)
 
 
+def with_landcover(data, path=None):
+    """``data`` with the bundled land cover (off in the project) switched on, or ``path`` in its place."""
+    on = copy.copy(data)
+    on.project = copy.deepcopy(data.project)
+    ref = next(r for r in on.project.layers if r.role == "landcover")
+    ref.options["enabled"] = True
+    if path is not None:
+        ref.path = str(path)
+    on.rasters = {**data.rasters, ref.name: ref}
+    assert on.raster("landcover") is ref
+    return on
+
+
 # ----------------------------------------------------------------------------- entries
 
 def test_an_entry_reads_back_and_a_damaged_or_foreign_one_is_refused_and_removed(cache):
@@ -66,11 +80,20 @@ def test_an_entry_reads_back_and_a_damaged_or_foreign_one_is_refused_and_removed
     assert runcache.read("layers", "k1") is None and runcache.read("friction", "k2") is None  # no such entry
     os.rename(path, path.with_name("k2.entry"))  # an entry under another key's name
     assert runcache.read("friction", "k2") is None and not entries(cache, "friction")
-    for damage in ("flip", "truncate", "garbage"):
-        assert runcache.write("friction", "k1", {}, parts)
+    for damage in ("flip", "flip in the header", "header not an object", "truncate", "garbage"):
+        assert runcache.write("friction", "k1", {"x": 1}, parts)
         data = bytearray(path.read_bytes())
         if damage == "flip":
             data[-200] ^= 0x40  # a bit inside the float array: its CRC-32 no longer matches
+        elif damage == "flip in the header":
+            data[data.index(b'"x": 1') + 5] ^= 0x02  # 1 -> 3: the header's own CRC-32 no longer matches
+        elif damage == "header not an object":
+            import zlib
+
+            at = len(runcache.MAGIC)
+            size = int.from_bytes(data[at:at + 8], "little")
+            fake = b"[1]".ljust(size)
+            data[at + 8:at + 12 + size] = zlib.crc32(fake).to_bytes(4, "little") + fake  # a valid CRC, a list
         elif damage == "truncate":
             data = data[:len(data) // 2]
         else:
@@ -146,7 +169,7 @@ def test_a_file_rewritten_in_place_within_the_same_second_gets_a_new_digest(tmp_
     path = tmp_path / "layer.gpkg"
     path.write_bytes(b"a" * 1000)
     now = time.time()
-    coarse = types.SimpleNamespace(st_size=1000, st_ino=1, st_mtime=now, st_ctime=now,
+    coarse = types.SimpleNamespace(st_mode=stat.S_IFREG | 0o644, st_size=1000, st_ino=1, st_mtime=now, st_ctime=now,
                                    st_mtime_ns=int(now) * 10 ** 9, st_ctime_ns=int(now) * 10 ** 9)
     monkeypatch.setattr(type(path), "stat", lambda self, **kw: coarse)
     first = runcache.file_digest(path)
@@ -196,9 +219,11 @@ def _surfaces_in_every_encoding(grid):
     cost[cause != 0] = np.inf
     sparse = np.zeros(shape, "int32")
     sparse.reshape(-1)[rng.choice(cost.size, cost.size // 50, replace=False)] = rng.integers(1, 9, cost.size // 50)
+    delay = (sparse * 30.0).astype("float32")
+    delay[0, :3] = -0.0  # kept as -0.0 (the bits), not dropped as a zero
     base = Friction(grid, cost, cause != 3, road_mask=rng.random(shape) < 0.01,
                     elevation_m=rng.normal(300, 50, shape).astype("float32"), tobler_mask=rng.random(shape) < 0.7,
-                    zone_label=sparse, entry_delay_s=(sparse * 30.0).astype("float32"), zones_used=3,
+                    zone_label=sparse, entry_delay_s=delay, zones_used=3,
                     problems=[Problem("warning", "ferry X opens no water", layer="crossings", rows=(3, 5))],
                     barrier_cause=cause, ferry_label=sparse.copy(), ferry_delay_s=np.array([0.0, 600.0, 1200.0]),
                     zone_entry_s=rng.random((4, 4)))
@@ -223,7 +248,7 @@ def test_every_encoding_reads_back_exactly(cache):
         for field in dataclasses.fields(surface):  # same_friction itself, field by field
             a, b = getattr(surface, field.name), getattr(back, field.name)
             if isinstance(a, np.ndarray):
-                assert a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b, equal_nan=True), field.name
+                assert a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes(), field.name
                 assert b.flags.writeable and b.flags.c_contiguous, field.name
     other = dataclasses.replace(surface, zones_used=4)
     assert not same_friction(other, surface)
@@ -325,15 +350,12 @@ def test_build_friction_reads_no_parameter_outside_the_key(sagaing, tmp_path):
             finally:
                 paused.pop()
 
-    with_landcover = copy.copy(data)
-    with_landcover.rasters = dict(data.rasters)
-    ref = next(r for r in project.layers if r.role == "landcover")
-    with_landcover.rasters[ref.name] = ref
+    landcover_on = with_landcover(data)
     for mode in ("walking", "motorbike"):
         recording = Recording(**{name: getattr(params.replace(mode=mode), name) for name in fields})
         read.clear()
         friction_mod.clear_study_cache()
-        build_project_friction(with_landcover, recording, grid)
+        build_project_friction(landcover_on, recording, grid)
         assert {"mode", "speeds_kmh"} <= read, read  # (the recording works)
         assert read <= set(friction_cache.FRICTION_PARAMS), read - set(friction_cache.FRICTION_PARAMS)
 
@@ -396,8 +418,10 @@ def test_layers_read_back_equal_the_layers_checked_and_facilities_are_never_kept
         assert b"Health facilities" not in entry.read_bytes()
 
 
-def test_a_changed_geopackage_is_read_again(tmp_path, cache, bundled_project_path):
+def test_a_changed_geopackage_is_read_again(tmp_path, cache, bundled_project_path, monkeypatch):
     import shutil
+
+    monkeypatch.setattr(runcache, "SETTLED_S", -1.0)  # the copies count as settled at once
 
     folder = tmp_path / "project"
     shutil.copytree(bundled_project_path.parent, folder)
@@ -418,8 +442,11 @@ def test_a_changed_geopackage_is_read_again(tmp_path, cache, bundled_project_pat
     assert layer_cache.cacheable(villages_ref) is False
 
 
-def test_protecting_a_project_clears_the_cache(tmp_path, cache, bundled_project_path):
+def test_protecting_a_project_clears_the_cache_and_a_protected_one_keeps_nothing(tmp_path, cache,
+                                                                                 bundled_project_path, monkeypatch):
     import shutil
+
+    monkeypatch.setattr(runcache, "SETTLED_S", -1.0)  # the copies count as settled at once
 
     from coverage_app.core.data.protect import save_protected
 
@@ -428,5 +455,109 @@ def test_protecting_a_project_clears_the_cache(tmp_path, cache, bundled_project_
     project = load_project(folder / bundled_project_path.name)
     load_project_data(project, roles=ANALYSIS_ROLES)
     assert entries(cache, "layers")
+    params = project.params.replace(cell_size_m=COARSE_M)
+    data = load_project_data(project, roles=ANALYSIS_ROLES)
+    build_project_friction(data, params, analysis_grid(data, params))
+    assert entries(cache, "friction")
     save_protected(project, folder / "sagaing.covprojx", passphrase="correct horse battery staple")
-    assert not entries(cache, "layers")
+    assert not entries(cache, "layers") and not entries(cache, "friction")
+    assert project.protected  # then nothing of it is kept: its entries would name its folder in clear
+    data = load_project_data(project, roles=ANALYSIS_ROLES)
+    assert build_project_friction(data, params, analysis_grid(data, params)).source == "built"
+    assert build_project_friction(data, params, analysis_grid(data, params)).source == "built"
+    assert not entries(cache, "layers") and not entries(cache, "friction")
+
+
+def test_a_friction_entry_that_does_not_decode_or_that_others_could_write_is_not_used(cache):
+    grid = Grid(CRS(32646), Affine(250.0, 0.0, 500_000.0, 0.0, -250.0, 2_500_000.0), (80, 120))
+    surface = _surfaces_in_every_encoding(grid)["every field"]
+    assert friction_cache.store("k", surface)
+    meta, parts = runcache.read("friction", "k")
+    meta["arrays"]["cost_s_per_m"]["how"] = "unknown"  # valid CRCs, an encoding this code does not know
+    assert runcache.write("friction", "k", meta, [bytes(p) for p in parts])
+    assert friction_cache.load("k", grid) is None and not entries(cache, "friction")
+    assert friction_cache.store("k", surface)
+    if os.name == "posix":
+        (cache / "friction" / "k.entry").chmod(0o666)  # anyone could have written these travel times
+        assert friction_cache.load("k", grid) is None
+        (cache / "friction" / "k.entry").chmod(0o600)
+        cache.chmod(0o777)  # nor from a cache folder anyone may write into
+        assert friction_cache.load("k", grid) is None
+        cache.chmod(0o700)
+    assert same_friction(friction_cache.load("k", grid), surface)
+
+
+def test_rasters_in_the_key_with_their_sidecars_and_a_vrt_is_not_cached(sagaing, cache, tmp_path):
+    import shutil
+
+    project, data, params, grid = sagaing
+    tif = next(Path(r.path) for r in project.layers if r.role == "landcover")
+    copy_tif = tmp_path / "landcover.tif"
+    shutil.copy(tif, copy_tif)
+
+    def key(path):
+        return friction_cache.friction_key(grid, params, {}, {"landcover_path": path}, {})
+
+    plain = key(copy_tif)
+    Path(f"{copy_tif}.aux.xml").write_text("<PAMDataset><PAMRasterBand band='1'><NoDataValue>3</NoDataValue>"
+                                           "</PAMRasterBand></PAMDataset>")  # GDAL reads another nodata
+    assert key(copy_tif) not in (None, plain)
+    vrt = tmp_path / "landcover.vrt"
+    import rasterio.shutil
+
+    rasterio.shutil.copy(copy_tif, vrt, driver="VRT")  # its bytes are in the .tif it names
+    assert key(vrt) is None
+
+
+def test_a_raster_gone_since_loading_fails_as_it_does_without_the_cache(sagaing, cache, tmp_path, monkeypatch):
+    import shutil
+
+    from coverage_app.core.errors import InputError
+
+    project, data, params, grid = sagaing
+    tif = next(Path(r.path) for r in project.layers if r.role == "landcover")
+    shutil.copy(tif, tmp_path / "landcover.tif")
+    gone = with_landcover(data, tmp_path / "landcover.tif")
+    os.remove(tmp_path / "landcover.tif")
+    messages = []
+    for on in (False, True):
+        runcache.enable(on)
+        with pytest.raises(InputError) as err:
+            build_project_friction(gone, params, grid)
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]
+
+
+def test_a_change_of_land_cover_speeds_is_another_surface(sagaing, cache):
+    project, data, params, grid = sagaing
+    landcover_on = with_landcover(data)
+    first = build_project_friction(landcover_on, params, grid)
+    again = build_project_friction(landcover_on, params, grid)
+    assert first.source == "built" and again.source == "cache" and same_friction(first, again)
+    plain = build_project_friction(data, params, grid)
+    assert not same_friction(plain, first)  # (the land cover is used)
+    speeds = landcover_on.project.landcover_speeds_kmh
+    name = next(iter(speeds))
+    speeds[name] = float(speeds[name] or 0) + 1.0
+    assert build_project_friction(landcover_on, params, grid).source == "built"
+
+
+def test_a_frozen_bundle_keys_on_the_digest_its_build_wrote(tmp_path, monkeypatch):
+    import sys
+
+    from coverage_app.core import runcache as rc
+
+    monkeypatch.setattr(rc, "_CODE_DIGEST", [])
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
+    assert rc.code_digest() is None  # no digest written: the cache stays off
+    monkeypatch.setenv("COVERAGE_APP_CACHE_DIR", str(tmp_path / "cache"))
+    before = rc.enable(True)
+    try:
+        assert not rc.enabled()
+        monkeypatch.setattr(rc, "_CODE_DIGEST", [])
+        digest = rc.source_digest(Path(rc.__file__).resolve().parent)
+        (tmp_path / rc.CODE_DIGEST_FILE).write_text(digest.hex() + "\n", encoding="ascii")
+        assert rc.code_digest() == digest and rc.enabled()
+    finally:
+        rc.enable(before)

@@ -147,8 +147,7 @@ def build_project_friction(data: ProjectData, params: AnalysisParams, grid: Grid
     params = params.replace(as_of=scenario_as_of(params, scenario))
     # the key is taken on the layers as loaded (the grid's CRS and PROJ's version are in it): a surface
     # read back needs no reprojection
-    key = friction_cache.friction_key(grid, params, frames, files, options) \
-        if friction_cache.enabled() and not _friction_layers_protected(data) else None
+    key = _friction_key(data, grid, params, frames, files, options)
     friction = friction_cache.load(key, grid) if key is not None else None
     if friction is not None:
         report(feedback, 1.0, "Friction ready (read from the cache of earlier runs)")
@@ -160,12 +159,20 @@ def build_project_friction(data: ProjectData, params: AnalysisParams, grid: Grid
     return friction
 
 
-def _friction_layers_protected(data: ProjectData) -> bool:
-    """True if a layer the friction is built from is kept encrypted in the project file (or marked
-    sensitive): its surface is then not cached on disk in the clear."""
+def _friction_key(data: ProjectData, grid, params, frames, files, options) -> str | None:
+    """The friction cache's key, None where it is not used: the cache off, a protected project, a layer
+    marked sensitive (its surface is not written to disk in the clear), a raster that is not a
+    GeoTIFF, or anything failing while it is computed (a file gone since the layers were read: the
+    build then says what is wrong, as without the cache)."""
     from coverage_app.core.data.protect import is_sensitive
 
-    return any(is_sensitive(ref) for ref in data.project.layers if ref.role != "facilities")
+    if not friction_cache.enabled() or data.project.protected \
+            or any(is_sensitive(ref) for ref in data.project.layers if ref.role != "facilities"):
+        return None
+    try:
+        return friction_cache.friction_key(grid, params, frames, files, options)
+    except Exception:  # noqa: BLE001  (the cache never fails a run)
+        return None
 
 
 # ----------------------------------------------------------------------------- sources

@@ -14,15 +14,18 @@ fields, the problems found): a layer read back is the layer checked then.
 :data:`MAX_FILE_BYTES`, and not while
 the GeoPackage has a ``-wal`` or ``-journal`` file beside it (another program, e.g. QGIS, is
 writing it and its last changes are not in the file yet). Never a layer marked sensitive, and so
-never facilities, nor a protected project's layers (:func:`cacheable`). Layers with an error are
-not written (their load raises).
+never facilities, nor any layer of a protected project (:func:`cacheable`). An entry is written
+only if the file had not changed for a few seconds before it was hashed and did not change while
+it was read (:func:`file_state`). Layers with an error are not written (their load raises).
 """
 
 from __future__ import annotations
 
 import functools
 import pickle
+import time
 from pathlib import Path
+from stat import S_ISREG
 
 from coverage_app.core import runcache
 
@@ -30,17 +33,34 @@ KIND = "layers"
 MAX_FILE_BYTES = 1_000_000_000  # larger GeoPackages are read each time (hashing them would cost ~1 s)
 
 
-def cacheable(ref) -> bool:
-    """True for a GeoPackage layer of the project that is not sensitive (see module docstring)."""
+def cacheable(ref, project=None) -> bool:
+    """True for a GeoPackage layer that is not sensitive, of a project that is not protected (its
+    entries would name its folder in clear; see module docstring)."""
     from coverage_app.core.data.protect import is_sensitive
 
     path = Path(ref.path)
+    if not runcache.enabled() or path.suffix.lower() != ".gpkg" or is_sensitive(ref) \
+            or (project is not None and project.protected):
+        return False
     try:
-        small = path.stat().st_size <= MAX_FILE_BYTES
+        stat = path.stat()
     except OSError:
         return False
-    return runcache.enabled() and path.suffix.lower() == ".gpkg" and small and not is_sensitive(ref) \
+    return S_ISREG(stat.st_mode) and stat.st_size <= MAX_FILE_BYTES \
         and not any(Path(f"{path}{side}").exists() for side in ("-wal", "-journal"))
+
+
+def file_state(ref) -> tuple | None:
+    """What says a layer's file is unchanged (size, times, inode), or None if it changed in the
+    last few seconds: an entry is written only for a file that was settled before it was hashed
+    and is unchanged after it was read (another program may be writing it)."""
+    try:
+        st = Path(ref.path).stat()
+    except OSError:
+        return None
+    if time.time() - max(st.st_mtime, st.st_ctime) <= runcache.SETTLED_S:
+        return None
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
 
 
 @functools.lru_cache(maxsize=1)
@@ -74,7 +94,7 @@ def layer_key(ref) -> str:
 
 def load(key: str):
     """The :class:`Layer` kept under ``key``, or None."""
-    entry = runcache.read(KIND, key, private_only=True)  # a pickle: only from a folder no one else writes
+    entry = runcache.read(KIND, key)  # (a pickle: read only from a folder no one else can write)
     if entry is None:
         return None
     try:
@@ -85,4 +105,9 @@ def load(key: str):
 
 
 def store(key: str, layer) -> bool:
-    return runcache.write(KIND, key, {"name": layer.name}, [pickle.dumps(layer, protocol=5)])
+    """Keep ``layer`` under ``key``; False where it cannot be (the cache never fails a load)."""
+    try:
+        blob = pickle.dumps(layer, protocol=5)
+    except Exception:  # noqa: BLE001  (a value pickle refuses: not kept)
+        return False
+    return runcache.write(KIND, key, {"name": layer.name}, [blob])

@@ -76,12 +76,13 @@ def load_layer_ref(ref: LayerRef, project: Project | None = None) -> Layer:
         from coverage_app.core.data.protect import embedded_frame
 
         frame = embedded_frame(ref, project if project is not None else Project())
-    key = _cache_key(ref) if frame is None else None
+    state = layer_cache.file_state(ref) if frame is None else None
+    key = _cache_key(ref, project) if frame is None else None
     layer = layer_cache.load(key) if key is not None else None
     if layer is None:
         layer = load_layer(ref.path, ref.role, layer=ref.layer, mapping=ref.mapping or None, name=ref.name,
                            road_classes=ref.options.get("road_classes"), frame=frame)
-        if key is not None:
+        if key is not None and state is not None and layer_cache.file_state(ref) == state:
             layer_cache.store(key, layer)
     if layer.road_classes and "road_classes" not in ref.options:
         ref.options["road_classes"] = dict(layer.road_classes)  # saved with the project, editable there
@@ -93,11 +94,11 @@ def load_layer_ref(ref: LayerRef, project: Project | None = None) -> Layer:
     return layer
 
 
-def _cache_key(ref: LayerRef) -> str | None:
+def _cache_key(ref: LayerRef, project: Project | None) -> str | None:
     """The layer cache's key of ``ref`` (:mod:`.layer_cache`), None where it is not cached."""
     try:
-        return layer_cache.layer_key(ref) if layer_cache.cacheable(ref) else None
-    except OSError:  # unreadable now: the load below says why
+        return layer_cache.layer_key(ref) if layer_cache.cacheable(ref, project) else None
+    except Exception:  # noqa: BLE001  (unreadable now, say: the load below says why; the cache never fails a load)
         return None
 
 

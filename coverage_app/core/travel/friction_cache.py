@@ -8,9 +8,10 @@ takes 0.2 s to build (rasterising roads, water, crossings, conflict zones and th
 speeds, unmapped-track speeds and the date; a test records every field ``build_friction`` reads
 and fails on any other), the contents of the layers the surface is built from
 (geometry as WKB, every field, the index, the CRS; as loaded, after zone edits and before their
-reprojection onto the grid), the land-cover and DEM files (their bytes and path), the source
-code of ``coverage_app.core`` and the versions of numpy, shapely / GEOS, rasterio / GDAL and
-pyproj / PROJ. A change to any of them is a different key.
+reprojection onto the grid), the land-cover and DEM files (their bytes, path and any sidecar GDAL
+reads with them; a raster that is not a GeoTIFF, e.g. a VRT, is not cached), the source code of
+``coverage_app.core`` and the versions of numpy, pandas, geopandas, shapely / GEOS, rasterio /
+GDAL, pyproj / PROJ and numba / llvmlite. A change to any of them is a different key.
 
 **What is stored.** Each surface is encoded compactly and exactly: costs only on passable cells
 (where every other cell is checked to cost +inf), the study mask rebuilt from the barrier causes
@@ -29,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+from pathlib import Path
 
 import numpy as np
 
@@ -50,13 +52,34 @@ def enabled() -> bool:
 
 @functools.lru_cache(maxsize=1)
 def _libraries() -> str:
+    import geopandas
+    import llvmlite
+    import numba
+    import pandas
     import pyproj
     import rasterio
     import shapely
 
-    return f"numpy {np.__version__}; shapely {shapely.__version__} GEOS {shapely.geos_version_string}; " \
+    return f"numpy {np.__version__}; pandas {pandas.__version__}; geopandas {geopandas.__version__}; " \
+           f"shapely {shapely.__version__} GEOS {shapely.geos_version_string}; " \
            f"rasterio {rasterio.__version__} GDAL {rasterio.__gdal_version__}; pyproj {pyproj.__version__} " \
-           f"PROJ {pyproj.proj_version_str}"
+           f"PROJ {pyproj.proj_version_str}; numba {numba.__version__} llvmlite {llvmlite.__version__}"
+
+
+RASTER_SIDECARS = (".aux.xml", ".msk", ".ovr")  # beside a GeoTIFF, they change how GDAL reads it
+
+
+def _raster_digest(key: runcache.KeyBuilder, path) -> bool:
+    """Add a land-cover or DEM file (and any sidecar GDAL reads with it) to ``key``; False for a raster
+    whose bytes are not all in those files (a VRT, a format with its own side files): not cached."""
+    path = Path(path)
+    if path.suffix.lower() not in (".tif", ".tiff"):
+        return False
+    key.add(str(path).encode(), runcache.file_digest(path))
+    for side in RASTER_SIDECARS:
+        sidecar = Path(f"{path}{side}")
+        key.add(side.encode(), runcache.file_digest(sidecar) if sidecar.exists() else b"none")
+    return True
 
 
 def _frame_digest(key: runcache.KeyBuilder, frame) -> None:
@@ -81,10 +104,11 @@ def _frame_digest(key: runcache.KeyBuilder, frame) -> None:
             key.add(json.dumps(values.astype(object).tolist(), default=repr).encode())
 
 
-def friction_key(grid, params, frames: dict, files: dict, options: dict) -> str:
+def friction_key(grid, params, frames: dict, files: dict, options: dict) -> str | None:
     """The key of the surface built on ``grid`` with ``params`` from ``frames`` (name -> a
     GeoDataFrame the surface is built from, in any CRS, or None), ``files`` (name -> raster path or
-    None) and ``options`` (any other JSON-able argument, e.g. the land-cover class table)."""
+    None) and ``options`` (any other JSON-able argument, e.g. the land-cover class table); None if a
+    raster is not a GeoTIFF (a VRT's sources are other files: such a surface is not cached)."""
     key = runcache.KeyBuilder(KIND).add(_libraries().encode())
     key.add_json([grid.crs.to_wkt(), tuple(grid.transform)[:6], list(grid.shape)])
     every = params.to_dict()
@@ -98,8 +122,8 @@ def friction_key(grid, params, frames: dict, files: dict, options: dict) -> str:
         path = files[name]
         if path is None:
             key.add(b"none")
-        else:
-            key.add(str(path).encode(), runcache.file_digest(path))
+        elif not _raster_digest(key, path):
+            return None
     return key.hexdigest()
 
 
@@ -130,8 +154,8 @@ def _encode(friction) -> tuple[dict, dict]:
         elif name == "study_mask" and cause is not None and value.shape == shape and value.dtype == bool \
                 and np.array_equal(value, cause != 3):
             info["how"] = "outside_is_cause_3"
-        elif value.shape == shape and value.size and np.count_nonzero(value) < SPARSE_BELOW * value.size:
-            where = np.flatnonzero(value)
+        elif value.shape == shape and value.size and np.count_nonzero(_bits(value)) < SPARSE_BELOW * value.size:
+            where = np.flatnonzero(_bits(value))  # by the bits: -0.0 is kept as it is
             info["how"] = "sparse"
             arrays[name + ".index"] = where.astype(np.int32 if value.size < 2 ** 31 else np.int64)
             arrays[name] = np.ascontiguousarray(value.reshape(-1)[where])
@@ -140,6 +164,11 @@ def _encode(friction) -> tuple[dict, dict]:
             arrays[name] = np.ascontiguousarray(value)
         meta["arrays"][name] = info
     return meta, arrays
+
+
+def _bits(value: np.ndarray) -> np.ndarray:
+    """The array's values as unsigned integers of the same width (floats: their bit patterns)."""
+    return value.view(f"u{value.dtype.itemsize}") if value.dtype.kind == "f" else value
 
 
 def _inf_where_barred(cost: np.ndarray, cause: np.ndarray) -> bool:
@@ -214,7 +243,7 @@ def load(key: str, grid):
         arrays = {name: np.frombuffer(part, dtype=dtype) for (name, dtype), part in zip(meta["buffers"], parts,
                                                                                     strict=True)}
         return _decode(meta, arrays, grid)
-    except (ValueError, KeyError, TypeError, IndexError):
+    except Exception:  # noqa: BLE001  (an entry its checks passed but that does not decode: rebuilt)
         runcache.discard(KIND, key)
         return None
 
@@ -223,9 +252,13 @@ def store(key: str, friction) -> bool:
     """Write ``friction`` as the entry of ``key``; True if written (a full disk skips it)."""
     if np.prod(friction.grid.shape) > MAX_CELLS:
         return False
-    meta, arrays = _encode(friction)  # exact: each shortcut is checked on the surface (the tests decode it)
-    meta["buffers"] = [[name, array.dtype.str] for name, array in arrays.items()]
-    return runcache.write(KIND, key, json.loads(json.dumps(meta, default=_json_scalar)), arrays.values())
+    try:
+        meta, arrays = _encode(friction)  # exact: each shortcut is checked on the surface (the tests decode it)
+        meta["buffers"] = [[name, array.dtype.str] for name, array in arrays.items()]
+        meta = json.loads(json.dumps(meta, default=_json_scalar))
+    except Exception:  # noqa: BLE001  (a surface this encoding cannot hold, e.g. a value JSON refuses: not kept)
+        return False
+    return runcache.write(KIND, key, meta, arrays.values())
 
 
 def _json_scalar(value):
