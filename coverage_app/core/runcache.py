@@ -31,6 +31,7 @@ The app switches the cache on at start-up (:func:`enable`), the command line for
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -96,7 +97,7 @@ def clear() -> None:
 # ----------------------------------------------------------------------------- digests
 
 _CODE_DIGEST: list = []
-_FILE_DIGESTS: dict = {}  # (path, size, mtime_ns, inode) -> digest, for this process
+_FILE_DIGESTS: dict = {}  # (path, *settled_state) -> digest, for this process
 
 
 CODE_DIGEST_FILE = "core_code_digest.txt"  # in a frozen bundle (packaging/coverage_app.spec writes it)
@@ -133,28 +134,64 @@ def _frozen_code_digest() -> bytes | None:
 SETTLED_S = 3.0  # a file last modified longer ago than this (> FAT's 2 s timestamps) may be memoised
 
 
-def file_digest(path) -> bytes:
-    """BLAKE2b of a file's bytes (2.7 MB: ~3 ms). Within one process a file whose size, times and
-    inode are unchanged is not read again, if it was last modified over :data:`SETTLED_S` ago: a
-    later change then shows in its times even on a file system with coarse ones (an SQLite edit
-    often keeps the file's size), as git does for its index."""
-    path = Path(path)
-    stat = path.stat()
-    if not S_ISREG(stat.st_mode):  # a FIFO would block the read for ever
+def settled_state(path) -> tuple | None:
+    """(size, modification and change times, inode) of a file last changed over :data:`SETTLED_S`
+    ago, else None: a later change then shows in these even on a file system with coarse times (an
+    SQLite edit often keeps the file's size), as git trusts its index. Raises OSError for anything
+    but a regular file (a FIFO would block its reader for ever)."""
+    stat = Path(path).stat()
+    if not S_ISREG(stat.st_mode):
         raise OSError(f"not a regular file: {path}")
-    memo = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
-    digest = _FILE_DIGESTS.get(memo)
+    if time.time() - max(stat.st_mtime, stat.st_ctime) <= SETTLED_S:
+        return None
+    return stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino
+
+
+def file_digest(path) -> bytes:
+    """BLAKE2b of a file's bytes (2.7 MB: ~3 ms). Within one process a settled file
+    (:func:`settled_state`) whose state is unchanged is not read again."""
+    path = Path(path)
+    state = settled_state(path)
+    memo = None if state is None else (str(path.resolve()), *state)
+    digest = _FILE_DIGESTS.get(memo) if memo is not None else None
     if digest is None:
         h = hashlib.blake2b(digest_size=20)
         with open(path, "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 h.update(block)
         digest = h.digest()
-        if time.time() - max(stat.st_mtime, stat.st_ctime) > SETTLED_S:
+        if memo is not None:
             if len(_FILE_DIGESTS) > 256:
                 _FILE_DIGESTS.clear()
             _FILE_DIGESTS[memo] = digest
     return digest
+
+
+# the C libraries of a Python package, whose version is not the package's: attribute, label
+_NATIVE = {"shapely": ("geos_version_string", "GEOS"), "pyogrio": ("__gdal_version_string__", "GDAL"),
+           "rasterio": ("__gdal_version__", "GDAL"), "pyproj": ("proj_version_str", "PROJ")}
+
+
+@functools.lru_cache(maxsize=8)
+def library_versions(*names: str) -> str:
+    """The versions of the packages ``names`` (and of the C libraries they wrap) for a key: a value
+    computed by other library versions is another entry."""
+    from importlib import import_module, metadata
+
+    parts = []
+    for name in names:
+        module = import_module(name)
+        version = getattr(module, "__version__", None)
+        if version is None:
+            try:
+                version = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                pass
+        parts.append(f"{name} {version}")
+        if name in _NATIVE:
+            attribute, label = _NATIVE[name]
+            parts.append(f"{label} {getattr(module, attribute)}")
+    return "; ".join(parts)
 
 
 class KeyBuilder:

@@ -17,6 +17,7 @@ from coverage_app.core.travel import engine
 from coverage_app.core.data.crs import working_crs_for
 from coverage_app.core.errors import InputError, Problem
 from coverage_app.core.feedback import report, sub
+from coverage_app.core import runcache
 from coverage_app.core.travel import friction_cache
 from coverage_app.core.travel.friction import Friction, build_friction
 from coverage_app.core.grid import Grid
@@ -166,7 +167,7 @@ def _friction_key(data: ProjectData, grid, params, frames, files, options) -> st
     build then says what is wrong, as without the cache)."""
     from coverage_app.core.data.protect import is_sensitive
 
-    if not friction_cache.enabled() or data.project.protected \
+    if not runcache.enabled() or data.project.protected \
             or any(is_sensitive(ref) for ref in data.project.layers if ref.role != "facilities"):
         return None
     try:

@@ -16,14 +16,12 @@ the GeoPackage has a ``-wal`` or ``-journal`` file beside it (another program, e
 writing it and its last changes are not in the file yet). Never a layer marked sensitive, and so
 never facilities, nor any layer of a protected project (:func:`cacheable`). An entry is written
 only if the file had not changed for a few seconds before it was hashed and did not change while
-it was read (:func:`file_state`). Layers with an error are not written (their load raises).
+it was read (:func:`layer_key`). Layers with an error are not written (their load raises).
 """
 
 from __future__ import annotations
 
-import functools
 import pickle
-import time
 from pathlib import Path
 from stat import S_ISREG
 
@@ -50,46 +48,28 @@ def cacheable(ref, project=None) -> bool:
         and not any(Path(f"{path}{side}").exists() for side in ("-wal", "-journal"))
 
 
-def file_state(ref) -> tuple | None:
-    """What says a layer's file is unchanged (size, times, inode), or None if it changed in the
-    last few seconds: an entry is written only for a file that was settled before it was hashed
-    and is unchanged after it was read (another program may be writing it)."""
-    try:
-        st = Path(ref.path).stat()
-    except OSError:
-        return None
-    if time.time() - max(st.st_mtime, st.st_ctime) <= runcache.SETTLED_S:
-        return None
-    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
+LIBRARIES = ("numpy", "pandas", "geopandas", "shapely", "pyogrio", "pyproj", "myanmartools")  # read, types, Zawgyi
 
 
-@functools.lru_cache(maxsize=1)
-def _libraries() -> str:
-    """The versions of the libraries a checked layer depends on (reading, types, CRS, Zawgyi model)."""
-    from importlib import metadata
-
-    import geopandas
-    import numpy
-    import pandas
-    import pyogrio
-    import pyproj
-    import shapely
-
-    try:
-        zawgyi = metadata.version("myanmartools")
-    except metadata.PackageNotFoundError:
-        zawgyi = None
-    return f"numpy {numpy.__version__}; pandas {pandas.__version__}; geopandas {geopandas.__version__}; " \
-           f"shapely {shapely.__version__} GEOS {shapely.geos_version_string}; pyogrio {pyogrio.__version__} " \
-           f"GDAL {pyogrio.__gdal_version_string__}; pyproj {pyproj.__version__}; myanmartools {zawgyi}"
-
-
-def layer_key(ref) -> str:
-    """The key of ``ref``'s layer as :func:`load_layer_ref` loads it (raises OSError if the file
-    cannot be read)."""
-    key = runcache.KeyBuilder(KIND).add(_libraries().encode(), runcache.file_digest(ref.path))
+def layer_key(ref) -> tuple[str, tuple | None]:
+    """The key of ``ref``'s layer as :func:`load_layer_ref` loads it, and the file's state taken
+    before it was hashed (:func:`~coverage_app.core.runcache.settled_state`; None if it changed in
+    the last seconds). An entry is written only for a state that is not None and the same after
+    the layer was read (:func:`unchanged`): another program may be writing the file. Raises
+    OSError if the file cannot be read."""
+    state = runcache.settled_state(ref.path)
+    key = runcache.KeyBuilder(KIND).add(runcache.library_versions(*LIBRARIES).encode(),
+                                        runcache.file_digest(ref.path))
     key.add_json([str(ref.path), ref.role, ref.layer, ref.mapping or None, ref.name, ref.options.get("road_classes")])
-    return key.hexdigest()
+    return key.hexdigest(), state
+
+
+def unchanged(ref, state: tuple | None) -> bool:
+    """True if ``ref``'s file is still in the settled ``state`` taken by :func:`layer_key`."""
+    try:
+        return state is not None and runcache.settled_state(ref.path) == state
+    except OSError:
+        return False
 
 
 def load(key: str):

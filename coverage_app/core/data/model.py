@@ -76,13 +76,12 @@ def load_layer_ref(ref: LayerRef, project: Project | None = None) -> Layer:
         from coverage_app.core.data.protect import embedded_frame
 
         frame = embedded_frame(ref, project if project is not None else Project())
-    state = layer_cache.file_state(ref) if frame is None else None
-    key = _cache_key(ref, project) if frame is None else None
+    key, state = _cache_key(ref, project) if frame is None else (None, None)
     layer = layer_cache.load(key) if key is not None else None
     if layer is None:
         layer = load_layer(ref.path, ref.role, layer=ref.layer, mapping=ref.mapping or None, name=ref.name,
                            road_classes=ref.options.get("road_classes"), frame=frame)
-        if key is not None and state is not None and layer_cache.file_state(ref) == state:
+        if key is not None and layer_cache.unchanged(ref, state):
             layer_cache.store(key, layer)
     if layer.road_classes and "road_classes" not in ref.options:
         ref.options["road_classes"] = dict(layer.road_classes)  # saved with the project, editable there
@@ -94,12 +93,13 @@ def load_layer_ref(ref: LayerRef, project: Project | None = None) -> Layer:
     return layer
 
 
-def _cache_key(ref: LayerRef, project: Project | None) -> str | None:
-    """The layer cache's key of ``ref`` (:mod:`.layer_cache`), None where it is not cached."""
+def _cache_key(ref: LayerRef, project: Project | None) -> tuple[str | None, tuple | None]:
+    """The layer cache's key of ``ref`` and its file's state (:func:`.layer_cache.layer_key`),
+    (None, None) where it is not cached."""
     try:
-        return layer_cache.layer_key(ref) if layer_cache.cacheable(ref, project) else None
+        return layer_cache.layer_key(ref) if layer_cache.cacheable(ref, project) else (None, None)
     except Exception:  # noqa: BLE001  (unreadable now, say: the load below says why; the cache never fails a load)
-        return None
+        return None, None
 
 
 def load_project_data(project: Project, feedback=None, roles=None) -> ProjectData:

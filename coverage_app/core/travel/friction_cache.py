@@ -28,7 +28,6 @@ layers are protected or marked sensitive is not cached, by the caller
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 from pathlib import Path
 
@@ -42,29 +41,11 @@ KIND = "friction"
 FRICTION_PARAMS = ("mode", "speeds_kmh", "unmapped_kmh", "as_of")
 MAX_CELLS = 12_000_000
 SPARSE_BELOW = 0.2  # a grid-shaped array with fewer non-zero cells than this share is kept as indices
-
-
-def enabled() -> bool:
-    return runcache.enabled()
+# what the key names the versions of: reading, reprojecting, rasterising, the jitted kernels
+LIBRARIES = ("numpy", "pandas", "geopandas", "shapely", "rasterio", "pyproj", "numba", "llvmlite")
 
 
 # ----------------------------------------------------------------------------- key
-
-@functools.lru_cache(maxsize=1)
-def _libraries() -> str:
-    import geopandas
-    import llvmlite
-    import numba
-    import pandas
-    import pyproj
-    import rasterio
-    import shapely
-
-    return f"numpy {np.__version__}; pandas {pandas.__version__}; geopandas {geopandas.__version__}; " \
-           f"shapely {shapely.__version__} GEOS {shapely.geos_version_string}; " \
-           f"rasterio {rasterio.__version__} GDAL {rasterio.__gdal_version__}; pyproj {pyproj.__version__} " \
-           f"PROJ {pyproj.proj_version_str}; numba {numba.__version__} llvmlite {llvmlite.__version__}"
-
 
 RASTER_SIDECARS = (".aux.xml", ".msk", ".ovr")  # beside a GeoTIFF, they change how GDAL reads it
 
@@ -109,7 +90,7 @@ def friction_key(grid, params, frames: dict, files: dict, options: dict) -> str 
     GeoDataFrame the surface is built from, in any CRS, or None), ``files`` (name -> raster path or
     None) and ``options`` (any other JSON-able argument, e.g. the land-cover class table); None if a
     raster is not a GeoTIFF (a VRT's sources are other files: such a surface is not cached)."""
-    key = runcache.KeyBuilder(KIND).add(_libraries().encode())
+    key = runcache.KeyBuilder(KIND).add(runcache.library_versions(*LIBRARIES).encode())
     key.add_json([grid.crs.to_wkt(), tuple(grid.transform)[:6], list(grid.shape)])
     every = params.to_dict()
     key.add_json({name: every[name] for name in FRICTION_PARAMS})
