@@ -199,20 +199,21 @@ def case_sagaing(d: Path, repeat: int, cell_sizes):
             if not cold:  # one untimed run of this size fills the cache
                 subprocess.run(app_cmd("analyse", "--out", str(d / f"sag{cell:g}"), "--quiet", "--cell-size",
                                        f"{cell:g}"), cwd=REPO, env=CHILD_ENV, stdout=subprocess.DEVNULL, check=True)
-            for i in range(repeat + 1):
-                empty = d / f"cache_empty_{cell:g}_{i}"
-                env = dict(CHILD_ENV, COVERAGE_APP_CACHE_DIR=str(empty)) if cold else CHILD_ENV
-                cmd = app_cmd("analyse", "--out", str(d / f"sag{cell:g}"), "--format", "both", "--quiet",
-                              "--cell-size", f"{cell:g}")
-                if i == repeat:  # then the same with --profile
-                    out = subprocess.run([*cmd, "--profile"], cwd=REPO, env=env, capture_output=True, text=True)
-                    rows[name]["profile"] = out.stdout
-                    break
-                dt, peak, rc = run_measured(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL)
+            cmd = app_cmd("analyse", "--out", str(d / f"sag{cell:g}"), "--format", "both", "--quiet",
+                          "--cell-size", f"{cell:g}")
+
+            def env(i):  # a first run: a cache folder of its own, empty
+                return dict(CHILD_ENV, COVERAGE_APP_CACHE_DIR=str(d / f"cache_empty_{cell:g}_{i}")) if cold \
+                    else CHILD_ENV
+
+            for i in range(repeat):
+                dt, peak, rc = run_measured(cmd, cwd=REPO, env=env(i), stdout=subprocess.DEVNULL)
                 if rc != 0:
                     raise SystemExit(f"{name} failed ({rc})")
                 rows[name]["times"].append(dt)
                 rows[name]["peak"] = max(rows[name]["peak"], peak)
+            out = subprocess.run([*cmd, "--profile"], cwd=REPO, env=env(repeat), capture_output=True, text=True)
+            rows[name]["profile"] = out.stdout
     return rows
 
 

@@ -208,6 +208,9 @@ def test_the_default_folder_is_the_users_cache_folder(monkeypatch, tmp_path):
 
 # ----------------------------------------------------------------------------- friction
 
+SMALL_GRID = Grid(CRS(32646), Affine(250.0, 0.0, 500_000.0, 0.0, -250.0, 2_500_000.0), (80, 120))
+
+
 def _surfaces_in_every_encoding(grid):
     """Friction surfaces with each kind of array: costs inf only on barred cells (stored for passable
     cells) or not (stored whole), a study mask the causes give or not, sparse and dense labels,
@@ -238,7 +241,7 @@ def _surfaces_in_every_encoding(grid):
 
 
 def test_every_encoding_reads_back_exactly(cache):
-    grid = Grid(CRS(32646), Affine(250.0, 0.0, 500_000.0, 0.0, -250.0, 2_500_000.0), (80, 120))
+    grid = SMALL_GRID
     for name, surface in _surfaces_in_every_encoding(grid).items():
         key = f"test-{name.replace(' ', '-')}"
         assert friction_cache.store(key, surface), name
@@ -418,14 +421,20 @@ def test_layers_read_back_equal_the_layers_checked_and_facilities_are_never_kept
         assert b"Health facilities" not in entry.read_bytes()
 
 
-def test_a_changed_geopackage_is_read_again(tmp_path, cache, bundled_project_path, monkeypatch):
+@pytest.fixture
+def copied_project(tmp_path, bundled_project_path, monkeypatch):
+    """The bundled project's folder copied (its files count as settled at once: runcache.SETTLED_S)."""
     import shutil
 
-    monkeypatch.setattr(runcache, "SETTLED_S", -1.0)  # the copies count as settled at once
-
+    monkeypatch.setattr(runcache, "SETTLED_S", -1.0)
     folder = tmp_path / "project"
     shutil.copytree(bundled_project_path.parent, folder)
-    project = load_project(folder / bundled_project_path.name)
+    return folder / bundled_project_path.name
+
+
+def test_a_changed_geopackage_is_read_again(cache, copied_project):
+    folder = copied_project.parent
+    project = load_project(copied_project)
     before = load_project_data(project, roles=ANALYSIS_ROLES)
     villages_ref = next(ref for ref in project.layers if ref.role == "villages")
     gpkg = Path(villages_ref.path)
@@ -434,7 +443,7 @@ def test_a_changed_geopackage_is_read_again(tmp_path, cache, bundled_project_pat
     source = (villages_ref.mapping or {}).get("population", "pop_est_2014")
     frame.loc[0, source] = 123_456
     pyogrio.write_dataframe(frame, gpkg, layer=villages_ref.layer)
-    after = load_project_data(load_project(folder / bundled_project_path.name), roles=ANALYSIS_ROLES)
+    after = load_project_data(load_project(copied_project), roles=ANALYSIS_ROLES)
     name = next(n for n, layer in after.layers.items() if layer.role == "villages")
     assert after.layers[name].data["population"].iloc[0] == 123_456
     assert before.layers[name].data["population"].iloc[0] != 123_456
@@ -442,24 +451,16 @@ def test_a_changed_geopackage_is_read_again(tmp_path, cache, bundled_project_pat
     assert layer_cache.cacheable(villages_ref) is False
 
 
-def test_protecting_a_project_clears_the_cache_and_a_protected_one_keeps_nothing(tmp_path, cache,
-                                                                                 bundled_project_path, monkeypatch):
-    import shutil
-
-    monkeypatch.setattr(runcache, "SETTLED_S", -1.0)  # the copies count as settled at once
-
+def test_protecting_a_project_clears_the_cache_and_a_protected_one_keeps_nothing(cache, copied_project):
     from coverage_app.core.data.protect import save_protected
 
-    folder = tmp_path / "project"
-    shutil.copytree(bundled_project_path.parent, folder)
-    project = load_project(folder / bundled_project_path.name)
-    load_project_data(project, roles=ANALYSIS_ROLES)
+    project = load_project(copied_project)
+    data = load_project_data(project, roles=ANALYSIS_ROLES)
     assert entries(cache, "layers")
     params = project.params.replace(cell_size_m=COARSE_M)
-    data = load_project_data(project, roles=ANALYSIS_ROLES)
     build_project_friction(data, params, analysis_grid(data, params))
     assert entries(cache, "friction")
-    save_protected(project, folder / "sagaing.covprojx", passphrase="correct horse battery staple")
+    save_protected(project, copied_project.with_suffix(".covprojx"), passphrase="correct horse battery staple")
     assert not entries(cache, "layers") and not entries(cache, "friction")
     assert project.protected  # then nothing of it is kept: its entries would name its folder in clear
     data = load_project_data(project, roles=ANALYSIS_ROLES)
@@ -469,7 +470,7 @@ def test_protecting_a_project_clears_the_cache_and_a_protected_one_keeps_nothing
 
 
 def test_a_friction_entry_that_does_not_decode_or_that_others_could_write_is_not_used(cache):
-    grid = Grid(CRS(32646), Affine(250.0, 0.0, 500_000.0, 0.0, -250.0, 2_500_000.0), (80, 120))
+    grid = SMALL_GRID
     surface = _surfaces_in_every_encoding(grid)["every field"]
     assert friction_cache.store("k", surface)
     meta, parts = runcache.read("friction", "k")
